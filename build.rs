@@ -1,0 +1,449 @@
+//! Builds WAMR (C) in several modes and links each into the binary behind the
+//! shim in `csrc/` (see `csrc/wsv_shim.h`).
+//!
+//! * Source tree: `$WAMR_ROOT` if set, else the tree vendored by the crates.io
+//!   package `wamrx-sys` (a build-dependency, located via `cargo metadata`). The
+//!   tree is copied into `OUT_DIR` (WAMR's cmake writes `core/version.h`).
+//! * Modes: `classic` and `fast` interpreters; `aot` (AoT compiler + runtime,
+//!   needs LLVM 19; skipped with a warning and `cfg(wsv_no_aot)` otherwise).
+//! * Each mode is one static library whose only global symbol is
+//!   `wsv_api_<mode>` (`ld -r` + `objcopy --keep-global-symbol`), so the same
+//!   C sources can be linked several times without colliding.
+//! * `WASMSIEVE_SANITIZE=address`: interpreter modes built with clang + ASan.
+//! * Emits `WSV_WAMR_ROOT`, `WSV_WAMR_VERSION` and writes `$OUT_DIR/wamr_info.rs`.
+
+use std::env;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+/// Definitions shared by every mode.
+const COMMON: &[(&str, &str)] = &[
+    ("WAMR_BUILD_PLATFORM", "linux"),
+    ("WAMR_BUILD_TARGET", "X86_64"),
+    ("WAMR_BUILD_LIBC_BUILTIN", "0"),
+    ("WAMR_BUILD_LIBC_WASI", "0"),
+    ("WAMR_BUILD_BULK_MEMORY", "1"),
+    ("WAMR_BUILD_REF_TYPES", "1"),
+    ("WAMR_BUILD_EXTENDED_CONST_EXPR", "1"),
+    ("WAMR_BUILD_SIMD", "0"),
+    ("WAMR_BUILD_TAIL_CALL", "0"),
+    ("WAMR_BUILD_MULTI_MODULE", "0"),
+    ("WAMR_BUILD_SHARED_MEMORY", "0"),
+    ("WAMR_BUILD_MEMORY64", "0"),
+    ("WAMR_DISABLE_HW_BOUND_CHECK", "1"),
+    ("WAMR_BUILD_FAST_JIT", "0"),
+];
+
+struct Mode {
+    name: &'static str,
+    defs: &'static [(&'static str, &'static str)],
+}
+
+const MODES: &[Mode] = &[
+    Mode {
+        name: "classic",
+        defs: &[
+            ("WAMR_BUILD_INTERP", "1"),
+            ("WAMR_BUILD_FAST_INTERP", "0"),
+            ("WAMR_BUILD_AOT", "0"),
+            ("WAMR_BUILD_JIT", "0"),
+        ],
+    },
+    Mode {
+        name: "fast",
+        defs: &[
+            ("WAMR_BUILD_INTERP", "1"),
+            ("WAMR_BUILD_FAST_INTERP", "1"),
+            ("WAMR_BUILD_AOT", "0"),
+            ("WAMR_BUILD_JIT", "0"),
+        ],
+    },
+    Mode {
+        name: "aot",
+        defs: &[
+            ("WAMR_BUILD_INTERP", "1"),
+            ("WAMR_BUILD_FAST_INTERP", "0"),
+            ("WAMR_BUILD_AOT", "1"),
+            ("WAMR_BUILD_JIT", "1"),
+        ],
+    },
+];
+
+fn main() {
+    println!("cargo::rustc-check-cfg=cfg(wsv_no_aot)");
+    for v in ["WAMR_ROOT", "WASMSIEVE_SANITIZE", "LLVM_CONFIG", "CC", "CXX"] {
+        println!("cargo:rerun-if-env-changed={v}");
+    }
+    println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=csrc");
+
+    let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
+    let out_dir = PathBuf::from(env::var("OUT_DIR").unwrap());
+    let csrc = manifest_dir.join("csrc");
+
+    let src_root = wamr_source_root(&manifest_dir);
+    println!("cargo:rerun-if-changed={}", src_root.display());
+    println!("cargo:rerun-if-changed={}", src_root.join("core/version.h").display());
+    println!("cargo:rerun-if-changed={}", src_root.join("build-scripts").display());
+    let version = wamr_version(&src_root);
+
+    // Private copy: WAMR's cmake writes core/version.h into its tree.
+    let tree = out_dir.join("wamr-src");
+    for sub in ["core", "build-scripts"] {
+        sync_tree(&src_root.join(sub), &tree.join(sub))
+            .unwrap_or_else(|e| panic!("copying the WAMR tree into {}: {e}", tree.display()));
+    }
+
+    let sanitize = env::var("WASMSIEVE_SANITIZE").ok().filter(|s| !s.is_empty());
+    if let Some(s) = &sanitize {
+        if s != "address" {
+            panic!("WASMSIEVE_SANITIZE={s}: only `address` is supported");
+        }
+        // Fail before the long builds when the runtime is not installed.
+        find_asan_runtime().unwrap_or_else(|e| panic!("{e}"));
+    }
+    let llvm = find_llvm19();
+    if llvm.is_none() {
+        println!(
+            "cargo:warning=LLVM 19 not found (llvm-config-19 or /usr/lib/llvm-19): the WAMR AoT \
+             engine (wamr-aot) is missing from this build. Run scripts/setup.sh (installs \
+             llvm-19-dev) and rebuild."
+        );
+        println!("cargo:rustc-cfg=wsv_no_aot");
+    }
+
+    let jobs = env::var("NUM_JOBS").unwrap_or_else(|_| "2".into());
+    let mut built = Vec::new();
+    for mode in MODES {
+        let is_aot = mode.name == "aot";
+        if is_aot && llvm.is_none() {
+            continue;
+        }
+        let t = Instant::now();
+        let lib = build_mode(mode, &tree, &csrc, &out_dir, llvm.as_ref(), sanitize.is_some() && !is_aot, &jobs);
+        let isolated = isolate(mode.name, &lib, &out_dir);
+        println!("cargo:rustc-link-search=native={}", isolated.parent().unwrap().display());
+        println!("cargo:rustc-link-lib=static=wsv_{}", mode.name);
+        eprintln!("wamr {}: built in {:.1}s", mode.name, t.elapsed().as_secs_f64());
+        built.push(mode.name);
+    }
+
+    if let Some(llvm) = &llvm {
+        println!("cargo:rustc-link-search=native={}", llvm.libdir.display());
+        println!("cargo:rustc-link-lib=dylib=LLVM-19");
+        println!("cargo:rustc-link-arg=-Wl,-rpath,{}", llvm.libdir.display());
+        println!("cargo:rustc-link-lib=dylib=stdc++");
+    }
+    for l in ["m", "dl", "pthread"] {
+        println!("cargo:rustc-link-lib=dylib={l}");
+    }
+    if sanitize.is_some() {
+        link_asan();
+    }
+
+    println!("cargo:rustc-env=WSV_WAMR_ROOT={}", src_root.display());
+    println!("cargo:rustc-env=WSV_WAMR_VERSION={version}");
+    let info = format!(
+        "/// WAMR source tree the engines were built from.\npub const WAMR_ROOT: &str = {:?};\n\
+         /// WAMR version (core/version.h).\npub const WAMR_VERSION: &str = {:?};\n\
+         /// Modes built into this binary.\npub const WAMR_MODES: &[&str] = &{:?};\n\
+         /// Whether the interpreter modes were built with AddressSanitizer.\npub const WAMR_ASAN: bool = {};\n",
+        src_root.display().to_string(),
+        version,
+        built,
+        sanitize.is_some()
+    );
+    fs::write(out_dir.join("wamr_info.rs"), info).unwrap();
+}
+
+/// `$WAMR_ROOT`, or the tree vendored in the `wamrx-sys` package.
+fn wamr_source_root(manifest_dir: &Path) -> PathBuf {
+    if let Some(root) = env::var_os("WAMR_ROOT").filter(|r| !r.is_empty()) {
+        let root = PathBuf::from(root);
+        for need in ["core/iwasm", "build-scripts/runtime_lib.cmake"] {
+            if !root.join(need).exists() {
+                panic!(
+                    "WAMR_ROOT={} is not a WAMR checkout: {} is missing",
+                    root.display(),
+                    root.join(need).display()
+                );
+            }
+        }
+        return root.canonicalize().unwrap_or(root);
+    }
+    let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let manifest = manifest_dir.join("Cargo.toml");
+    let mut last_err = String::new();
+    for offline in [true, false] {
+        let mut cmd = Command::new(&cargo);
+        cmd.args(["metadata", "--format-version", "1", "--manifest-path"]).arg(&manifest);
+        if offline {
+            cmd.arg("--offline");
+        }
+        // Do not inherit a lock on the target dir or rustflags meant for the crate.
+        let out = match cmd.output() {
+            Ok(o) => o,
+            Err(e) => {
+                last_err = e.to_string();
+                continue;
+            }
+        };
+        if !out.status.success() {
+            last_err = String::from_utf8_lossy(&out.stderr).into_owned();
+            continue;
+        }
+        let meta: serde_json::Value = serde_json::from_slice(&out.stdout).expect("cargo metadata JSON");
+        let pkg = meta["packages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|p| p["name"] == "wamrx-sys");
+        if let Some(path) = pkg.and_then(|p| p["manifest_path"].as_str()) {
+            let root = Path::new(path).parent().unwrap().join("wasm-micro-runtime");
+            if root.join("build-scripts/runtime_lib.cmake").exists() {
+                return root;
+            }
+            panic!("wamrx-sys at {} has no wasm-micro-runtime tree", root.display());
+        }
+        last_err = "package wamrx-sys not in cargo metadata".into();
+    }
+    panic!("cannot locate the WAMR sources (set WAMR_ROOT to a WAMR checkout): {last_err}");
+}
+
+/// "major.minor.patch" from core/version.h (or build-scripts/version.cmake).
+fn wamr_version(root: &Path) -> String {
+    let mut parts = Vec::new();
+    let h = fs::read_to_string(root.join("core/version.h")).unwrap_or_default();
+    let c = fs::read_to_string(root.join("build-scripts/version.cmake")).unwrap_or_default();
+    for key in ["WAMR_VERSION_MAJOR", "WAMR_VERSION_MINOR", "WAMR_VERSION_PATCH"] {
+        let from_h = h.lines().find_map(|l| {
+            let mut w = l.split_whitespace();
+            (w.next() == Some("#define") && w.next() == Some(key)).then(|| w.next().map(str::to_string)).flatten()
+        });
+        let from_cmake = || {
+            c.lines().find_map(|l| {
+                let l = l.trim();
+                l.strip_prefix("set(")
+                    .or_else(|| l.strip_prefix("set ("))
+                    .and_then(|r| r.strip_prefix(key))
+                    .map(|r| r.trim().trim_end_matches(')').trim().to_string())
+            })
+        };
+        parts.push(from_h.or_else(from_cmake).unwrap_or_else(|| "?".into()));
+    }
+    parts.join(".")
+}
+
+/// Copies `src` into `dst`, touching only files that are missing or differ in
+/// size or are older than their source.
+fn sync_tree(src: &Path, dst: &Path) -> std::io::Result<()> {
+    fs::create_dir_all(dst)?;
+    for entry in fs::read_dir(src)? {
+        let entry = entry?;
+        let (s, d) = (entry.path(), dst.join(entry.file_name()));
+        let ty = entry.file_type()?;
+        if ty.is_dir() {
+            sync_tree(&s, &d)?;
+        } else if ty.is_file() || ty.is_symlink() {
+            let sm = fs::metadata(&s)?;
+            let fresh = fs::metadata(&d)
+                .map(|dm| dm.len() == sm.len() && dm.modified().ok() >= sm.modified().ok())
+                .unwrap_or(false);
+            if !fresh {
+                fs::copy(&s, &d)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+struct Llvm {
+    cmake_dir: PathBuf,
+    libdir: PathBuf,
+}
+
+fn find_llvm19() -> Option<Llvm> {
+    let config = env::var("LLVM_CONFIG").unwrap_or_else(|_| "llvm-config-19".into());
+    let q = |arg: &str| {
+        Command::new(&config)
+            .arg(arg)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
+    };
+    let (cmake_dir, libdir) = match (q("--cmakedir"), q("--libdir")) {
+        (Some(c), Some(l)) => (c, l),
+        _ => {
+            let base = Path::new("/usr/lib/llvm-19");
+            (base.join("lib/cmake/llvm"), base.join("lib"))
+        }
+    };
+    let ok = cmake_dir.join("LLVMConfig.cmake").exists()
+        && (libdir.join("libLLVM-19.so").exists() || libdir.join("libLLVM.so").exists());
+    ok.then_some(Llvm { cmake_dir, libdir })
+}
+
+/// Configures and builds one mode; returns the static library cmake produced.
+fn build_mode(
+    mode: &Mode,
+    tree: &Path,
+    csrc: &Path,
+    out_dir: &Path,
+    llvm: Option<&Llvm>,
+    asan: bool,
+    jobs: &str,
+) -> PathBuf {
+    let build = out_dir.join(format!("build-{}", mode.name));
+    fs::create_dir_all(&build).unwrap();
+    let mut defs: Vec<(String, String)> =
+        COMMON.iter().chain(mode.defs).map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    if asan {
+        defs.push(("WAMR_BUILD_SANITIZER".into(), "asan".into()));
+    }
+    // Printed by the binary: the WAMR definitions only, without paths.
+    let flags = defs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ");
+    if mode.name == "aot" {
+        defs.push(("LLVM_DIR".into(), llvm.unwrap().cmake_dir.display().to_string()));
+    }
+    defs.push(("CMAKE_BUILD_TYPE".into(), "Release".into()));
+    // -g: symbolized stacks in crash reports.
+    let cflags = if asan { "-g -fsanitize=address -fno-omit-frame-pointer" } else { "-g" };
+    defs.push(("CMAKE_C_FLAGS".into(), cflags.into()));
+    defs.push(("CMAKE_CXX_FLAGS".into(), cflags.into()));
+    if asan {
+        defs.push(("CMAKE_C_COMPILER".into(), "clang-19".into()));
+        defs.push(("CMAKE_CXX_COMPILER".into(), "clang++-19".into()));
+        defs.push(("CMAKE_ASM_COMPILER".into(), "clang-19".into()));
+    }
+    defs.push(("WAMR_ROOT_DIR".into(), tree.display().to_string()));
+    defs.push(("WSV_MODE".into(), mode.name.into()));
+    defs.push(("WSV_FLAGS_STRING".into(), flags));
+    defs.push(("WSV_SHIM_DIR".into(), csrc.display().to_string()));
+
+    let ninja = Command::new("ninja").arg("--version").output().map(|o| o.status.success()).unwrap_or(false);
+    let mut args: Vec<String> = vec!["-S".into(), csrc.display().to_string(), "-B".into(), build.display().to_string()];
+    if ninja {
+        args.extend(["-G".into(), "Ninja".into()]);
+    }
+    args.extend(defs.iter().map(|(k, v)| format!("-D{k}={v}")));
+
+    // Reconfigure only when the arguments changed (finding LLVM takes seconds).
+    let stamp = build.join("wsv-configure-args");
+    let joined = args.join("\n");
+    let fresh = build.join("CMakeCache.txt").exists()
+        && fs::read_to_string(&stamp).map(|s| s == joined).unwrap_or(false);
+    if !fresh {
+        let _ = fs::remove_file(build.join("CMakeCache.txt"));
+        run(Command::new("cmake").args(&args), &format!("cmake configure ({})", mode.name));
+        fs::write(&stamp, &joined).unwrap();
+    }
+    run(
+        Command::new("cmake").arg("--build").arg(&build).args(["--parallel", jobs]),
+        &format!("cmake build ({})", mode.name),
+    );
+    build.join("libwsv_wamr.a")
+}
+
+/// Partially links the library into one object, hides every defined symbol
+/// but `wsv_api_<mode>`, and archives it as `libwsv_<mode>.a`.
+fn isolate(mode: &str, lib: &Path, out_dir: &Path) -> PathBuf {
+    let dir = out_dir.join("isolated");
+    fs::create_dir_all(&dir).unwrap();
+    let obj = dir.join(format!("wsv_{mode}.o"));
+    let archive = dir.join(format!("libwsv_{mode}.a"));
+    let api = format!("wsv_api_{mode}");
+    run(
+        Command::new("ld").arg("-r").arg("--whole-archive").arg(lib).arg("-o").arg(&obj),
+        &format!("ld -r ({mode})"),
+    );
+    run(
+        Command::new("objcopy").arg(format!("--keep-global-symbol={api}")).arg(&obj),
+        &format!("objcopy ({mode})"),
+    );
+    let _ = fs::remove_file(&archive);
+    run(Command::new("ar").arg("rcs").arg(&archive).arg(&obj), &format!("ar ({mode})"));
+
+    // Check: the API table is the only defined global symbol.
+    let out = Command::new("nm").args(["-g", "--defined-only"]).arg(&obj).output().expect("nm");
+    let globals: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(2).map(str::to_string))
+        .collect();
+    if globals != [api.clone()] {
+        panic!("{}: expected only {api} global, found {:?}", obj.display(), &globals[..globals.len().min(20)]);
+    }
+    archive
+}
+
+/// clang-19's ASan runtime: (static archive, optional asan_static archive).
+/// Debian ships it in libclang-rt-19-dev under <resource-dir>/lib/linux.
+fn find_asan_runtime() -> Result<(PathBuf, Option<PathBuf>), String> {
+    let q = |arg: &str| {
+        Command::new("clang-19")
+            .arg(arg)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
+    };
+    let mut dirs = Vec::new();
+    dirs.extend(q("-print-runtime-dir"));
+    dirs.extend(q("-print-resource-dir").map(|r| r.join("lib/linux")));
+    if dirs.is_empty() {
+        return Err("WASMSIEVE_SANITIZE=address needs clang-19 (run scripts/setup.sh)".into());
+    }
+    let pick = |names: &[&str]| {
+        dirs.iter().flat_map(|d| names.iter().map(move |n| d.join(n))).find(|p| p.exists())
+    };
+    let lib = pick(&["libclang_rt.asan-x86_64.a", "libclang_rt.asan.a"]).ok_or_else(|| {
+        format!(
+            "WASMSIEVE_SANITIZE=address: clang-19's ASan runtime is missing in {dirs:?} \
+             (apt-get install libclang-rt-19-dev)"
+        )
+    })?;
+    let st = pick(&["libclang_rt.asan_static-x86_64.a", "libclang_rt.asan_static.a"]);
+    Ok((lib, st))
+}
+
+/// Links the ASan runtime for the interpreter builds compiled with clang. When
+/// rustc itself instruments (-Zsanitizer=address) its runtime is used instead.
+fn link_asan() {
+    let rustflags = env::var("CARGO_ENCODED_RUSTFLAGS").unwrap_or_default();
+    if rustflags.contains("sanitizer=address") {
+        return;
+    }
+    let (lib, static_lib) = find_asan_runtime().unwrap_or_else(|e| panic!("{e}"));
+    println!("cargo:rustc-link-arg=-Wl,--whole-archive");
+    if let Some(s) = static_lib {
+        println!("cargo:rustc-link-arg={}", s.display());
+    }
+    println!("cargo:rustc-link-arg={}", lib.display());
+    println!("cargo:rustc-link-arg=-Wl,--no-whole-archive");
+    let syms = PathBuf::from(format!("{}.syms", lib.display()));
+    if syms.exists() {
+        println!("cargo:rustc-link-arg=-Wl,--dynamic-list={}", syms.display());
+    }
+    for l in ["rt", "dl", "pthread", "m"] {
+        println!("cargo:rustc-link-arg=-l{l}");
+    }
+}
+
+fn run(cmd: &mut Command, what: &str) {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: cannot run {cmd:?}: {e}"));
+    if !out.status.success() {
+        let tail = |b: &[u8]| {
+            let s = String::from_utf8_lossy(b).into_owned();
+            let lines: Vec<&str> = s.lines().collect();
+            lines[lines.len().saturating_sub(60)..].join("\n")
+        };
+        panic!(
+            "{what} failed ({}): {cmd:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            out.status,
+            tail(&out.stdout),
+            tail(&out.stderr)
+        );
+    }
+}

@@ -1,0 +1,387 @@
+/*
+ * wasmsieve's shim over WAMR's embedding API (see wsv_shim.h).
+ *
+ * Compiled once per WAMR build with:
+ *   WSV_API_NAME  the table's symbol (wsv_api_classic, wsv_api_fast, wsv_api_aot)
+ *   WSV_MODE      "classic" | "fast" | "aot"
+ *   WSV_FLAGS     the cmake definitions of this build (printed by the binary)
+ *   WSV_VERSION   "major.minor.patch" of the WAMR tree
+ * Everything but WSV_API_NAME is made local after linking (build.rs), so these
+ * helpers may use any names.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wasm_export.h"
+#include "wsv_shim.h"
+
+#if WASM_ENABLE_JIT != 0
+#include "aot_export.h"
+#include "aot_comp_option.h"
+#endif
+
+#ifndef WSV_API_NAME
+#error "WSV_API_NAME must be defined"
+#endif
+#ifndef WSV_MODE
+#define WSV_MODE "unknown"
+#endif
+#ifndef WSV_FLAGS
+#define WSV_FLAGS ""
+#endif
+#ifndef WSV_VERSION
+#define WSV_VERSION "unknown"
+#endif
+
+/* WAMR prints through os_printf/os_vprintf, which we route here with
+   -DBH_VPRINTF=wsv_vprintf: stdout may be a worker's protocol channel and the
+   AoT compiler prints a banner per module. Quiet unless WASMSIEVE_WAMR_LOG is set,
+   then to stderr. */
+int
+wsv_vprintf(const char *format, va_list ap)
+{
+    static int verbose = -1;
+    if (verbose < 0)
+        verbose = getenv("WASMSIEVE_WAMR_LOG") != NULL;
+    return verbose ? vfprintf(stderr, format, ap) : 0;
+}
+
+static void
+set_err(char *err, uint32_t err_len, const char *msg)
+{
+    if (err && err_len) {
+        snprintf(err, err_len, "%s", msg ? msg : "");
+    }
+}
+
+/* A loaded module keeps its own copy of the bytes: WAMR points into them. */
+typedef struct wsv_module {
+    wasm_module_t module;
+    uint8_t *bytes;
+} wsv_module;
+
+/* An instance with its (lazily created, reused) execution environment. */
+typedef struct wsv_instance {
+    wasm_module_inst_t inst;
+    wasm_exec_env_t env;
+    uint32_t stack_size;
+} wsv_instance;
+
+static int
+shim_init(void)
+{
+    static int state = 0; /* 0 not yet, 1 ok, -1 failed */
+    if (state == 0) {
+        RuntimeInitArgs args;
+        memset(&args, 0, sizeof(args));
+        /* 0 would be Alloc_With_Pool (and fail without a pool). */
+        args.mem_alloc_type = Alloc_With_System_Allocator;
+        state = wasm_runtime_full_init(&args) ? 1 : -1;
+    }
+    return state == 1 ? 0 : -1;
+}
+
+static void *
+shim_load(const uint8_t *buf, uint32_t len, char *err, uint32_t err_len)
+{
+#if WASM_ENABLE_JIT != 0
+    /* The aot build also contains the classic interpreter and the LLVM JIT;
+       only .aot files are this engine's input. */
+    if (len < 4 || memcmp(buf, "\0aot", 4) != 0) {
+        set_err(err, err_len, "the aot build loads .aot files only");
+        return NULL;
+    }
+#endif
+    wsv_module *m = calloc(1, sizeof(*m));
+    if (!m || !(m->bytes = malloc(len ? len : 1))) {
+        free(m);
+        set_err(err, err_len, "allocate memory failed");
+        return NULL;
+    }
+    memcpy(m->bytes, buf, len);
+    char ebuf[256] = { 0 };
+    m->module = wasm_runtime_load(m->bytes, len, ebuf, sizeof(ebuf));
+    if (!m->module) {
+        set_err(err, err_len, ebuf[0] ? ebuf : "load failed");
+        free(m->bytes);
+        free(m);
+        return NULL;
+    }
+    return m;
+}
+
+static void
+shim_unload(void *module)
+{
+    wsv_module *m = module;
+    if (!m)
+        return;
+    wasm_runtime_unload(m->module);
+    free(m->bytes);
+    free(m);
+}
+
+static void *
+shim_instantiate(void *module, uint32_t stack_size, uint32_t heap_size,
+                 char *err, uint32_t err_len)
+{
+    wsv_module *m = module;
+    char ebuf[256] = { 0 };
+    wsv_instance *i = calloc(1, sizeof(*i));
+    if (!i) {
+        set_err(err, err_len, "allocate memory failed");
+        return NULL;
+    }
+    i->stack_size = stack_size;
+    i->inst = wasm_runtime_instantiate(m->module, stack_size, heap_size, ebuf,
+                                       sizeof(ebuf));
+    if (!i->inst) {
+        set_err(err, err_len, ebuf[0] ? ebuf : "instantiate failed");
+        free(i);
+        return NULL;
+    }
+    return i;
+}
+
+static void
+shim_deinstantiate(void *instance)
+{
+    wsv_instance *i = instance;
+    if (!i)
+        return;
+    if (i->env)
+        wasm_runtime_destroy_exec_env(i->env);
+    wasm_runtime_deinstantiate(i->inst);
+    free(i);
+}
+
+static int
+kind_ok(wasm_valkind_t k)
+{
+    return k == WASM_I32 || k == WASM_I64 || k == WASM_F32 || k == WASM_F64;
+}
+
+static void
+to_val(wasm_val_t *v, wasm_valkind_t k, uint64_t bits)
+{
+    v->kind = k;
+    switch (k) {
+        case WASM_I32: { uint32_t x = (uint32_t)bits; memcpy(&v->of.i32, &x, 4); break; }
+        case WASM_F32: { uint32_t x = (uint32_t)bits; memcpy(&v->of.f32, &x, 4); break; }
+        case WASM_I64: memcpy(&v->of.i64, &bits, 8); break;
+        default: memcpy(&v->of.f64, &bits, 8); break;
+    }
+}
+
+static uint64_t
+from_val(const wasm_val_t *v)
+{
+    uint32_t x = 0;
+    uint64_t y = 0;
+    switch (v->kind) {
+        case WASM_I32: memcpy(&x, &v->of.i32, 4); return x;
+        case WASM_F32: memcpy(&x, &v->of.f32, 4); return x;
+        case WASM_I64: memcpy(&y, &v->of.i64, 8); return y;
+        default: memcpy(&y, &v->of.f64, 8); return y;
+    }
+}
+
+#define WSV_MAX_VALS 64
+
+static int
+shim_call(void *instance, const char *name, const uint64_t *args, uint32_t nargs,
+          uint64_t *results, uint32_t nresults, uint8_t *result_kinds,
+          char *err, uint32_t err_len)
+{
+    wsv_instance *i = instance;
+    wasm_function_inst_t f = wasm_runtime_lookup_function(i->inst, name);
+    if (!f) {
+        set_err(err, err_len, "export not found");
+        return 2;
+    }
+    uint32_t np = wasm_func_get_param_count(f, i->inst);
+    uint32_t nr = wasm_func_get_result_count(f, i->inst);
+    if (np != nargs || nr > nresults || np > WSV_MAX_VALS || nr > WSV_MAX_VALS) {
+        set_err(err, err_len, "signature mismatch");
+        return 2;
+    }
+    wasm_valkind_t pk[WSV_MAX_VALS], rk[WSV_MAX_VALS];
+    wasm_val_t pv[WSV_MAX_VALS], rv[WSV_MAX_VALS];
+    wasm_func_get_param_types(f, i->inst, pk);
+    wasm_func_get_result_types(f, i->inst, rk);
+    for (uint32_t k = 0; k < np; k++) {
+        if (!kind_ok(pk[k])) {
+            set_err(err, err_len, "unsupported param type");
+            return 2;
+        }
+        to_val(&pv[k], pk[k], args[k]);
+    }
+    for (uint32_t k = 0; k < nr; k++) {
+        if (!kind_ok(rk[k])) {
+            set_err(err, err_len, "unsupported result type");
+            return 2;
+        }
+        rv[k].kind = rk[k];
+    }
+    if (!i->env) {
+        i->env = wasm_runtime_create_exec_env(i->inst, i->stack_size);
+        if (!i->env) {
+            set_err(err, err_len, "create exec env failed");
+            return 2;
+        }
+    }
+    if (!wasm_runtime_call_wasm_a(i->env, f, nr, rv, np, pv)) {
+        const char *e = wasm_runtime_get_exception(i->inst);
+        set_err(err, err_len, e ? e : "call failed");
+        wasm_runtime_clear_exception(i->inst);
+        return 1;
+    }
+    for (uint32_t k = 0; k < nr; k++) {
+        results[k] = from_val(&rv[k]);
+        result_kinds[k] = (uint8_t)rk[k];
+    }
+    for (uint32_t k = nr; k < nresults; k++) {
+        results[k] = 0;
+        result_kinds[k] = WSV_KIND_NONE;
+    }
+    return 0;
+}
+
+static int
+shim_global(void *instance, const char *name, uint8_t *kind, uint64_t *bits)
+{
+    wsv_instance *i = instance;
+    wasm_global_inst_t g;
+    if (!wasm_runtime_get_export_global_inst(i->inst, name, &g) || !kind_ok(g.kind)
+        || !g.global_data)
+        return -1;
+    *kind = (uint8_t)g.kind;
+    *bits = 0;
+    memcpy(bits, g.global_data, (g.kind == WASM_I32 || g.kind == WASM_F32) ? 4 : 8);
+    return 0;
+}
+
+static uint8_t *
+shim_memory(void *instance, const char *name, uint64_t *len)
+{
+    wsv_instance *i = instance;
+    wasm_memory_inst_t m = wasm_runtime_lookup_memory(i->inst, name);
+    if (!m)
+        return NULL;
+    *len = wasm_memory_get_cur_page_count(m) * wasm_memory_get_bytes_per_page(m);
+    uint8_t *base = wasm_memory_get_base_address(m);
+    /* A zero-length memory may have no base: hand back a valid dummy. */
+    static uint8_t empty[1];
+    return base ? base : (*len == 0 ? empty : NULL);
+}
+
+#if WASM_ENABLE_JIT != 0
+/* wasm -> .aot in process: aot_create_comp_data -> aot_create_comp_context ->
+   aot_compile_wasm -> aot_emit_aot_file_buf. */
+static uint8_t *
+shim_compile(const uint8_t *wasm, uint32_t len, const wsv_aot_options *opts,
+             uint32_t *out_len, char *err, uint32_t err_len)
+{
+    char ebuf[256] = { 0 };
+    uint8_t *out = NULL;
+    aot_comp_data_t data = NULL;
+    aot_comp_context_t ctx = NULL;
+
+    /* This build has hardware bounds checks off: code without software bounds
+       checks would read host memory on an out-of-bounds access. Refuse. */
+    if (!opts || opts->bounds_checks != 1) {
+        set_err(err, err_len,
+                "bounds_checks must be 1 (this WAMR build has no hardware bounds checks)");
+        return NULL;
+    }
+    if (opts->opt_level > 3 || opts->size_level > 3) {
+        set_err(err, err_len, "opt_level and size_level must be 0..3");
+        return NULL;
+    }
+    if (shim_init() != 0) {
+        set_err(err, err_len, "runtime init failed");
+        return NULL;
+    }
+    /* The compiler reads the loaded (bytecode) module; the loader keeps
+       pointers into the buffer, so it lives until the module is unloaded. */
+    uint8_t *copy = malloc(len ? len : 1);
+    if (!copy) {
+        set_err(err, err_len, "allocate memory failed");
+        return NULL;
+    }
+    memcpy(copy, wasm, len);
+    wasm_module_t module = wasm_runtime_load(copy, len, ebuf, sizeof(ebuf));
+    if (!module) {
+        set_err(err, err_len, ebuf[0] ? ebuf : "load failed");
+        goto done;
+    }
+    if (!(data = aot_create_comp_data(module, NULL, false))) {
+        set_err(err, err_len, aot_get_last_error());
+        goto done;
+    }
+    AOTCompOption o;
+    memset(&o, 0, sizeof(o));
+    o.opt_level = opts->opt_level;
+    o.size_level = opts->size_level;
+    o.output_format = AOT_FORMAT_FILE;
+    o.bounds_checks = 1;       /* forced, see above */
+    o.stack_bounds_checks = 1; /* no guard pages either: check native stack */
+    o.enable_bulk_memory = true;
+    o.enable_ref_types = true;
+    o.enable_call_indirect_overlong = true;
+    o.enable_extended_const = true;
+    o.enable_aux_stack_check = true;
+    if (!(ctx = aot_create_comp_context(data, &o))) {
+        set_err(err, err_len, aot_get_last_error());
+        goto done;
+    }
+    if (!aot_compile_wasm(ctx)) {
+        set_err(err, err_len, aot_get_last_error());
+        goto done;
+    }
+    if (!(out = aot_emit_aot_file_buf(ctx, data, out_len))) {
+        set_err(err, err_len, aot_get_last_error());
+        goto done;
+    }
+done:
+    if (ctx)
+        aot_destroy_comp_context(ctx);
+    if (data)
+        aot_destroy_comp_data(data);
+    if (module)
+        wasm_runtime_unload(module);
+    free(copy);
+    return out;
+}
+
+static void
+shim_free_buf(uint8_t *buf)
+{
+    /* aot_emit_aot_file_buf allocates with wasm_runtime_malloc. */
+    if (buf)
+        wasm_runtime_free(buf); /* aot_destroy_aot_file is declared, not defined */
+}
+#endif
+
+const wsv_api WSV_API_NAME = {
+    .mode = WSV_MODE,
+    .version = WSV_VERSION,
+    .flags = WSV_FLAGS,
+    .init = shim_init,
+    .load = shim_load,
+    .unload = shim_unload,
+    .instantiate = shim_instantiate,
+    .deinstantiate = shim_deinstantiate,
+    .call = shim_call,
+    .global = shim_global,
+    .memory = shim_memory,
+#if WASM_ENABLE_JIT != 0
+    .compile = shim_compile,
+    .free_buf = shim_free_buf,
+#else
+    .compile = NULL,
+    .free_buf = NULL,
+#endif
+};

@@ -1,0 +1,58 @@
+/*
+ * wasmsieve's shim over WAMR's embedding API.
+ *
+ * The same shim is compiled into every WAMR build (classic interpreter, fast
+ * interpreter, AoT). Each build is then partially linked into one object whose
+ * only global symbol is its API table, `wsv_api_<mode>` (WSV_API_NAME), so
+ * several builds of the same sources live in one binary without colliding.
+ */
+#ifndef WSV_SHIM_H
+#define WSV_SHIM_H
+#include <stdint.h>
+
+/* Value kinds, as in WAMR's wasm_valkind_t: 0 i32, 1 i64, 2 f32, 3 f64. */
+#define WSV_KIND_NONE 0xFF /* result slot not used by the function */
+
+typedef struct wsv_aot_options {
+    uint32_t opt_level;     /* 0..3 */
+    uint32_t size_level;    /* 0..3 */
+    uint32_t bounds_checks; /* 1: software bounds checks in emitted code */
+} wsv_aot_options;
+
+typedef struct wsv_api {
+    const char *mode;    /* "classic", "fast", "aot" */
+    const char *version; /* WAMR version string */
+    const char *flags;   /* cmake definitions this build used */
+    /* Initializes the runtime once (system allocator). 0 on success. */
+    int (*init)(void);
+    /* Loads a module (wasm, or aot for the aot build); copies `buf`.
+       NULL on rejection with the reason in `err`. */
+    void *(*load)(const uint8_t *buf, uint32_t len, char *err, uint32_t err_len);
+    void (*unload)(void *module);
+    /* Instantiates; NULL with the reason (a trap message or link error). */
+    void *(*instantiate)(void *module, uint32_t stack_size, uint32_t heap_size,
+                         char *err, uint32_t err_len);
+    void (*deinstantiate)(void *instance);
+    /* Calls an export. Arguments and results are raw bit patterns; kinds come
+       from the function's own signature. `nargs` must equal the parameter
+       count; `nresults` is the capacity of `results`/`result_kinds`: the
+       function's results fill the first slots and every slot after them gets
+       kind WSV_KIND_NONE (so the caller learns the result count). Returns 0 on
+       return, 1 on a trap (WAMR's exception string in `err`; the exception is
+       cleared), 2 when the export is missing or has a signature the shim does
+       not handle (non-numeric types, wrong arg count, too many results). */
+    int (*call)(void *instance, const char *name, const uint64_t *args,
+                uint32_t nargs, uint64_t *results, uint32_t nresults,
+                uint8_t *result_kinds, char *err, uint32_t err_len);
+    /* Reads an exported global: 0 and kind/bits, or -1 when absent. */
+    int (*global)(void *instance, const char *name, uint8_t *kind, uint64_t *bits);
+    /* Exported memory: its base address and byte length, or NULL. */
+    uint8_t *(*memory)(void *instance, const char *name, uint64_t *len);
+    /* AoT builds only (NULL elsewhere): compiles wasm to an .aot buffer
+       (free with free_buf). NULL with the reason in `err`. */
+    uint8_t *(*compile)(const uint8_t *wasm, uint32_t len, const wsv_aot_options *opts,
+                        uint32_t *out_len, char *err, uint32_t err_len);
+    void (*free_buf)(uint8_t *buf);
+} wsv_api;
+
+#endif

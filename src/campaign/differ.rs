@@ -1,0 +1,143 @@
+//! The differential executor: one test case through the reference, each runtime
+//! under test, and (when they disagree) the second opinion; then the oracle and
+//! the policy. Everything a finding needs is assembled here.
+
+use crate::engines::{self, execute, Engine, Execution};
+use crate::generate::plan::CallPlan;
+use crate::oracle::{self, Comparison, Divergence, Symptom};
+use crate::policy::{features, Observation, Policy, Provenance};
+use crate::report::Finding;
+use std::time::{Duration, Instant};
+
+/// A runtime under test, as the campaign drives it.
+pub struct Subject {
+    pub engine: Box<dyn Engine>,
+    pub info: &'static engines::EngineInfo,
+}
+
+/// The result of one test case.
+pub struct CaseReport {
+    pub reference: Execution,
+    pub comparisons: Vec<(Execution, Comparison)>,
+    pub findings: Vec<Finding>,
+    /// Time the reference took: hang deadlines derive from it.
+    pub reference_time: Duration,
+}
+
+pub struct Differ {
+    reference: engines::wasmtime::Wasmtime,
+    second: engines::wasmi::Wasmi,
+    pub subjects: Vec<Subject>,
+    pub policy: Policy,
+    /// Shortest hang deadline, whatever the reference's speed.
+    pub deadline_floor: Duration,
+}
+
+impl Differ {
+    pub fn new(subjects: Vec<Subject>, policy: Policy) -> anyhow::Result<Differ> {
+        Ok(Differ {
+            reference: engines::wasmtime::Wasmtime::new()?,
+            second: engines::wasmi::Wasmi::new(),
+            subjects,
+            policy,
+            deadline_floor: Duration::from_secs(2),
+        })
+    }
+
+    /// Runs one module through every engine and judges each runtime under test.
+    pub fn run(&mut self, wasm: &[u8], plan: &CallPlan) -> CaseReport {
+        let start = Instant::now();
+        let reference = execute(&mut self.reference, wasm, plan);
+        let reference_time = start.elapsed();
+        let deadline = self.deadline_floor.max(reference_time * 50);
+        let mut comparisons = vec![];
+        let mut findings = vec![];
+        let mut second: Option<Execution> = None;
+        for i in 0..self.subjects.len() {
+            self.subjects[i].engine.set_deadline(deadline);
+            let exec = execute(self.subjects[i].engine.as_mut(), wasm, plan);
+            let cmp = oracle::compare(&reference, &exec);
+            if let Comparison::Diverge(d) = &cmp {
+                let mut d = d.clone();
+                if matches!(d.symptom, Symptom::Crash | Symptom::Hang) {
+                    // Confirm before filing: a flaky one is kept, marked.
+                    let again = execute(self.subjects[i].engine.as_mut(), wasm, plan);
+                    let confirmed = matches!(oracle::compare(&reference, &again), Comparison::Diverge(a) if a.symptom == d.symptom);
+                    let f = self.judge(i, &reference, &exec, &d, wasm, None, Some(confirmed));
+                    findings.push(f);
+                } else {
+                    let wasmi = second.get_or_insert_with(|| execute(&mut self.second, wasm, plan));
+                    let suspect = oracle::compare(wasmi, &exec) == Comparison::Agree
+                        && matches!(oracle::compare(&reference, wasmi), Comparison::Diverge(_));
+                    if suspect {
+                        d.detail = format!("reference suspect: wasmi agrees with {}; {}", exec.engine, d.detail);
+                    }
+                    let f = self.judge(i, &reference, &exec, &d, wasm, Some((suspect, wasmi.clone())), None);
+                    findings.push(f);
+                }
+            }
+            comparisons.push((exec, cmp));
+        }
+        CaseReport { reference, comparisons, findings, reference_time }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn judge(
+        &self,
+        subject: usize,
+        reference: &Execution,
+        exec: &Execution,
+        d: &Divergence,
+        wasm: &[u8],
+        second: Option<(bool, Execution)>,
+        confirmed: Option<bool>,
+    ) -> Finding {
+        let info = self.subjects[subject].info;
+        let suspect = second.as_ref().is_some_and(|s| s.0);
+        let symptom = if suspect { "reference-suspect" } else { d.symptom.policy_name() };
+        // The AoT trust line: a failure before the module loaded is the
+        // compiler's (it compiles inside the load step), afterwards the emitted
+        // code's. An interpreter's input is the .wasm itself.
+        let provenance = match info.provenance {
+            Provenance::AotEmitted if exec.load.as_ref().is_none_or(|l| l.as_ref().is_err_and(|e| e.starts_with("aot compile"))) => {
+                Provenance::AotCompiler
+            }
+            p => p,
+        };
+        let mut outside: Vec<String> = features::needed_features(wasm, &self.policy.tiers.tier_a);
+        if let Some(mode) = info.mode_feature {
+            if self.policy.tier(mode) != 'A' {
+                outside.push(mode.to_string());
+            }
+        }
+        let verdict = self.policy.judge(&Observation { provenance, symptom, features: outside.clone() });
+        let signature = signature(&exec.engine, d, exec);
+        let mut executions = vec![reference.clone(), exec.clone()];
+        if let Some((_, s)) = second {
+            executions.push(s);
+        }
+        Finding {
+            id: Finding::signature_id(&verdict.kind, &signature),
+            signature,
+            verdict,
+            engine: exec.engine.clone(),
+            provenance,
+            features_outside_tier_a: outside,
+            divergence: d.clone(),
+            executions,
+            seed: None,
+            iteration: None,
+            confirmed,
+        }
+    }
+}
+
+/// The dedup key of a divergence: who, what, and the trap kinds or crash frames,
+/// never the random names of a generated module.
+pub fn signature(engine: &str, d: &Divergence, exec: &Execution) -> String {
+    let detail = match &exec.end {
+        engines::End::Crashed(rec) => rec.signature(),
+        _ => format!("{:?}/{:?}", d.reference_trap, d.subject_trap),
+    };
+    format!("{engine}|{:?}|{detail}", d.symptom)
+}

@@ -1,0 +1,172 @@
+//! `summary.json`: the campaign's counters and unique findings, with a stable
+//! schema (documented in README.md) that CI jobs and dashboards read. It is also
+//! the resume state: a campaign started again on the same folder continues.
+
+use super::differ::CaseReport;
+use crate::oracle::Comparison;
+use crate::report::Finding;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct UniqueFinding {
+    pub id: String,
+    pub signature: String,
+    pub bucket: String,
+    pub kind: String,
+    pub engine: String,
+    pub clauses: Vec<String>,
+    /// How many inputs hit this signature (the first is kept whole).
+    pub hits: u64,
+    /// Campaign time when first seen, in seconds.
+    pub first_seen_seconds: f64,
+    /// Folder of the kept input, relative to the campaign folder.
+    pub path: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Summary {
+    pub schema: u32,
+    pub engines: Vec<String>,
+    pub seed: u64,
+    /// Iterations done: the campaign resumes from here.
+    pub iterations: u64,
+    /// Modules generated and run.
+    pub modules_generated: u64,
+    pub generation_failures: u64,
+    /// Modules every engine ran and the oracle judged.
+    pub modules_compared: u64,
+    /// Comparisons dropped as implementation-defined (stack depth, limits).
+    pub comparisons_poisoned: u64,
+    /// Modules the reference rejected (should stay near zero).
+    pub modules_invalid: u64,
+    /// Module executions per engine, reference included.
+    pub executions: BTreeMap<String, u64>,
+    pub executions_per_second: BTreeMap<String, f64>,
+    /// Wall time over all runs of this campaign folder.
+    pub elapsed_seconds: f64,
+    /// Hits per bucket and kind (all inputs, not only unique ones).
+    pub findings: BTreeMap<String, BTreeMap<String, u64>>,
+    pub unique: Vec<UniqueFinding>,
+    /// Seconds of earlier runs, for resumed campaigns.
+    #[serde(default)]
+    pub previous_seconds: f64,
+}
+
+impl Summary {
+    pub fn new(engines: &[String], seed: u64) -> Summary {
+        Summary {
+            schema: SCHEMA_VERSION,
+            engines: engines.to_vec(),
+            seed,
+            iterations: 0,
+            modules_generated: 0,
+            generation_failures: 0,
+            modules_compared: 0,
+            comparisons_poisoned: 0,
+            modules_invalid: 0,
+            executions: BTreeMap::new(),
+            executions_per_second: BTreeMap::new(),
+            elapsed_seconds: 0.0,
+            findings: BTreeMap::new(),
+            unique: vec![],
+            previous_seconds: 0.0,
+        }
+    }
+
+    /// Continues the campaign in `out` when its summary matches (same engines
+    /// and seed); starts afresh otherwise.
+    pub fn resume_or_new(out: &Path, engines: &[String], seed: u64) -> Summary {
+        let old: Option<Summary> = std::fs::read(out.join("summary.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok());
+        match old {
+            Some(mut s) if s.engines == engines && s.seed == seed && s.schema == SCHEMA_VERSION => {
+                s.previous_seconds = s.elapsed_seconds;
+                s
+            }
+            _ => Summary::new(engines, seed),
+        }
+    }
+
+    pub fn record_case(&mut self, r: &CaseReport) {
+        self.iterations += 1;
+        self.modules_generated += 1;
+        *self.executions.entry(r.reference.engine.clone()).or_default() += 1;
+        if matches!(r.reference.load, Some(Err(_))) {
+            self.modules_invalid += 1;
+        }
+        for (exec, cmp) in &r.comparisons {
+            *self.executions.entry(exec.engine.clone()).or_default() += 1;
+            if matches!(cmp, Comparison::Poisoned(_)) {
+                self.comparisons_poisoned += 1;
+            }
+        }
+        self.modules_compared += 1;
+    }
+
+    /// Counts a finding; `true` when its signature is new (keep it whole).
+    pub fn record_finding(&mut self, f: &Finding, now_seconds: f64) -> bool {
+        *self
+            .findings
+            .entry(f.verdict.bucket.clone())
+            .or_default()
+            .entry(f.verdict.kind.clone())
+            .or_default() += 1;
+        if let Some(u) = self.unique.iter_mut().find(|u| u.signature == f.signature) {
+            u.hits += 1;
+            return false;
+        }
+        self.unique.push(UniqueFinding {
+            id: f.id.clone(),
+            signature: f.signature.clone(),
+            bucket: f.verdict.bucket.clone(),
+            kind: f.verdict.kind.clone(),
+            engine: f.engine.clone(),
+            clauses: f.verdict.clauses.clone(),
+            hits: 1,
+            first_seen_seconds: self.previous_seconds + now_seconds,
+            path: format!("findings/{}/{}", f.verdict.bucket, f.id),
+        });
+        true
+    }
+
+    /// Unique findings in one bucket.
+    pub fn unique_in(&self, bucket: &str) -> usize {
+        self.unique.iter().filter(|u| u.bucket == bucket).count()
+    }
+
+    pub fn finish(&mut self, this_run: Duration) {
+        self.elapsed_seconds = self.previous_seconds + this_run.as_secs_f64();
+        let secs = self.elapsed_seconds.max(1e-9);
+        self.executions_per_second = self.executions.iter().map(|(k, v)| (k.clone(), *v as f64 / secs)).collect();
+    }
+
+    pub fn progress_line(&self, this_run: Duration, limit: Option<Duration>) -> String {
+        let mut s = self.clone();
+        s.finish(this_run);
+        let rates: Vec<String> =
+            s.executions_per_second.iter().map(|(k, v)| format!("{k} {v:.1}/s")).collect();
+        let remaining = limit.map(|l| format!(" ({}s left)", l.saturating_sub(this_run).as_secs())).unwrap_or_default();
+        format!(
+            "[{:>5.0}s{remaining}] modules {} | {} | unique findings: security {} bug {} needs-review {}",
+            s.elapsed_seconds,
+            s.modules_generated,
+            rates.join(", "),
+            s.unique_in("security"),
+            s.unique_in("bug"),
+            s.unique_in("needs-review"),
+        )
+    }
+
+    /// Writes `summary.json` atomically.
+    pub fn write(&self, out: &Path) -> std::io::Result<()> {
+        let tmp = out.join("summary.json.tmp");
+        std::fs::write(&tmp, serde_json::to_string_pretty(self).expect("summary serializes"))?;
+        std::fs::rename(tmp, out.join("summary.json"))
+    }
+}

@@ -1,0 +1,252 @@
+//! The command line: parse, call the library, print. Exit codes: 0 nothing
+//! found, 1 a finding, 2 bad input or usage.
+
+use crate::campaign::{self, differ::Differ, CampaignConfig};
+use crate::engines::{self, CallResult, Execution};
+use crate::generate::plan::CallPlan;
+use crate::isolate::WorkerLimits;
+use crate::oracle::Comparison;
+use crate::policy::Policy;
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(name = "wasmsieve", version, about = "Differential fuzzing of WAMR against wasmtime, judged by WAMR's security policy")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run one module (.wasm or .wat) in every selected engine and judge it.
+    Run {
+        file: PathBuf,
+        /// Runtime under test (repeat for several); default: every WAMR mode built.
+        #[arg(long = "engine")]
+        engines: Vec<String>,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Run the runtimes in this process instead of isolation workers.
+        #[arg(long)]
+        in_process: bool,
+        /// Policy table to judge by (default: the shipped policy/wamr.toml).
+        #[arg(long)]
+        policy: Option<PathBuf>,
+    },
+    /// Fuzz: generate modules until the limit, write findings and summary.json.
+    Fuzz {
+        #[arg(long = "engine")]
+        engines: Vec<String>,
+        /// Stop after this many seconds.
+        #[arg(long)]
+        time: Option<u64>,
+        /// Stop after this many modules.
+        #[arg(long)]
+        iterations: Option<u64>,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        #[arg(long, default_value = "out")]
+        out: PathBuf,
+        /// Parallel jobs (default: every core).
+        #[arg(long)]
+        jobs: Option<usize>,
+        #[arg(long)]
+        in_process: bool,
+        #[arg(long)]
+        policy: Option<PathBuf>,
+    },
+    /// List engines, the WAMR sources and the build flags of each mode.
+    Engines,
+    /// Differential modules per second per engine on a fixed seed set.
+    Bench {
+        #[arg(long, default_value_t = 200)]
+        modules: u64,
+        #[arg(long = "engine")]
+        engines: Vec<String>,
+    },
+    /// (internal) Serve one engine to the harness over stdin/stdout.
+    #[command(hide = true)]
+    Worker {
+        #[arg(long)]
+        engine: String,
+    },
+}
+
+fn long_version() -> String {
+    let mut s = format!("{}\n", env!("CARGO_PKG_VERSION"));
+    s.push_str(&engines::describe_wamr());
+    s
+}
+
+pub fn main() -> i32 {
+    use clap::{CommandFactory, FromArgMatches};
+    let command = Cli::command().long_version(Box::leak(long_version().into_boxed_str()) as &str);
+    let cli = match command.try_get_matches().and_then(|m| Cli::from_arg_matches(&m)) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    match dispatch(cli.cmd) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("wasmsieve: error: {e:#}");
+            2
+        }
+    }
+}
+
+fn default_engines(given: Vec<String>) -> anyhow::Result<Vec<String>> {
+    let names = if given.is_empty() {
+        engines::runtimes_built().iter().map(|s| s.to_string()).collect()
+    } else {
+        given
+    };
+    for n in &names {
+        if engines::info(n).is_none() {
+            let known: Vec<&str> = engines::ENGINES.iter().map(|e| e.name).collect();
+            anyhow::bail!("unknown engine `{n}`; known engines: {}", known.join(", "));
+        }
+    }
+    anyhow::ensure!(!names.is_empty(), "no runtime under test was built (see `wasmsieve engines`)");
+    Ok(names)
+}
+
+fn load_policy(p: Option<PathBuf>) -> anyhow::Result<Policy> {
+    match p {
+        Some(p) => Policy::load(&p),
+        None => Ok(Policy::builtin()),
+    }
+}
+
+/// Reads a .wasm or .wat file, with an error that says what is wrong.
+pub fn read_module(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let bytes = std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    if bytes.starts_with(b"\0asm") {
+        return Ok(bytes);
+    }
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| anyhow::anyhow!("{} is not a Wasm module: no \\0asm header and not WAT text", path.display()))?;
+    wat::parse_str(text).map_err(|e| anyhow::anyhow!("{} is not a Wasm module: not valid WAT: {e}", path.display()))
+}
+
+fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
+    match cmd {
+        Cmd::Worker { engine } => {
+            let mut e = engines::create(&engine)?;
+            crate::isolate::serve(e.as_mut())?;
+            Ok(0)
+        }
+        Cmd::Engines => {
+            for e in engines::ENGINES {
+                let built = !e.name.starts_with("wamr") || engines::runtimes_built().contains(&e.name);
+                println!("{:<14} {:<10} {}", e.name, if built { "built" } else { "not built" }, e.about);
+            }
+            println!();
+            print!("{}", engines::describe_wamr());
+            Ok(0)
+        }
+        Cmd::Run { file, engines: names, json, in_process, policy } => {
+            let wasm = read_module(&file)?;
+            let names = default_engines(names)?;
+            let policy = load_policy(policy)?;
+            let plan = CallPlan::fixed(&wasm, 3).unwrap_or_default();
+            let subjects = campaign::subjects(&names, !in_process, &WorkerLimits::default())?;
+            let mut differ = Differ::new(subjects, policy)?;
+            let report = differ.run(&wasm, &plan);
+            if json {
+                let mut outcomes = vec![report.reference.clone()];
+                outcomes.extend(report.comparisons.iter().map(|c| c.0.clone()));
+                let v = serde_json::json!({
+                    "file": file,
+                    "outcomes": outcomes,
+                    "findings": report.findings,
+                    "finding": report.findings.first(),
+                });
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                print_execution(&report.reference);
+                for (exec, cmp) in &report.comparisons {
+                    print_execution(exec);
+                    if let Comparison::Poisoned(why) = cmp {
+                        println!("  (not compared past this point: {why})");
+                    }
+                }
+                if report.findings.is_empty() {
+                    println!("verdict: all engines agree");
+                }
+                for f in &report.findings {
+                    println!(
+                        "verdict: {} / {} in {} [{}] {}: {}",
+                        f.verdict.bucket,
+                        f.verdict.kind,
+                        f.engine,
+                        f.verdict.clauses.join(", "),
+                        f.verdict.reason,
+                        f.divergence.detail
+                    );
+                }
+            }
+            Ok(if report.findings.is_empty() { 0 } else { 1 })
+        }
+        Cmd::Fuzz { engines: names, time, iterations, seed, out, jobs, in_process, policy } => {
+            let names = default_engines(names)?;
+            let mut cfg = CampaignConfig::new(names, out);
+            cfg.time = time.map(Duration::from_secs);
+            cfg.iterations = iterations;
+            if cfg.time.is_none() && cfg.iterations.is_none() {
+                cfg.time = Some(Duration::from_secs(60));
+            }
+            cfg.seed = seed;
+            cfg.jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+            cfg.isolate = !in_process;
+            cfg.policy = load_policy(policy)?;
+            eprintln!(
+                "wasmsieve: fuzzing {} against wasmtime, {} job(s), seed {}, output in {}",
+                cfg.engines.join(", "),
+                cfg.jobs,
+                cfg.seed,
+                cfg.out.display()
+            );
+            let s = campaign::run(&cfg)?;
+            println!("{}", s.progress_line(Duration::ZERO, None));
+            println!("summary: {}", cfg.out.join("summary.json").display());
+            Ok(0)
+        }
+        Cmd::Bench { modules, engines: names } => {
+            let names = default_engines(names)?;
+            crate::campaign::bench::run(&names, modules)?;
+            Ok(0)
+        }
+    }
+}
+
+fn print_execution(e: &Execution) {
+    println!("{}:", e.engine);
+    match &e.load {
+        Some(Err(m)) => println!("  load: rejected: {m}"),
+        None => println!("  load: not reached"),
+        _ => {}
+    }
+    if let Some(CallResult::Trapped { message, .. }) = &e.instantiate {
+        println!("  instantiate: trap: {message}");
+    }
+    for c in &e.calls {
+        let args: Vec<String> = c.args.iter().map(|a| a.to_string()).collect();
+        let res = match &c.result {
+            CallResult::Returned(v) => format!("{:?}", v.iter().map(|x| x.to_string()).collect::<Vec<_>>()),
+            CallResult::Trapped { trap, message } => format!("trap {trap:?} ({message})"),
+        };
+        println!("  {}({}) -> {res}", c.export, args.join(", "));
+    }
+    if let engines::End::Crashed(r) = &e.end {
+        println!("  CRASHED: {}", r.summary());
+    }
+    if let engines::End::Hung { deadline_ms, .. } = &e.end {
+        println!("  HUNG: no answer within {deadline_ms} ms");
+    }
+}

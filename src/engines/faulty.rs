@@ -1,0 +1,116 @@
+//! A deliberately faulty engine for testing the harness itself.
+//!
+//! It runs modules in a real engine (wasmtime) and misbehaves when the module
+//! carries a marker: an export whose name starts with `wsv_fault_`. Each fault
+//! imitates one class of runtime bug, so tests prove that every oracle check
+//! and every policy row really fires, through the same trait as real engines.
+//! The process-level faults (segfault, spin, runaway allocation) are real: run
+//! them only inside an isolation worker.
+
+use super::{Engine, Instance, MemorySnapshot, Trap, Val};
+
+/// The markers, as export names of the called function (or anywhere in the module
+/// for `wsv_fault_reject`).
+pub const MARKERS: &[&str] = &[
+    "wsv_fault_value",    // first result off by one
+    "wsv_fault_no_trap",  // swallow a trap and return zeros
+    "wsv_fault_trap_kind", // report every trap as `unreachable`
+    "wsv_fault_memory",   // memory snapshot altered after the call
+    "wsv_fault_global",   // globals altered after the call
+    "wsv_fault_reject",   // rejects the module at load
+    "wsv_fault_segv",     // dies of SIGSEGV in the call
+    "wsv_fault_abort",    // aborts in the call
+    "wsv_fault_spin",     // never returns from the call
+    "wsv_fault_oom",      // allocates without bound in the call
+];
+
+pub struct Faulty {
+    inner: super::wasmtime::Wasmtime,
+    reject: bool,
+}
+
+impl Faulty {
+    pub fn new() -> anyhow::Result<Self> {
+        Ok(Faulty { inner: super::wasmtime::Wasmtime::new()?, reject: false })
+    }
+}
+
+fn contains(hay: &[u8], needle: &str) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+impl Engine for Faulty {
+    fn name(&self) -> &str {
+        "faulty"
+    }
+
+    fn load(&mut self, wasm: &[u8]) -> Result<(), String> {
+        self.reject = contains(wasm, "wsv_fault_reject");
+        if self.reject {
+            return Err("faulty: rejected on marker".into());
+        }
+        self.inner.load(wasm)
+    }
+
+    fn instantiate(&mut self) -> Result<Box<dyn Instance + '_>, (Trap, String)> {
+        let inner = self.inner.instantiate()?;
+        Ok(Box::new(FaultyInstance { inner, last: String::new() }))
+    }
+}
+
+struct FaultyInstance<'a> {
+    inner: Box<dyn Instance + 'a>,
+    /// The export called last: state faults apply after it.
+    last: String,
+}
+
+impl Instance for FaultyInstance<'_> {
+    fn call(&mut self, export: &str, args: &[Val]) -> Result<Vec<Val>, (Trap, String)> {
+        self.last = export.to_string();
+        match export {
+            "wsv_fault_segv" => unsafe {
+                libc::raise(libc::SIGSEGV);
+            },
+            "wsv_fault_abort" => std::process::abort(),
+            "wsv_fault_spin" => loop {
+                std::hint::spin_loop();
+            },
+            "wsv_fault_oom" => {
+                let mut hoard: Vec<Vec<u8>> = Vec::new();
+                loop {
+                    hoard.push(vec![1u8; 64 << 20]);
+                }
+            }
+            _ => {}
+        }
+        let result = self.inner.call(export, args);
+        match (export, result) {
+            ("wsv_fault_value", Ok(mut vals)) => {
+                if let Some(Val::I32(x)) = vals.first_mut() {
+                    *x = x.wrapping_add(1);
+                }
+                Ok(vals)
+            }
+            ("wsv_fault_no_trap", Err(_)) => Ok(vec![]),
+            ("wsv_fault_trap_kind", Err((_, m))) => Err((Trap::Unreachable, format!("faulty: {m}"))),
+            (_, r) => r,
+        }
+    }
+
+    fn global(&mut self, name: &str) -> Option<Val> {
+        let v = self.inner.global(name)?;
+        Some(match (self.last.as_str(), v) {
+            ("wsv_fault_global", Val::I32(x)) => Val::I32(x ^ 0x40),
+            ("wsv_fault_global", Val::I64(x)) => Val::I64(x ^ 0x40),
+            _ => v,
+        })
+    }
+
+    fn memory(&mut self, name: &str) -> Option<MemorySnapshot> {
+        let mut m = self.inner.memory(name)?;
+        if self.last == "wsv_fault_memory" {
+            m.hash = format!("{}-altered", m.hash);
+        }
+        Some(m)
+    }
+}

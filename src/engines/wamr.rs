@@ -1,0 +1,650 @@
+//! WAMR (wasm-micro-runtime), the runtime under test, in several modes.
+//!
+//! `build.rs` compiles WAMR once per mode and links each build behind the C
+//! shim in `csrc/wsv_shim.{h,c}`; each build exports only its API table
+//! (`wsv_api_<mode>`), so all modes live in one process. One [`Wamr`] type
+//! drives any mode; the mode only picks the table (and, for AoT, compiles
+//! wasm to `.aot` before loading).
+//!
+//! All builds have hardware bounds checks off (no signal handlers, no guard
+//! pages), so they share a process with wasmtime; AoT code is therefore always
+//! compiled with software bounds checks (the shim refuses anything else).
+
+use super::{Engine, Instance, MemorySnapshot, Trap, Val};
+use std::ffi::{c_char, c_int, c_void, CStr, CString};
+use std::sync::OnceLock;
+
+// WAMR_ROOT, WAMR_VERSION, WAMR_MODES, WAMR_ASAN, written by build.rs.
+include!(concat!(env!("OUT_DIR"), "/wamr_info.rs"));
+
+/// Default WAMR operand/frame stack size per instance (bytes).
+pub const DEFAULT_STACK_SIZE: u32 = 512 * 1024;
+const ERR_LEN: usize = 1024;
+/// Result slots passed to the shim (its own limit is 64).
+const MAX_RESULTS: usize = 64;
+const KIND_NONE: u8 = 0xFF;
+
+// ---- FFI: mirrors csrc/wsv_shim.h ----
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+struct WsvAotOptions {
+    opt_level: u32,
+    size_level: u32,
+    bounds_checks: u32,
+}
+
+#[repr(C)]
+struct WsvApi {
+    mode: *const c_char,
+    version: *const c_char,
+    flags: *const c_char,
+    init: unsafe extern "C" fn() -> c_int,
+    load: unsafe extern "C" fn(*const u8, u32, *mut c_char, u32) -> *mut c_void,
+    unload: unsafe extern "C" fn(*mut c_void),
+    instantiate: unsafe extern "C" fn(*mut c_void, u32, u32, *mut c_char, u32) -> *mut c_void,
+    deinstantiate: unsafe extern "C" fn(*mut c_void),
+    #[allow(clippy::type_complexity)]
+    call: unsafe extern "C" fn(
+        *mut c_void,
+        *const c_char,
+        *const u64,
+        u32,
+        *mut u64,
+        u32,
+        *mut u8,
+        *mut c_char,
+        u32,
+    ) -> c_int,
+    global: unsafe extern "C" fn(*mut c_void, *const c_char, *mut u8, *mut u64) -> c_int,
+    memory: unsafe extern "C" fn(*mut c_void, *const c_char, *mut u64) -> *mut u8,
+    compile: Option<
+        unsafe extern "C" fn(*const u8, u32, *const WsvAotOptions, *mut u32, *mut c_char, u32) -> *mut u8,
+    >,
+    free_buf: Option<unsafe extern "C" fn(*mut u8)>,
+}
+
+// The tables are immutable C data.
+unsafe impl Sync for WsvApi {}
+
+extern "C" {
+    static wsv_api_classic: WsvApi;
+    static wsv_api_fast: WsvApi;
+    #[cfg(not(wsv_no_aot))]
+    static wsv_api_aot: WsvApi;
+}
+
+fn cstr(p: *const c_char) -> &'static str {
+    if p.is_null() {
+        return "";
+    }
+    // SAFETY: the shim's strings are static, NUL-terminated literals.
+    unsafe { CStr::from_ptr(p) }.to_str().unwrap_or("")
+}
+
+fn err_string(buf: &[c_char]) -> String {
+    let bytes: Vec<u8> = buf.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+// ---- modes ----
+
+/// A WAMR build linked into this binary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// Classic interpreter.
+    Classic,
+    /// Fast interpreter (pre-compiled bytecode).
+    Fast,
+    /// AoT: wasm compiled in process by WAMR's LLVM-based compiler, then loaded
+    /// by the AoT runtime.
+    Aot,
+}
+
+impl Mode {
+    pub const ALL: [Mode; 3] = [Mode::Classic, Mode::Fast, Mode::Aot];
+
+    /// "classic", "fast", "aot".
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Classic => "classic",
+            Mode::Fast => "fast",
+            Mode::Aot => "aot",
+        }
+    }
+
+    /// "wamr-classic", "wamr-fast", "wamr-aot".
+    pub fn engine_name(self) -> &'static str {
+        match self {
+            Mode::Classic => "wamr-classic",
+            Mode::Fast => "wamr-fast",
+            Mode::Aot => "wamr-aot",
+        }
+    }
+
+    /// Accepts a mode name ("fast") or an engine name ("wamr-fast").
+    pub fn from_name(name: &str) -> Option<Mode> {
+        let n = name.strip_prefix("wamr-").unwrap_or(name);
+        Mode::ALL.into_iter().find(|m| m.name() == n)
+    }
+
+    /// Whether this mode was built into the binary.
+    pub fn is_built(self) -> bool {
+        api(self).is_some()
+    }
+
+    /// Modes built into this binary.
+    pub fn built() -> Vec<Mode> {
+        Mode::ALL.into_iter().filter(|m| m.is_built()).collect()
+    }
+}
+
+fn api(mode: Mode) -> Option<&'static WsvApi> {
+    // SAFETY: the statics are defined by the linked C builds and never written.
+    unsafe {
+        match mode {
+            Mode::Classic => Some(&*std::ptr::addr_of!(wsv_api_classic)),
+            Mode::Fast => Some(&*std::ptr::addr_of!(wsv_api_fast)),
+            #[cfg(not(wsv_no_aot))]
+            Mode::Aot => Some(&*std::ptr::addr_of!(wsv_api_aot)),
+            #[cfg(wsv_no_aot)]
+            Mode::Aot => None,
+        }
+    }
+}
+
+/// Initializes the mode's runtime once per process.
+fn init(mode: Mode) -> Result<&'static WsvApi, String> {
+    static INIT: [OnceLock<bool>; 3] = [OnceLock::new(), OnceLock::new(), OnceLock::new()];
+    let api = api(mode).ok_or_else(|| {
+        format!("{} is not built into this binary (LLVM 19 missing at build time? run scripts/setup.sh)", mode.engine_name())
+    })?;
+    // SAFETY: init is idempotent in the shim; OnceLock serializes the first call.
+    let ok = *INIT[mode as usize].get_or_init(|| unsafe { (api.init)() } == 0);
+    if ok {
+        Ok(api)
+    } else {
+        Err(format!("{}: wasm_runtime_full_init failed", mode.engine_name()))
+    }
+}
+
+/// Engine names of the modes built into this binary ("wamr-classic", ...).
+pub fn available() -> Vec<&'static str> {
+    Mode::built().into_iter().map(Mode::engine_name).collect()
+}
+
+/// What the binary runs: ("wamr-root", path), ("wamr-version", x.y.z),
+/// ("wamr-asan", bool), then one ("wamr-<mode>", "<version> <cmake flags>")
+/// per built mode.
+pub fn build_info() -> Vec<(String, String)> {
+    let mut v = vec![
+        ("wamr-root".to_string(), WAMR_ROOT.to_string()),
+        ("wamr-version".to_string(), WAMR_VERSION.to_string()),
+        ("wamr-asan".to_string(), WAMR_ASAN.to_string()),
+    ];
+    for m in Mode::ALL {
+        match api(m) {
+            Some(a) => v.push((
+                m.engine_name().to_string(),
+                format!("{} {}", cstr(a.version), cstr(a.flags)),
+            )),
+            None => v.push((m.engine_name().to_string(), "not built".to_string())),
+        }
+    }
+    v
+}
+
+// ---- AoT compilation ----
+
+/// Options of WAMR's AoT compiler (as `wamrc --opt-level/--size-level/--bounds-checks`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AotOptions {
+    /// 0..=3.
+    pub opt_level: u32,
+    /// 0..=3 (3 is the small code model).
+    pub size_level: u32,
+    /// Must be 1: these builds have no hardware bounds checks, so code without
+    /// software checks would read host memory; the shim refuses other values.
+    pub bounds_checks: u32,
+}
+
+impl Default for AotOptions {
+    fn default() -> Self {
+        AotOptions { opt_level: 3, size_level: 3, bounds_checks: 1 }
+    }
+}
+
+/// Compiles wasm to `.aot` bytes with the AoT build's in-process compiler.
+pub fn compile_aot(wasm: &[u8], opts: &AotOptions) -> Result<Vec<u8>, String> {
+    let api = init(Mode::Aot)?;
+    let (compile, free_buf) = match (api.compile, api.free_buf) {
+        (Some(c), Some(f)) => (c, f),
+        _ => return Err("the aot build has no compiler".into()),
+    };
+    let len = u32::try_from(wasm.len()).map_err(|_| "module too large".to_string())?;
+    let copts = WsvAotOptions {
+        opt_level: opts.opt_level,
+        size_level: opts.size_level,
+        bounds_checks: opts.bounds_checks,
+    };
+    let mut err = [0 as c_char; ERR_LEN];
+    let mut out_len = 0u32;
+    // SAFETY: buffers are valid for the lengths given; the result is freed below.
+    let buf = unsafe { compile(wasm.as_ptr(), len, &copts, &mut out_len, err.as_mut_ptr(), ERR_LEN as u32) };
+    if buf.is_null() {
+        return Err(err_string(&err));
+    }
+    // SAFETY: the shim returned `out_len` bytes at `buf`.
+    let bytes = unsafe { std::slice::from_raw_parts(buf, out_len as usize) }.to_vec();
+    unsafe { free_buf(buf) };
+    Ok(bytes)
+}
+
+// ---- traps ----
+
+/// Maps a WAMR exception string (with or without the "Exception: " prefix)
+/// onto the shared trap vocabulary. The strings are WAMR's `exception_msgs[]`
+/// (core/iwasm/common/wasm_runtime_common.c) and the interpreters' literals.
+pub fn trap_from_message(msg: &str) -> Trap {
+    // Calls give "Exception: <msg>"; instantiation prefixes it with
+    // "WASM module instantiate failed: " (start function, segment traps).
+    let m = msg.trim();
+    let m = m.strip_prefix("WASM module instantiate failed: ").unwrap_or(m);
+    let m = m.rsplit_once("Exception: ").map_or(m, |(_, t)| t).trim();
+    match m {
+        "unreachable" => Trap::Unreachable,
+        "out of bounds memory access" => Trap::MemoryOutOfBounds,
+        "integer divide by zero" => Trap::IntegerDivisionByZero,
+        "integer overflow" => Trap::IntegerOverflow,
+        "invalid conversion to integer" => Trap::BadConversionToInteger,
+        "indirect call type mismatch" => Trap::IndirectCallTypeMismatch,
+        // call_indirect through a null slot.
+        "uninitialized element" => Trap::IndirectCallToNull,
+        // WAMR raises "undefined element" when the call_indirect index is
+        // >= the table size (the spec suite's wording for that case), i.e.
+        // a table bounds trap (wasmtime: TableOutOfBounds).
+        "undefined element" | "out of bounds table access" => Trap::TableOutOfBounds,
+        "wasm operand stack overflow" | "native stack overflow" | "wasm auxiliary stack overflow" => {
+            Trap::StackOverflow
+        }
+        "allocate memory failed" | "out of memory" => Trap::ResourceLimit,
+        "instruction limit exceeded" => Trap::OutOfFuel,
+        _ if m.starts_with("null ") => Trap::NullReference,
+        _ if m.starts_with("failed to grow") || m.starts_with("allocate memory failed") => Trap::ResourceLimit,
+        _ => Trap::Other(m.to_string()),
+    }
+}
+
+// ---- engine ----
+
+/// One WAMR mode as a wasmsieve engine.
+pub struct Wamr {
+    mode: Mode,
+    api: &'static WsvApi,
+    /// The shim's module handle (null when nothing is loaded).
+    module: *mut c_void,
+    /// `.aot` bytes of the module loaded last (AoT mode).
+    aot: Option<Vec<u8>>,
+    aot_options: AotOptions,
+    stack_size: u32,
+}
+
+// WAMR modules are not tied to the thread that loaded them; the exec env's
+// native stack boundary is refreshed on every call.
+unsafe impl Send for Wamr {}
+
+impl Wamr {
+    /// An engine for `mode`; `Err` when the mode was not built in or the
+    /// runtime does not initialize.
+    pub fn new(mode: Mode) -> Result<Self, String> {
+        let api = init(mode)?;
+        Ok(Wamr {
+            mode,
+            api,
+            module: std::ptr::null_mut(),
+            aot: None,
+            aot_options: AotOptions::default(),
+            stack_size: DEFAULT_STACK_SIZE,
+        })
+    }
+
+    /// AoT mode with chosen compiler options.
+    pub fn aot_with(opts: AotOptions) -> Result<Self, String> {
+        let mut w = Wamr::new(Mode::Aot)?;
+        w.aot_options = opts;
+        Ok(w)
+    }
+
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    pub fn aot_options(&self) -> AotOptions {
+        self.aot_options
+    }
+
+    pub fn set_aot_options(&mut self, opts: AotOptions) {
+        self.aot_options = opts;
+    }
+
+    /// WAMR stack size for instances created from now on (bytes).
+    pub fn set_stack_size(&mut self, bytes: u32) {
+        self.stack_size = bytes;
+    }
+
+    /// `.aot` bytes of the module loaded last (AoT mode only).
+    pub fn aot_bytes(&self) -> Option<&[u8]> {
+        self.aot.as_deref()
+    }
+
+    fn unload(&mut self) {
+        if !self.module.is_null() {
+            // SAFETY: a module from this api's load; no instance borrows it
+            // (instances borrow `self`).
+            unsafe { (self.api.unload)(self.module) };
+            self.module = std::ptr::null_mut();
+        }
+    }
+
+    /// Loads bytes as they are: wasm for the interpreters, `.aot` for AoT.
+    fn load_raw(&mut self, bytes: &[u8]) -> Result<(), String> {
+        self.unload();
+        let len = u32::try_from(bytes.len()).map_err(|_| "module too large".to_string())?;
+        let mut err = [0 as c_char; ERR_LEN];
+        // SAFETY: the shim copies the buffer.
+        let m = unsafe { (self.api.load)(bytes.as_ptr(), len, err.as_mut_ptr(), ERR_LEN as u32) };
+        if m.is_null() {
+            return Err(err_string(&err));
+        }
+        self.module = m;
+        Ok(())
+    }
+
+    /// Loads raw `.aot` bytes (AoT mode only), e.g. a manipulated compiler
+    /// output; kept as the `input.aot` artifact.
+    pub fn load_aot(&mut self, aot: &[u8]) -> Result<(), String> {
+        if self.mode != Mode::Aot {
+            return Err(format!("{} does not load .aot files", self.mode.engine_name()));
+        }
+        self.aot = Some(aot.to_vec());
+        self.load_raw(aot)
+    }
+}
+
+impl Drop for Wamr {
+    fn drop(&mut self) {
+        self.unload();
+    }
+}
+
+impl Engine for Wamr {
+    fn name(&self) -> &str {
+        self.mode.engine_name()
+    }
+
+    fn load(&mut self, wasm: &[u8]) -> Result<(), String> {
+        self.aot = None;
+        if self.mode != Mode::Aot {
+            return self.load_raw(wasm);
+        }
+        self.unload();
+        let aot = compile_aot(wasm, &self.aot_options).map_err(|e| format!("aot compile: {e}"))?;
+        self.load_aot(&aot)
+    }
+
+    fn instantiate(&mut self) -> Result<Box<dyn Instance + '_>, (Trap, String)> {
+        if self.module.is_null() {
+            return Err((Trap::Other("no module loaded".into()), "no module loaded".into()));
+        }
+        let mut err = [0 as c_char; ERR_LEN];
+        // SAFETY: module is live; heap size 0 (no app heap).
+        let inst = unsafe {
+            (self.api.instantiate)(self.module, self.stack_size, 0, err.as_mut_ptr(), ERR_LEN as u32)
+        };
+        if inst.is_null() {
+            let msg = err_string(&err);
+            return Err((trap_from_message(&msg), msg));
+        }
+        Ok(Box::new(WamrInstance { api: self.api, inst, _engine: std::marker::PhantomData }))
+    }
+
+    fn artifacts(&self) -> Vec<(String, Vec<u8>)> {
+        self.aot.iter().map(|a| ("input.aot".to_string(), a.clone())).collect()
+    }
+}
+
+/// An instance; borrows its engine so the module outlives it.
+pub struct WamrInstance<'a> {
+    api: &'static WsvApi,
+    inst: *mut c_void,
+    _engine: std::marker::PhantomData<&'a Wamr>,
+}
+
+impl Drop for WamrInstance<'_> {
+    fn drop(&mut self) {
+        // SAFETY: created by this api's instantiate, dropped once.
+        unsafe { (self.api.deinstantiate)(self.inst) };
+    }
+}
+
+fn val_from(kind: u8, bits: u64) -> Option<Val> {
+    Some(match kind {
+        0 => Val::I32(bits as u32 as i32),
+        1 => Val::I64(bits as i64),
+        2 => Val::F32(bits as u32),
+        3 => Val::F64(bits),
+        _ => return None,
+    })
+}
+
+impl Instance for WamrInstance<'_> {
+    fn call(&mut self, export: &str, args: &[Val]) -> Result<Vec<Val>, (Trap, String)> {
+        let name = CString::new(export).map_err(|_| {
+            (Trap::Other("export name contains NUL".into()), "export name contains NUL".into())
+        })?;
+        let bits: Vec<u64> = args.iter().map(|a| a.bits()).collect();
+        let mut results = [0u64; MAX_RESULTS];
+        let mut kinds = [KIND_NONE; MAX_RESULTS];
+        let mut err = [0 as c_char; ERR_LEN];
+        // SAFETY: all buffers are valid for the lengths given.
+        let rc = unsafe {
+            (self.api.call)(
+                self.inst,
+                name.as_ptr(),
+                bits.as_ptr(),
+                bits.len() as u32,
+                results.as_mut_ptr(),
+                MAX_RESULTS as u32,
+                kinds.as_mut_ptr(),
+                err.as_mut_ptr(),
+                ERR_LEN as u32,
+            )
+        };
+        match rc {
+            0 => Ok(kinds
+                .iter()
+                .zip(results)
+                .map_while(|(&k, b)| val_from(k, b))
+                .collect()),
+            1 => {
+                let msg = err_string(&err);
+                Err((trap_from_message(&msg), msg))
+            }
+            _ => {
+                let msg = format!("wamr shim refused call to {export:?}: {}", err_string(&err));
+                Err((Trap::Other(msg.clone()), msg))
+            }
+        }
+    }
+
+    fn global(&mut self, name: &str) -> Option<Val> {
+        let name = CString::new(name).ok()?;
+        let (mut kind, mut bits) = (0u8, 0u64);
+        // SAFETY: out-params are valid.
+        let rc = unsafe { (self.api.global)(self.inst, name.as_ptr(), &mut kind, &mut bits) };
+        if rc != 0 {
+            return None;
+        }
+        val_from(kind, bits)
+    }
+
+    fn memory(&mut self, name: &str) -> Option<MemorySnapshot> {
+        let cname = CString::new(name).ok()?;
+        let mut len = 0u64;
+        // SAFETY: the memory stays valid while the instance lives and no wasm runs.
+        let base = unsafe { (self.api.memory)(self.inst, cname.as_ptr(), &mut len) };
+        if base.is_null() {
+            return None;
+        }
+        let bytes = unsafe { std::slice::from_raw_parts(base, len as usize) };
+        Some(MemorySnapshot::of(name, bytes))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ADD: &str = r#"(module (func (export "add") (param i32 i32) (result i32)
+        local.get 0 local.get 1 i32.add))"#;
+    const DIV: &str = r#"(module (func (export "div") (param i32 i32) (result i32)
+        local.get 0 local.get 1 i32.div_s))"#;
+    const OOB: &str = r#"(module (memory (export "mem") 1)
+        (global (export "g") (mut i64) (i64.const -5))
+        (func (export "load") (param i32) (result i32) local.get 0 i32.load)
+        (func (export "none")))"#;
+
+    fn engines() -> Vec<Wamr> {
+        let modes = Mode::built();
+        assert!(modes.contains(&Mode::Classic) && modes.contains(&Mode::Fast));
+        modes.into_iter().map(|m| Wamr::new(m).unwrap()).collect()
+    }
+
+    #[test]
+    fn add() {
+        for mut e in engines() {
+            e.load(&wat::parse_str(ADD).unwrap()).unwrap();
+            let mut i = e.instantiate().map_err(|e| e.1).unwrap();
+            assert_eq!(i.call("add", &[Val::I32(2), Val::I32(40)]).unwrap(), vec![Val::I32(42)]);
+            assert_eq!(i.call("add", &[Val::I32(-1), Val::I32(i32::MIN)]).unwrap(), vec![Val::I32(i32::MAX)]);
+            assert!(i.call("nope", &[]).is_err());
+            assert!(i.call("add", &[Val::I32(1)]).is_err());
+            drop(i);
+            if e.mode() == Mode::Aot {
+                let arts = e.artifacts();
+                assert_eq!(arts.len(), 1);
+                assert_eq!(arts[0].0, "input.aot");
+                assert!(arts[0].1.starts_with(b"\0aot"));
+            }
+        }
+    }
+
+    #[test]
+    fn div_by_zero() {
+        for mut e in engines() {
+            e.load(&wat::parse_str(DIV).unwrap()).unwrap();
+            let name = e.name().to_string();
+            let mut i = e.instantiate().map_err(|e| e.1).unwrap();
+            let (trap, msg) = i.call("div", &[Val::I32(1), Val::I32(0)]).unwrap_err();
+            assert_eq!(trap, Trap::IntegerDivisionByZero, "{name}: {msg}");
+            let (trap, _) = i.call("div", &[Val::I32(i32::MIN), Val::I32(-1)]).unwrap_err();
+            assert_eq!(trap, Trap::IntegerOverflow);
+            // The instance stays usable after a trap.
+            assert_eq!(i.call("div", &[Val::I32(7), Val::I32(2)]).unwrap(), vec![Val::I32(3)]);
+        }
+    }
+
+    #[test]
+    fn out_of_bounds_load() {
+        for mut e in engines() {
+            e.load(&wat::parse_str(OOB).unwrap()).unwrap();
+            let name = e.name().to_string();
+            let mut i = e.instantiate().map_err(|e| e.1).unwrap();
+            assert_eq!(i.call("load", &[Val::I32(0)]).unwrap(), vec![Val::I32(0)]);
+            for addr in [65533, 65536, -1] {
+                let (trap, msg) = i.call("load", &[Val::I32(addr)]).unwrap_err();
+                assert_eq!(trap, Trap::MemoryOutOfBounds, "{name} @{addr}: {msg}");
+            }
+            assert_eq!(i.call("none", &[]).unwrap(), vec![]);
+            assert_eq!(i.global("g"), Some(Val::I64(-5)));
+            assert_eq!(i.global("nope"), None);
+            let m = i.memory("mem").unwrap();
+            assert_eq!(m.len, 65536);
+            assert_eq!(m, MemorySnapshot::of("mem", &vec![0u8; 65536]));
+        }
+    }
+
+    #[test]
+    fn stack_overflow_and_indirect_calls() {
+        let wat = r#"(module
+            (type $t (func (result i32)))
+            (table 3 funcref)
+            (elem (i32.const 0) $one $rec)
+            (func $one (result i32) i32.const 1)
+            (func $rec (export "rec") (param i32) (result i32)
+                local.get 0 i32.const 1 i32.add call $rec i32.const 1 i32.add)
+            (func (export "ci") (param i32) (result i32) local.get 0 call_indirect (type $t)))"#;
+        for mut e in engines() {
+            e.load(&wat::parse_str(wat).unwrap()).unwrap();
+            let name = e.name().to_string();
+            let mut i = e.instantiate().map_err(|e| e.1).unwrap();
+            let (trap, msg) = i.call("rec", &[Val::I32(0)]).unwrap_err();
+            assert_eq!(trap, Trap::StackOverflow, "{name}: {msg}");
+            assert_eq!(i.call("ci", &[Val::I32(0)]).unwrap(), vec![Val::I32(1)]);
+            let (trap, msg) = i.call("ci", &[Val::I32(1)]).unwrap_err();
+            assert_eq!(trap, Trap::IndirectCallTypeMismatch, "{name}: {msg}");
+            let (trap, msg) = i.call("ci", &[Val::I32(2)]).unwrap_err();
+            assert_eq!(trap, Trap::IndirectCallToNull, "{name}: {msg}");
+            let (trap, msg) = i.call("ci", &[Val::I32(3)]).unwrap_err();
+            assert_eq!(trap, Trap::TableOutOfBounds, "{name}: {msg}");
+        }
+    }
+
+    #[test]
+    fn start_trap_at_instantiation() {
+        let wat = r#"(module (func $s unreachable) (start $s))"#;
+        for mut e in engines() {
+            e.load(&wat::parse_str(wat).unwrap()).unwrap();
+            let name = e.name().to_string();
+            let (trap, msg) = e.instantiate().err().unwrap();
+            assert_eq!(trap, Trap::Unreachable, "{name}: {msg}");
+        }
+    }
+
+    #[test]
+    fn rejects_invalid() {
+        for mut e in engines() {
+            let err = e.load(b"\0asm\x01\0\0\0\x7f").unwrap_err();
+            if e.mode() == Mode::Aot {
+                assert!(err.starts_with("aot compile: "), "{err}");
+            }
+        }
+    }
+
+    #[cfg(not(wsv_no_aot))]
+    #[test]
+    fn aot_refuses_no_bounds_checks() {
+        let wasm = wat::parse_str(ADD).unwrap();
+        let err = compile_aot(&wasm, &AotOptions { bounds_checks: 0, ..Default::default() }).unwrap_err();
+        assert!(err.contains("bounds_checks"), "{err}");
+        let aot = compile_aot(&wasm, &AotOptions { opt_level: 0, ..Default::default() }).unwrap();
+        let mut e = Wamr::new(Mode::Aot).unwrap();
+        e.load_aot(&aot).unwrap();
+        let mut i = e.instantiate().map_err(|e| e.1).unwrap();
+        assert_eq!(i.call("add", &[Val::I32(1), Val::I32(2)]).unwrap(), vec![Val::I32(3)]);
+        drop(i);
+        // The aot build does not take wasm directly.
+        assert!(Wamr::new(Mode::Aot).unwrap().load_aot(&wasm).is_err());
+    }
+
+    #[test]
+    fn trap_strings() {
+        assert_eq!(trap_from_message("Exception: unreachable"), Trap::Unreachable);
+        assert_eq!(trap_from_message("uninitialized element"), Trap::IndirectCallToNull);
+        assert_eq!(trap_from_message("Exception: native stack overflow"), Trap::StackOverflow);
+        assert_eq!(trap_from_message("null function reference"), Trap::NullReference);
+        assert_eq!(trap_from_message("weird"), Trap::Other("weird".into()));
+        assert!(!available().is_empty());
+        assert!(build_info().iter().any(|(k, v)| k == "wamr-version" && v == WAMR_VERSION));
+    }
+}

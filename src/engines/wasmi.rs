@@ -1,0 +1,127 @@
+//! The second opinion: wasmi, an interpreter that shares no code with either
+//! wasmtime or WAMR. When it sides with WAMR against wasmtime, the reference is
+//! the suspect.
+
+use super::{Engine, Instance, MemorySnapshot, Trap, Val};
+use wasmi::{Config, Linker, Module, Store};
+
+const FUEL_PER_CALL: u64 = 100_000_000;
+
+pub struct Wasmi {
+    engine: wasmi::Engine,
+    module: Option<Module>,
+    store: Option<Store<()>>,
+}
+
+impl Wasmi {
+    pub fn new() -> Self {
+        let mut c = Config::default();
+        c.consume_fuel(true)
+            .wasm_multi_value(true)
+            .wasm_bulk_memory(true)
+            .wasm_reference_types(true)
+            .wasm_extended_const(true)
+            .wasm_tail_call(false)
+            .wasm_multi_memory(false)
+            .wasm_wide_arithmetic(false)
+            .wasm_custom_page_sizes(false);
+        Wasmi { engine: wasmi::Engine::new(&c), module: None, store: None }
+    }
+}
+
+impl Default for Wasmi {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn to_wasmi(v: Val) -> wasmi::Val {
+    match v {
+        Val::I32(x) => wasmi::Val::I32(x),
+        Val::I64(x) => wasmi::Val::I64(x),
+        Val::F32(b) => wasmi::Val::F32(wasmi::F32::from_bits(b)),
+        Val::F64(b) => wasmi::Val::F64(wasmi::F64::from_bits(b)),
+    }
+}
+
+fn from_wasmi(v: &wasmi::Val) -> Option<Val> {
+    Some(match v {
+        wasmi::Val::I32(x) => Val::I32(*x),
+        wasmi::Val::I64(x) => Val::I64(*x),
+        wasmi::Val::F32(x) => Val::F32(x.to_bits()),
+        wasmi::Val::F64(x) => Val::F64(x.to_bits()),
+        _ => return None,
+    })
+}
+
+fn trap_of(e: &wasmi::Error) -> (Trap, String) {
+    use wasmi::TrapCode as T;
+    let trap = match e.as_trap_code() {
+        Some(T::UnreachableCodeReached) => Trap::Unreachable,
+        Some(T::MemoryOutOfBounds) => Trap::MemoryOutOfBounds,
+        Some(T::TableOutOfBounds) => Trap::TableOutOfBounds,
+        Some(T::IndirectCallToNull) => Trap::IndirectCallToNull,
+        Some(T::BadSignature) => Trap::IndirectCallTypeMismatch,
+        Some(T::IntegerDivisionByZero) => Trap::IntegerDivisionByZero,
+        Some(T::IntegerOverflow) => Trap::IntegerOverflow,
+        Some(T::BadConversionToInteger) => Trap::BadConversionToInteger,
+        Some(T::StackOverflow) => Trap::StackOverflow,
+        Some(T::OutOfFuel) => Trap::OutOfFuel,
+        Some(T::GrowthOperationLimited) | Some(T::OutOfSystemMemory) => Trap::ResourceLimit,
+        None => Trap::Other(e.to_string()),
+    };
+    (trap, e.to_string())
+}
+
+impl Engine for Wasmi {
+    fn name(&self) -> &str {
+        "wasmi"
+    }
+
+    fn load(&mut self, wasm: &[u8]) -> Result<(), String> {
+        self.module = None;
+        self.store = None;
+        self.module = Some(Module::new(&self.engine, wasm).map_err(|e| e.to_string())?);
+        Ok(())
+    }
+
+    fn instantiate(&mut self) -> Result<Box<dyn Instance + '_>, (Trap, String)> {
+        let module = self.module.as_ref().expect("load before instantiate");
+        let mut store = Store::new(&self.engine, ());
+        store.set_fuel(FUEL_PER_CALL).expect("fuel enabled");
+        let linker = Linker::<()>::new(&self.engine);
+        let instance = linker.instantiate_and_start(&mut store, module).map_err(|e| trap_of(&e))?;
+        let store = self.store.insert(store);
+        Ok(Box::new(WasmiInstance { store, instance }))
+    }
+}
+
+struct WasmiInstance<'a> {
+    store: &'a mut Store<()>,
+    instance: wasmi::Instance,
+}
+
+impl Instance for WasmiInstance<'_> {
+    fn call(&mut self, export: &str, args: &[Val]) -> Result<Vec<Val>, (Trap, String)> {
+        let f = self
+            .instance
+            .get_func(&*self.store, export)
+            .ok_or_else(|| (Trap::Other("no such export".into()), export.to_string()))?;
+        let ty = f.ty(&*self.store);
+        let mut results: Vec<wasmi::Val> = ty.results().iter().map(|t| wasmi::Val::default_for_ty(*t)).collect();
+        let args: Vec<_> = args.iter().copied().map(to_wasmi).collect();
+        self.store.set_fuel(FUEL_PER_CALL).expect("fuel enabled");
+        f.call(&mut *self.store, &args, &mut results).map_err(|e| trap_of(&e))?;
+        Ok(results.iter().filter_map(from_wasmi).collect())
+    }
+
+    fn global(&mut self, name: &str) -> Option<Val> {
+        let g = self.instance.get_global(&*self.store, name)?;
+        from_wasmi(&g.get(&*self.store))
+    }
+
+    fn memory(&mut self, name: &str) -> Option<MemorySnapshot> {
+        let m = self.instance.get_memory(&*self.store, name)?;
+        Some(MemorySnapshot::of(name, m.data(&*self.store)))
+    }
+}

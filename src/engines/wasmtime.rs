@@ -1,0 +1,137 @@
+//! The reference engine: wasmtime with Cranelift, bounded by fuel and store
+//! limits so that it always finishes and never runs the host out of memory.
+
+use super::{Engine, Instance, MemorySnapshot, Trap, Val};
+use wasmtime::{Config, Module, Store, StoreLimits, StoreLimitsBuilder};
+
+/// Fuel per call: a safety net behind the module's own termination counter.
+const FUEL_PER_CALL: u64 = 100_000_000;
+
+pub struct Wasmtime {
+    engine: wasmtime::Engine,
+    module: Option<Module>,
+    store: Option<Store<StoreLimits>>,
+}
+
+impl Wasmtime {
+    pub fn new() -> anyhow::Result<Self> {
+        let mut c = Config::new();
+        c.consume_fuel(true)
+            .cranelift_nan_canonicalization(true)
+            .wasm_multi_value(true)
+            .wasm_bulk_memory(true)
+            .wasm_reference_types(true)
+            .wasm_extended_const(true)
+            .wasm_simd(false)
+            .wasm_relaxed_simd(false)
+            .wasm_tail_call(false)
+            .wasm_memory64(false)
+            .wasm_multi_memory(false)
+            .wasm_gc(false)
+            .wasm_function_references(false)
+            .wasm_wide_arithmetic(false)
+            .wasm_stack_switching(false)
+            .wasm_custom_page_sizes(false)
+            .wasm_exceptions(false);
+        Ok(Wasmtime { engine: wasmtime::Engine::new(&c)?, module: None, store: None })
+    }
+}
+
+fn to_wasmtime(v: Val) -> wasmtime::Val {
+    match v {
+        Val::I32(x) => wasmtime::Val::I32(x),
+        Val::I64(x) => wasmtime::Val::I64(x),
+        Val::F32(b) => wasmtime::Val::F32(b),
+        Val::F64(b) => wasmtime::Val::F64(b),
+    }
+}
+
+fn from_wasmtime(v: &wasmtime::Val) -> Option<Val> {
+    Some(match *v {
+        wasmtime::Val::I32(x) => Val::I32(x),
+        wasmtime::Val::I64(x) => Val::I64(x),
+        wasmtime::Val::F32(b) => Val::F32(b),
+        wasmtime::Val::F64(b) => Val::F64(b),
+        _ => return None,
+    })
+}
+
+fn trap_of(e: &wasmtime::Error) -> (Trap, String) {
+    use wasmtime::Trap as T;
+    // The trap's own words, not the multi-line wasm backtrace around it.
+    let message = e.downcast_ref::<T>().map(|t| t.to_string()).unwrap_or_else(|| format!("{e:#}"));
+    let trap = match e.downcast_ref::<T>() {
+        Some(T::UnreachableCodeReached) => Trap::Unreachable,
+        Some(T::MemoryOutOfBounds) | Some(T::HeapMisaligned) => Trap::MemoryOutOfBounds,
+        Some(T::TableOutOfBounds) => Trap::TableOutOfBounds,
+        Some(T::IndirectCallToNull) => Trap::IndirectCallToNull,
+        Some(T::BadSignature) => Trap::IndirectCallTypeMismatch,
+        Some(T::NullReference) => Trap::NullReference,
+        Some(T::IntegerDivisionByZero) => Trap::IntegerDivisionByZero,
+        Some(T::IntegerOverflow) => Trap::IntegerOverflow,
+        Some(T::BadConversionToInteger) => Trap::BadConversionToInteger,
+        Some(T::StackOverflow) => Trap::StackOverflow,
+        Some(T::OutOfFuel) => Trap::OutOfFuel,
+        Some(T::AllocationTooLarge) => Trap::ResourceLimit,
+        Some(other) => Trap::Other(other.to_string()),
+        // Not a trap: a link error or a limiter refusal during instantiation.
+        None if message.contains("limit") => Trap::ResourceLimit,
+        None => Trap::Other(message.clone()),
+    };
+    (trap, message)
+}
+
+impl Engine for Wasmtime {
+    fn name(&self) -> &str {
+        "wasmtime"
+    }
+
+    fn load(&mut self, wasm: &[u8]) -> Result<(), String> {
+        self.module = None;
+        self.store = None;
+        let m = Module::new(&self.engine, wasm).map_err(|e| format!("{e:#}"))?;
+        self.module = Some(m);
+        Ok(())
+    }
+
+    fn instantiate(&mut self) -> Result<Box<dyn Instance + '_>, (Trap, String)> {
+        let module = self.module.as_ref().expect("load before instantiate");
+        let limits = StoreLimitsBuilder::new().memory_size(64 << 20).table_elements(100_000).build();
+        let mut store = Store::new(&self.engine, limits);
+        store.limiter(|l| l);
+        store.set_fuel(FUEL_PER_CALL).expect("fuel enabled");
+        let instance = wasmtime::Instance::new(&mut store, module, &[]).map_err(|e| trap_of(&e))?;
+        let store = self.store.insert(store);
+        Ok(Box::new(WasmtimeInstance { store, instance }))
+    }
+}
+
+struct WasmtimeInstance<'a> {
+    store: &'a mut Store<StoreLimits>,
+    instance: wasmtime::Instance,
+}
+
+impl Instance for WasmtimeInstance<'_> {
+    fn call(&mut self, export: &str, args: &[Val]) -> Result<Vec<Val>, (Trap, String)> {
+        let f = self
+            .instance
+            .get_func(&mut *self.store, export)
+            .ok_or_else(|| (Trap::Other("no such export".into()), export.to_string()))?;
+        let n = f.ty(&*self.store).results().len();
+        let mut results = vec![wasmtime::Val::I32(0); n];
+        let args: Vec<_> = args.iter().copied().map(to_wasmtime).collect();
+        self.store.set_fuel(FUEL_PER_CALL).expect("fuel enabled");
+        f.call(&mut *self.store, &args, &mut results).map_err(|e| trap_of(&e))?;
+        Ok(results.iter().filter_map(from_wasmtime).collect())
+    }
+
+    fn global(&mut self, name: &str) -> Option<Val> {
+        let g = self.instance.get_global(&mut *self.store, name)?;
+        from_wasmtime(&g.get(&mut *self.store))
+    }
+
+    fn memory(&mut self, name: &str) -> Option<MemorySnapshot> {
+        let m = self.instance.get_memory(&mut *self.store, name)?;
+        Some(MemorySnapshot::of(name, m.data(&*self.store)))
+    }
+}

@@ -1,0 +1,195 @@
+//! The call plan: which exports to call, in which order, with which arguments,
+//! and which exported state to observe after each call.
+
+use crate::engines::{Val, ValType};
+use arbitrary::Unstructured;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlannedCall {
+    pub export: String,
+    pub args: Vec<Val>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CallPlan {
+    pub calls: Vec<PlannedCall>,
+    /// Exported globals of a type every engine can read, observed after each call.
+    pub globals: Vec<String>,
+    /// Exported memories, hashed after each call.
+    pub memories: Vec<String>,
+}
+
+/// An exported function the harness can call: only numeric signatures cross
+/// every engine's embedding API the same way.
+#[derive(Clone, Debug)]
+pub struct CallableExport {
+    pub name: String,
+    pub params: Vec<ValType>,
+    pub results: Vec<ValType>,
+}
+
+/// What the plan needs to know about a module's exports.
+#[derive(Clone, Debug, Default)]
+pub struct Exports {
+    pub funcs: Vec<CallableExport>,
+    pub globals: Vec<String>,
+    pub memories: Vec<String>,
+    /// Imports make a module uninstantiable without a host: plans skip them.
+    pub has_imports: bool,
+}
+
+fn numeric(t: &wasmparser::ValType) -> Option<ValType> {
+    match t {
+        wasmparser::ValType::I32 => Some(ValType::I32),
+        wasmparser::ValType::I64 => Some(ValType::I64),
+        wasmparser::ValType::F32 => Some(ValType::F32),
+        wasmparser::ValType::F64 => Some(ValType::F64),
+        _ => None,
+    }
+}
+
+impl Exports {
+    /// Reads exports and their types with wasmparser (no validation).
+    pub fn read(wasm: &[u8]) -> wasmparser::Result<Exports> {
+        use wasmparser::{ExternalKind, Payload, TypeRef};
+        let mut types: Vec<Option<(Vec<ValType>, Vec<ValType>)>> = Vec::new();
+        let mut func_types: Vec<u32> = Vec::new();
+        let mut global_numeric: Vec<bool> = Vec::new();
+        let mut out = Exports::default();
+        let mut exports = Vec::new();
+        for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+            match payload? {
+                Payload::TypeSection(r) => {
+                    for ty in r.into_iter_err_on_gc_types() {
+                        let f = ty?;
+                        let p: Option<Vec<_>> = f.params().iter().map(numeric).collect();
+                        let q: Option<Vec<_>> = f.results().iter().map(numeric).collect();
+                        types.push(p.zip(q));
+                    }
+                }
+                Payload::ImportSection(r) => {
+                    for imp in r.into_imports() {
+                        out.has_imports = true;
+                        match imp?.ty {
+                            TypeRef::Func(t) => func_types.push(t),
+                            TypeRef::Global(g) => global_numeric.push(numeric(&g.content_type).is_some()),
+                            _ => {}
+                        }
+                    }
+                }
+                Payload::FunctionSection(r) => {
+                    for t in r {
+                        func_types.push(t?);
+                    }
+                }
+                Payload::GlobalSection(r) => {
+                    for g in r {
+                        global_numeric.push(numeric(&g?.ty.content_type).is_some());
+                    }
+                }
+                Payload::ExportSection(r) => {
+                    for e in r {
+                        let e = e?;
+                        exports.push((e.name.to_string(), e.kind, e.index));
+                    }
+                }
+                _ => {}
+            }
+        }
+        for (name, kind, index) in exports {
+            match kind {
+                ExternalKind::Func => {
+                    let sig = func_types.get(index as usize).and_then(|t| types.get(*t as usize));
+                    if let Some(Some((params, results))) = sig {
+                        out.funcs.push(CallableExport { name, params: params.clone(), results: results.clone() });
+                    }
+                }
+                ExternalKind::Global if global_numeric.get(index as usize) == Some(&true) => out.globals.push(name),
+                ExternalKind::Memory => out.memories.push(name),
+                _ => {}
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Values at the edges of each type, where engines most often disagree.
+fn edge_value(t: ValType, u: &mut Unstructured) -> arbitrary::Result<Val> {
+    Ok(match t {
+        ValType::I32 => Val::I32(*u.choose(&[0, 1, -1, i32::MIN, i32::MAX, 0x7f, 0x80, 65536])?),
+        ValType::I64 => Val::I64(*u.choose(&[0, 1, -1, i64::MIN, i64::MAX, 1 << 32, u32::MAX as i64])?),
+        ValType::F32 => Val::F32(
+            u.choose(&[0.0f32, -0.0, 1.0, -1.0, f32::INFINITY, f32::NEG_INFINITY, f32::NAN, f32::MIN, f32::MAX, 2147483648.0])?
+                .to_bits(),
+        ),
+        ValType::F64 => Val::F64(
+            u.choose(&[0.0f64, -0.0, 1.0, -1.0, f64::INFINITY, f64::NEG_INFINITY, f64::NAN, f64::MIN, f64::MAX, 9.2e18])?
+                .to_bits(),
+        ),
+    })
+}
+
+fn arbitrary_value(t: ValType, u: &mut Unstructured) -> arbitrary::Result<Val> {
+    if u.ratio(1u8, 2u8)? {
+        return edge_value(t, u);
+    }
+    Ok(match t {
+        ValType::I32 => Val::I32(u.arbitrary()?),
+        ValType::I64 => Val::I64(u.arbitrary()?),
+        // Canonical NaN only: payload bits are not portable across engines.
+        ValType::F32 => Val::F32(canonical_f32(u.arbitrary()?)),
+        ValType::F64 => Val::F64(canonical_f64(u.arbitrary()?)),
+    })
+}
+
+fn canonical_f32(b: u32) -> u32 {
+    if f32::from_bits(b).is_nan() { f32::NAN.to_bits() } else { b }
+}
+fn canonical_f64(b: u64) -> u64 {
+    if f64::from_bits(b).is_nan() { f64::NAN.to_bits() } else { b }
+}
+
+impl CallPlan {
+    /// Every callable export, `rounds` times, in export order; arguments from the
+    /// input (an exhausted input yields zeros, so plans are always complete).
+    pub fn build(wasm: &[u8], u: &mut Unstructured, rounds: usize) -> wasmparser::Result<CallPlan> {
+        let exports = Exports::read(wasm)?;
+        let mut plan = CallPlan { globals: exports.globals.clone(), memories: exports.memories.clone(), calls: vec![] };
+        for _ in 0..rounds {
+            for f in &exports.funcs {
+                let args = f
+                    .params
+                    .iter()
+                    .map(|t| arbitrary_value(*t, u).unwrap_or(zero(*t)))
+                    .collect();
+                plan.calls.push(PlannedCall { export: f.name.clone(), args });
+            }
+        }
+        Ok(plan)
+    }
+
+    /// A plan with fixed arguments (zeros, then the edge values in turn): for
+    /// modules that come without fuzz input (`wasmsieve run`, spec modules).
+    pub fn fixed(wasm: &[u8], rounds: usize) -> wasmparser::Result<CallPlan> {
+        let data: Vec<u8> = (0..4096u32).map(|i| (i * 37 % 251) as u8).collect();
+        let mut u = Unstructured::new(&data);
+        let mut plan = CallPlan::build(wasm, &mut u, rounds.saturating_sub(1))?;
+        let exports = Exports::read(wasm)?;
+        let zeros = exports.funcs.iter().map(|f| PlannedCall {
+            export: f.name.clone(),
+            args: f.params.iter().map(|t| zero(*t)).collect(),
+        });
+        plan.calls.splice(0..0, zeros);
+        Ok(plan)
+    }
+}
+
+pub fn zero(t: ValType) -> Val {
+    match t {
+        ValType::I32 => Val::I32(0),
+        ValType::I64 => Val::I64(0),
+        ValType::F32 => Val::F32(0),
+        ValType::F64 => Val::F64(0),
+    }
+}

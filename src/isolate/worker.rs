@@ -1,0 +1,384 @@
+//! Worker processes: the parent side ([`Worker`], a proxy [`Engine`]) and the
+//! child side ([`serve`]).
+
+use super::protocol::{Request, Response};
+use super::CrashRecord;
+use crate::engines::{End, Engine, Instance, MemorySnapshot, Trap, Val};
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Limits a worker runs under.
+#[derive(Clone, Debug)]
+pub struct WorkerLimits {
+    /// How long one step (load, instantiate, call) may take before the worker
+    /// is declared hung and killed. Campaigns derive it from the reference.
+    pub deadline: Duration,
+    /// RLIMIT_DATA of the worker: a runaway allocation fails there instead of
+    /// taking the machine. (RLIMIT_AS would also count address-space
+    /// reservations such as guard regions, which are not allocations.)
+    pub memory_bytes: u64,
+}
+
+impl Default for WorkerLimits {
+    fn default() -> Self {
+        WorkerLimits { deadline: Duration::from_secs(5), memory_bytes: 2 << 30 }
+    }
+}
+
+struct Process {
+    child: Child,
+    stdin: ChildStdin,
+    replies: Receiver<String>,
+    stderr: Arc<Mutex<String>>,
+}
+
+/// A runtime under test in a worker process, seen as an [`Engine`].
+pub struct Worker {
+    engine: String,
+    pub limits: WorkerLimits,
+    process: Option<Process>,
+    artifacts: Vec<(String, Vec<u8>)>,
+    aborted: Option<End>,
+    call_index: usize,
+    /// Workers started so far (1 + replacements after deaths).
+    pub spawned: u64,
+}
+
+const STDERR_KEEP: usize = 64 * 1024;
+
+impl Worker {
+    pub fn new(engine: &str, limits: WorkerLimits) -> Worker {
+        Worker {
+            engine: engine.to_string(),
+            limits,
+            process: None,
+            artifacts: vec![],
+            aborted: None,
+            call_index: 0,
+            spawned: 0,
+        }
+    }
+
+    fn spawn(&mut self) -> std::io::Result<()> {
+        let exe = worker_executable()?;
+        let mut cmd = Command::new(exe);
+        cmd.args(["worker", "--engine", &self.engine])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mem = self.limits.memory_bytes;
+        unsafe {
+            use std::os::unix::process::CommandExt;
+            cmd.pre_exec(move || {
+                let lim = libc::rlimit { rlim_cur: mem, rlim_max: mem };
+                libc::setrlimit(libc::RLIMIT_DATA, &lim);
+                // No core files: crashes are expected here, by the thousand.
+                let zero = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+                libc::setrlimit(libc::RLIMIT_CORE, &zero);
+                Ok(())
+            });
+        }
+        let mut child = cmd.spawn()?;
+        let stdin = child.stdin.take().expect("piped");
+        let stdout = child.stdout.take().expect("piped");
+        let mut err = child.stderr.take().expect("piped");
+        let (tx, replies) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let sink = stderr.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            loop {
+                match std::io::Read::read(&mut err, &mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        let mut s = sink.lock().unwrap();
+                        s.push_str(&String::from_utf8_lossy(&buf[..n]));
+                        if s.len() > STDERR_KEEP {
+                            let cut = s.len() - STDERR_KEEP;
+                            let cut = (cut..s.len()).find(|i| s.is_char_boundary(*i)).unwrap_or(cut);
+                            s.drain(..cut);
+                        }
+                    }
+                }
+            }
+        });
+        self.spawned += 1;
+        self.process = Some(Process { child, stdin, replies, stderr });
+        Ok(())
+    }
+
+    /// Sends one request; `None` when the worker died, hung or babbled, with
+    /// the reason recorded in `aborted` and the worker discarded.
+    fn request(&mut self, req: &Request) -> Option<Response> {
+        if self.process.is_none() {
+            if let Err(e) = self.spawn() {
+                self.aborted = Some(End::Crashed(CrashRecord {
+                    stderr_tail: format!("cannot start worker: {e}"),
+                    ..Default::default()
+                }));
+                return None;
+            }
+        }
+        let p = self.process.as_mut().expect("spawned");
+        let line = serde_json::to_string(req).expect("requests serialize");
+        let sent = writeln!(p.stdin, "{line}").and_then(|_| p.stdin.flush());
+        let reply = match sent {
+            Ok(()) => p.replies.recv_timeout(self.limits.deadline),
+            Err(_) => Err(RecvTimeoutError::Disconnected),
+        };
+        match reply {
+            Ok(line) => match serde_json::from_str(&line) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    let mut rec = self.kill_and_record();
+                    rec.sanitizer.get_or_insert(format!("garbled reply from worker: {e}"));
+                    self.aborted = Some(End::Crashed(rec));
+                    None
+                }
+            },
+            Err(RecvTimeoutError::Timeout) => {
+                let rec = self.kill_and_record();
+                // A crash handler that wedged (e.g. in malloc) is still a crash.
+                self.aborted = Some(if rec.signal_name.is_some() && rec.signal != Some(libc::SIGKILL) {
+                    End::Crashed(rec)
+                } else {
+                    End::Hung { deadline_ms: self.limits.deadline.as_millis() as u64, call_index: self.call_index }
+                });
+                None
+            }
+            Err(RecvTimeoutError::Disconnected) => {
+                let rec = self.kill_and_record();
+                self.aborted = Some(End::Crashed(rec));
+                None
+            }
+        }
+    }
+
+    /// Ends the worker (if still alive) and reads what it left behind.
+    fn kill_and_record(&mut self) -> CrashRecord {
+        let Some(mut p) = self.process.take() else { return CrashRecord::default() };
+        let status = match p.child.try_wait() {
+            Ok(Some(st)) => Some(st),
+            _ => {
+                // Give a dying process a moment to finish its report.
+                std::thread::sleep(Duration::from_millis(20));
+                match p.child.try_wait() {
+                    Ok(Some(st)) => Some(st),
+                    _ => {
+                        let _ = p.child.kill();
+                        p.child.wait().ok()
+                    }
+                }
+            }
+        };
+        // Let the stderr reader drain.
+        std::thread::sleep(Duration::from_millis(10));
+        let stderr = p.stderr.lock().unwrap().clone();
+        CrashRecord::from_exit(status, &stderr)
+    }
+
+    fn dead<T>(&self) -> Result<T, (Trap, String)> {
+        Err((Trap::Other("worker aborted".into()), "worker aborted".into()))
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        if let Some(mut p) = self.process.take() {
+            let _ = p.child.kill();
+            let _ = p.child.wait();
+        }
+    }
+}
+
+impl Engine for Worker {
+    fn name(&self) -> &str {
+        &self.engine
+    }
+
+    fn load(&mut self, wasm: &[u8]) -> Result<(), String> {
+        self.aborted = None;
+        self.artifacts.clear();
+        self.call_index = 0;
+        match self.request(&Request::Load(wasm.to_vec())) {
+            Some(Response::Loaded { result, artifacts }) => {
+                self.artifacts = artifacts;
+                result
+            }
+            _ => Err("worker aborted".into()),
+        }
+    }
+
+    fn instantiate(&mut self) -> Result<Box<dyn Instance + '_>, (Trap, String)> {
+        match self.request(&Request::Instantiate) {
+            Some(Response::Instantiated(Ok(()))) => Ok(Box::new(WorkerInstance { w: self })),
+            Some(Response::Instantiated(Err(e))) => Err(e),
+            _ => self.dead(),
+        }
+    }
+
+    fn artifacts(&self) -> Vec<(String, Vec<u8>)> {
+        self.artifacts.clone()
+    }
+
+    fn aborted(&self) -> Option<End> {
+        self.aborted.clone()
+    }
+}
+
+struct WorkerInstance<'a> {
+    w: &'a mut Worker,
+}
+
+impl Instance for WorkerInstance<'_> {
+    fn call(&mut self, export: &str, args: &[Val]) -> Result<Vec<Val>, (Trap, String)> {
+        let r = self.w.request(&Request::Call { export: export.to_string(), args: args.to_vec() });
+        self.w.call_index += 1;
+        match r {
+            Some(Response::Called(r)) => r,
+            _ => self.w.dead(),
+        }
+    }
+
+    fn global(&mut self, name: &str) -> Option<Val> {
+        match self.w.request(&Request::Global(name.to_string())) {
+            Some(Response::Global(v)) => v,
+            _ => None,
+        }
+    }
+
+    fn memory(&mut self, name: &str) -> Option<MemorySnapshot> {
+        match self.w.request(&Request::Memory(name.to_string())) {
+            Some(Response::Memory(m)) => m,
+            _ => None,
+        }
+    }
+
+    fn aborted(&self) -> Option<End> {
+        self.w.aborted.clone()
+    }
+}
+
+/// The binary that serves as worker: this one, unless a test overrides it.
+fn worker_executable() -> std::io::Result<std::path::PathBuf> {
+    match std::env::var_os("WASMSIEVE_WORKER_EXE") {
+        Some(p) => Ok(p.into()),
+        None => std::env::current_exe(),
+    }
+}
+
+/// Child side: serves requests for one engine on stdin/stdout until EOF.
+pub fn serve(engine: &mut dyn Engine) -> anyhow::Result<()> {
+    install_crash_handler();
+    let stdin = std::io::stdin();
+    let mut lines = stdin.lock().lines();
+    let mut out = std::io::stdout().lock();
+    let mut reply = |r: Response| -> anyhow::Result<()> {
+        writeln!(out, "{}", serde_json::to_string(&r)?)?;
+        out.flush()?;
+        Ok(())
+    };
+    let mut pending: Option<Request> = None;
+    loop {
+        let req = match pending.take() {
+            Some(r) => r,
+            None => match lines.next() {
+                Some(l) => serde_json::from_str(&l?)?,
+                None => return Ok(()),
+            },
+        };
+        match req {
+            Request::Load(wasm) => {
+                let result = engine.load(&wasm);
+                reply(Response::Loaded { result, artifacts: engine.artifacts() })?;
+            }
+            Request::Instantiate => match engine.instantiate() {
+                Err(e) => reply(Response::Instantiated(Err(e)))?,
+                Ok(mut instance) => {
+                    reply(Response::Instantiated(Ok(())))?;
+                    // Serve this instance until the next module arrives.
+                    for l in lines.by_ref() {
+                        match serde_json::from_str(&l?)? {
+                            Request::Call { export, args } => reply(Response::Called(instance.call(&export, &args)))?,
+                            Request::Global(g) => reply(Response::Global(instance.global(&g)))?,
+                            Request::Memory(m) => reply(Response::Memory(instance.memory(&m)))?,
+                            other => {
+                                pending = Some(other);
+                                break;
+                            }
+                        }
+                    }
+                    if pending.is_none() {
+                        return Ok(());
+                    }
+                }
+            },
+            Request::Call { .. } => reply(Response::Called(Err((Trap::Other("no instance".into()), String::new()))))?,
+            Request::Global(_) => reply(Response::Global(None))?,
+            Request::Memory(_) => reply(Response::Memory(None))?,
+        }
+    }
+}
+
+/// On a fatal signal: one line with the signal and faulting address, the
+/// stack, then die of the same signal. Runs on an alternate stack so stack
+/// overflows are reported too.
+fn install_crash_handler() {
+    unsafe {
+        let size = 256 * 1024;
+        let stack = libc::mmap(
+            std::ptr::null_mut(),
+            size,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        );
+        if stack != libc::MAP_FAILED {
+            let ss = libc::stack_t { ss_sp: stack, ss_flags: 0, ss_size: size };
+            libc::sigaltstack(&ss, std::ptr::null_mut());
+        }
+        for sig in [libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, libc::SIGFPE, libc::SIGABRT] {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = on_fatal_signal as *const () as usize;
+            sa.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK | libc::SA_RESETHAND;
+            libc::sigaction(sig, &sa, std::ptr::null_mut());
+        }
+    }
+}
+
+extern "C" fn on_fatal_signal(sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
+    let addr = unsafe { (*info).si_addr() } as usize;
+    let line = format!("wsv-crash signal={sig} addr={addr:#x}\n");
+    unsafe { libc::write(2, line.as_ptr().cast(), line.len()) };
+    // Not async-signal-safe, but the process is dying anyway; the parent
+    // treats a wedged handler as a crash too.
+    let bt = std::backtrace::Backtrace::force_capture().to_string();
+    let mut frames = String::new();
+    for l in bt.lines() {
+        let Some((num, name)) = l.trim().split_once(": ") else { continue };
+        if num.parse::<u32>().is_err() || is_harness_frame(name) {
+            continue;
+        }
+        frames.push_str(&format!("wsv-frame {name}\n"));
+    }
+    unsafe { libc::write(2, frames.as_ptr().cast(), frames.len()) };
+}
+
+/// Frames of the crash machinery itself are not part of a signature.
+fn is_harness_frame(name: &str) -> bool {
+    ["std::backtrace", "on_fatal_signal", "__restore_rt", "backtrace::", "<unknown>", "killpg", "raise", "abort"]
+        .iter()
+        .any(|p| name.contains(p))
+}

@@ -1,0 +1,259 @@
+//! The oracle: compares what the runtime under test did with what the reference
+//! did, call by call, and names the first divergence. It knows the usual false
+//! alarms (NaN payloads, stack depth, resource limits) and drops those cases
+//! instead of crying wolf.
+
+use crate::engines::{CallRecord, CallResult, End, Execution, Trap, Val};
+use serde::{Deserialize, Serialize};
+
+/// What kind of disagreement or misbehaviour was seen. Policy rules match on
+/// [`Symptom::policy_name`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Symptom {
+    /// The runtime's process died (signal, abort, sanitizer).
+    Crash,
+    /// The runtime did not finish though the reference did.
+    Hang,
+    /// The runtime did not finish and neither did the reference: the guest loops.
+    GuestLoop,
+    /// An access or indirect call the reference trapped on went through.
+    SandboxEscape,
+    /// Different returned values.
+    WrongValue,
+    /// A trap on one side only (not a sandbox check).
+    TrapMismatch,
+    /// Both trapped, for different reasons.
+    WrongTrapKind,
+    /// Exported memory differs after a call.
+    MemoryMismatch,
+    /// Exported global differs after a call.
+    GlobalMismatch,
+    /// Instantiation succeeded on one side only, or trapped differently.
+    InstantiationMismatch,
+    /// One engine accepts the module, the other rejects it.
+    ValidationMismatch,
+}
+
+impl Symptom {
+    /// The symptom family the policy table speaks of.
+    pub fn policy_name(&self) -> &'static str {
+        match self {
+            Symptom::Crash => "crash",
+            Symptom::Hang => "hang",
+            Symptom::GuestLoop => "guest-loop",
+            Symptom::SandboxEscape => "sandbox-escape",
+            Symptom::ValidationMismatch => "validation",
+            _ => "wrong-result",
+        }
+    }
+}
+
+/// The first point where two executions part ways.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Divergence {
+    pub symptom: Symptom,
+    /// Index into the call plan; `None` for load and instantiation.
+    pub call_index: Option<usize>,
+    pub export: Option<String>,
+    pub detail: String,
+    /// Trap kinds on each side where relevant: part of the dedup signature.
+    pub reference_trap: Option<Trap>,
+    pub subject_trap: Option<Trap>,
+}
+
+/// The oracle's answer for one runtime on one module.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Comparison {
+    Agree,
+    /// Not comparable past some point for a legitimate reason (stack depth,
+    /// fuel, resource limits): never a finding.
+    Poisoned(String),
+    Diverge(Divergence),
+}
+
+/// NaN-insensitive equality: any NaN equals any NaN, other values bit for bit.
+pub fn same_value(a: &Val, b: &Val) -> bool {
+    match (a, b) {
+        (Val::F32(x), Val::F32(y)) => x == y || (f32::from_bits(*x).is_nan() && f32::from_bits(*y).is_nan()),
+        (Val::F64(x), Val::F64(y)) => x == y || (f64::from_bits(*x).is_nan() && f64::from_bits(*y).is_nan()),
+        _ => a == b,
+    }
+}
+
+fn same_values(a: &[Val], b: &[Val]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| same_value(x, y))
+}
+
+fn show(vals: &[Val]) -> String {
+    let v: Vec<String> = vals.iter().map(|v| v.to_string()).collect();
+    format!("[{}]", v.join(", "))
+}
+
+fn diverge(symptom: Symptom, call: Option<(usize, &CallRecord)>, detail: String) -> Comparison {
+    Comparison::Diverge(Divergence {
+        symptom,
+        call_index: call.map(|c| c.0),
+        export: call.map(|c| c.1.export.clone()),
+        detail,
+        reference_trap: None,
+        subject_trap: None,
+    })
+}
+
+/// Did the reference give up on this module (its own fuel or limits)?
+pub fn reference_gave_up(reference: &Execution) -> bool {
+    let trapped_by_limit = |r: &CallResult| matches!(r, CallResult::Trapped { trap, .. } if trap.is_nondeterministic());
+    reference.instantiate.as_ref().is_some_and(trapped_by_limit)
+        || reference.calls.iter().any(|c| trapped_by_limit(&c.result))
+}
+
+/// Compares a subject execution against the reference.
+pub fn compare(reference: &Execution, subject: &Execution) -> Comparison {
+    // What the isolation layer saw comes first: it outranks any value.
+    match &subject.end {
+        End::Crashed(rec) => {
+            let i = subject.calls.len();
+            return Comparison::Diverge(Divergence {
+                symptom: Symptom::Crash,
+                call_index: Some(i),
+                export: reference.calls.get(i).map(|c| c.export.clone()),
+                detail: format!("{} crashed: {}", subject.engine, rec.summary()),
+                reference_trap: None,
+                subject_trap: None,
+            });
+        }
+        End::Hung { deadline_ms, call_index } => {
+            let symptom = if reference_gave_up(reference) { Symptom::GuestLoop } else { Symptom::Hang };
+            return Comparison::Diverge(Divergence {
+                symptom,
+                call_index: Some(*call_index),
+                export: reference.calls.get(*call_index).map(|c| c.export.clone()),
+                detail: format!("{} did not finish within {deadline_ms} ms", subject.engine),
+                reference_trap: None,
+                subject_trap: None,
+            });
+        }
+        End::Completed => {}
+    }
+
+    match (&reference.load, &subject.load) {
+        (Some(Ok(())), Some(Err(e))) => {
+            return diverge(Symptom::ValidationMismatch, None, format!("{} rejects a valid module: {e}", subject.engine))
+        }
+        (Some(Err(e)), Some(Ok(()))) => {
+            return diverge(
+                Symptom::ValidationMismatch,
+                None,
+                format!("{} accepts a module the reference rejects ({e})", subject.engine),
+            )
+        }
+        (Some(Err(_)), _) | (_, Some(Err(_))) | (None, _) | (_, None) => return Comparison::Agree,
+        _ => {}
+    }
+
+    if let (Some(r), Some(s)) = (&reference.instantiate, &subject.instantiate) {
+        if let Some(c) = compare_results(r, s, None) {
+            return match c {
+                Comparison::Diverge(mut d) => {
+                    d.symptom = Symptom::InstantiationMismatch;
+                    Comparison::Diverge(d)
+                }
+                other => other,
+            };
+        }
+        if matches!(r, CallResult::Trapped { .. }) {
+            return Comparison::Agree;
+        }
+    }
+
+    for (i, (r, s)) in reference.calls.iter().zip(&subject.calls).enumerate() {
+        if let Some(c) = compare_results(&r.result, &s.result, Some((i, r))) {
+            return c;
+        }
+        for ((name, rv), (_, sv)) in r.globals.iter().zip(&s.globals) {
+            let same = match (rv, sv) {
+                (Some(a), Some(b)) => same_value(a, b),
+                (a, b) => a == b,
+            };
+            if !same {
+                return diverge(
+                    Symptom::GlobalMismatch,
+                    Some((i, r)),
+                    format!("global `{name}` after call {i} (`{}`): reference {rv:?}, {} {sv:?}", r.export, subject.engine),
+                );
+            }
+        }
+        if r.memories != s.memories {
+            return diverge(
+                Symptom::MemoryMismatch,
+                Some((i, r)),
+                format!(
+                    "memory after call {i} (`{}`): reference {:?}, {} {:?}",
+                    r.export, r.memories, subject.engine, s.memories
+                ),
+            );
+        }
+    }
+    if reference.calls.len() != subject.calls.len() {
+        return Comparison::Poisoned("engines ran different numbers of calls".into());
+    }
+    Comparison::Agree
+}
+
+/// Compares one call's (or instantiation's) result. `None`: they agree.
+fn compare_results(r: &CallResult, s: &CallResult, call: Option<(usize, &CallRecord)>) -> Option<Comparison> {
+    use CallResult::*;
+    let at = match call {
+        Some((i, c)) => format!("call {i} `{}`{}", c.export, show(&c.args)),
+        None => "instantiation".to_string(),
+    };
+    let with_traps = |c: Comparison, rt: Option<&Trap>, st: Option<&Trap>| match c {
+        Comparison::Diverge(mut d) => {
+            d.reference_trap = rt.cloned();
+            d.subject_trap = st.cloned();
+            Comparison::Diverge(d)
+        }
+        other => other,
+    };
+    match (r, s) {
+        (Returned(a), Returned(b)) if same_values(a, b) => None,
+        (Returned(a), Returned(b)) => Some(diverge(
+            Symptom::WrongValue,
+            call,
+            format!("{at}: reference returned {}, runtime returned {}", show(a), show(b)),
+        )),
+        (Trapped { trap: t, .. }, _) | (_, Trapped { trap: t, .. }) if t.is_nondeterministic() => {
+            // Stack depth, fuel and resource limits differ legitimately, and
+            // state after such a trap is not comparable either.
+            if r == s {
+                None
+            } else {
+                Some(Comparison::Poisoned(format!("{at}: {t:?} on one side is implementation-defined")))
+            }
+        }
+        (Trapped { trap: a, message }, Returned(vals)) => {
+            let symptom = if a.guards_sandbox() { Symptom::SandboxEscape } else { Symptom::TrapMismatch };
+            Some(with_traps(
+                diverge(symptom, call, format!("{at}: reference trapped ({message}), runtime returned {}", show(vals))),
+                Some(a),
+                None,
+            ))
+        }
+        (Returned(vals), Trapped { trap: b, message }) => Some(with_traps(
+            diverge(
+                Symptom::TrapMismatch,
+                call,
+                format!("{at}: reference returned {}, runtime trapped ({message})", show(vals)),
+            ),
+            None,
+            Some(b),
+        )),
+        (Trapped { trap: a, .. }, Trapped { trap: b, .. }) if a == b => None,
+        (Trapped { trap: a, message: ma }, Trapped { trap: b, message: mb }) => Some(with_traps(
+            diverge(Symptom::WrongTrapKind, call, format!("{at}: reference trapped with {ma:?}, runtime with {mb:?}")),
+            Some(a),
+            Some(b),
+        )),
+    }
+}

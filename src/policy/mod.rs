@@ -1,0 +1,187 @@
+//! Policy: turns an observation into a verdict by WAMR's security policy.
+//!
+//! The rules live in `policy/wamr.toml` (compiled in as the default, or loaded
+//! from a file a maintainer edits); this module only matches rows and applies
+//! the tier rule (P8) from the features a module really uses.
+
+pub mod features;
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// The policy table shipped with wasmsieve.
+pub const DEFAULT_POLICY: &str = include_str!("../../policy/wamr.toml");
+
+/// Where the input the runtime ran came from: the AoT trust line (P4/P5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Provenance {
+    /// A .wasm run by an interpreter (or loaded by any loader).
+    Wasm,
+    /// An .aot our harness compiled from a .wasm with supported options.
+    AotEmitted,
+    /// An .aot whose bytes were changed after emission.
+    AotManipulated,
+    /// An .aot from elsewhere, no source .wasm given.
+    AotUnknown,
+    /// The AoT compiler itself, given a .wasm.
+    AotCompiler,
+    /// An option combination the toolchain does not support, or bad embedder input.
+    Misuse,
+}
+
+impl Provenance {
+    fn name(self) -> &'static str {
+        match self {
+            Provenance::Wasm => "wasm",
+            Provenance::AotEmitted => "aot-emitted",
+            Provenance::AotManipulated => "aot-manipulated",
+            Provenance::AotUnknown => "aot-unknown",
+            Provenance::AotCompiler => "aot-compiler",
+            Provenance::Misuse => "misuse",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct Rule {
+    pub id: String,
+    pub provenance: String,
+    pub symptom: String,
+    pub bucket: String,
+    pub kind: Option<String>,
+    pub clauses: Vec<String>,
+    #[serde(default)]
+    pub tier_a_only: bool,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct Tiers {
+    pub tier_a: Vec<String>,
+    pub tier_b: Vec<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct Policy {
+    pub version: u32,
+    pub clauses: BTreeMap<String, String>,
+    pub tiers: Tiers,
+    #[serde(rename = "rule")]
+    pub rules: Vec<Rule>,
+}
+
+/// What the policy is asked about.
+#[derive(Clone, Debug)]
+pub struct Observation<'a> {
+    pub provenance: Provenance,
+    /// A symptom family: `crash`, `hang`, `guest-loop`, `sandbox-escape`,
+    /// `wrong-result`, `validation`, `reference-suspect`.
+    pub symptom: &'a str,
+    /// Features the module uses plus the engine mode (see `features`).
+    pub features: Vec<String>,
+}
+
+/// The policy's answer: the bucket a finding goes to, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verdict {
+    pub bucket: String,
+    pub kind: String,
+    pub clauses: Vec<String>,
+    pub reason: String,
+    /// The policy row that decided it.
+    pub rule: String,
+}
+
+impl Policy {
+    pub fn parse(text: &str) -> anyhow::Result<Policy> {
+        let p: Policy = toml::from_str(text)?;
+        p.check()?;
+        Ok(p)
+    }
+
+    pub fn load(path: &Path) -> anyhow::Result<Policy> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read policy file {}: {e}", path.display()))?;
+        Policy::parse(&text).map_err(|e| anyhow::anyhow!("policy file {}: {e}", path.display()))
+    }
+
+    pub fn builtin() -> Policy {
+        Policy::parse(DEFAULT_POLICY).expect("the shipped policy parses")
+    }
+
+    /// Rejects tables that would give verdicts citing unknown clauses or buckets.
+    fn check(&self) -> anyhow::Result<()> {
+        for r in &self.rules {
+            anyhow::ensure!(
+                ["security", "bug", "needs-review", "not-an-issue"].contains(&r.bucket.as_str()),
+                "rule {}: unknown bucket {:?}",
+                r.id,
+                r.bucket
+            );
+            for c in &r.clauses {
+                anyhow::ensure!(self.clauses.contains_key(c), "rule {}: unknown clause {c}", r.id);
+            }
+        }
+        anyhow::ensure!(self.clauses.contains_key("P8"), "the policy must define P8 (tiers)");
+        Ok(())
+    }
+
+    /// The tier of a feature or mode name: 'A', 'B', or 'C' (anything lower).
+    pub fn tier(&self, feature: &str) -> char {
+        if self.tiers.tier_a.iter().any(|f| f == feature) {
+            'A'
+        } else if self.tiers.tier_b.iter().any(|f| f == feature) {
+            'B'
+        } else {
+            'C'
+        }
+    }
+
+    /// Judges one observation: the first matching row, then the tier rule.
+    pub fn judge(&self, obs: &Observation) -> Verdict {
+        let matches = |pattern: &str, value: &str| pattern == "any" || pattern == value;
+        let rule = self
+            .rules
+            .iter()
+            .find(|r| matches(&r.provenance, obs.provenance.name()) && matches(&r.symptom, obs.symptom));
+        let Some(rule) = rule else {
+            return Verdict {
+                bucket: "needs-review".into(),
+                kind: kind_of(obs.symptom).into(),
+                clauses: vec![],
+                reason: format!("no policy row for {} / {}", obs.provenance.name(), obs.symptom),
+                rule: "none".into(),
+            };
+        };
+        let mut v = Verdict {
+            bucket: rule.bucket.clone(),
+            kind: rule.kind.clone().unwrap_or_else(|| kind_of(obs.symptom).into()),
+            clauses: rule.clauses.clone(),
+            reason: rule.reason.clone(),
+            rule: rule.id.clone(),
+        };
+        if rule.tier_a_only && v.bucket == "security" {
+            let outside: Vec<&String> = obs.features.iter().filter(|f| self.tier(f) != 'A').collect();
+            if !outside.is_empty() {
+                let named: Vec<String> =
+                    outside.iter().map(|f| format!("{f} (tier {})", self.tier(f))).collect();
+                v.bucket = "bug".into();
+                v.clauses.push("P8".into());
+                v.reason = format!("{}; needs {}, outside tier A", v.reason, named.join(", "));
+            }
+        }
+        v
+    }
+}
+
+fn kind_of(symptom: &str) -> &'static str {
+    match symptom {
+        "crash" => "crash",
+        "hang" | "guest-loop" => "hang",
+        "sandbox-escape" => "sandbox-escape",
+        "validation" => "validation",
+        _ => "wrong-result",
+    }
+}

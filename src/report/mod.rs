@@ -1,0 +1,7 @@
+//! Report: where findings are written. A finding folder holds the input first
+//! (on disk before anything else can fail), then `finding.json`; drafts for
+//! maintainers come from that folder.
+
+pub mod finding;
+
+pub use finding::{Finding, FindingStore};
