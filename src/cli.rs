@@ -213,7 +213,7 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
                 cfg.out.display()
             );
             let s = campaign::run(&cfg)?;
-            println!("{}", s.progress_line(Duration::ZERO, None));
+            println!("{}", s.progress_line(Duration::from_secs_f64(s.elapsed_seconds - s.previous_seconds), None));
             println!("summary: {}", cfg.out.join("summary.json").display());
             Ok(0)
         }

@@ -50,6 +50,18 @@ fn numeric(t: &wasmparser::ValType) -> Option<ValType> {
 }
 
 impl Exports {
+    /// Whether any import or export name contains a NUL byte.
+    pub fn names_contain_nul(wasm: &[u8]) -> bool {
+        use wasmparser::Payload;
+        wasmparser::Parser::new(0).parse_all(wasm).any(|p| match p {
+            Ok(Payload::ExportSection(r)) => r.into_iter().any(|e| e.is_ok_and(|e| e.name.contains('\0'))),
+            Ok(Payload::ImportSection(r)) => r
+                .into_imports()
+                .any(|i| i.is_ok_and(|i| i.module.contains('\0') || i.name.contains('\0'))),
+            _ => false,
+        })
+    }
+
     /// Reads exports and their types with wasmparser (no validation).
     pub fn read(wasm: &[u8]) -> wasmparser::Result<Exports> {
         use wasmparser::{ExternalKind, Payload, TypeRef};

@@ -16,6 +16,8 @@ pub struct WorkerLimits {
     /// How long one step (load, instantiate, call) may take before the worker
     /// is declared hung and killed. Campaigns derive it from the reference.
     pub deadline: Duration,
+    /// Deadline of the load step, which for AoT includes LLVM compilation.
+    pub load_deadline: Duration,
     /// RLIMIT_DATA of the worker: a runaway allocation fails there instead of
     /// taking the machine. (RLIMIT_AS would also count address-space
     /// reservations such as guard regions, which are not allocations.)
@@ -24,7 +26,7 @@ pub struct WorkerLimits {
 
 impl Default for WorkerLimits {
     fn default() -> Self {
-        WorkerLimits { deadline: Duration::from_secs(5), memory_bytes: 2 << 30 }
+        WorkerLimits { deadline: Duration::from_secs(5), load_deadline: Duration::from_secs(60), memory_bytes: 2 << 30 }
     }
 }
 
@@ -133,8 +135,12 @@ impl Worker {
         let p = self.process.as_mut().expect("spawned");
         let line = serde_json::to_string(req).expect("requests serialize");
         let sent = writeln!(p.stdin, "{line}").and_then(|_| p.stdin.flush());
+        let deadline = match req {
+            Request::Load(_) => self.limits.load_deadline,
+            _ => self.limits.deadline,
+        };
         let reply = match sent {
-            Ok(()) => p.replies.recv_timeout(self.limits.deadline),
+            Ok(()) => p.replies.recv_timeout(deadline),
             Err(_) => Err(RecvTimeoutError::Disconnected),
         };
         match reply {
@@ -153,7 +159,7 @@ impl Worker {
                 self.aborted = Some(if rec.signal_name.is_some() && rec.signal != Some(libc::SIGKILL) {
                     End::Crashed(rec)
                 } else {
-                    End::Hung { deadline_ms: self.limits.deadline.as_millis() as u64, call_index: self.call_index }
+                    End::Hung { deadline_ms: deadline.as_millis() as u64, call_index: self.call_index }
                 });
                 None
             }
@@ -234,6 +240,10 @@ impl Engine for Worker {
 
     fn aborted(&self) -> Option<End> {
         self.aborted.clone()
+    }
+
+    fn set_deadline(&mut self, deadline: Duration) {
+        self.limits.deadline = deadline;
     }
 }
 

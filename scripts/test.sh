@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The test command: installs what is missing, then runs every test.
+# Tests run in release: debug builds of wasmtime and WAMR are far too slow
+# to execute real modules, and the campaign uses the same build output.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+cargo test --release --locked "$@"
