@@ -4,7 +4,7 @@
 # LLVM 19 dev libraries (WAMR's AoT compiler). Idempotent: does nothing when all is there.
 set -euo pipefail
 
-pkgs=(cmake ninja-build clang-19 libclang-19-dev llvm-19-dev libzstd-dev zlib1g-dev binutils)
+pkgs=(cmake ninja-build clang-19 libclang-19-dev libclang-rt-19-dev llvm-19-dev libzstd-dev zlib1g-dev binutils)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -249,7 +249,8 @@ pub fn trap_from_message(msg: &str) -> Trap {
     // Calls give "Exception: <msg>"; instantiation prefixes it with
     // "WASM module instantiate failed: " (start function, segment traps).
     let m = msg.trim();
-    let m = m.strip_prefix("WASM module instantiate failed: ").unwrap_or(m);
+    // ("AOT module instantiate failed: " in the AoT runtime).
+    let m = m.split_once("module instantiate failed: ").map_or(m, |(_, t)| t);
     let m = m.rsplit_once("Exception: ").map_or(m, |(_, t)| t).trim();
     match m {
         "unreachable" => Trap::Unreachable,

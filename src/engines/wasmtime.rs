@@ -17,7 +17,6 @@ impl Wasmtime {
     pub fn new() -> anyhow::Result<Self> {
         let mut c = Config::new();
         c.consume_fuel(true)
-            .cranelift_nan_canonicalization(true)
             .wasm_multi_value(true)
             .wasm_bulk_memory(true)
             .wasm_reference_types(true)

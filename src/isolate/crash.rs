@@ -42,44 +42,105 @@ impl CrashRecord {
     }
 
     /// The top frames of the runtime, minus addresses: the dedup signature.
+    /// Frames in the C library (raise, abort, malloc internals) are skipped so
+    /// that the signature names where the runtime went wrong.
     pub fn signature(&self) -> String {
-        let frames: Vec<&str> = self.frames.iter().take(3).map(|s| s.as_str()).collect();
+        let frames: Vec<&str> = self
+            .frames
+            .iter()
+            .filter(|f| !f.contains("libc.so") && !f.starts_with("__") && !f.contains("??"))
+            .take(3)
+            .map(|s| s.as_str())
+            .collect();
         format!("{}|{}", self.signal_name.clone().unwrap_or_default(), frames.join("|"))
     }
 
-    /// Builds the record from the worker's exit status and stderr.
-    pub fn from_exit(status: Option<std::process::ExitStatus>, stderr: &str) -> CrashRecord {
+    /// Builds the record from the worker's exit status and stderr; `exe` is the
+    /// worker binary, used to symbolize the raw frames its crash handler printed.
+    pub fn from_exit(status: Option<std::process::ExitStatus>, stderr: &str, exe: &std::path::Path) -> CrashRecord {
         use std::os::unix::process::ExitStatusExt;
         let mut rec = CrashRecord::default();
         if let Some(st) = status {
             rec.signal = st.signal();
             rec.exit_code = st.code();
         }
+        let mut raw: Vec<&str> = vec![];
+        let mut in_frames = false;
         for line in stderr.lines() {
             if let Some(rest) = line.strip_prefix("wsv-crash ") {
                 for kv in rest.split_whitespace() {
                     match kv.split_once('=') {
-                        Some(("signal", v)) => rec.signal = rec.signal.or(v.parse().ok()),
+                        // The handler's word beats the exit status: a handler
+                        // that wedged was killed by us with SIGKILL.
+                        Some(("signal", v)) => rec.signal = v.parse().ok().or(rec.signal),
                         Some(("addr", v)) => rec.fault_address = Some(v.to_string()),
-                        Some(("region", v)) => rec.fault_region = Some(v.to_string()),
                         _ => {}
                     }
                 }
-            } else if let Some(frame) = line.trim().strip_prefix("wsv-frame ") {
-                rec.frames.push(frame.to_string());
+            } else if line == "wsv-frames-begin" {
+                in_frames = true;
+            } else if line == "wsv-frames-end" {
+                in_frames = false;
+            } else if in_frames {
+                raw.push(line);
             } else if line.contains("Sanitizer:") && rec.sanitizer.is_none() {
                 rec.sanitizer = Some(line.trim_start_matches('=').trim().to_string());
+            } else if line.starts_with("memory allocation of ") && rec.sanitizer.is_none() {
+                rec.sanitizer = Some(format!("out of memory: {}", line.trim()));
             } else if let Some(f) = sanitizer_frame(line) {
                 if rec.sanitizer.is_some() && rec.frames.len() < 16 {
                     rec.frames.push(f);
                 }
             }
         }
+        // The first two raw frames are the handler and the signal trampoline.
+        if rec.frames.is_empty() {
+            rec.frames = symbolize(raw.iter().skip(2).copied(), exe);
+        }
         rec.signal_name = rec.signal.map(signal_name);
         let tail: Vec<&str> = stderr.lines().rev().take(40).collect();
         rec.stderr_tail = tail.into_iter().rev().collect::<Vec<_>>().join("\n");
         rec
     }
+}
+
+/// Turns glibc `backtrace_symbols_fd` lines ("/path/bin(+0x1234) [0x55..]" or
+/// "/lib/libc.so.6(abort+0x12) [0x7f..]") into function names: frames of the
+/// worker binary through `addr2line`, others by the symbol glibc printed.
+fn symbolize<'a>(raw: impl Iterator<Item = &'a str>, exe: &std::path::Path) -> Vec<String> {
+    let exe_s = exe.to_string_lossy();
+    let mut out: Vec<String> = vec![];
+    let mut ours: Vec<(usize, String)> = vec![];
+    for line in raw {
+        let (object, inner) = match (line.find('('), line.find(')')) {
+            (Some(a), Some(b)) if a < b => (&line[..a], &line[a + 1..b]),
+            _ => (line, ""),
+        };
+        if object == exe_s && inner.starts_with("+0x") {
+            // Return addresses point past the call: look up the call itself.
+            let off = u64::from_str_radix(&inner[3..], 16).unwrap_or(1).saturating_sub(1);
+            ours.push((out.len(), format!("{off:#x}")));
+            out.push(String::new());
+        } else {
+            let sym = inner.split('+').next().unwrap_or("");
+            let lib = object.rsplit('/').next().unwrap_or(object);
+            out.push(if sym.is_empty() { format!("?? ({lib})") } else { format!("{sym} ({lib})") });
+        }
+    }
+    if !ours.is_empty() {
+        let names = std::process::Command::new("addr2line")
+            .args(["-f", "-C", "-e"])
+            .arg(exe)
+            .args(ours.iter().map(|o| o.1.as_str()))
+            .output()
+            .ok()
+            .map(|o| String::from_utf8_lossy(&o.stdout).lines().step_by(2).map(str::to_string).collect::<Vec<_>>())
+            .unwrap_or_default();
+        for (k, (slot, off)) in ours.iter().enumerate() {
+            out[*slot] = names.get(k).filter(|n| *n != "??").cloned().unwrap_or_else(|| format!("?? ({off})"));
+        }
+    }
+    out
 }
 
 /// "    #3 0x55d in wasm_interp_call_func_bytecode wasm_interp_classic.c:1234" → function and file.

@@ -156,7 +156,7 @@ impl Worker {
             Err(RecvTimeoutError::Timeout) => {
                 let rec = self.kill_and_record();
                 // A crash handler that wedged (e.g. in malloc) is still a crash.
-                self.aborted = Some(if rec.signal_name.is_some() && rec.signal != Some(libc::SIGKILL) {
+                self.aborted = Some(if rec.signal != Some(libc::SIGKILL) {
                     End::Crashed(rec)
                 } else {
                     End::Hung { deadline_ms: deadline.as_millis() as u64, call_index: self.call_index }
@@ -191,7 +191,7 @@ impl Worker {
         // Let the stderr reader drain.
         std::thread::sleep(Duration::from_millis(10));
         let stderr = p.stderr.lock().unwrap().clone();
-        CrashRecord::from_exit(status, &stderr)
+        CrashRecord::from_exit(status, &stderr, &worker_executable().unwrap_or_default())
     }
 
     fn dead<T>(&self) -> Result<T, (Trap, String)> {
@@ -341,11 +341,15 @@ pub fn serve(engine: &mut dyn Engine) -> anyhow::Result<()> {
     }
 }
 
-/// On a fatal signal: one line with the signal and faulting address, the
-/// stack, then die of the same signal. Runs on an alternate stack so stack
-/// overflows are reported too.
+/// On a fatal signal: one line with the signal and faulting address, the raw
+/// stack (symbolized by the parent), then die of the same signal. Nothing here
+/// allocates: a crash inside malloc must not wedge the report. Runs on an
+/// alternate stack so stack overflows are reported too.
 fn install_crash_handler() {
     unsafe {
+        // glibc's backtrace() loads libgcc on first use, which allocates: do it now.
+        let mut warm = [std::ptr::null_mut(); 4];
+        backtrace(warm.as_mut_ptr(), 4);
         let size = 256 * 1024;
         let stack = libc::mmap(
             std::ptr::null_mut(),
@@ -368,27 +372,49 @@ fn install_crash_handler() {
     }
 }
 
-extern "C" fn on_fatal_signal(sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
-    let addr = unsafe { (*info).si_addr() } as usize;
-    let line = format!("wsv-crash signal={sig} addr={addr:#x}\n");
-    unsafe { libc::write(2, line.as_ptr().cast(), line.len()) };
-    // Not async-signal-safe, but the process is dying anyway; the parent
-    // treats a wedged handler as a crash too.
-    let bt = std::backtrace::Backtrace::force_capture().to_string();
-    let mut frames = String::new();
-    for l in bt.lines() {
-        let Some((num, name)) = l.trim().split_once(": ") else { continue };
-        if num.parse::<u32>().is_err() || is_harness_frame(name) {
-            continue;
-        }
-        frames.push_str(&format!("wsv-frame {name}\n"));
-    }
-    unsafe { libc::write(2, frames.as_ptr().cast(), frames.len()) };
+extern "C" {
+    fn backtrace(buffer: *mut *mut libc::c_void, size: libc::c_int) -> libc::c_int;
+    fn backtrace_symbols_fd(buffer: *const *mut libc::c_void, size: libc::c_int, fd: libc::c_int);
 }
 
-/// Frames of the crash machinery itself are not part of a signature.
-fn is_harness_frame(name: &str) -> bool {
-    ["std::backtrace", "on_fatal_signal", "__restore_rt", "backtrace::", "<unknown>", "killpg", "raise", "abort"]
-        .iter()
-        .any(|p| name.contains(p))
+/// Appends `v` in hex to `buf` at `at`, without allocating.
+fn put_hex(buf: &mut [u8], mut at: usize, v: u64) -> usize {
+    let digits = b"0123456789abcdef";
+    for b in b"0x" {
+        buf[at] = *b;
+        at += 1;
+    }
+    let mut started = false;
+    for shift in (0..16).rev() {
+        let d = ((v >> (shift * 4)) & 0xf) as usize;
+        if d != 0 || started || shift == 0 {
+            started = true;
+            buf[at] = digits[d];
+            at += 1;
+        }
+    }
+    at
+}
+
+fn put(buf: &mut [u8], at: usize, s: &[u8]) -> usize {
+    buf[at..at + s.len()].copy_from_slice(s);
+    at + s.len()
+}
+
+extern "C" fn on_fatal_signal(sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
+    let addr = unsafe { (*info).si_addr() } as u64;
+    let mut line = [0u8; 128];
+    let mut n = put(&mut line, 0, b"wsv-crash signal=");
+    n = put(&mut line, n, &[b'0' + (sig / 10) as u8, b'0' + (sig % 10) as u8]);
+    n = put(&mut line, n, b" addr=");
+    n = put_hex(&mut line, n, addr);
+    n = put(&mut line, n, b"\nwsv-frames-begin\n");
+    unsafe {
+        libc::write(2, line.as_ptr().cast(), n);
+        let mut frames = [std::ptr::null_mut(); 64];
+        let count = backtrace(frames.as_mut_ptr(), 64);
+        backtrace_symbols_fd(frames.as_ptr(), count, 2);
+        let end = b"wsv-frames-end\n";
+        libc::write(2, end.as_ptr().cast(), end.len());
+    }
 }

@@ -1,0 +1,464 @@
+//! Every comparison outcome of the oracle, end to end through `Differ`, with the
+//! deliberately faulty engine (`faulty`, always in an isolation worker) as the
+//! runtime under test: each test checks the finding's symptom and the policy's
+//! bucket, kind and clauses.
+
+use std::sync::Once;
+use std::time::{Duration, Instant};
+use wasmsieve::campaign::differ::{CaseReport, Differ, Subject};
+use wasmsieve::campaign::subjects;
+use wasmsieve::engines::{CallRecord, CallResult, End, Execution, Trap, Val};
+use wasmsieve::generate::plan::CallPlan;
+use wasmsieve::isolate::WorkerLimits;
+use wasmsieve::oracle::{self, Comparison, Symptom};
+use wasmsieve::policy::Policy;
+use wasmsieve::report::Finding;
+
+/// Workers are `wasmsieve worker`: current_exe is this test binary, so point
+/// the isolation layer at the real one.
+///
+/// RUST_BACKTRACE=1 is set for workers on purpose: it is common in developers'
+/// shells and CI, and changes how a worker dies of a failed allocation.
+fn worker_exe() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        std::env::set_var("WASMSIEVE_WORKER_EXE", env!("CARGO_BIN_EXE_wasmsieve"));
+        std::env::set_var("RUST_BACKTRACE", "1");
+    });
+}
+
+/// The faulty engine in this process instead of a worker: only for markers that
+/// misbehave in values (never the process-level ones). It checks the oracle and
+/// policy paths independently of the isolation layer.
+fn differ_in_process() -> Differ {
+    let subject = Subject {
+        engine: wasmsieve::engines::create("faulty").expect("faulty"),
+        info: wasmsieve::engines::info("faulty").expect("faulty info"),
+    };
+    Differ::new(vec![subject], Policy::builtin()).expect("differ")
+}
+
+fn differ_with(names: &[&str], limits: WorkerLimits) -> Differ {
+    worker_exe();
+    let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+    let subjects = subjects(&names, true, &limits).expect("subjects");
+    Differ::new(subjects, Policy::builtin()).expect("differ")
+}
+
+fn differ(names: &[&str]) -> Differ {
+    differ_with(names, WorkerLimits::default())
+}
+
+fn run(d: &mut Differ, wat: &str) -> CaseReport {
+    let wasm = wat::parse_str(wat).expect("test WAT parses");
+    let plan = CallPlan::fixed(&wasm, 1).expect("plan");
+    assert!(!plan.calls.is_empty() || wat.contains("wsv_fault_reject"), "plan calls nothing");
+    d.run(&wasm, &plan)
+}
+
+fn describe(r: &CaseReport) -> String {
+    let mut s = String::new();
+    for (exec, cmp) in &r.comparisons {
+        s.push_str(&format!("{}: {:?}\n  end={:?}\n  calls={:?}\n", exec.engine, cmp, exec.end, exec.calls));
+    }
+    for f in &r.findings {
+        s.push_str(&format!(
+            "finding {} {:?}: {} / {} {:?} ({})\n",
+            f.engine, f.divergence.symptom, f.verdict.bucket, f.verdict.kind, f.verdict.clauses, f.divergence.detail
+        ));
+    }
+    s
+}
+
+fn single(r: &CaseReport) -> &Finding {
+    assert_eq!(r.findings.len(), 1, "expected exactly one finding:\n{}", describe(r));
+    &r.findings[0]
+}
+
+fn assert_verdict(f: &Finding, symptom: Symptom, bucket: &str, kind: &str, clauses: &[&str]) {
+    let ctx = format!("{:?} / {:?}: {}", f.divergence.symptom, f.verdict, f.divergence.detail);
+    assert_eq!(f.divergence.symptom, symptom, "{ctx}");
+    assert_eq!(f.verdict.bucket, bucket, "{ctx}");
+    assert_eq!(f.verdict.kind, kind, "{ctx}");
+    assert_eq!(f.verdict.clauses, clauses, "{ctx}");
+    assert_eq!(f.engine, "faulty", "{ctx}");
+}
+
+/// A module every engine runs the same: values, memory, a mutable global.
+const CORRECT: &str = r#"
+(module
+  (memory (export "mem") 1)
+  (global $g (export "g") (mut i32) (i32.const 7))
+  (func (export "add") (param i32 i32) (result i32)
+    local.get 0 local.get 1 i32.add)
+  (func (export "store") (param i32)
+    i32.const 16 local.get 0 i32.store
+    global.get $g i32.const 1 i32.add global.set $g)
+  (func (export "fdiv") (param f64 f64) (result f64)
+    local.get 0 local.get 1 f64.div)
+  (func (export "wide") (result i64) i64.const 0x1_0000_0001))
+"#;
+
+/// Correct traps: out-of-bounds load, division by zero, null table slot.
+const CORRECT_TRAPS: &str = r#"
+(module
+  (memory 1)
+  (table 2 funcref)
+  (type $t (func (result i32)))
+  (func (export "oob") (result i32) i32.const 70000 i32.load)
+  (func (export "div") (result i32) i32.const 1 i32.const 0 i32.div_s)
+  (func (export "null") (result i32) i32.const 1 call_indirect (type $t))
+  (func (export "ok") (result i32) i32.const 3))
+"#;
+
+// ---------------------------------------------------------------- agree
+
+#[test]
+fn agree_correct_module_faulty() {
+    let mut d = differ(&["faulty"]);
+    let r = run(&mut d, CORRECT);
+    assert!(r.findings.is_empty(), "{}", describe(&r));
+    assert_eq!(r.comparisons.len(), 1);
+    assert_eq!(r.comparisons[0].1, Comparison::Agree, "{}", describe(&r));
+    // The subject really ran the plan (not an empty agreement).
+    assert_eq!(r.comparisons[0].0.calls.len(), 4, "{}", describe(&r));
+    assert_eq!(r.reference.calls[3].result, CallResult::Returned(vec![Val::I64(0x1_0000_0001)]));
+}
+
+/// The faulty engine is wasmtime without markers, so it must trap exactly like
+/// the reference. In a worker it does not (see the report: the worker's crash
+/// handler replaces wasmtime's trap handler).
+#[test]
+fn agree_correct_traps_faulty_in_process() {
+    let mut d = differ_in_process();
+    let r = run(&mut d, CORRECT_TRAPS);
+    assert!(r.findings.is_empty(), "{}", describe(&r));
+    assert_eq!(r.comparisons[0].1, Comparison::Agree, "{}", describe(&r));
+    assert_eq!(r.comparisons[0].0.calls.len(), 4);
+}
+
+#[test]
+fn agree_correct_traps_faulty_worker() {
+    let mut d = differ(&["faulty"]);
+    let r = run(&mut d, CORRECT_TRAPS);
+    assert!(r.findings.is_empty(), "a trapping module without markers must agree:\n{}", describe(&r));
+    assert_eq!(r.comparisons[0].1, Comparison::Agree, "{}", describe(&r));
+}
+
+#[test]
+fn agree_correct_module_wamr_modes() {
+    let mut d = differ(&["wamr-classic", "wamr-fast", "wamr-aot"]);
+    for wat in [CORRECT, CORRECT_TRAPS] {
+        let r = run(&mut d, wat);
+        assert!(r.findings.is_empty(), "{}", describe(&r));
+        assert_eq!(r.comparisons.len(), 3);
+        for (exec, cmp) in &r.comparisons {
+            assert_eq!(*cmp, Comparison::Agree, "{}: {}", exec.engine, describe(&r));
+            assert_eq!(exec.calls.len(), r.reference.calls.len(), "{}", exec.engine);
+            assert_eq!(exec.end, End::Completed);
+        }
+    }
+}
+
+// ---------------------------------------------------------------- value differs
+
+#[test]
+fn value_differs_is_bug_p7() {
+    let mut d = differ(&["faulty"]);
+    let r = run(&mut d, r#"(module (func (export "wsv_fault_value") (result i32) i32.const 41))"#);
+    let f = single(&r);
+    assert_verdict(f, Symptom::WrongValue, "bug", "wrong-result", &["P7"]);
+    assert_eq!(f.verdict.rule, "wasm-wrong-result");
+    assert_eq!(f.divergence.call_index, Some(0));
+    assert_eq!(f.divergence.export.as_deref(), Some("wsv_fault_value"));
+    // The second opinion agreed with the reference, so it is not a suspect.
+    assert!(!f.divergence.detail.contains("reference suspect"), "{}", f.divergence.detail);
+    assert_eq!(f.executions.len(), 3, "reference, subject, second opinion");
+    assert_eq!(f.executions[1].calls[0].result, CallResult::Returned(vec![Val::I32(42)]));
+}
+
+// ---------------------------------------------------------------- trap in one engine only
+
+#[test]
+fn missing_div_trap_is_bug_trap_mismatch_in_process() {
+    missing_div_trap_is_bug_trap_mismatch(differ_in_process());
+}
+
+/// Fails while the worker's crash handler replaces wasmtime's trap handler.
+#[test]
+fn missing_div_trap_is_bug_trap_mismatch_in_worker() {
+    missing_div_trap_is_bug_trap_mismatch(differ(&["faulty"]));
+}
+
+fn missing_div_trap_is_bug_trap_mismatch(mut d: Differ) {
+    let r = run(
+        &mut d,
+        r#"(module (func (export "wsv_fault_no_trap") (result i32) i32.const 1 i32.const 0 i32.div_s))"#,
+    );
+    let f = single(&r);
+    assert_verdict(f, Symptom::TrapMismatch, "bug", "wrong-result", &["P7"]);
+    assert_eq!(f.divergence.reference_trap, Some(Trap::IntegerDivisionByZero));
+    assert_eq!(f.divergence.subject_trap, None);
+}
+
+#[test]
+fn missing_oob_load_trap_is_sandbox_escape_in_process() {
+    missing_oob_load_trap_is_sandbox_escape(differ_in_process());
+}
+
+/// Fails while the worker's crash handler replaces wasmtime's trap handler.
+#[test]
+fn missing_oob_load_trap_is_sandbox_escape_in_worker() {
+    missing_oob_load_trap_is_sandbox_escape(differ(&["faulty"]));
+}
+
+fn missing_oob_load_trap_is_sandbox_escape(mut d: Differ) {
+    let r = run(
+        &mut d,
+        r#"(module (memory 1) (func (export "wsv_fault_no_trap") (result i32) i32.const 65535 i32.load))"#,
+    );
+    let f = single(&r);
+    assert_verdict(f, Symptom::SandboxEscape, "security", "sandbox-escape", &["P3", "P11"]);
+    assert!(f.verdict.clauses.contains(&"P3".to_string()));
+    assert_eq!(f.divergence.reference_trap, Some(Trap::MemoryOutOfBounds));
+}
+
+#[test]
+fn missing_call_indirect_trap_is_sandbox_escape_in_process() {
+    missing_call_indirect_trap_is_sandbox_escape(differ_in_process());
+}
+
+/// Fails while the worker's crash handler replaces wasmtime's trap handler.
+#[test]
+fn missing_call_indirect_trap_is_sandbox_escape_in_worker() {
+    missing_call_indirect_trap_is_sandbox_escape(differ(&["faulty"]));
+}
+
+fn missing_call_indirect_trap_is_sandbox_escape(mut d: Differ) {
+    let null_slot = r#"(module (table 2 funcref) (type $t (func (result i32)))
+        (func (export "wsv_fault_no_trap") (result i32) i32.const 1 call_indirect (type $t)))"#;
+    let out_of_table = r#"(module (table 2 funcref) (type $t (func (result i32)))
+        (func $f (result i32) i32.const 9) (elem (i32.const 0) $f)
+        (func (export "wsv_fault_no_trap") (result i32) i32.const 5 call_indirect (type $t)))"#;
+    for (wat, trap) in [(null_slot, Trap::IndirectCallToNull), (out_of_table, Trap::TableOutOfBounds)] {
+        let r = run(&mut d, wat);
+        let f = single(&r);
+        assert_verdict(f, Symptom::SandboxEscape, "security", "sandbox-escape", &["P3", "P11"]);
+        assert_eq!(f.divergence.reference_trap, Some(trap));
+    }
+}
+
+// ---------------------------------------------------------------- different trap kinds
+
+#[test]
+fn different_trap_kind_is_bug_in_process() {
+    different_trap_kind_is_bug(differ_in_process());
+}
+
+/// Fails while the worker's crash handler replaces wasmtime's trap handler.
+#[test]
+fn different_trap_kind_is_bug_in_worker() {
+    different_trap_kind_is_bug(differ(&["faulty"]));
+}
+
+fn different_trap_kind_is_bug(mut d: Differ) {
+    let r = run(
+        &mut d,
+        r#"(module (func (export "wsv_fault_trap_kind") (result i32) i32.const 1 i32.const 0 i32.div_u))"#,
+    );
+    let f = single(&r);
+    assert_verdict(f, Symptom::WrongTrapKind, "bug", "wrong-result", &["P7"]);
+    assert_eq!(f.divergence.reference_trap, Some(Trap::IntegerDivisionByZero));
+    assert_eq!(f.divergence.subject_trap, Some(Trap::Unreachable));
+}
+
+// ---------------------------------------------------------------- state differs
+
+#[test]
+fn memory_differs_is_bug() {
+    let mut d = differ(&["faulty"]);
+    let r = run(
+        &mut d,
+        r#"(module (memory (export "mem") 1)
+             (func (export "wsv_fault_memory") i32.const 8 i32.const 99 i32.store))"#,
+    );
+    let f = single(&r);
+    assert_verdict(f, Symptom::MemoryMismatch, "bug", "wrong-result", &["P7"]);
+    assert!(f.divergence.detail.contains("altered"), "{}", f.divergence.detail);
+}
+
+#[test]
+fn global_differs_is_bug() {
+    let mut d = differ(&["faulty"]);
+    let r = run(
+        &mut d,
+        r#"(module (global (export "counter") (mut i32) (i32.const 1))
+             (func (export "wsv_fault_global") i32.const 5 global.set 0))"#,
+    );
+    let f = single(&r);
+    assert_verdict(f, Symptom::GlobalMismatch, "bug", "wrong-result", &["P7"]);
+    assert!(f.divergence.detail.contains("counter"), "{}", f.divergence.detail);
+    assert_eq!(f.executions[0].calls[0].globals, vec![("counter".to_string(), Some(Val::I32(5)))]);
+    assert_eq!(f.executions[1].calls[0].globals, vec![("counter".to_string(), Some(Val::I32(5 ^ 0x40)))]);
+}
+
+// ---------------------------------------------------------------- validation differs
+
+#[test]
+fn rejecting_a_valid_module_is_validation_bug() {
+    let mut d = differ(&["faulty"]);
+    let r = run(&mut d, r#"(module (func (export "wsv_fault_reject") (result i32) i32.const 0))"#);
+    let f = single(&r);
+    assert_verdict(f, Symptom::ValidationMismatch, "bug", "validation", &["P2", "P7"]);
+    assert_eq!(f.divergence.call_index, None);
+    assert!(matches!(f.executions[1].load, Some(Err(_))), "{:?}", f.executions[1].load);
+}
+
+// ---------------------------------------------------------------- crash, hang, runaway allocation
+
+fn crash_signal(f: &Finding) -> Option<i32> {
+    match &f.executions[1].end {
+        End::Crashed(rec) => rec.signal,
+        other => panic!("subject execution should end Crashed, ended {other:?}"),
+    }
+}
+
+#[test]
+fn segv_is_security_crash_and_differ_recovers() {
+    let mut d = differ(&["faulty"]);
+    let r = run(&mut d, r#"(module (func (export "wsv_fault_segv") (result i32) i32.const 1))"#);
+    let f = single(&r);
+    assert_verdict(f, Symptom::Crash, "security", "crash", &["P2", "P11"]);
+    assert_eq!(f.confirmed, Some(true));
+    assert_eq!(crash_signal(f), Some(libc::SIGSEGV));
+    assert_eq!(f.divergence.call_index, Some(0), "it crashed in the first (only) call");
+    assert!(f.signature.contains("SIGSEGV"), "{}", f.signature);
+
+    // The dead worker is replaced: the next module is judged normally.
+    let r = run(&mut d, CORRECT);
+    assert!(r.findings.is_empty(), "after a crash: {}", describe(&r));
+    assert_eq!(r.comparisons[0].1, Comparison::Agree);
+    assert_eq!(r.comparisons[0].0.calls.len(), 4);
+}
+
+#[test]
+fn abort_is_security_crash_sigabrt() {
+    let mut d = differ(&["faulty"]);
+    let r = run(&mut d, r#"(module (func (export "wsv_fault_abort")))"#);
+    let f = single(&r);
+    assert_verdict(f, Symptom::Crash, "security", "crash", &["P2", "P11"]);
+    assert_eq!(f.confirmed, Some(true));
+    assert_eq!(crash_signal(f), Some(libc::SIGABRT));
+
+    let r = run(&mut d, r#"(module (func (export "fine") (result i32) i32.const 2))"#);
+    assert!(r.findings.is_empty(), "after an abort: {}", describe(&r));
+}
+
+#[test]
+fn spin_is_security_hang() {
+    let mut d = differ(&["faulty"]);
+    d.deadline_floor = Duration::from_millis(500);
+    let t = Instant::now();
+    let r = run(&mut d, r#"(module (func (export "wsv_fault_spin")))"#);
+    let f = single(&r);
+    assert_verdict(f, Symptom::Hang, "security", "hang", &["P2", "P9", "P10"]);
+    assert_eq!(f.confirmed, Some(true));
+    assert!(matches!(f.executions[1].end, End::Hung { call_index: 0, .. }), "{:?}", f.executions[1].end);
+    assert!(t.elapsed() < Duration::from_secs(20), "hang detection took {:?}", t.elapsed());
+
+    let r = run(&mut d, CORRECT);
+    assert!(r.findings.is_empty(), "after a hang: {}", describe(&r));
+}
+
+#[test]
+fn runaway_allocation_is_security_crash() {
+    let limits = WorkerLimits { memory_bytes: 512 << 20, ..WorkerLimits::default() };
+    let mut d = differ_with(&["faulty"], limits);
+    d.deadline_floor = Duration::from_secs(5);
+    let r = run(&mut d, r#"(module (func (export "wsv_fault_oom")))"#);
+    let f = single(&r);
+    assert_eq!(f.verdict.bucket, "security", "{:?} {}", f.verdict, f.divergence.detail);
+    assert_eq!(f.divergence.symptom, Symptom::Crash, "{}", f.divergence.detail);
+    assert_eq!(f.verdict.kind, "crash");
+    // Rust's allocation-failure path aborts.
+    assert_eq!(crash_signal(f), Some(libc::SIGABRT), "{}", f.divergence.detail);
+}
+
+// ---------------------------------------------------------------- guest loop
+
+/// The reference stops on fuel (100M units, a fraction of a second), WAMR has no
+/// fuel and is killed at the hang deadline (50× the reference's time), so this
+/// test takes that deadline: some seconds.
+#[test]
+fn guest_loop_in_wamr_is_not_an_issue() {
+    let mut d = differ(&["wamr-classic"]);
+    d.deadline_floor = Duration::from_millis(500);
+    let r = run(&mut d, r#"(module (func (export "forever") (loop br 0)))"#);
+    assert!(
+        matches!(&r.reference.calls[0].result, CallResult::Trapped { trap: Trap::OutOfFuel, .. }),
+        "{:?}",
+        r.reference.calls
+    );
+    assert_eq!(r.findings.len(), 1, "{}", describe(&r));
+    let f = &r.findings[0];
+    assert_eq!(f.divergence.symptom, Symptom::GuestLoop);
+    assert_eq!(f.verdict.bucket, "not-an-issue");
+    assert_eq!(f.verdict.kind, "hang");
+    assert_eq!(f.verdict.clauses, vec!["P10"]);
+    assert_eq!(f.engine, "wamr-classic");
+    assert!(matches!(f.executions[1].end, End::Hung { .. }), "{:?}", f.executions[1].end);
+}
+
+// ---------------------------------------------------------------- oracle by hand
+
+fn exec_returning(engine: &str, result: CallResult) -> Execution {
+    Execution {
+        engine: engine.into(),
+        load: Some(Ok(())),
+        instantiate: Some(CallResult::Returned(vec![])),
+        calls: vec![CallRecord { export: "f".into(), args: vec![], result, globals: vec![], memories: vec![] }],
+        ..Default::default()
+    }
+}
+
+#[test]
+fn nan_payloads_are_not_flagged() {
+    let cases = [
+        (Val::F32(0x7fc0_0000), Val::F32(0x7fc0_0001)),
+        (Val::F32(0x7fc0_0000), Val::F32(0xffc0_0000)),
+        (Val::F32(0x7fa0_0000), Val::F32(0x7fc0_0000)),
+        (Val::F64(0x7ff8_0000_0000_0000), Val::F64(0x7ff8_0000_0000_0001)),
+        (Val::F64(0x7ff8_0000_0000_0000), Val::F64(0xfff4_0000_0000_0000)),
+    ];
+    for (a, b) in cases {
+        let r = exec_returning("wasmtime", CallResult::Returned(vec![Val::I32(1), a]));
+        let s = exec_returning("wamr-classic", CallResult::Returned(vec![Val::I32(1), b]));
+        assert_eq!(oracle::compare(&r, &s), Comparison::Agree, "{a:?} vs {b:?}");
+    }
+    // Not blind to floats: a NaN against a number, or -0 against +0, is a divergence.
+    for (a, b) in [(Val::F32(0x7fc0_0000), Val::F32(0x3f80_0000)), (Val::F64(0), Val::F64(1 << 63))] {
+        let r = exec_returning("wasmtime", CallResult::Returned(vec![a]));
+        let s = exec_returning("wamr-classic", CallResult::Returned(vec![b]));
+        match oracle::compare(&r, &s) {
+            Comparison::Diverge(d) => assert_eq!(d.symptom, Symptom::WrongValue),
+            other => panic!("{a:?} vs {b:?}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn stack_overflow_on_one_side_poisons() {
+    let overflow = CallResult::Trapped { trap: Trap::StackOverflow, message: "call stack exhausted".into() };
+    let returned = CallResult::Returned(vec![Val::I32(3)]);
+    let r = exec_returning("wasmtime", overflow.clone());
+    let s = exec_returning("wamr-classic", returned.clone());
+    assert!(matches!(oracle::compare(&r, &s), Comparison::Poisoned(_)), "{:?}", oracle::compare(&r, &s));
+    assert!(matches!(oracle::compare(&s, &r), Comparison::Poisoned(_)), "{:?}", oracle::compare(&s, &r));
+    // Both overflowing is agreement; a real trap on one side is still a finding.
+    assert_eq!(oracle::compare(&r, &exec_returning("x", overflow)), Comparison::Agree);
+    let oob = CallResult::Trapped { trap: Trap::MemoryOutOfBounds, message: "oob".into() };
+    match oracle::compare(&exec_returning("wasmtime", oob), &s) {
+        Comparison::Diverge(d) => assert_eq!(d.symptom, Symptom::SandboxEscape),
+        other => panic!("{other:?}"),
+    }
+}
