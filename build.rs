@@ -5,7 +5,8 @@
 //!   package `wamrx-sys` (a build-dependency, located via `cargo metadata`). The
 //!   tree is copied into `OUT_DIR` (WAMR's cmake writes `core/version.h`).
 //! * Modes: `classic` and `fast` interpreters; `aot` (AoT compiler + runtime,
-//!   needs LLVM 19; skipped with a warning and `cfg(wsv_no_aot)` otherwise).
+//!   built like `wamrc`: WASM_ENABLE_WAMR_COMPILER=1, no LLVM JIT; needs
+//!   LLVM 19; skipped with a warning and `cfg(wsv_no_aot)` otherwise).
 //! * Each mode is one static library whose only global symbol is
 //!   `wsv_api_<mode>` (`ld -r` + `objcopy --keep-global-symbol`), so the same
 //!   C sources can be linked several times without colliding.
@@ -60,13 +61,20 @@ const MODES: &[Mode] = &[
             ("WAMR_BUILD_JIT", "0"),
         ],
     },
+    // Built like WAMR's `wamrc`: the AoT compiler (core/iwasm/compilation,
+    // WASM_ENABLE_WAMR_COMPILER=1, added by csrc/CMakeLists.txt when
+    // WSV_WAMR_COMPILER=1) next to the AoT runtime, with the LLVM JIT off.
+    // With WAMR_BUILD_JIT=1 instead, loading the .wasm to compile it would
+    // start the lazy LLVM JIT's background threads, which race the unload.
+    // The classic interpreter is only the compiler's .wasm loader here.
     Mode {
         name: "aot",
         defs: &[
             ("WAMR_BUILD_INTERP", "1"),
             ("WAMR_BUILD_FAST_INTERP", "0"),
             ("WAMR_BUILD_AOT", "1"),
-            ("WAMR_BUILD_JIT", "1"),
+            ("WAMR_BUILD_JIT", "0"),
+            ("WSV_WAMR_COMPILER", "1"),
         ],
     },
 ];

@@ -17,9 +17,20 @@
 #include "wasm_export.h"
 #include "wsv_shim.h"
 
-#if WASM_ENABLE_JIT != 0
+/* The aot build holds WAMR's AoT compiler the way wamrc does
+   (WASM_ENABLE_WAMR_COMPILER=1, LLVM JIT off) plus the AoT runtime. */
+#if defined(WASM_ENABLE_WAMR_COMPILER) && WASM_ENABLE_WAMR_COMPILER != 0
+#define WSV_HAS_COMPILER 1
 #include "aot_export.h"
 #include "aot_comp_option.h"
+#else
+#define WSV_HAS_COMPILER 0
+#endif
+
+#if WSV_HAS_COMPILER && (defined(WASM_ENABLE_JIT) && WASM_ENABLE_JIT != 0)
+/* wasm_runtime_load of the .wasm would start lazy LLVM JIT threads that
+   outlive the unload in shim_compile. */
+#error "the aot build must not enable the LLVM JIT"
 #endif
 
 #ifndef WSV_API_NAME
@@ -86,9 +97,9 @@ shim_init(void)
 static void *
 shim_load(const uint8_t *buf, uint32_t len, char *err, uint32_t err_len)
 {
-#if WASM_ENABLE_JIT != 0
-    /* The aot build also contains the classic interpreter and the LLVM JIT;
-       only .aot files are this engine's input. */
+#if WSV_HAS_COMPILER
+    /* The aot build also contains the classic interpreter (the compiler's
+       .wasm loader); only .aot files are this engine's input. */
     if (len < 4 || memcmp(buf, "\0aot", 4) != 0) {
         set_err(err, err_len, "the aot build loads .aot files only");
         return NULL;
@@ -277,7 +288,7 @@ shim_memory(void *instance, const char *name, uint64_t *len)
     return base ? base : (*len == 0 ? empty : NULL);
 }
 
-#if WASM_ENABLE_JIT != 0
+#if WSV_HAS_COMPILER
 /* wasm -> .aot in process: aot_create_comp_data -> aot_create_comp_context ->
    aot_compile_wasm -> aot_emit_aot_file_buf. */
 static uint8_t *
@@ -305,7 +316,9 @@ shim_compile(const uint8_t *wasm, uint32_t len, const wsv_aot_options *opts,
         return NULL;
     }
     /* The compiler reads the loaded (bytecode) module; the loader keeps
-       pointers into the buffer, so it lives until the module is unloaded. */
+       pointers into the buffer, so it lives until the module is unloaded.
+       Built without the LLVM JIT, this load only parses and validates: no
+       compile threads are started, so unloading below is safe. */
     uint8_t *copy = malloc(len ? len : 1);
     if (!copy) {
         set_err(err, err_len, "allocate memory failed");
@@ -377,7 +390,7 @@ const wsv_api WSV_API_NAME = {
     .call = shim_call,
     .global = shim_global,
     .memory = shim_memory,
-#if WASM_ENABLE_JIT != 0
+#if WSV_HAS_COMPILER
     .compile = shim_compile,
     .free_buf = shim_free_buf,
 #else

@@ -18,6 +18,26 @@ struct Cli {
     cmd: Cmd,
 }
 
+/// Which new findings fail a campaign (for CI jobs).
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum FailOn {
+    Security,
+    Bug,
+    Any,
+    Never,
+}
+
+impl FailOn {
+    fn covers(self, bucket: &str) -> bool {
+        match self {
+            FailOn::Security => bucket == "security",
+            FailOn::Bug => bucket == "security" || bucket == "bug",
+            FailOn::Any => bucket != "not-an-issue",
+            FailOn::Never => false,
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Cmd {
     /// Run one module (.wasm or .wat) in every selected engine and judge it.
@@ -38,9 +58,10 @@ enum Cmd {
     },
     /// Fuzz: generate modules until the limit, write findings and summary.json.
     Fuzz {
+        /// Runtime under test (repeat for several); default: every WAMR mode built.
         #[arg(long = "engine")]
         engines: Vec<String>,
-        /// Stop after this many seconds.
+        /// Stop after this many seconds (default 60 when no --iterations).
         #[arg(long)]
         time: Option<u64>,
         /// Stop after this many modules.
@@ -48,6 +69,7 @@ enum Cmd {
         iterations: Option<u64>,
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// Campaign folder; running again on the same folder resumes.
         #[arg(long, default_value = "out")]
         out: PathBuf,
         /// Parallel jobs (default: every core).
@@ -57,6 +79,18 @@ enum Cmd {
         in_process: bool,
         #[arg(long)]
         policy: Option<PathBuf>,
+        /// Seed modules to mutate (.wasm/.wat); default: corpus/seeds when present.
+        #[arg(long)]
+        corpus: Option<PathBuf>,
+        /// Share of test cases mutated from the corpus (percent).
+        #[arg(long, default_value_t = 30)]
+        mutate_percent: u64,
+        /// Also write the unique findings as SARIF 2.1.0.
+        #[arg(long)]
+        sarif: Option<PathBuf>,
+        /// Exit 1 when this run finds a new unique finding in these buckets.
+        #[arg(long, value_enum, default_value = "security")]
+        fail_on: FailOn,
     },
     /// List engines, the WAMR sources and the build flags of each mode.
     Engines,
@@ -191,9 +225,23 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
                     );
                 }
             }
-            Ok(if report.findings.is_empty() { 0 } else { 1 })
+            // A verdict of not-an-issue (a guest loop, a misuse) is no finding.
+            Ok(if report.findings.iter().any(|f| f.verdict.bucket != "not-an-issue") { 1 } else { 0 })
         }
-        Cmd::Fuzz { engines: names, time, iterations, seed, out, jobs, in_process, policy } => {
+        Cmd::Fuzz {
+            engines: names,
+            time,
+            iterations,
+            seed,
+            out,
+            jobs,
+            in_process,
+            policy,
+            corpus,
+            mutate_percent,
+            sarif,
+            fail_on,
+        } => {
             let names = default_engines(names)?;
             let mut cfg = CampaignConfig::new(names, out);
             cfg.time = time.map(Duration::from_secs);
@@ -203,8 +251,16 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
             }
             cfg.seed = seed;
             cfg.jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+            anyhow::ensure!(cfg.jobs > 0, "--jobs must be at least 1");
+            anyhow::ensure!(mutate_percent <= 100, "--mutate-percent is a percentage (0..=100)");
             cfg.isolate = !in_process;
             cfg.policy = load_policy(policy)?;
+            cfg.mutate_percent = mutate_percent;
+            cfg.seeds = match corpus {
+                Some(c) if !c.is_dir() => anyhow::bail!("--corpus {}: not a folder", c.display()),
+                Some(c) => Some(c),
+                None => Some(PathBuf::from("corpus/seeds")).filter(|p| p.is_dir()),
+            };
             eprintln!(
                 "wasmsieve: fuzzing {} against wasmtime, {} job(s), seed {}, output in {}",
                 cfg.engines.join(", "),
@@ -212,10 +268,31 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
                 cfg.seed,
                 cfg.out.display()
             );
-            let s = campaign::run(&cfg)?;
+            let outcome = campaign::run(&cfg)?;
+            let s = &outcome.summary;
+            if let Some(path) = sarif {
+                let log = crate::report::sarif::sarif(s, &cfg.policy, &cfg.out);
+                std::fs::write(&path, serde_json::to_string_pretty(&log)?)
+                    .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+            }
+            if outcome.interrupted {
+                eprintln!("wasmsieve: interrupted; everything found so far is written");
+            }
             println!("{}", s.progress_line(Duration::from_secs_f64(s.elapsed_seconds - s.previous_seconds), None));
             println!("summary: {}", cfg.out.join("summary.json").display());
-            Ok(0)
+            println!("report:  {}", cfg.out.join("report.html").display());
+            let failing: Vec<String> = outcome
+                .new_unique
+                .iter()
+                .filter(|(b, _)| fail_on.covers(b))
+                .map(|(b, n)| format!("{n} {b}"))
+                .collect();
+            if failing.is_empty() {
+                Ok(0)
+            } else {
+                eprintln!("wasmsieve: new unique findings: {}", failing.join(", "));
+                Ok(1)
+            }
         }
         Cmd::Bench { modules, engines: names } => {
             let names = default_engines(names)?;

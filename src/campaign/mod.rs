@@ -1,16 +1,19 @@
 //! Campaigns: generate, execute, judge, record, in a loop, in parallel; with a
-//! summary on disk that machines read.
+//! summary on disk that machines read and a corpus that grows.
 
 pub mod bench;
+pub mod corpus;
 pub mod differ;
 pub mod summary;
 
 use crate::engines::{self, Engine};
-use crate::generate::{self, GenConfig};
+use crate::generate::{self, plan::CallPlan, GenConfig, TestCase};
 use crate::isolate::{Worker, WorkerLimits};
 use crate::policy::Policy;
 use crate::report::FindingStore;
+use corpus::Corpus;
 use differ::{Differ, Subject};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -35,6 +38,10 @@ pub struct CampaignConfig {
     pub policy: Policy,
     /// Print a progress line this often.
     pub progress_every: Duration,
+    /// Seed modules for mutation (e.g. the shipped `corpus/seeds`).
+    pub seeds: Option<PathBuf>,
+    /// Share of test cases mutated from the corpus, in percent.
+    pub mutate_percent: u64,
 }
 
 impl CampaignConfig {
@@ -51,6 +58,8 @@ impl CampaignConfig {
             input_len: 8192,
             policy: Policy::builtin(),
             progress_every: Duration::from_secs(10),
+            seeds: None,
+            mutate_percent: 30,
         }
     }
 }
@@ -61,11 +70,10 @@ pub fn subjects(names: &[String], isolate: bool, limits: &WorkerLimits) -> anyho
         .iter()
         .map(|n| {
             let info = engines::info(n).ok_or_else(|| anyhow::anyhow!("unknown engine `{n}`"))?;
+            if info.mode_feature.is_some() && !engines::runtimes_built().contains(&info.name) {
+                anyhow::bail!("engine `{n}` is not built into this binary (see `wasmsieve engines`)");
+            }
             let engine: Box<dyn Engine> = if isolate || !info.in_process_ok {
-                // Fail now, with a clear message, if this build lacks the engine.
-                if info.in_process_ok && !engines::runtimes_built().contains(&info.name) && info.name.starts_with("wamr") {
-                    anyhow::bail!("engine `{n}` is not built into this binary (see `wasmsieve engines`)");
-                }
                 Box::new(Worker::new(n, limits.clone()))
             } else {
                 engines::create(n)?
@@ -75,41 +83,88 @@ pub fn subjects(names: &[String], isolate: bool, limits: &WorkerLimits) -> anyho
         .collect()
 }
 
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_interrupt(_: libc::c_int) {
+    INTERRUPTED.store(true, Ordering::Relaxed);
+}
+
+/// Ctrl-C and SIGTERM end the campaign cleanly: the loops finish the module
+/// at hand, and everything is written before exit.
+fn catch_interrupts() {
+    unsafe {
+        libc::signal(libc::SIGINT, on_interrupt as *const () as libc::sighandler_t);
+        libc::signal(libc::SIGTERM, on_interrupt as *const () as libc::sighandler_t);
+    }
+}
+
+/// What one campaign run ended with.
+pub struct Outcome {
+    pub summary: Summary,
+    /// Unique findings first seen in this run, per bucket.
+    pub new_unique: std::collections::BTreeMap<String, u64>,
+    pub interrupted: bool,
+}
+
+/// Shared state of the jobs.
+struct Shared<'a> {
+    cfg: &'a CampaignConfig,
+    state: Mutex<Summary>,
+    corpus: Mutex<Corpus>,
+    next: AtomicU64,
+    start_iterations: u64,
+    stop: AtomicBool,
+    store: FindingStore,
+    started: Instant,
+    deadline: Option<Instant>,
+}
+
+impl Shared<'_> {
+    fn should_stop(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+            || INTERRUPTED.load(Ordering::Relaxed)
+            || self.deadline.is_some_and(|d| Instant::now() >= d)
+    }
+}
+
 /// Runs a campaign to its limit; returns the summary (also on disk).
-pub fn run(cfg: &CampaignConfig) -> anyhow::Result<Summary> {
+pub fn run(cfg: &CampaignConfig) -> anyhow::Result<Outcome> {
     anyhow::ensure!(cfg.time.is_some() || cfg.iterations.is_some(), "give --time or --iterations");
-    std::fs::create_dir_all(cfg.out.join("inflight"))?;
-    let store = FindingStore::new(&cfg.out);
-    let state = Mutex::new(Summary::resume_or_new(&cfg.out, &cfg.engines, cfg.seed));
-    let next = AtomicU64::new(state.lock().unwrap().iterations);
-    let start_iterations = next.load(Ordering::Relaxed);
-    let stop = AtomicBool::new(false);
-    let started = Instant::now();
-    let deadline = cfg.time.map(|t| started + t);
+    std::fs::create_dir_all(cfg.out.join("inflight"))
+        .map_err(|e| anyhow::anyhow!("cannot create output folder {}: {e}", cfg.out.display()))?;
+    // Fail before the first module if an engine is missing.
+    drop(subjects(&cfg.engines, cfg.isolate, &WorkerLimits::default())?);
+    catch_interrupts();
+    let summary = Summary::resume_or_new(&cfg.out, &cfg.engines, cfg.seed);
+    let unique_before = summary.unique.len();
+    let start_iterations = summary.iterations;
+    if start_iterations > 0 {
+        eprintln!("wasmsieve: resuming at iteration {start_iterations} ({} unique findings so far)", unique_before);
+    }
+    let shared = Shared {
+        cfg,
+        state: Mutex::new(summary),
+        corpus: Mutex::new(Corpus::open(&cfg.out, cfg.seeds.as_deref())?),
+        next: AtomicU64::new(start_iterations),
+        start_iterations,
+        stop: AtomicBool::new(false),
+        store: FindingStore::new(&cfg.out),
+        started: Instant::now(),
+        deadline: cfg.time.map(|t| Instant::now() + t),
+    };
     let pool = rayon::ThreadPoolBuilder::new().num_threads(cfg.jobs.max(1)).build()?;
     let errors: Mutex<Vec<anyhow::Error>> = Mutex::new(vec![]);
     let finished = AtomicBool::new(false);
     std::thread::scope(|ts| {
         // Progress on its own thread, so every pool thread fuzzes.
-        ts.spawn(|| {
-            let mut last = Instant::now();
-            while !finished.load(Ordering::Relaxed) {
-                std::thread::sleep(Duration::from_millis(100));
-                if last.elapsed() >= cfg.progress_every {
-                    last = Instant::now();
-                    let st = state.lock().unwrap();
-                    eprintln!("{}", st.progress_line(started.elapsed(), cfg.time));
-                    let _ = st.write(&cfg.out);
-                }
-            }
-        });
+        ts.spawn(|| progress(&shared, &finished));
         pool.scope(|s| {
             for job in 0..cfg.jobs.max(1) {
-                let (state, next, stop, store, errors) = (&state, &next, &stop, &store, &errors);
+                let (shared, errors) = (&shared, &errors);
                 s.spawn(move |_| {
-                    if let Err(e) = job_loop(cfg, job, state, next, stop, store, deadline, start_iterations, started) {
+                    if let Err(e) = job_loop(shared, job) {
                         errors.lock().unwrap().push(e);
-                        stop.store(true, Ordering::Relaxed);
+                        shared.stop.store(true, Ordering::Relaxed);
                     }
                 });
             }
@@ -119,38 +174,97 @@ pub fn run(cfg: &CampaignConfig) -> anyhow::Result<Summary> {
     if let Some(e) = errors.into_inner().unwrap().into_iter().next() {
         return Err(e);
     }
-    let mut st = state.into_inner().unwrap();
-    st.finish(started.elapsed());
+    let mut st = shared.state.into_inner().unwrap();
+    let run_time = shared.started.elapsed();
+    st.corpus_size = shared.corpus.lock().unwrap().len() as u64;
+    st.tick(run_time);
+    st.finish(run_time);
     st.write(&cfg.out)?;
-    Ok(st)
+    crate::report::plot::write_html(&st, &cfg.out.join("report.html"))?;
+    let mut new_unique = std::collections::BTreeMap::new();
+    for u in &st.unique[unique_before..] {
+        *new_unique.entry(u.bucket.clone()).or_default() += 1;
+    }
+    Ok(Outcome { summary: st, new_unique, interrupted: INTERRUPTED.load(Ordering::Relaxed) })
 }
 
-#[allow(clippy::too_many_arguments)]
-fn job_loop(
-    cfg: &CampaignConfig,
-    job: usize,
-    state: &Mutex<Summary>,
-    next: &AtomicU64,
-    stop: &AtomicBool,
-    store: &FindingStore,
-    deadline: Option<Instant>,
-    start_iterations: u64,
-    started: Instant,
-) -> anyhow::Result<()> {
+/// Live progress: a bar on a terminal, plain lines in logs; the summary and
+/// its timeline are refreshed at each tick so a killed campaign loses little.
+fn progress(shared: &Shared, finished: &AtomicBool) {
+    let cfg = shared.cfg;
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let b = match cfg.time {
+            Some(t) => indicatif::ProgressBar::new(t.as_secs()),
+            None => indicatif::ProgressBar::new(cfg.iterations.unwrap_or(0)),
+        };
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}")
+                .expect("template parses")
+                .progress_chars("=> "),
+        );
+        b
+    });
+    let mut last = Instant::now();
+    while !finished.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(200));
+        let elapsed = shared.started.elapsed();
+        if let Some(b) = &bar {
+            let st = shared.state.lock().unwrap();
+            b.set_position(match cfg.time {
+                Some(_) => elapsed.as_secs(),
+                None => st.iterations - shared.start_iterations,
+            });
+            b.set_message(st.progress_line(elapsed, cfg.time));
+        }
+        if last.elapsed() >= cfg.progress_every {
+            last = Instant::now();
+            let mut st = shared.state.lock().unwrap();
+            st.corpus_size = shared.corpus.lock().unwrap().len() as u64;
+            st.tick(elapsed);
+            if bar.is_none() {
+                eprintln!("{}", st.progress_line(elapsed, cfg.time));
+            }
+            let _ = st.write(&cfg.out);
+        }
+    }
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+}
+
+/// The next test case: a fresh wasm-smith module, or a mutation of a corpus
+/// entry (`mutated` tells which).
+fn next_case(shared: &Shared, data: &[u8], iteration: u64) -> Option<(TestCase, bool)> {
+    let cfg = shared.cfg;
+    let roll = u64::from_le_bytes(data[..8].try_into().expect("input has 8 bytes"));
+    if roll % 100 < cfg.mutate_percent {
+        let parent = shared.corpus.lock().unwrap().pick(roll / 100).map(<[u8]>::to_vec);
+        if let Some(wasm) = parent.and_then(|p| generate::mutate::mutate(&p, iteration ^ cfg.seed)) {
+            let mut u = arbitrary::Unstructured::new(&data[8..]);
+            if let Ok(plan) = CallPlan::build(&wasm, &mut u, cfg.gen.calls_per_export) {
+                return Some((TestCase { wasm, plan }, true));
+            }
+        }
+    }
+    generate::generate(&data[8..], &cfg.gen).ok().map(|c| (c, false))
+}
+
+fn job_loop(shared: &Shared, job: usize) -> anyhow::Result<()> {
+    let cfg = shared.cfg;
     let subjects = subjects(&cfg.engines, cfg.isolate, &WorkerLimits::default())?;
     let mut differ = Differ::new(subjects, cfg.policy.clone())?;
     let inflight = cfg.out.join("inflight").join(format!("job-{job}.wasm"));
     loop {
-        if stop.load(Ordering::Relaxed) || deadline.is_some_and(|d| Instant::now() >= d) {
+        if shared.should_stop() {
             return Ok(());
         }
-        let iteration = next.fetch_add(1, Ordering::Relaxed);
-        if cfg.iterations.is_some_and(|n| iteration >= start_iterations + n) {
+        let iteration = shared.next.fetch_add(1, Ordering::Relaxed);
+        if cfg.iterations.is_some_and(|n| iteration >= shared.start_iterations + n) {
             return Ok(());
         }
         let data = generate::seed_bytes(cfg.seed ^ iteration.wrapping_mul(0x2545_F491_4F6C_DD1D), cfg.input_len);
-        let Ok(case) = generate::generate(&data, &cfg.gen) else {
-            let mut st = state.lock().unwrap();
+        let Some((case, mutated)) = next_case(shared, &data, iteration) else {
+            let mut st = shared.state.lock().unwrap();
             st.generation_failures += 1;
             st.iterations += 1;
             continue;
@@ -159,16 +273,29 @@ fn job_loop(
         // down still leaves the input behind.
         std::fs::write(&inflight, &case.wasm)?;
         let report = differ.run(&case.wasm, &case.plan);
-        let mut st = state.lock().unwrap();
+        shared.corpus.lock().unwrap().observe(&case.wasm, &report.reference);
+        let mut st = shared.state.lock().unwrap();
         st.record_case(&report);
+        if mutated {
+            st.modules_mutated += 1;
+        } else {
+            st.modules_fresh += 1;
+        }
         for mut f in report.findings {
             f.seed = Some(cfg.seed);
             f.iteration = Some(iteration);
-            if st.record_finding(&f, started.elapsed().as_secs_f64()) {
+            if st.record_finding(&f, shared.started.elapsed().as_secs_f64()) {
                 let artifacts: Vec<(String, Vec<u8>)> =
                     f.executions.iter().flat_map(|e| e.artifacts.clone()).collect();
-                store.write(&f, &case.wasm, &artifacts)?;
-                eprintln!("finding: {} {} {} ({}) -> {}", f.verdict.bucket, f.verdict.kind, f.engine, f.divergence.detail.chars().take(160).collect::<String>(), store.dir_of(&f).display());
+                let dir = shared.store.write(&f, &case.wasm, &artifacts)?;
+                eprintln!(
+                    "finding: {} / {} in {}: {} -> {}",
+                    f.verdict.bucket,
+                    f.verdict.kind,
+                    f.engine,
+                    f.divergence.detail.chars().take(160).collect::<String>(),
+                    dir.display()
+                );
             }
         }
     }

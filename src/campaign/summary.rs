@@ -28,6 +28,17 @@ pub struct UniqueFinding {
     pub path: String,
 }
 
+/// One sample of the campaign's counters.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Tick {
+    pub seconds: f64,
+    pub modules: u64,
+    /// Executions per engine so far.
+    pub executions: BTreeMap<String, u64>,
+    /// Unique findings per bucket so far.
+    pub unique: BTreeMap<String, u64>,
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Summary {
     pub schema: u32,
@@ -42,6 +53,9 @@ pub struct Summary {
     pub modules_compared: u64,
     /// Comparisons dropped as implementation-defined (stack depth, limits).
     pub comparisons_poisoned: u64,
+    /// Why comparisons were dropped (trap kind, or other reason).
+    #[serde(default)]
+    pub poisoned_by: BTreeMap<String, u64>,
     /// Modules the reference rejected (should stay near zero).
     pub modules_invalid: u64,
     /// Module executions per engine, reference included.
@@ -52,6 +66,17 @@ pub struct Summary {
     /// Hits per bucket and kind (all inputs, not only unique ones).
     pub findings: BTreeMap<String, BTreeMap<String, u64>>,
     pub unique: Vec<UniqueFinding>,
+    /// Where test cases came from: fresh wasm-smith modules vs mutated corpus entries.
+    #[serde(default)]
+    pub modules_fresh: u64,
+    #[serde(default)]
+    pub modules_mutated: u64,
+    /// Modules kept for showing new outcomes (`DIR/corpus`).
+    #[serde(default)]
+    pub corpus_size: u64,
+    /// Samples over time (one per progress tick) for plots.
+    #[serde(default)]
+    pub timeline: Vec<Tick>,
     /// Seconds of earlier runs, for resumed campaigns.
     #[serde(default)]
     pub previous_seconds: f64,
@@ -68,12 +93,17 @@ impl Summary {
             generation_failures: 0,
             modules_compared: 0,
             comparisons_poisoned: 0,
+            poisoned_by: BTreeMap::new(),
             modules_invalid: 0,
             executions: BTreeMap::new(),
             executions_per_second: BTreeMap::new(),
             elapsed_seconds: 0.0,
             findings: BTreeMap::new(),
             unique: vec![],
+            modules_fresh: 0,
+            modules_mutated: 0,
+            corpus_size: 0,
+            timeline: vec![],
             previous_seconds: 0.0,
         }
     }
@@ -102,8 +132,10 @@ impl Summary {
         }
         for (exec, cmp) in &r.comparisons {
             *self.executions.entry(exec.engine.clone()).or_default() += 1;
-            if matches!(cmp, Comparison::Poisoned(_)) {
+            if let Comparison::Poisoned(why) = cmp {
                 self.comparisons_poisoned += 1;
+                let key = why.split(':').next().unwrap_or(why).to_string();
+                *self.poisoned_by.entry(key).or_default() += 1;
             }
         }
         self.modules_compared += 1;
@@ -138,6 +170,20 @@ impl Summary {
     /// Unique findings in one bucket.
     pub fn unique_in(&self, bucket: &str) -> usize {
         self.unique.iter().filter(|u| u.bucket == bucket).count()
+    }
+
+    /// Appends a timeline sample.
+    pub fn tick(&mut self, this_run: Duration) {
+        let mut unique = BTreeMap::new();
+        for u in &self.unique {
+            *unique.entry(u.bucket.clone()).or_default() += 1;
+        }
+        self.timeline.push(Tick {
+            seconds: self.previous_seconds + this_run.as_secs_f64(),
+            modules: self.modules_generated,
+            executions: self.executions.clone(),
+            unique,
+        });
     }
 
     pub fn finish(&mut self, this_run: Duration) {

@@ -91,5 +91,7 @@ impl GenConfig {
             | F::REFERENCE_TYPES
             | F::EXTENDED_CONST
             | F::FLOATS
+            // wasmparser's name for the funcref/externref types themselves.
+            | F::GC_TYPES
     }
 }

@@ -5,6 +5,7 @@
 //! (that would be a misconfiguration, not a finding).
 
 pub mod features;
+pub mod mutate;
 pub mod plan;
 
 use arbitrary::Unstructured;

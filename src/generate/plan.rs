@@ -50,7 +50,7 @@ fn numeric(t: &wasmparser::ValType) -> Option<ValType> {
 }
 
 impl Exports {
-    /// Whether any import or export name contains a NUL byte.
+    /// Whether any import, export or custom section name contains a NUL byte.
     pub fn names_contain_nul(wasm: &[u8]) -> bool {
         use wasmparser::Payload;
         wasmparser::Parser::new(0).parse_all(wasm).any(|p| match p {
@@ -58,6 +58,7 @@ impl Exports {
             Ok(Payload::ImportSection(r)) => r
                 .into_imports()
                 .any(|i| i.is_ok_and(|i| i.module.contains('\0') || i.name.contains('\0'))),
+            Ok(Payload::CustomSection(c)) => c.name().contains('\0'),
             _ => false,
         })
     }

@@ -229,7 +229,7 @@ fn compare_results(r: &CallResult, s: &CallResult, call: Option<(usize, &CallRec
             if r == s {
                 None
             } else {
-                Some(Comparison::Poisoned(format!("{at}: {t:?} on one side is implementation-defined")))
+                Some(Comparison::Poisoned(format!("{t:?}: {at} is implementation-defined")))
             }
         }
         (Trapped { trap: a, message }, Returned(vals)) => {

@@ -3,5 +3,7 @@
 //! maintainers come from that folder.
 
 pub mod finding;
+pub mod plot;
+pub mod sarif;
 
 pub use finding::{Finding, FindingStore};

@@ -1,0 +1,87 @@
+//! The campaign corpus: modules that produced an outcome not seen before are
+//! kept (on disk, so a resumed campaign has them) and mutated later. Seeds
+//! shipped in `corpus/seeds/` start the pool.
+
+use crate::engines::{CallResult, Execution};
+use std::collections::HashSet;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+
+/// Feedback from the reference's outcomes: the kinds of consecutive call
+/// results ("ok → div-by-zero trap"). Coarse on purpose: the corpus stays
+/// small and every entry behaves differently from the others.
+fn outcome_features(reference: &Execution) -> Vec<u64> {
+    let class = |r: &CallResult| match r {
+        CallResult::Returned(v) => format!("ok{}", v.len()),
+        CallResult::Trapped { trap, .. } => format!("{trap:?}"),
+    };
+    let classes: Vec<String> = std::iter::once("start".to_string())
+        .chain(reference.instantiate.iter().map(class))
+        .chain(reference.calls.iter().map(|c| class(&c.result)))
+        .collect();
+    classes
+        .windows(2)
+        .map(|w| {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            w.hash(&mut h);
+            h.finish()
+        })
+        .collect()
+}
+
+pub struct Corpus {
+    dir: PathBuf,
+    entries: Vec<Vec<u8>>,
+    seen: HashSet<u64>,
+    /// Upper bound on kept modules: new ones beyond it are not kept.
+    pub max_entries: usize,
+}
+
+fn read_modules(dir: &Path) -> Vec<Vec<u8>> {
+    let Ok(rd) = std::fs::read_dir(dir) else { return vec![] };
+    let mut paths: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    paths.iter().filter_map(|p| crate::cli::read_module(p).ok()).collect()
+}
+
+impl Corpus {
+    /// Opens `out/corpus` (what an earlier run kept) plus the seed folder.
+    pub fn open(out: &Path, seeds: Option<&Path>) -> std::io::Result<Corpus> {
+        let dir = out.join("corpus");
+        std::fs::create_dir_all(&dir)?;
+        let mut entries = read_modules(&dir);
+        if let Some(s) = seeds {
+            entries.extend(read_modules(s));
+        }
+        Ok(Corpus { dir, entries, seen: HashSet::new(), max_entries: 2000 })
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Keeps `wasm` when the reference showed something new; `true` if kept.
+    pub fn observe(&mut self, wasm: &[u8], reference: &Execution) -> bool {
+        let mut new = false;
+        for f in outcome_features(reference) {
+            new |= self.seen.insert(f);
+        }
+        if !new || self.entries.len() >= self.max_entries {
+            return false;
+        }
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        wasm.hash(&mut h);
+        let _ = std::fs::write(self.dir.join(format!("{:016x}.wasm", h.finish())), wasm);
+        self.entries.push(wasm.to_vec());
+        true
+    }
+
+    /// A module from the pool, chosen by `pick`.
+    pub fn pick(&self, pick: u64) -> Option<&[u8]> {
+        (!self.entries.is_empty()).then(|| self.entries[(pick % self.entries.len() as u64) as usize].as_slice())
+    }
+}

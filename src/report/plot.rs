@@ -1,0 +1,145 @@
+//! `report.html`: a campaign a person would rather look at than read —
+//! executions over time, unique findings over time per bucket, and the mix of
+//! engines and test-case sources. Plain inline SVG, no scripts.
+
+use crate::campaign::Summary;
+use std::fmt::Write;
+use std::path::Path;
+
+const W: f64 = 640.0;
+const H: f64 = 220.0;
+const PAD: f64 = 40.0;
+
+/// One chart of lines over the campaign's time axis.
+fn line_chart(title: &str, series: &[(String, &'static str, Vec<(f64, f64)>)]) -> String {
+    let tmax = series.iter().flat_map(|s| s.2.iter().map(|p| p.0)).fold(1e-9, f64::max);
+    let ymax = series.iter().flat_map(|s| s.2.iter().map(|p| p.1)).fold(1.0, f64::max);
+    let x = |t: f64| PAD + (W - 2.0 * PAD) * t / tmax;
+    let y = |v: f64| H - PAD - (H - 2.0 * PAD) * v / ymax;
+    let mut svg = format!(
+        "<h2>{title}</h2><svg width=\"{W}\" height=\"{H}\" xmlns=\"http://www.w3.org/2000/svg\" font-size=\"11\">\
+         <line x1=\"{PAD}\" y1=\"{0}\" x2=\"{1}\" y2=\"{0}\" stroke=\"#888\"/>\
+         <line x1=\"{PAD}\" y1=\"{PAD}\" x2=\"{PAD}\" y2=\"{0}\" stroke=\"#888\"/>\
+         <text x=\"{PAD}\" y=\"{2}\">0 s</text><text x=\"{3}\" y=\"{2}\" text-anchor=\"end\">{tmax:.0} s</text>\
+         <text x=\"{4}\" y=\"{5}\" text-anchor=\"end\">{ymax:.0}</text>",
+        H - PAD,
+        W - PAD,
+        H - PAD + 14.0,
+        W - PAD,
+        PAD - 4.0,
+        PAD + 4.0
+    );
+    for (i, (name, color, pts)) in series.iter().enumerate() {
+        let points: Vec<String> = pts.iter().map(|(t, v)| format!("{:.1},{:.1}", x(*t), y(*v))).collect();
+        let _ = write!(
+            svg,
+            "<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"2\" points=\"{}\"/>\
+             <text x=\"{}\" y=\"{}\" fill=\"{color}\">{name}</text>",
+            points.join(" "),
+            W - PAD + 4.0 - 120.0,
+            PAD + 14.0 * i as f64
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+/// A horizontal bar per entry.
+fn bars(title: &str, items: &[(String, f64)]) -> String {
+    let max = items.iter().map(|i| i.1).fold(1e-9, f64::max);
+    let mut svg = format!(
+        "<h2>{title}</h2><svg width=\"{W}\" height=\"{}\" xmlns=\"http://www.w3.org/2000/svg\" font-size=\"11\">",
+        20.0 * items.len() as f64 + 10.0
+    );
+    for (i, (name, v)) in items.iter().enumerate() {
+        let w = (W - 260.0) * v / max;
+        let yy = 20.0 * i as f64 + 5.0;
+        let _ = write!(
+            svg,
+            "<text x=\"0\" y=\"{}\">{name}</text><rect x=\"160\" y=\"{yy}\" width=\"{w:.1}\" height=\"14\" fill=\"#4a7\"/>\
+             <text x=\"{:.1}\" y=\"{}\">{v:.0}</text>",
+            yy + 11.0,
+            165.0 + w,
+            yy + 11.0
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+const COLORS: &[&str] = &["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"];
+
+fn bucket_color(b: &str) -> &'static str {
+    match b {
+        "security" => "#d62728",
+        "bug" => "#ff7f0e",
+        "needs-review" => "#1f77b4",
+        _ => "#7f7f7f",
+    }
+}
+
+/// Renders the campaign's HTML report.
+pub fn render(s: &Summary) -> String {
+    let engines: Vec<&String> = s.executions.keys().collect();
+    let exec_series: Vec<(String, &'static str, Vec<(f64, f64)>)> = engines
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let pts = s.timeline.iter().map(|t| (t.seconds, *t.executions.get(*e).unwrap_or(&0) as f64)).collect();
+            (e.to_string(), COLORS[i % COLORS.len()], pts)
+        })
+        .collect();
+    let finding_series: Vec<(String, &'static str, Vec<(f64, f64)>)> = ["security", "bug", "needs-review", "not-an-issue"]
+        .iter()
+        .map(|b| {
+            let pts = s.timeline.iter().map(|t| (t.seconds, *t.unique.get(*b).unwrap_or(&0) as f64)).collect();
+            (b.to_string(), bucket_color(b), pts)
+        })
+        .collect();
+    let mix: Vec<(String, f64)> = s.executions_per_second.iter().map(|(k, v)| (format!("{k} exec/s"), *v)).collect();
+    let sources = vec![
+        ("fresh (wasm-smith)".to_string(), s.modules_fresh as f64),
+        ("mutated (wasm-mutate)".to_string(), s.modules_mutated as f64),
+    ];
+    let mut rows = String::new();
+    for u in &s.unique {
+        let _ = write!(
+            rows,
+            "<tr><td style=\"color:{}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.0}</td><td><a href=\"{}\">{}</a></td></tr>",
+            bucket_color(&u.bucket),
+            u.bucket,
+            u.kind,
+            u.engine,
+            u.clauses.join(", "),
+            u.hits,
+            u.first_seen_seconds,
+            u.path,
+            u.id
+        );
+    }
+    format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>wasmsieve campaign</title>\
+         <style>body{{font-family:sans-serif;margin:2em}}td,th{{padding:2px 8px;text-align:left}}</style></head><body>\
+         <h1>wasmsieve campaign</h1><p>engines: {} &middot; seed {} &middot; {:.0} s &middot; {} modules \
+         ({} fresh, {} mutated) &middot; corpus {} &middot; {} comparisons poisoned</p>{}{}{}{}\
+         <h2>Unique findings</h2><table><tr><th>bucket</th><th>kind</th><th>engine</th><th>clauses</th><th>hits</th><th>first seen (s)</th><th>finding</th></tr>{}</table>\
+         </body></html>",
+        s.engines.join(", "),
+        s.seed,
+        s.elapsed_seconds,
+        s.modules_generated,
+        s.modules_fresh,
+        s.modules_mutated,
+        s.corpus_size,
+        s.comparisons_poisoned,
+        line_chart("Executions over time", &exec_series),
+        line_chart("Unique findings over time", &finding_series),
+        bars("Engine mix", &mix),
+        bars("Test-case sources", &sources),
+        rows
+    )
+}
+
+pub fn write_html(s: &Summary, path: &Path) -> std::io::Result<()> {
+    std::fs::write(path, render(s))
+}

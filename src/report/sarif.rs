@@ -1,0 +1,59 @@
+//! SARIF 2.1.0 for code-scanning UIs: one result per unique finding, one rule
+//! per policy row, the finding's signature as fingerprint.
+
+use crate::campaign::Summary;
+use crate::policy::Policy;
+use serde_json::{json, Value};
+
+fn level(bucket: &str) -> &'static str {
+    match bucket {
+        "security" => "error",
+        "bug" => "warning",
+        _ => "note",
+    }
+}
+
+/// Builds the SARIF log of a campaign. Paths are relative to the campaign folder.
+pub fn sarif(s: &Summary, policy: &Policy, out: &std::path::Path) -> Value {
+    let rules: Vec<Value> = policy
+        .rules
+        .iter()
+        .map(|r| {
+            json!({
+                "id": r.id,
+                "shortDescription": { "text": r.reason },
+                "properties": { "bucket": r.bucket, "clauses": r.clauses },
+            })
+        })
+        .collect();
+    let results: Vec<Value> = s
+        .unique
+        .iter()
+        .map(|u| {
+            let rule = std::fs::read(out.join(&u.path).join("finding.json"))
+                .ok()
+                .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+                .and_then(|v| v["verdict"]["rule"].as_str().map(str::to_string));
+            json!({
+                "ruleId": rule.unwrap_or_else(|| u.kind.clone()),
+                "level": level(&u.bucket),
+                "message": { "text": format!("{} / {} in {} ({} hits; clauses {})", u.bucket, u.kind, u.engine, u.hits, u.clauses.join(", ")) },
+                "locations": [{ "physicalLocation": { "artifactLocation": { "uri": format!("{}/input.wasm", u.path) } } }],
+                "partialFingerprints": { "wasmsieveSignature/v1": u.signature },
+                "properties": { "bucket": u.bucket, "kind": u.kind, "engine": u.engine, "hits": u.hits, "id": u.id },
+            })
+        })
+        .collect();
+    json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": { "driver": {
+                "name": "wasmsieve",
+                "version": env!("CARGO_PKG_VERSION"),
+                "rules": rules,
+            }},
+            "results": results,
+        }],
+    })
+}

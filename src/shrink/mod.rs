@@ -1,0 +1,367 @@
+//! Shrinking a finding: the smallest module and the shortest, simplest call
+//! plan that still give the *same* finding.
+//!
+//! "Same" is strict: a candidate is kept only when the runtime under test named
+//! in `finding.json` still yields a finding with the same policy bucket, the same
+//! kind and the same dedup signature (engine, symptom, trap kinds or crash
+//! frames). A candidate that merely "still fails somehow" is rejected, so a
+//! shrink never drifts from one bug to another.
+//!
+//! Order of work: the plan first (cut after the diverging call, drop earlier
+//! calls, zero the arguments; cheap and it makes every later run shorter), then
+//! the module with wasm-shrink (the plan is rebuilt for each candidate, since
+//! wasm-shrink removes exports and changes signatures), then the plan once more
+//! on the small module. Everything runs against a deadline: when it passes, the
+//! smallest interesting module so far is the result.
+//!
+//! Writes `min.wasm`, `min.wat` and `shrink.json` (sizes before/after, the
+//! minimal plan, the finding as re-observed on `min.wasm`) into the finding folder.
+
+use crate::campaign::{self, differ::Differ};
+use crate::engines::{Val, ValType};
+use crate::generate::plan::{zero, CallPlan, Exports, PlannedCall};
+use crate::isolate::WorkerLimits;
+use crate::policy::Policy;
+use crate::report::Finding;
+use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+/// Knobs of one shrink.
+#[derive(Clone, Debug)]
+pub struct ShrinkConfig {
+    /// Wall-time budget for the whole shrink (plan and module).
+    pub budget: Duration,
+    /// wasm-shrink's attempts without progress before it stops.
+    pub attempts: u32,
+    /// wasm-shrink's RNG seed.
+    pub seed: u64,
+    /// Run the runtime under test in a worker process (needed for crashes and hangs).
+    pub isolate: bool,
+    pub policy: Policy,
+}
+
+impl ShrinkConfig {
+    pub fn new(budget: Duration) -> ShrinkConfig {
+        ShrinkConfig { budget, attempts: 1000, seed: 42, isolate: true, policy: Policy::builtin() }
+    }
+}
+
+/// What a shrink did; also written to `shrink.json`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ShrinkOutcome {
+    pub dir: PathBuf,
+    pub bytes_before: usize,
+    pub bytes_after: usize,
+    pub calls_before: usize,
+    pub calls_after: usize,
+    pub seconds: f64,
+    /// Candidates (module or plan) run through the differ.
+    pub candidates: u64,
+    /// Candidates that kept the finding.
+    pub accepted: u64,
+    /// The budget ran out before wasm-shrink gave up on its own.
+    pub budget_exhausted: bool,
+    pub min_wasm: PathBuf,
+    pub min_wat: Option<PathBuf>,
+    /// The minimal call plan for `min.wasm`.
+    pub plan: CallPlan,
+    /// The finding as observed on `min.wasm` with `plan` (same bucket, kind, signature).
+    pub finding: Finding,
+}
+
+/// The shrink target: what must stay the same.
+#[derive(Clone, Debug)]
+struct Target {
+    bucket: String,
+    kind: String,
+    signature: String,
+}
+
+impl Target {
+    fn of(f: &Finding) -> Target {
+        Target { bucket: f.verdict.bucket.clone(), kind: f.verdict.kind.clone(), signature: f.signature.clone() }
+    }
+    fn matches(&self, f: &Finding) -> bool {
+        f.verdict.bucket == self.bucket && f.verdict.kind == self.kind && f.signature == self.signature
+    }
+}
+
+/// Runs candidates and counts them.
+struct Judge {
+    differ: Differ,
+    target: Target,
+    deadline: Instant,
+    candidates: u64,
+    accepted: u64,
+}
+
+impl Judge {
+    fn out_of_time(&self) -> bool {
+        Instant::now() >= self.deadline
+    }
+
+    /// The matching finding, if the candidate keeps it.
+    fn observe(&mut self, wasm: &[u8], plan: &CallPlan) -> Option<Finding> {
+        self.candidates += 1;
+        let report = self.differ.run(wasm, plan);
+        let hit = report.findings.into_iter().find(|f| self.target.matches(f));
+        if hit.is_some() {
+            self.accepted += 1;
+        }
+        hit
+    }
+
+    fn interesting(&mut self, wasm: &[u8], plan: &CallPlan) -> bool {
+        self.observe(wasm, plan).is_some()
+    }
+}
+
+fn val_type(v: &Val) -> ValType {
+    match v {
+        Val::I32(_) => ValType::I32,
+        Val::I64(_) => ValType::I64,
+        Val::F32(_) => ValType::F32,
+        Val::F64(_) => ValType::F64,
+    }
+}
+
+fn is_zero(v: &Val) -> bool {
+    v.bits() == 0
+}
+
+/// The call plan a finding was observed with, cut after the diverging call.
+/// The reference's calls are the plan (the reference always walks all of it);
+/// a finding without recorded calls gets the fixed plan `wasmsieve run` uses.
+pub fn finding_plan(f: &Finding, wasm: &[u8]) -> CallPlan {
+    let recorded: Vec<PlannedCall> = f
+        .executions
+        .first()
+        .map(|e| e.calls.iter().map(|c| PlannedCall { export: c.export.clone(), args: c.args.clone() }).collect())
+        .unwrap_or_default();
+    let mut plan = if recorded.is_empty() {
+        CallPlan::fixed(wasm, 3).unwrap_or_default()
+    } else {
+        let ex = Exports::read(wasm).unwrap_or_default();
+        CallPlan { calls: recorded, globals: ex.globals, memories: ex.memories }
+    };
+    if let Some(i) = f.divergence.call_index {
+        if i < plan.calls.len() {
+            plan.calls.truncate(i + 1);
+        }
+    }
+    plan
+}
+
+/// The plan adapted to a candidate module: calls whose export still exists with
+/// the same parameter types are kept; exported state is re-read.
+fn adapt(plan: &CallPlan, wasm: &[u8]) -> CallPlan {
+    let ex = Exports::read(wasm).unwrap_or_default();
+    let calls = plan
+        .calls
+        .iter()
+        .filter(|c| {
+            ex.funcs.iter().any(|f| {
+                f.name == c.export
+                    && f.params.len() == c.args.len()
+                    && f.params.iter().zip(&c.args).all(|(t, a)| *t == val_type(a))
+            })
+        })
+        .cloned()
+        .collect();
+    CallPlan { calls, globals: ex.globals, memories: ex.memories }
+}
+
+/// Fewest calls, simplest arguments: drops calls before the last one and zeroes
+/// arguments, keeping each change only when the finding stays the same.
+fn simplify_plan(judge: &mut Judge, wasm: &[u8], plan: CallPlan) -> CallPlan {
+    let mut plan = plan;
+    // Drop earlier calls, one at a time (the last call is where it diverges).
+    let mut i = 0;
+    while plan.calls.len() > 1 && i + 1 < plan.calls.len() && !judge.out_of_time() {
+        let mut candidate = plan.clone();
+        candidate.calls.remove(i);
+        if judge.interesting(wasm, &candidate) {
+            plan = candidate;
+        } else {
+            i += 1;
+        }
+    }
+    // Zero arguments: all of a call's at once, then one by one.
+    for c in 0..plan.calls.len() {
+        if judge.out_of_time() || plan.calls[c].args.iter().all(is_zero) {
+            continue;
+        }
+        let mut candidate = plan.clone();
+        for a in candidate.calls[c].args.iter_mut() {
+            *a = zero(val_type(a));
+        }
+        if judge.interesting(wasm, &candidate) {
+            plan = candidate;
+            continue;
+        }
+        for a in 0..plan.calls[c].args.len() {
+            if judge.out_of_time() || is_zero(&plan.calls[c].args[a]) {
+                continue;
+            }
+            let mut candidate = plan.clone();
+            let t = val_type(&candidate.calls[c].args[a]);
+            candidate.calls[c].args[a] = zero(t);
+            if judge.interesting(wasm, &candidate) {
+                plan = candidate;
+            }
+        }
+    }
+    plan
+}
+
+/// Shrinks the finding in `dir` within `budget` (defaults otherwise). The hook a
+/// campaign calls for each new unique finding.
+pub fn shrink_finding(dir: &Path, budget: Duration) -> anyhow::Result<ShrinkOutcome> {
+    shrink_finding_with(dir, &ShrinkConfig::new(budget))
+}
+
+/// Reads `finding.json` and the input of a finding folder.
+pub fn load_finding(dir: &Path) -> anyhow::Result<(Finding, Vec<u8>)> {
+    let fj = dir.join("finding.json");
+    let text = std::fs::read_to_string(&fj)
+        .map_err(|e| anyhow::anyhow!("{} is not a finding folder: cannot read {}: {e}", dir.display(), fj.display()))?;
+    let f: Finding = serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{}: not a finding record: {e}", fj.display()))?;
+    let input = dir.join("input.wasm");
+    let wasm = std::fs::read(&input).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", input.display()))?;
+    Ok((f, wasm))
+}
+
+pub fn shrink_finding_with(dir: &Path, cfg: &ShrinkConfig) -> anyhow::Result<ShrinkOutcome> {
+    let started = Instant::now();
+    let (finding, wasm) = load_finding(dir)?;
+    let target = Target::of(&finding);
+    let subjects = campaign::subjects(std::slice::from_ref(&finding.engine), cfg.isolate, &WorkerLimits::default())?;
+    let differ = Differ::new(subjects, cfg.policy.clone())?;
+    let mut judge = Judge { differ, target, deadline: started + cfg.budget, candidates: 0, accepted: 0 };
+
+    // The finding must reproduce as recorded before anything is cut.
+    let full = finding_plan(&finding, &wasm);
+    let calls_before = full.calls.len();
+    let mut plan = full.clone();
+    if !judge.interesting(&wasm, &plan) {
+        // The cut plan may have lost state an earlier (later-indexed) call needed: try the whole one.
+        let whole = CallPlan::fixed(&wasm, 3).unwrap_or_default();
+        anyhow::ensure!(
+            judge.interesting(&wasm, &whole),
+            "the finding in {} does not reproduce (engine {}, signature {}): nothing to shrink",
+            dir.display(),
+            finding.engine,
+            finding.signature
+        );
+        plan = whole;
+    }
+
+    // 1. The plan, on the original module.
+    plan = simplify_plan(&mut judge, &wasm, plan);
+
+    // 2. The module. wasm-shrink wants 'static callbacks: the best so far lives in a cell.
+    let best: Rc<RefCell<Vec<u8>>> = Rc::new(RefCell::new(wasm.clone()));
+    let budget_hit = Rc::new(RefCell::new(false));
+    if !judge.out_of_time() {
+        let sink = best.clone();
+        let shrink = wasm_shrink::WasmShrink::default()
+            .attempts(cfg.attempts)
+            .seed(cfg.seed)
+            .on_new_smallest(Some(Box::new(move |w: &[u8]| {
+                *sink.borrow_mut() = w.to_vec();
+                Ok(())
+            })));
+        let hit = budget_hit.clone();
+        let base_plan = plan.clone();
+        let result = shrink.run(wasm.clone(), |candidate: &[u8]| -> anyhow::Result<bool> {
+            if judge.out_of_time() {
+                *hit.borrow_mut() = true;
+                anyhow::bail!("shrink budget exhausted");
+            }
+            let p = adapt(&base_plan, candidate);
+            Ok(judge.interesting(candidate, &p))
+        });
+        match result {
+            Ok(info) => *best.borrow_mut() = info.output,
+            Err(_) if *budget_hit.borrow() => {}
+            Err(e) => eprintln!("wasmsieve: shrink: wasm-shrink stopped: {e:#}; keeping the smallest module so far"),
+        }
+    } else {
+        *budget_hit.borrow_mut() = true;
+    }
+    let min = best.borrow().clone();
+
+    // 3. The plan again, on the small module; then one last confirming run.
+    plan = adapt(&plan, &min);
+    let spare = Duration::from_secs(5).min(cfg.budget);
+    judge.deadline = judge.deadline.max(Instant::now() + spare);
+    plan = simplify_plan(&mut judge, &min, plan);
+    let (min, plan, confirmed) = match judge.observe(&min, &plan) {
+        Some(f) => (min, plan, f),
+        None => {
+            // Flaky (a crash that did not repeat, a hang near the deadline):
+            // fall back to the original module with the simplified plan.
+            let p = adapt(&plan, &wasm);
+            match judge.observe(&wasm, &p) {
+                Some(f) => (wasm.clone(), p, f),
+                None => (wasm.clone(), full.clone(), finding.clone()),
+            }
+        }
+    };
+
+    let min_wasm = dir.join("min.wasm");
+    std::fs::write(&min_wasm, &min)?;
+    let min_wat = match wasmprinter::print_bytes(&min) {
+        Ok(text) => {
+            let p = dir.join("min.wat");
+            std::fs::write(&p, text)?;
+            Some(p)
+        }
+        Err(_) => None,
+    };
+    let outcome = ShrinkOutcome {
+        dir: dir.to_path_buf(),
+        bytes_before: wasm.len(),
+        bytes_after: min.len(),
+        calls_before,
+        calls_after: plan.calls.len(),
+        seconds: started.elapsed().as_secs_f64(),
+        candidates: judge.candidates,
+        accepted: judge.accepted,
+        budget_exhausted: *budget_hit.borrow(),
+        min_wasm,
+        min_wat,
+        plan,
+        finding: confirmed,
+    };
+    std::fs::write(dir.join("shrink.json"), serde_json::to_string_pretty(&outcome)?)?;
+    Ok(outcome)
+}
+
+/// Reads `shrink.json` of a finding folder, when a shrink ran there.
+pub fn load_outcome(dir: &Path) -> Option<ShrinkOutcome> {
+    let text = std::fs::read_to_string(dir.join("shrink.json")).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+impl ShrinkOutcome {
+    /// One line for humans.
+    pub fn line(&self) -> String {
+        let pct = if self.bytes_before > 0 { 100.0 * self.bytes_after as f64 / self.bytes_before as f64 } else { 100.0 };
+        format!(
+            "shrunk {}: {} -> {} bytes ({pct:.1}%), {} -> {} calls, {} candidates ({} kept) in {:.1}s{}",
+            self.dir.display(),
+            self.bytes_before,
+            self.bytes_after,
+            self.calls_before,
+            self.calls_after,
+            self.candidates,
+            self.accepted,
+            self.seconds,
+            if self.budget_exhausted { " (budget exhausted)" } else { "" }
+        )
+    }
+}
