@@ -342,6 +342,11 @@ shim_compile(const uint8_t *wasm, uint32_t len, const wsv_aot_options *opts,
     o.bounds_checks = 1;       /* forced, see above */
     o.stack_bounds_checks = 1; /* no guard pages either: check native stack */
     o.enable_bulk_memory = true;
+    /* memory.copy/fill are checked against this flag separately (WAMR 2.4
+       splits bulk-memory-opt out of bulk-memory; wamrc and the loader's own
+       LLVM JIT options set both). Without it every module using them is
+       refused: "bulk memory opt instruction was found". */
+    o.enable_bulk_memory_opt = true;
     o.enable_ref_types = true;
     o.enable_call_indirect_overlong = true;
     o.enable_extended_const = true;

@@ -101,11 +101,17 @@ fn diverge(symptom: Symptom, call: Option<(usize, &CallRecord)>, detail: String)
     })
 }
 
-/// Did the reference give up on this module (its own fuel or limits)?
-pub fn reference_gave_up(reference: &Execution) -> bool {
-    let trapped_by_limit = |r: &CallResult| matches!(r, CallResult::Trapped { trap, .. } if trap.is_nondeterministic());
-    reference.instantiate.as_ref().is_some_and(trapped_by_limit)
-        || reference.calls.iter().any(|c| trapped_by_limit(&c.result))
+fn gave_up(r: &CallResult) -> bool {
+    matches!(r, CallResult::Trapped { trap, .. } if trap.is_nondeterministic())
+}
+
+/// Did the reference give up (its own fuel or limits) at the step where the
+/// subject hung? Then the guest itself does not finish (P10).
+pub fn reference_gave_up(reference: &Execution, subject: &Execution, call_index: usize) -> bool {
+    if subject.instantiate.is_none() {
+        return reference.instantiate.as_ref().is_some_and(gave_up);
+    }
+    reference.calls.get(call_index).is_some_and(|c| gave_up(&c.result))
 }
 
 /// Compares a subject execution against the reference.
@@ -124,7 +130,8 @@ pub fn compare(reference: &Execution, subject: &Execution) -> Comparison {
             });
         }
         End::Hung { deadline_ms, call_index } => {
-            let symptom = if reference_gave_up(reference) { Symptom::GuestLoop } else { Symptom::Hang };
+            let symptom =
+                if reference_gave_up(reference, subject, *call_index) { Symptom::GuestLoop } else { Symptom::Hang };
             return Comparison::Diverge(Divergence {
                 symptom,
                 call_index: Some(*call_index),
