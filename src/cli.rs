@@ -101,6 +101,64 @@ enum Cmd {
         #[arg(long = "engine")]
         engines: Vec<String>,
     },
+    /// Shrink a finding: smallest module and call plan with the same bucket, kind and signature
+    /// (writes min.wasm, min.wat, shrink.json into the finding folder).
+    Shrink {
+        /// A finding folder (`DIR/findings/<bucket>/<id>`).
+        dir: PathBuf,
+        /// Time budget in seconds.
+        #[arg(long, default_value_t = 60)]
+        time: u64,
+        /// wasm-shrink attempts without progress before it stops.
+        #[arg(long, default_value_t = 1000)]
+        attempts: u32,
+        /// wasm-shrink RNG seed.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        #[arg(long)]
+        in_process: bool,
+        #[arg(long)]
+        policy: Option<PathBuf>,
+    },
+    /// Draft for maintainers from a finding folder: report.md (bug, needs-review) or a private
+    /// advisory.md (security), plus a running_config.json regression entry.
+    Report {
+        dir: PathBuf,
+        /// Write the draft here instead of into the finding folder.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Verdict per file for inputs from anywhere: .wasm, .wat, .aot, libFuzzer artifacts.
+    /// Exit 0 no finding, 1 a finding, 2 unreadable or non-Wasm input.
+    Triage {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[arg(long = "engine")]
+        engines: Vec<String>,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Source .wasm of the .aot files given (provenance aot-emitted when recompiling it reproduces).
+        #[arg(long)]
+        source: Option<PathBuf>,
+        /// File findings into OUT/findings/<bucket>/<id>/ like a campaign.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Treat files that are not modules as libFuzzer artifacts whatever their names.
+        #[arg(long)]
+        libfuzzer: bool,
+        #[arg(long)]
+        in_process: bool,
+        #[arg(long)]
+        policy: Option<PathBuf>,
+    },
+    /// (internal) Run one .aot in this process for `triage`.
+    #[command(hide = true, name = "triage-aot-child")]
+    TriageAotChild {
+        aot: PathBuf,
+        #[arg(long)]
+        source: Option<PathBuf>,
+    },
     /// (internal) Serve one engine to the harness over stdin/stdout.
     #[command(hide = true)]
     Worker {
@@ -293,6 +351,57 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
                 eprintln!("wasmsieve: new unique findings: {}", failing.join(", "));
                 Ok(1)
             }
+        }
+        Cmd::Shrink { dir, time, attempts, seed, in_process, policy } => {
+            let mut cfg = crate::shrink::ShrinkConfig::new(Duration::from_secs(time));
+            cfg.attempts = attempts;
+            cfg.seed = seed;
+            cfg.isolate = !in_process;
+            cfg.policy = load_policy(policy)?;
+            let out = crate::shrink::shrink_finding_with(&dir, &cfg)?;
+            println!("{}", out.line());
+            println!("min.wasm: {}", out.min_wasm.display());
+            if let Some(w) = &out.min_wat {
+                println!("min.wat: {}", w.display());
+            }
+            Ok(0)
+        }
+        Cmd::Report { dir, out } => {
+            let w = crate::report::draft::write_report(&dir, out.as_deref())?;
+            println!("{}", w.path.display());
+            println!("{}", w.running_config.display());
+            Ok(0)
+        }
+        Cmd::Triage { files, engines: names, json, source, out, libfuzzer, in_process, policy } => {
+            let cfg = crate::report::triage::TriageConfig {
+                engines: default_engines(names)?,
+                isolate: !in_process,
+                policy: load_policy(policy)?,
+                source,
+                out,
+                libfuzzer,
+            };
+            let verdicts = crate::report::triage::triage(&files, &cfg)?;
+            let code = crate::report::triage::exit_code(&verdicts);
+            if json {
+                let v = serde_json::json!({ "exit": code, "files": verdicts });
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                for v in &verdicts {
+                    for l in v.lines() {
+                        if v.error.is_some() {
+                            eprintln!("wasmsieve: {l}");
+                        } else {
+                            println!("{l}");
+                        }
+                    }
+                }
+            }
+            Ok(code)
+        }
+        Cmd::TriageAotChild { aot, source } => {
+            crate::report::triage::aot_child(&aot, source.as_deref())?;
+            Ok(0)
         }
         Cmd::Bench { modules, engines: names } => {
             let names = default_engines(names)?;

@@ -19,9 +19,26 @@ struct SpecModule {
     wasm: Vec<u8>,
 }
 
-/// Known findings with their cause: (file, engine, symptom as Debug, why).
+/// Known findings with their cause: (file:line, engine or "*", symptom as Debug, why).
 /// A finding matching none of these fails the test.
-const EXPLAINED: &[(&str, &str, &str, &str)] = &[];
+const EXPLAINED: &[(&str, &str, &str, &str)] = &[(
+    "memory.wast:246",
+    "*",
+    "MemoryMismatch",
+    "WAMR shrinks a linear memory to the exported __heap_base (10000 bytes here) when the module \
+     has no memory.grow (WASM_ENABLE_SHRUNK_MEMORY, on by default in WAMR's build); this spec module \
+     exists to catch exactly that: wasmtime keeps 65536 bytes. A real divergence of WAMR's default \
+     build, filed as bug/wrong-result (P7); build with WAMR_BUILD_SHRUNK_MEMORY=0 to drop it.",
+)];
+
+/// Guest loops are explained as a class: spec functions such as `fac`, `loop`,
+/// `br_table` and `stack` called with edge-value arguments (i64::MAX, -1, ...)
+/// run until the reference's fuel ends them, and LLVM turns AoT's runaway
+/// self-recursion (call.wast `runaway`) into a loop where the interpreters
+/// overflow their stack. The policy files them not-an-issue (P10).
+fn explained_guest_loop(f: &wasmsieve::report::Finding) -> bool {
+    f.divergence.symptom == wasmsieve::oracle::Symptom::GuestLoop && f.verdict.bucket == "not-an-issue"
+}
 
 #[derive(Default)]
 struct Counts {
@@ -137,12 +154,20 @@ fn spec_modules_agree_in_every_wamr_mode() {
         started.elapsed().as_secs_f64()
     );
     let mut unexplained = vec![];
+    let (mut guest_loops, mut explained) = (0, 0);
     for (file, line, f) in &findings {
         let symptom = format!("{:?}", f.divergence.symptom);
+        let at = format!("{file}:{line}");
         let why = EXPLAINED
             .iter()
-            .find(|(ef, ee, es, _)| ef == file && *ee == f.engine && *es == symptom)
-            .map(|e| e.3);
+            .find(|(ea, ee, es, _)| *ea == at && (*ee == "*" || *ee == f.engine) && *es == symptom)
+            .map(|e| e.3)
+            .or_else(|| explained_guest_loop(f).then_some("guest loop (P10), see explained_guest_loop"));
+        if explained_guest_loop(f) {
+            guest_loops += 1;
+        } else if why.is_some() {
+            explained += 1;
+        }
         println!(
             "finding: {file}:{line} {} {symptom} {} / {}: {}{}",
             f.engine,
@@ -155,6 +180,13 @@ fn spec_modules_agree_in_every_wamr_mode() {
             unexplained.push(format!("{file}:{line} {} {symptom}", f.engine));
         }
     }
+    println!(
+        "findings: {} total, {guest_loops} guest loops (not-an-issue), {explained} explained, {} unexplained",
+        findings.len(),
+        unexplained.len()
+    );
     assert_eq!(run, selected.len());
+    // The explained divergences are few; a flood means something broke.
+    assert!(explained <= 3, "{explained} explained findings: more than the allowlist covers");
     assert!(unexplained.is_empty(), "{} unexplained findings: {unexplained:#?}", unexplained.len());
 }

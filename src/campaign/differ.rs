@@ -7,7 +7,14 @@ use crate::generate::plan::CallPlan;
 use crate::oracle::{self, Comparison, Divergence, Symptom};
 use crate::policy::{features, Observation, Policy, Provenance};
 use crate::report::Finding;
+use crate::engines::{CallResult, Val};
+use crate::generate::plan::PlannedCall;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+
+/// The known-good module of the recoverability probe (P9).
+const PROBE_WAT: &str = r#"(module (func (export "probe") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1))))"#;
+static PROBE: OnceLock<Vec<u8>> = OnceLock::new();
 
 /// A runtime under test, as the campaign drives it.
 pub struct Subject {
@@ -76,9 +83,44 @@ impl Differ {
                     findings.push(f);
                 }
             }
+            if cmp == Comparison::Agree || matches!(&cmp, Comparison::Diverge(d) if d.symptom != Symptom::Crash && d.symptom != Symptom::Hang) {
+                if let Some(d) = self.unrecoverable(i, &exec) {
+                    findings.push(self.judge(i, &reference, &exec, &d, wasm, None, Some(true)));
+                }
+            }
             comparisons.push((exec, cmp));
         }
         CaseReport { reference, comparisons, findings, reference_time }
+    }
+
+    /// P9: after a trap, the runtime must still run a known-good module. Runs
+    /// the probe in the same engine (the same worker process) and returns the
+    /// divergence when it cannot.
+    fn unrecoverable(&mut self, subject: usize, exec: &Execution) -> Option<Divergence> {
+        let trapped = |r: &CallResult| matches!(r, CallResult::Trapped { .. });
+        if !exec.instantiate.as_ref().is_some_and(trapped) && !exec.calls.iter().any(|c| trapped(&c.result)) {
+            return None;
+        }
+        let probe = PROBE.get_or_init(|| wat::parse_str(PROBE_WAT).expect("probe parses"));
+        let plan = CallPlan {
+            calls: vec![PlannedCall { export: "probe".into(), args: vec![Val::I32(20), Val::I32(22)] }],
+            ..Default::default()
+        };
+        let after = execute(self.subjects[subject].engine.as_mut(), probe, &plan);
+        let ok = after.calls.first().is_some_and(|c| c.result == CallResult::Returned(vec![Val::I32(42)]));
+        (!ok).then(|| Divergence {
+            symptom: Symptom::Unrecoverable,
+            call_index: None,
+            export: None,
+            detail: format!(
+                "after this module trapped, {} could not run a known-good module: {:?} / {:?}",
+                exec.engine,
+                after.end,
+                after.calls.first().map(|c| &c.result)
+            ),
+            reference_trap: None,
+            subject_trap: None,
+        })
     }
 
     #[allow(clippy::too_many_arguments)]

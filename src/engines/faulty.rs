@@ -22,7 +22,11 @@ pub const MARKERS: &[&str] = &[
     "wsv_fault_abort",    // aborts in the call
     "wsv_fault_spin",     // never returns from the call
     "wsv_fault_oom",      // allocates without bound in the call
+    "wsv_fault_wedge",    // traps, and the engine refuses every module after it
 ];
+
+/// Set by `wsv_fault_wedge`: the engine is left unusable (P9).
+static WEDGED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 pub struct Faulty {
     inner: super::wasmtime::Wasmtime,
@@ -45,6 +49,9 @@ impl Engine for Faulty {
     }
 
     fn load(&mut self, wasm: &[u8]) -> Result<(), String> {
+        if WEDGED.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err("faulty: wedged by an earlier module".into());
+        }
         self.reject = contains(wasm, "wsv_fault_reject");
         if self.reject {
             return Err("faulty: rejected on marker".into());
@@ -75,6 +82,10 @@ impl Instance for FaultyInstance<'_> {
             "wsv_fault_spin" => loop {
                 std::hint::spin_loop();
             },
+            "wsv_fault_wedge" => {
+                WEDGED.store(true, std::sync::atomic::Ordering::Relaxed);
+                return Err((Trap::Unreachable, "faulty: wedged".into()));
+            }
             "wsv_fault_oom" => {
                 let mut hoard: Vec<Vec<u8>> = Vec::new();
                 loop {

@@ -33,6 +33,8 @@ pub enum Symptom {
     InstantiationMismatch,
     /// One engine accepts the module, the other rejects it.
     ValidationMismatch,
+    /// After this module, the runtime could not run a known-good one (P9).
+    Unrecoverable,
 }
 
 impl Symptom {
@@ -44,6 +46,7 @@ impl Symptom {
             Symptom::GuestLoop => "guest-loop",
             Symptom::SandboxEscape => "sandbox-escape",
             Symptom::ValidationMismatch => "validation",
+            Symptom::Unrecoverable => "unrecoverable",
             _ => "wrong-result",
         }
     }

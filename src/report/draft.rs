@@ -1,0 +1,635 @@
+//! Drafts for maintainers, from a finding folder: a public issue for `bug` and
+//! `needs-review` (and, marked as such, `not-an-issue`), a private
+//! security-advisory draft for `security` (P12: never a public issue), and an
+//! entry for WAMR's `tests/regression/ba-issues/running_config.json` so the
+//! fix can carry the regression test.
+//!
+//! The smallest reproducer is used when `wasmsieve shrink` left one
+//! (`min.wasm` + `shrink.json`), the original input otherwise.
+
+use crate::engines::{self, CallResult, End, Execution, Trap, Val};
+use crate::generate::plan::CallPlan;
+use crate::policy::{Policy, Provenance};
+use crate::report::Finding;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// WAT up to this many characters goes inline into the draft.
+const INLINE_WAT_MAX: usize = 6000;
+
+/// What `write_report` wrote.
+#[derive(Debug, Clone)]
+pub struct Written {
+    /// `report.md` (public issue) or `advisory.md` (private advisory draft).
+    pub path: PathBuf,
+    pub security: bool,
+    /// `running_config.json` (an entry, not the whole file) beside the draft.
+    pub running_config: PathBuf,
+}
+
+/// Everything a draft is rendered from.
+pub struct Material {
+    pub dir: PathBuf,
+    pub finding: Finding,
+    /// The module the draft shows: `min.wasm` when present, else `input.wasm`.
+    pub wasm: Vec<u8>,
+    pub wasm_name: &'static str,
+    pub plan: CallPlan,
+    /// Bytes of the original input, when the reproducer is the shrunk one.
+    pub original_bytes: Option<usize>,
+}
+
+impl Material {
+    pub fn load(dir: &Path) -> anyhow::Result<Material> {
+        let (finding, input) = crate::shrink::load_finding(dir)?;
+        if let (Some(out), Ok(min)) = (crate::shrink::load_outcome(dir), std::fs::read(dir.join("min.wasm"))) {
+            let mut shrunk = out.finding;
+            shrunk.seed = finding.seed;
+            shrunk.iteration = finding.iteration;
+            return Ok(Material {
+                dir: dir.to_path_buf(),
+                finding: shrunk,
+                wasm: min,
+                wasm_name: "min.wasm",
+                plan: out.plan,
+                original_bytes: Some(input.len()),
+            });
+        }
+        let plan = crate::shrink::finding_plan(&finding, &input);
+        Ok(Material { dir: dir.to_path_buf(), finding, wasm: input, wasm_name: "input.wasm", plan, original_bytes: None })
+    }
+}
+
+/// Writes the draft (and the running_config entry) into the finding folder, or
+/// the draft to `out` when given.
+pub fn write_report(dir: &Path, out: Option<&Path>) -> anyhow::Result<Written> {
+    let m = Material::load(dir)?;
+    let security = m.finding.verdict.bucket == "security";
+    let text = if security { advisory(&m) } else { issue(&m) };
+    let path = match out {
+        Some(p) => p.to_path_buf(),
+        None => dir.join(if security { "advisory.md" } else { "report.md" }),
+    };
+    std::fs::write(&path, text).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+    let running_config = dir.join("running_config.json");
+    std::fs::write(&running_config, serde_json::to_string_pretty(&running_config_entry(&m))?)?;
+    Ok(Written { path, security, running_config })
+}
+
+// ---- facts about the runtime ----
+
+fn build_fact(key: &str) -> Option<String> {
+    engines::wamr::build_info().into_iter().find(|(k, _)| k == key).map(|(_, v)| v)
+}
+
+/// "classic-interp" | "fast-interp" | "aot" (ba-issues' mode names), or None for non-WAMR engines.
+fn ba_mode(engine: &str) -> Option<&'static str> {
+    match engine {
+        "wamr-classic" => Some("classic-interp"),
+        "wamr-fast" => Some("fast-interp"),
+        "wamr-aot" => Some("aot"),
+        _ => None,
+    }
+}
+
+fn mode_title(engine: &str) -> &'static str {
+    match engine {
+        "wamr-classic" => "classic interpreter",
+        "wamr-fast" => "fast interpreter",
+        "wamr-aot" => "AoT (wamrc + AoT runtime)",
+        "faulty" => "faulty (wasmsieve's deliberately broken test engine, not WAMR)",
+        _ => "unknown mode",
+    }
+}
+
+/// CMake flags to build a stock `iwasm` for the mode.
+fn iwasm_cmake_flags(engine: &str) -> &'static str {
+    match engine {
+        "wamr-classic" => "-DWAMR_BUILD_FAST_INTERP=0 -DWAMR_BUILD_AOT=0 -DWAMR_BUILD_LIBC_WASI=0 -DWAMR_BUILD_REF_TYPES=1",
+        "wamr-fast" => "-DWAMR_BUILD_FAST_INTERP=1 -DWAMR_BUILD_AOT=0 -DWAMR_BUILD_LIBC_WASI=0 -DWAMR_BUILD_REF_TYPES=1",
+        _ => "-DWAMR_BUILD_AOT=1 -DWAMR_BUILD_FAST_INTERP=1 -DWAMR_BUILD_LIBC_WASI=0 -DWAMR_BUILD_REF_TYPES=1",
+    }
+}
+
+// ---- values as iwasm prints and parses them ----
+
+/// C's `%.{prec}g`.
+fn fmt_g(x: f64, prec: usize) -> String {
+    if x.is_nan() {
+        return if x.is_sign_negative() { "-nan".into() } else { "nan".into() };
+    }
+    if x.is_infinite() {
+        return if x < 0.0 { "-inf".into() } else { "inf".into() };
+    }
+    if x == 0.0 {
+        return if x.is_sign_negative() { "-0".into() } else { "0".into() };
+    }
+    let sci = format!("{:.*e}", prec - 1, x);
+    let (mant, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let strip = |s: String| -> String {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
+    };
+    if exp < -4 || exp >= prec as i32 {
+        let m = strip(mant.to_string());
+        format!("{m}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs())
+    } else {
+        let decimals = (prec as i32 - 1 - exp).max(0) as usize;
+        strip(format!("{x:.decimals$}"))
+    }
+}
+
+/// A result as stock `iwasm -f` prints it (`0x2a:i32`, `1.5:f64`).
+fn iwasm_value(v: &Val) -> String {
+    match *v {
+        Val::I32(x) => format!("{:#x}:i32", x as u32),
+        Val::I64(x) => format!("{:#x}:i64", x as u64),
+        Val::F32(b) => format!("{}:f32", fmt_g(f32::from_bits(b) as f64, 7)),
+        Val::F64(b) => format!("{}:f64", fmt_g(f64::from_bits(b), 7)),
+    }
+}
+
+/// An argument as stock `iwasm -f` parses it (strtol/strtof and friends).
+fn iwasm_arg(v: &Val) -> String {
+    match *v {
+        Val::I32(x) => x.to_string(),
+        Val::I64(x) => x.to_string(),
+        Val::F32(b) => {
+            let f = f32::from_bits(b);
+            if f.is_nan() { "nan".into() } else if f.is_infinite() { if f < 0.0 { "-inf".into() } else { "inf".into() } } else { format!("{f:?}") }
+        }
+        Val::F64(b) => {
+            let f = f64::from_bits(b);
+            if f.is_nan() { "nan".into() } else if f.is_infinite() { if f < 0.0 { "-inf".into() } else { "inf".into() } } else { format!("{f:?}") }
+        }
+    }
+}
+
+/// WAMR's wording of a trap (its `exception_msgs[]`).
+fn wamr_trap_message(t: &Trap) -> String {
+    match t {
+        Trap::Unreachable => "unreachable".into(),
+        Trap::MemoryOutOfBounds => "out of bounds memory access".into(),
+        Trap::TableOutOfBounds => "undefined element".into(),
+        Trap::IndirectCallTypeMismatch => "indirect call type mismatch".into(),
+        Trap::IndirectCallToNull => "uninitialized element".into(),
+        Trap::NullReference => "null reference".into(),
+        Trap::IntegerDivisionByZero => "integer divide by zero".into(),
+        Trap::IntegerOverflow => "integer overflow".into(),
+        Trap::BadConversionToInteger => "invalid conversion to integer".into(),
+        Trap::StackOverflow => "wasm operand stack overflow".into(),
+        Trap::OutOfFuel => "instruction limit exceeded".into(),
+        Trap::ResourceLimit => "allocate memory failed".into(),
+        Trap::Other(m) => m.clone(),
+    }
+}
+
+/// What stock iwasm should print and return for a call: (ret code, stdout).
+fn iwasm_expectation(r: &CallResult) -> (i32, String) {
+    match r {
+        CallResult::Returned(v) => (0, v.iter().map(iwasm_value).collect::<Vec<_>>().join(",")),
+        CallResult::Trapped { trap, .. } => (1, format!("Exception: {}", wamr_trap_message(trap))),
+    }
+}
+
+fn show_call_result(r: &CallResult) -> String {
+    match r {
+        CallResult::Returned(v) if v.is_empty() => "returns (no results)".into(),
+        CallResult::Returned(v) => format!("returns {}", v.iter().map(iwasm_value).collect::<Vec<_>>().join(", ")),
+        CallResult::Trapped { trap, message } => format!("traps: {trap:?} ({message})"),
+    }
+}
+
+/// One engine's behaviour at the diverging point, in a sentence.
+fn behaviour(e: &Execution, f: &Finding) -> String {
+    match &e.end {
+        End::Crashed(rec) => return format!("the process dies: {}", rec.summary()),
+        End::Hung { deadline_ms, call_index } => {
+            return format!("does not return from call #{call_index} within {deadline_ms} ms (killed)")
+        }
+        End::Completed => {}
+    }
+    match &e.load {
+        Some(Err(m)) => return format!("rejects the module at load: {m}"),
+        None => return "did not reach loading".into(),
+        _ => {}
+    }
+    if let Some(CallResult::Trapped { message, .. }) = &e.instantiate {
+        return format!("instantiation fails: {message}");
+    }
+    let Some(i) = f.divergence.call_index else {
+        return "loads and instantiates the module".into();
+    };
+    match e.calls.get(i) {
+        Some(c) => {
+            let mut s = show_call_result(&c.result);
+            if !c.globals.is_empty() {
+                let g: Vec<String> = c
+                    .globals
+                    .iter()
+                    .map(|(n, v)| format!("{n}={}", v.map(|v| iwasm_value(&v)).unwrap_or_else(|| "?".into())))
+                    .collect();
+                let _ = write!(s, "; globals after: {}", g.join(", "));
+            }
+            for m in &c.memories {
+                let _ = write!(s, "; memory `{}`: {} bytes, sha256 prefix {}", m.name, m.len, m.hash);
+            }
+            s
+        }
+        None => "did not reach this call".into(),
+    }
+}
+
+fn reference_of(f: &Finding) -> Option<&Execution> {
+    f.executions.iter().find(|e| e.engine == "wasmtime").or(f.executions.first())
+}
+
+fn subject_of(f: &Finding) -> Option<&Execution> {
+    f.executions.iter().find(|e| e.engine == f.engine)
+}
+
+fn wat_of(wasm: &[u8]) -> Option<String> {
+    wasmprinter::print_bytes(wasm).ok()
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+// ---- sections shared by both drafts ----
+
+fn section_environment(s: &mut String, m: &Material) {
+    let f = &m.finding;
+    let version = build_fact("wamr-version").unwrap_or_else(|| "unknown".into());
+    let root = build_fact("wamr-root").unwrap_or_else(|| "unknown".into());
+    let flags = build_fact(&f.engine).unwrap_or_else(|| "not a WAMR mode".into());
+    let _ = writeln!(s, "## Environment\n");
+    let _ = writeln!(s, "- WAMR version: {version}");
+    let _ = writeln!(s, "- WAMR source: `{root}`");
+    let _ = writeln!(s, "- Running mode: {} (`{}`)", mode_title(&f.engine), f.engine);
+    let _ = writeln!(s, "- Build flags of the mode under test (wasmsieve's build): `{flags}`");
+    let _ = writeln!(s, "- Input provenance: {:?}", f.provenance);
+    let _ = writeln!(s, "- Host: {} {}", std::env::consts::ARCH, std::env::consts::OS);
+    if !f.features_outside_tier_a.is_empty() {
+        let _ = writeln!(s, "- Features outside tier A that the module needs: {}", f.features_outside_tier_a.join(", "));
+    }
+    if let (Some(seed), Some(it)) = (f.seed, f.iteration) {
+        let _ = writeln!(s, "- Found by wasmsieve, campaign seed {seed}, iteration {it}");
+    }
+    let _ = writeln!(s);
+}
+
+fn section_reproducer(s: &mut String, m: &Material) {
+    let _ = writeln!(s, "## Reproducer\n");
+    let size = match m.original_bytes {
+        Some(orig) => format!("{} bytes, shrunk from {orig} bytes with the same verdict and signature", m.wasm.len()),
+        None => format!("{} bytes", m.wasm.len()),
+    };
+    let _ = writeln!(s, "`{}` ({size}; sha256 `{}`).\n", m.wasm_name, sha256_hex(&m.wasm));
+    match wat_of(&m.wasm) {
+        Some(wat) if wat.len() <= INLINE_WAT_MAX => {
+            let _ = writeln!(s, "```wat\n{}\n```\n", wat.trim_end());
+            let _ = writeln!(s, "Save it as `{}` and convert with `wat2wasm {} -o {}` (or use the attached binary).\n",
+                m.wasm_name.replace(".wasm", ".wat"), m.wasm_name.replace(".wasm", ".wat"), m.wasm_name);
+        }
+        Some(wat) => {
+            let _ = writeln!(s, "The module is too large to inline ({} characters of WAT): `{}` and `{}` are attached.\n",
+                wat.len(), m.wasm_name, m.wasm_name.replace(".wasm", ".wat"));
+        }
+        None => {
+            let _ = writeln!(s, "The module does not print as WAT (it is not valid): `{}` is attached.\n", m.wasm_name);
+        }
+    }
+}
+
+fn section_commands(s: &mut String, m: &Material) {
+    let f = &m.finding;
+    let file = m.wasm_name;
+    let _ = writeln!(s, "## Steps to reproduce (stock iwasm / wamrc)\n");
+    if ba_mode(&f.engine).is_none() {
+        let _ = writeln!(s, "`{}` is not a WAMR mode: no stock reproduction. Rerun with `wasmsieve run {file} --engine {}`.\n", f.engine, f.engine);
+        return;
+    }
+    let _ = writeln!(s, "```sh");
+    let _ = writeln!(s, "# in a wasm-micro-runtime checkout");
+    let _ = writeln!(s, "cmake -S product-mini/platforms/linux -B build-iwasm {}", iwasm_cmake_flags(&f.engine));
+    let _ = writeln!(s, "cmake --build build-iwasm -j");
+    let mut target = file.to_string();
+    if f.engine == "wamr-aot" {
+        let _ = writeln!(s, "cmake -S wamr-compiler -B build-wamrc && cmake --build build-wamrc -j   # needs LLVM (wamr-compiler/build_llvm.sh)");
+        let aot = file.replace(".wasm", ".aot");
+        let _ = writeln!(s, "build-wamrc/wamrc --bounds-checks=1 --opt-level=3 --size-level=3 -o {aot} {file}");
+        target = aot;
+    }
+    if m.plan.calls.is_empty() {
+        let _ = writeln!(s, "build-iwasm/iwasm --heap-size=0 {target}   # the module is rejected or fails at load/instantiation");
+    }
+    for (i, c) in m.plan.calls.iter().enumerate() {
+        let args: Vec<String> = c.args.iter().map(iwasm_arg).collect();
+        let last = i + 1 == m.plan.calls.len();
+        let _ = writeln!(
+            s,
+            "build-iwasm/iwasm --heap-size=0 -f {} {target} {}{}",
+            shell_word(&c.export),
+            args.join(" "),
+            if last { "   # diverges here" } else { "" }
+        );
+    }
+    let _ = writeln!(s, "```\n");
+    if m.plan.calls.len() > 1 {
+        let _ = writeln!(
+            s,
+            "The harness makes these calls in order on **one** instance; `iwasm -f` starts a fresh instance each \
+             time, so when a call depends on state an earlier call left (memory, globals), the last command alone \
+             may not show it. Rerun the whole sequence with `wasmsieve run {file} --engine {}`.\n",
+            f.engine
+        );
+    }
+}
+
+fn shell_word(s: &str) -> String {
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c)) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+fn section_expected_actual(s: &mut String, m: &Material) {
+    let f = &m.finding;
+    let _ = writeln!(s, "## Expected vs actual\n");
+    let at = match (&f.divergence.call_index, &f.divergence.export) {
+        (Some(i), Some(e)) => format!("call #{i} `{e}`"),
+        (Some(i), None) => format!("call #{i}"),
+        _ => "load / instantiation".into(),
+    };
+    let _ = writeln!(s, "Diverging at {at}: {:?}.\n", f.divergence.symptom);
+    if let Some(r) = reference_of(f) {
+        let _ = writeln!(s, "- Expected (reference `{}`): {}", r.engine, behaviour(r, f));
+    }
+    if let Some(e) = f.executions.iter().find(|e| e.engine == "wasmi") {
+        let _ = writeln!(s, "- Second opinion (`wasmi`): {}", behaviour(e, f));
+    }
+    if let Some(x) = subject_of(f) {
+        let _ = writeln!(s, "- Actual (`{}`): {}", x.engine, behaviour(x, f));
+    }
+    let _ = writeln!(s, "\nOracle: {}\n", f.divergence.detail);
+    if let Some(End::Crashed(rec)) = subject_of(f).map(|x| &x.end) {
+        let _ = writeln!(s, "Crash: {}", rec.summary());
+        if let Some(r) = &rec.fault_region {
+            let _ = writeln!(s, "Fault region: {r}");
+        }
+        if !rec.frames.is_empty() {
+            let _ = writeln!(s, "\n```\n{}\n```", rec.frames.iter().take(12).cloned().collect::<Vec<_>>().join("\n"));
+        }
+        if let Some(c) = f.confirmed {
+            let _ = writeln!(s, "\nReproduced on rerun: {}", if c { "yes" } else { "no (flaky)" });
+        }
+        let _ = writeln!(s);
+    }
+}
+
+fn section_policy(s: &mut String, m: &Material, policy: &Policy) {
+    let v = &m.finding.verdict;
+    let _ = writeln!(s, "## Triage by WAMR's security policy\n");
+    let _ = writeln!(s, "- Bucket: **{}**, kind: {}, policy row `{}`", v.bucket, v.kind, v.rule);
+    let _ = writeln!(s, "- Reason: {}", v.reason);
+    for c in &v.clauses {
+        let text = policy.clauses.get(c).map(String::as_str).unwrap_or("(not in the policy table)");
+        let _ = writeln!(s, "- {c}: {text}");
+    }
+    let _ = writeln!(s, "- Signature: `{}`\n", m.finding.signature);
+}
+
+fn section_regression(s: &mut String, m: &Material) {
+    let _ = writeln!(s, "## Regression test\n");
+    let _ = writeln!(
+        s,
+        "An entry for `tests/regression/ba-issues/running_config.json` (put `{}` into `issues/issue-<ID>/` \
+         and replace `0` in `ids` with the issue number):\n",
+        m.wasm_name
+    );
+    let entry = running_config_entry(m);
+    let _ = writeln!(s, "```json\n{}\n```\n", serde_json::to_string_pretty(&entry).unwrap_or_default());
+    if m.finding.engine == "wamr-classic" {
+        let _ = writeln!(
+            s,
+            "ba-issues builds no classic-interpreter iwasm yet; add to `build_wamr.sh`: \
+             `build_iwasm \"-DWAMR_BUILD_REF_TYPES=1 -DWAMR_BUILD_FAST_INTERP=0 -DWAMR_BUILD_LIBC_WASI=0\" \"classic-interp-wasi-disabled\"`.\n"
+        );
+    }
+}
+
+/// The `running_config.json` entry: what iwasm should do once the bug is fixed
+/// (the reference's behaviour in WAMR's words).
+pub fn running_config_entry(m: &Material) -> serde_json::Value {
+    let f = &m.finding;
+    let mode = ba_mode(&f.engine).unwrap_or("fast-interp");
+    let runtime = if f.engine == "wamr-classic" { "iwasm-classic-interp-wasi-disabled" } else { "iwasm-default-wasi-disabled" };
+    let last = m.plan.calls.last();
+    let options = match last {
+        Some(c) => format!("--heap-size=0 -f {}", c.export),
+        None => "--heap-size=0".into(),
+    };
+    let argument = last.map(|c| c.args.iter().map(iwasm_arg).collect::<Vec<_>>().join(" ")).unwrap_or_default();
+    let reference = reference_of(f);
+    let (ret, stdout, description) = match (reference, f.divergence.call_index) {
+        (Some(r), _) if matches!(r.load, Some(Err(_))) => {
+            (255, "WASM module load failed".to_string(), "the module is invalid and must be rejected".to_string())
+        }
+        (Some(r), Some(i)) if r.calls.get(i).is_some() => {
+            let (code, out) = iwasm_expectation(&r.calls[i].result);
+            let what = match f.verdict.kind.as_str() {
+                "crash" => format!("no crash; expected {}", if out.is_empty() { "no output".into() } else { out.clone() }),
+                "hang" => format!("no hang; expected {}", if out.is_empty() { "no output".into() } else { out.clone() }),
+                _ => format!("expected {}", if out.is_empty() { "no output and no exception".into() } else { out.clone() }),
+            };
+            (code, out, what)
+        }
+        _ => (0, String::new(), format!("no {}", f.verdict.kind)),
+    };
+    serde_json::json!({
+        "deprecated": false,
+        "ids": [0],
+        "runtime": runtime,
+        "file": m.wasm_name,
+        "mode": mode,
+        "options": options,
+        "argument": argument,
+        "expected return": {
+            "ret code": ret,
+            "stdout content": stdout,
+            "description": description,
+        }
+    })
+}
+
+fn title(f: &Finding) -> String {
+    let what = match f.verdict.kind.as_str() {
+        "crash" => "crash",
+        "hang" => "hang",
+        "sandbox-escape" => "out-of-bounds access or bad indirect call not trapped",
+        "miscompile" => "AoT miscompilation",
+        "validation" => "module validation differs from the spec",
+        _ => "wrong result",
+    };
+    let at = f.divergence.export.as_deref().map(|e| format!(" in `{e}`")).unwrap_or_default();
+    format!("[{}] {what}{at} ({:?})", f.engine, f.divergence.symptom)
+}
+
+/// The public issue (bug / needs-review / not-an-issue).
+pub fn issue(m: &Material) -> String {
+    let policy = Policy::builtin();
+    let f = &m.finding;
+    let mut s = String::new();
+    let _ = writeln!(s, "# {}\n", title(f));
+    match f.verdict.bucket.as_str() {
+        "needs-review" => {
+            let _ = writeln!(s, "> **Needs review** before filing: {}\n", f.verdict.reason);
+        }
+        "not-an-issue" => {
+            let _ = writeln!(s, "> **Not an issue** by WAMR's policy ({}): kept for the record, do not file.\n", f.verdict.reason);
+        }
+        _ => {}
+    }
+    let _ = writeln!(s, "## Summary\n\n{}\n", f.divergence.detail);
+    section_environment(&mut s, m);
+    section_reproducer(&mut s, m);
+    section_commands(&mut s, m);
+    section_expected_actual(&mut s, m);
+    section_policy(&mut s, m, &policy);
+    section_regression(&mut s, m);
+    let _ = writeln!(s, "---\nDrafted by wasmsieve from `{}`.", m.dir.display());
+    s
+}
+
+/// The P11 checklist, answered from the evidence.
+fn p11_answers(f: &Finding) -> Vec<(&'static str, String)> {
+    let rec = match subject_of(f).map(|e| &e.end) {
+        Some(End::Crashed(r)) => Some(r),
+        _ => None,
+    };
+    let region = rec.and_then(|r| r.fault_region.clone());
+    let sanitizer = rec.and_then(|r| r.sanitizer.clone());
+    let kind = f.verdict.kind.as_str();
+    let escape = match kind {
+        "sandbox-escape" => "Yes: an access or indirect call that the Wasm rules (and the reference) trap completes in the runtime.".to_string(),
+        "crash" => match (&sanitizer, region.as_deref()) {
+            (Some(s), _) if s.contains("overflow") || s.contains("use-after") => format!("Possibly: the sanitizer reports `{s}`."),
+            (_, Some("elsewhere")) => "Possibly: the fault is at an address outside linear memory and its guard region.".into(),
+            _ => "Unknown: the process dies; no evidence that guest code got outside its sandbox.".into(),
+        },
+        _ => "No evidence.".into(),
+    };
+    let memory = match kind {
+        "sandbox-escape" => "Possibly: the guest performed an access outside its bounds; whether it reached host or runtime memory is not established.".to_string(),
+        "crash" => match (&sanitizer, region.as_deref()) {
+            (Some(s), _) => format!("Possibly: `{s}`."),
+            (_, Some(r)) => format!("Possibly: faulting access in region `{r}`."),
+            _ => "Unknown: no faulting address recorded.".into(),
+        },
+        _ => "No evidence.".into(),
+    };
+    let resources = "No evidence: the module has no imports; no host resources are granted.".to_string();
+    let host_calls = "No evidence: the module imports no host functions.".to_string();
+    let available = match kind {
+        "crash" => "Yes: the runtime's process dies; the host embedding goes down with it.".to_string(),
+        "hang" => "Yes: the call never returns (the reference finishes it); the embedding is stuck.".to_string(),
+        _ => "No: the runtime returns and can run further calls.".into(),
+    };
+    vec![
+        ("Does it let a .wasm break out of the sandbox?", escape),
+        ("Does it read or modify host memory, runtime memory or another module's data?", memory),
+        ("Does it use files, sockets, devices or other host resources without the granted capability?", resources),
+        ("Does it call host functions or native APIs bypassing their checks?", host_calls),
+        ("Does it make the runtime unavailable or unrecoverable?", available),
+    ]
+}
+
+fn severity(f: &Finding) -> (&'static str, &'static str) {
+    let rec = match subject_of(f).map(|e| &e.end) {
+        Some(End::Crashed(r)) => Some(r),
+        _ => None,
+    };
+    match f.verdict.kind.as_str() {
+        "sandbox-escape" => ("High", "sandbox bounds not enforced for untrusted .wasm (confidentiality/integrity of the host at risk)"),
+        "crash" if rec.is_some_and(|r| r.sanitizer.as_deref().is_some_and(|s| s.contains("overflow") || s.contains("use-after"))) => {
+            ("High", "memory-safety violation in the runtime reachable from untrusted .wasm")
+        }
+        "crash" if rec.is_some_and(|r| r.fault_region.as_deref() == Some("elsewhere")) => {
+            ("High", "wild memory access in the runtime reachable from untrusted .wasm")
+        }
+        "crash" => ("Medium", "denial of service: untrusted .wasm kills the runtime process"),
+        "hang" => ("Medium", "denial of service: untrusted .wasm makes the runtime hang"),
+        _ => ("Low", "no memory-safety evidence"),
+    }
+}
+
+/// The private security-advisory draft (P12: never a public issue).
+pub fn advisory(m: &Material) -> String {
+    let policy = Policy::builtin();
+    let f = &m.finding;
+    let mut s = String::new();
+    let _ = writeln!(s, "# Security advisory draft: {}\n", title(f));
+    let _ = writeln!(
+        s,
+        "> **Private.** By WAMR's policy (P12) this goes through a private security advisory \
+         (GitHub: Security → Report a vulnerability on bytecodealliance/wasm-micro-runtime), never a public issue.\n"
+    );
+    let _ = writeln!(s, "## Summary\n\n{}\n\n{}\n", f.verdict.reason, f.divergence.detail);
+    let _ = writeln!(s, "## Affected\n");
+    let version = build_fact("wamr-version").unwrap_or_else(|| "unknown".into());
+    let _ = writeln!(s, "- WAMR {version}, running mode: {} (`{}`)", mode_title(&f.engine), f.engine);
+    let others: Vec<&str> = engines::runtimes_built().into_iter().filter(|e| *e != f.engine).collect();
+    if !others.is_empty() {
+        let _ = writeln!(
+            s,
+            "- Other modes ({}): not established by this finding; check with `wasmsieve run {} --engine <mode>`.",
+            others.join(", "),
+            m.wasm_name
+        );
+    }
+    let trust = match f.provenance {
+        Provenance::Wasm => "an untrusted .wasm (P2/P3)",
+        Provenance::AotEmitted => "an .aot emitted by wamrc with supported options from a .wasm (P5)",
+        _ => "see provenance",
+    };
+    let _ = writeln!(s, "- Attacker input: {trust}\n");
+    let _ = writeln!(s, "## Impact (P11 checklist)\n");
+    for (q, a) in p11_answers(f) {
+        let _ = writeln!(s, "- **{q}** {a}");
+    }
+    let (sev, why) = severity(f);
+    let _ = writeln!(s, "\n## Severity suggestion\n\n**{sev}**: {why}. The maintainers decide (P11: reported as security first, may be downgraded).\n");
+    section_environment(&mut s, m);
+    section_reproducer(&mut s, m);
+    section_commands(&mut s, m);
+    section_expected_actual(&mut s, m);
+    section_policy(&mut s, m, &policy);
+    section_regression(&mut s, m);
+    let _ = writeln!(s, "---\nDrafted by wasmsieve from `{}`. Keep it private until a fix is released.", m.dir.display());
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printf_g_matches_c() {
+        assert_eq!(fmt_g(1.5, 7), "1.5");
+        assert_eq!(fmt_g(0.0, 7), "0");
+        assert_eq!(fmt_g(1e10, 7), "1e+10");
+        assert_eq!(fmt_g(123456789.0, 7), "1.234568e+08");
+        assert_eq!(fmt_g(0.0001, 7), "0.0001");
+        assert_eq!(fmt_g(0.00001, 7), "1e-05");
+        assert_eq!(fmt_g(f64::NAN, 7), "nan");
+        assert_eq!(iwasm_value(&Val::I32(-1)), "0xffffffff:i32");
+        assert_eq!(iwasm_value(&Val::I64(0)), "0x0:i64");
+    }
+}
