@@ -88,6 +88,13 @@ enum Cmd {
         /// Also write the unique findings as SARIF 2.1.0.
         #[arg(long)]
         sarif: Option<PathBuf>,
+        /// Manipulated-AoT mode: also load and run mutants of every emitted .aot
+        /// (bug bucket, P4). Implies --engine wamr-aot when no engine is given.
+        #[arg(long)]
+        aot_mutate: bool,
+        /// Mutants per emitted .aot in --aot-mutate mode.
+        #[arg(long, default_value_t = 8)]
+        aot_mutants: u64,
         /// Exit 1 when this run finds a new unique finding in these buckets.
         #[arg(long, value_enum, default_value = "security")]
         fail_on: FailOn,
@@ -235,7 +242,7 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
         }
         Cmd::Engines => {
             for e in engines::ENGINES {
-                let built = !e.name.starts_with("wamr") || engines::runtimes_built().contains(&e.name);
+                let built = engines::is_built(e.name);
                 println!("{:<14} {:<10} {}", e.name, if built { "built" } else { "not built" }, e.about);
             }
             println!();
@@ -299,7 +306,14 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
             mutate_percent,
             sarif,
             fail_on,
+            aot_mutate,
+            aot_mutants,
         } => {
+            let names = if aot_mutate && names.is_empty() { vec!["wamr-aot".to_string()] } else { names };
+            anyhow::ensure!(
+                !aot_mutate || names.iter().any(|n| n == "wamr-aot"),
+                "--aot-mutate needs --engine wamr-aot (it mutates the .aot files that engine emits)"
+            );
             let names = default_engines(names)?;
             let mut cfg = CampaignConfig::new(names, out);
             cfg.time = time.map(Duration::from_secs);
@@ -314,6 +328,7 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
             cfg.isolate = !in_process;
             cfg.policy = load_policy(policy)?;
             cfg.mutate_percent = mutate_percent;
+            cfg.aot_mutants = if aot_mutate { aot_mutants } else { 0 };
             cfg.seeds = match corpus {
                 Some(c) if !c.is_dir() => anyhow::bail!("--corpus {}: not a folder", c.display()),
                 Some(c) => Some(c),

@@ -53,6 +53,12 @@ impl Differ {
 
     /// Runs one module through every engine and judges each runtime under test.
     pub fn run(&mut self, wasm: &[u8], plan: &CallPlan) -> CaseReport {
+        self.run_with(wasm, wasm, plan)
+    }
+
+    /// Like [`Differ::run`], giving the runtimes under test another input than
+    /// the reference (an .aot built from `wasm`, e.g. manipulated).
+    pub fn run_with(&mut self, wasm: &[u8], subject_input: &[u8], plan: &CallPlan) -> CaseReport {
         let start = Instant::now();
         let reference = execute(&mut self.reference, wasm, plan);
         let reference_time = start.elapsed();
@@ -62,13 +68,13 @@ impl Differ {
         let mut second: Option<Execution> = None;
         for i in 0..self.subjects.len() {
             self.subjects[i].engine.set_deadline(deadline);
-            let exec = execute(self.subjects[i].engine.as_mut(), wasm, plan);
+            let exec = execute(self.subjects[i].engine.as_mut(), subject_input, plan);
             let cmp = oracle::compare(&reference, &exec);
             if let Comparison::Diverge(d) = &cmp {
                 let mut d = d.clone();
                 if matches!(d.symptom, Symptom::Crash | Symptom::Hang) {
                     // Confirm before filing: a flaky one is kept, marked.
-                    let again = execute(self.subjects[i].engine.as_mut(), wasm, plan);
+                    let again = execute(self.subjects[i].engine.as_mut(), subject_input, plan);
                     let confirmed = matches!(oracle::compare(&reference, &again), Comparison::Diverge(a) if a.symptom == d.symptom);
                     let f = self.judge(i, &reference, &exec, &d, wasm, None, Some(confirmed));
                     findings.push(f);

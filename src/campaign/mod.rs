@@ -42,6 +42,9 @@ pub struct CampaignConfig {
     pub seeds: Option<PathBuf>,
     /// Share of test cases mutated from the corpus, in percent.
     pub mutate_percent: u64,
+    /// Manipulated-AoT mode: mutants of each emitted .aot to load and run
+    /// (0: off). Needs `wamr-aot` among the engines.
+    pub aot_mutants: u64,
 }
 
 impl CampaignConfig {
@@ -60,6 +63,7 @@ impl CampaignConfig {
             progress_every: Duration::from_secs(10),
             seeds: None,
             mutate_percent: 30,
+            aot_mutants: 0,
         }
     }
 }
@@ -70,7 +74,7 @@ pub fn subjects(names: &[String], isolate: bool, limits: &WorkerLimits) -> anyho
         .iter()
         .map(|n| {
             let info = engines::info(n).ok_or_else(|| anyhow::anyhow!("unknown engine `{n}`"))?;
-            if info.mode_feature.is_some() && !engines::runtimes_built().contains(&info.name) {
+            if !engines::is_built(info.name) {
                 anyhow::bail!("engine `{n}` is not built into this binary (see `wasmsieve engines`)");
             }
             let engine: Box<dyn Engine> = if isolate || !info.in_process_ok {
@@ -253,6 +257,13 @@ fn job_loop(shared: &Shared, job: usize) -> anyhow::Result<()> {
     let cfg = shared.cfg;
     let subjects = subjects(&cfg.engines, cfg.isolate, &WorkerLimits::default())?;
     let mut differ = Differ::new(subjects, cfg.policy.clone())?;
+    // Manipulated .aot files run in a worker of their own, judged under P4.
+    let mut mutant_differ = if cfg.aot_mutants > 0 {
+        let worker = Box::new(Worker::new("wamr-aot", WorkerLimits::default()));
+        Some(Differ::new(vec![Subject { engine: worker, info: &engines::AOT_MANIPULATED }], cfg.policy.clone())?)
+    } else {
+        None
+    };
     let inflight = cfg.out.join("inflight").join(format!("job-{job}.wasm"));
     loop {
         if shared.should_stop() {
@@ -281,22 +292,73 @@ fn job_loop(shared: &Shared, job: usize) -> anyhow::Result<()> {
         } else {
             st.modules_fresh += 1;
         }
-        for mut f in report.findings {
-            f.seed = Some(cfg.seed);
-            f.iteration = Some(iteration);
-            if st.record_finding(&f, shared.started.elapsed().as_secs_f64()) {
-                let artifacts: Vec<(String, Vec<u8>)> =
-                    f.executions.iter().flat_map(|e| e.artifacts.clone()).collect();
-                let dir = shared.store.write(&f, &case.wasm, &artifacts)?;
-                eprintln!(
-                    "finding: {} / {} in {}: {} -> {}",
-                    f.verdict.bucket,
-                    f.verdict.kind,
-                    f.engine,
-                    f.divergence.detail.chars().take(160).collect::<String>(),
-                    dir.display()
-                );
-            }
+        let emitted = report
+            .comparisons
+            .iter()
+            .flat_map(|(e, _)| e.artifacts.iter())
+            .find(|(name, _)| name == "input.aot")
+            .map(|(_, aot)| aot.clone());
+        for f in report.findings {
+            record(shared, &mut st, f, iteration, &case.wasm, vec![])?;
+        }
+        drop(st);
+        if let (Some(md), Some(aot)) = (mutant_differ.as_mut(), emitted) {
+            run_aot_mutants(shared, md, &case, &aot, iteration)?;
         }
     }
+}
+
+/// Counts a finding and, when its signature is new, writes it (input first).
+fn record(
+    shared: &Shared,
+    st: &mut Summary,
+    mut f: crate::report::Finding,
+    iteration: u64,
+    wasm: &[u8],
+    extra: Vec<(String, Vec<u8>)>,
+) -> anyhow::Result<()> {
+    f.seed = Some(shared.cfg.seed);
+    f.iteration = Some(iteration);
+    if st.record_finding(&f, shared.started.elapsed().as_secs_f64()) {
+        let mut artifacts: Vec<(String, Vec<u8>)> = f.executions.iter().flat_map(|e| e.artifacts.clone()).collect();
+        artifacts.extend(extra);
+        let dir = shared.store.write(&f, wasm, &artifacts)?;
+        eprintln!(
+            "finding: {} / {} in {}: {} -> {}",
+            f.verdict.bucket,
+            f.verdict.kind,
+            f.engine,
+            f.divergence.detail.chars().take(160).collect::<String>(),
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
+/// The manipulated-AoT bucket: mutants of the emitted .aot, loaded and run in
+/// an isolated AoT runtime. Crashes, hangs and unrecoverable states are filed
+/// (P4: bug); wrong results of changed code are expected and only counted.
+fn run_aot_mutants(shared: &Shared, differ: &mut Differ, case: &TestCase, aot: &[u8], iteration: u64) -> anyhow::Result<()> {
+    use crate::oracle::Symptom;
+    for k in 0..shared.cfg.aot_mutants {
+        let mutant = generate::aot_mutate::mutate(aot, shared.cfg.seed ^ iteration.wrapping_mul(31).wrapping_add(k));
+        let report = differ.run_with(&case.wasm, &mutant, &case.plan);
+        let mut st = shared.state.lock().unwrap();
+        st.aot_mutants += 1;
+        let exec = &report.comparisons[0].0;
+        if matches!(exec.load, Some(Err(_))) {
+            st.aot_mutants_rejected += 1;
+        }
+        for f in report.findings {
+            match f.divergence.symptom {
+                Symptom::Crash => st.aot_mutants_crashed += 1,
+                Symptom::Hang => st.aot_mutants_hung += 1,
+                Symptom::Unrecoverable => {}
+                _ => continue,
+            }
+            let extra = vec![("emitted.aot".to_string(), aot.to_vec()), ("mutated.aot".to_string(), mutant.clone())];
+            record(shared, &mut st, f, iteration, &case.wasm, extra)?;
+        }
+    }
+    Ok(())
 }

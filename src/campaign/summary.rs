@@ -74,6 +74,16 @@ pub struct Summary {
     /// Modules kept for showing new outcomes (`DIR/corpus`).
     #[serde(default)]
     pub corpus_size: u64,
+    /// Manipulated-AoT mode (`--aot-mutate`): mutants run, loads the AoT
+    /// loader rejected cleanly, mutants that crashed or hung the runtime.
+    #[serde(default)]
+    pub aot_mutants: u64,
+    #[serde(default)]
+    pub aot_mutants_rejected: u64,
+    #[serde(default)]
+    pub aot_mutants_crashed: u64,
+    #[serde(default)]
+    pub aot_mutants_hung: u64,
     /// Samples over time (one per progress tick) for plots.
     #[serde(default)]
     pub timeline: Vec<Tick>,
@@ -103,6 +113,10 @@ impl Summary {
             modules_fresh: 0,
             modules_mutated: 0,
             corpus_size: 0,
+            aot_mutants: 0,
+            aot_mutants_rejected: 0,
+            aot_mutants_crashed: 0,
+            aot_mutants_hung: 0,
             timeline: vec![],
             previous_seconds: 0.0,
         }

@@ -207,10 +207,21 @@ pub static ENGINES: &[EngineInfo] = &[
     EngineInfo { name: "wamr-classic", provenance: P::Wasm, mode_feature: Some("classic-interpreter"), in_process_ok: true, about: "WAMR classic interpreter (software bounds checks)" },
     EngineInfo { name: "wamr-fast", provenance: P::Wasm, mode_feature: Some("fast-interpreter"), in_process_ok: true, about: "WAMR fast interpreter (software bounds checks)" },
     EngineInfo { name: "wamr-aot", provenance: P::AotEmitted, mode_feature: Some("aot"), in_process_ok: true, about: "WAMR AoT compiler (in process, supported options) + AoT runtime" },
+    EngineInfo { name: "wamr-aot-opts", provenance: P::AotEmitted, mode_feature: Some("aot"), in_process_ok: true, about: "WAMR AoT with compiler options drawn per module (opt/size level 0-3, software bounds checks)" },
     EngineInfo { name: "faulty", provenance: P::Wasm, mode_feature: None, in_process_ok: false, about: "test engine: wasmtime that misbehaves on wsv_fault_* markers" },
     EngineInfo { name: "wasmtime", provenance: P::Wasm, mode_feature: None, in_process_ok: true, about: "reference: wasmtime (Cranelift), fuel-bounded" },
     EngineInfo { name: "wasmi", provenance: P::Wasm, mode_feature: None, in_process_ok: true, about: "second opinion: wasmi interpreter" },
 ];
+
+/// WAMR's AoT runtime given an .aot whose bytes were changed after emission:
+/// trusted input by policy (P4), so whatever it does is a bug.
+pub static AOT_MANIPULATED: EngineInfo = EngineInfo {
+    name: "wamr-aot",
+    provenance: P::AotManipulated,
+    mode_feature: Some("aot"),
+    in_process_ok: false,
+    about: "WAMR AoT runtime loading manipulated .aot files",
+};
 
 pub fn info(name: &str) -> Option<&'static EngineInfo> {
     ENGINES.iter().find(|e| e.name == name)
@@ -221,12 +232,22 @@ pub fn runtimes_built() -> Vec<&'static str> {
     wamr::available()
 }
 
+/// Whether an engine can be created in this binary.
+pub fn is_built(name: &str) -> bool {
+    match name {
+        "wamr-aot-opts" => runtimes_built().contains(&"wamr-aot"),
+        n if n.starts_with("wamr-") => runtimes_built().contains(&n),
+        _ => info(name).is_some(),
+    }
+}
+
 /// Creates an engine in this process.
 pub fn create(name: &str) -> anyhow::Result<Box<dyn Engine>> {
     Ok(match name {
         "wasmtime" => Box::new(wasmtime::Wasmtime::new()?),
         "wasmi" => Box::new(wasmi::Wasmi::new()),
         "faulty" => Box::new(faulty::Faulty::new()?),
+        "wamr-aot-opts" => Box::new(wamr::Wamr::aot_drawing_options().map_err(anyhow::Error::msg)?),
         other => {
             let mode = wamr::Mode::from_name(other).ok_or_else(|| {
                 let known: Vec<&str> = ENGINES.iter().map(|e| e.name).collect();

@@ -214,6 +214,15 @@ impl Default for AotOptions {
     }
 }
 
+impl AotOptions {
+    /// A supported option set chosen by the module's bytes: the same module
+    /// always gets the same options, so findings reproduce.
+    pub fn drawn_from(wasm: &[u8]) -> AotOptions {
+        let h = wasm.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ *b as u64).wrapping_mul(0x100_0000_01b3));
+        AotOptions { opt_level: (h % 4) as u32, size_level: ((h >> 8) % 4) as u32, bounds_checks: 1 }
+    }
+}
+
 /// Compiles wasm to `.aot` bytes with the AoT build's in-process compiler.
 pub fn compile_aot(wasm: &[u8], opts: &AotOptions) -> Result<Vec<u8>, String> {
     let api = init(Mode::Aot)?;
@@ -287,6 +296,8 @@ pub struct Wamr {
     /// `.aot` bytes of the module loaded last (AoT mode).
     aot: Option<Vec<u8>>,
     aot_options: AotOptions,
+    /// Draw the compiler options per module (engine `wamr-aot-opts`).
+    draw_options: bool,
     stack_size: u32,
 }
 
@@ -305,8 +316,17 @@ impl Wamr {
             module: std::ptr::null_mut(),
             aot: None,
             aot_options: AotOptions::default(),
+            draw_options: false,
             stack_size: DEFAULT_STACK_SIZE,
         })
+    }
+
+    /// AoT mode whose compiler options are drawn per module (supported sets
+    /// only: software bounds checks always on, see [`AotOptions`]).
+    pub fn aot_drawing_options() -> Result<Self, String> {
+        let mut w = Wamr::new(Mode::Aot)?;
+        w.draw_options = true;
+        Ok(w)
     }
 
     /// AoT mode with chosen compiler options.
@@ -388,7 +408,15 @@ impl Engine for Wamr {
         if self.mode != Mode::Aot {
             return self.load_raw(wasm);
         }
+        // Already an .aot (e.g. manipulated after emission): load it as is;
+        // the campaign, not the engine, knows its provenance.
+        if wasm.starts_with(b"\0aot") {
+            return self.load_aot(wasm);
+        }
         self.unload();
+        if self.draw_options {
+            self.aot_options = AotOptions::drawn_from(wasm);
+        }
         let aot = compile_aot(wasm, &self.aot_options).map_err(|e| format!("aot compile: {e}"))?;
         self.load_aot(&aot)
     }
@@ -410,7 +438,15 @@ impl Engine for Wamr {
     }
 
     fn artifacts(&self) -> Vec<(String, Vec<u8>)> {
-        self.aot.iter().map(|a| ("input.aot".to_string(), a.clone())).collect()
+        let o = &self.aot_options;
+        let options = format!(
+            "opt_level={} size_level={} bounds_checks={} (wamrc --opt-level={} --size-level={} --bounds-checks={})\n",
+            o.opt_level, o.size_level, o.bounds_checks, o.opt_level, o.size_level, o.bounds_checks
+        );
+        self.aot
+            .iter()
+            .flat_map(|a| [("input.aot".to_string(), a.clone()), ("aot-options.txt".to_string(), options.clone().into_bytes())])
+            .collect()
     }
 }
 

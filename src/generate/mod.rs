@@ -4,6 +4,7 @@
 //! support, so wasm-smith never generates what the runtime was not built for
 //! (that would be a misconfiguration, not a finding).
 
+pub mod aot_mutate;
 pub mod features;
 pub mod mutate;
 pub mod plan;

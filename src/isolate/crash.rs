@@ -108,7 +108,9 @@ impl CrashRecord {
 /// "/lib/libc.so.6(abort+0x12) [0x7f..]") into function names: frames of the
 /// worker binary through `addr2line`, others by the symbol glibc printed.
 fn symbolize<'a>(raw: impl Iterator<Item = &'a str>, exe: &std::path::Path) -> Vec<String> {
-    let exe_s = exe.to_string_lossy();
+    // The worker names itself by its real path; `exe` may be /proc/self/exe.
+    let real = std::fs::read_link(exe).unwrap_or_else(|_| exe.to_path_buf());
+    let exe_s = real.to_string_lossy().trim_end_matches(" (deleted)").to_string();
     let mut out: Vec<String> = vec![];
     let mut ours: Vec<(usize, String)> = vec![];
     for line in raw {
@@ -116,7 +118,7 @@ fn symbolize<'a>(raw: impl Iterator<Item = &'a str>, exe: &std::path::Path) -> V
             (Some(a), Some(b)) if a < b => (&line[..a], &line[a + 1..b]),
             _ => (line, ""),
         };
-        if object == exe_s && inner.starts_with("+0x") {
+        if object == exe_s.as_str() && inner.starts_with("+0x") {
             // Return addresses point past the call: look up the call itself.
             let off = u64::from_str_radix(&inner[3..], 16).unwrap_or(1).saturating_sub(1);
             ours.push((out.len(), format!("{off:#x}")));
@@ -128,9 +130,15 @@ fn symbolize<'a>(raw: impl Iterator<Item = &'a str>, exe: &std::path::Path) -> V
         }
     }
     if !ours.is_empty() {
+        // /proc/self/exe would name addr2line itself: use this process's.
+        let image = if exe == std::path::Path::new("/proc/self/exe") {
+            std::path::PathBuf::from(format!("/proc/{}/exe", std::process::id()))
+        } else {
+            exe.to_path_buf()
+        };
         let names = std::process::Command::new("addr2line")
             .args(["-f", "-C", "-e"])
-            .arg(exe)
+            .arg(image)
             .args(ours.iter().map(|o| o.1.as_str()))
             .output()
             .ok()

@@ -128,11 +128,8 @@ impl Worker {
     fn request(&mut self, req: &Request) -> Option<Response> {
         if self.process.is_none() {
             if let Err(e) = self.spawn() {
-                self.aborted = Some(End::Crashed(CrashRecord {
-                    stderr_tail: format!("cannot start worker: {e}"),
-                    ..Default::default()
-                }));
-                return None;
+                // Not the runtime's doing: the harness cannot go on.
+                panic!("wasmsieve: cannot start a worker process for {}: {e}", self.engine);
             }
         }
         let p = self.process.as_mut().expect("spawned");
@@ -284,9 +281,12 @@ impl Instance for WorkerInstance<'_> {
 }
 
 /// The binary that serves as worker: this one, unless a test overrides it.
+/// `/proc/self/exe` keeps working when the file is replaced by a rebuild
+/// during a long campaign.
 fn worker_executable() -> std::io::Result<std::path::PathBuf> {
     match std::env::var_os("WASMSIEVE_WORKER_EXE") {
         Some(p) => Ok(p.into()),
+        None if std::path::Path::new("/proc/self/exe").exists() => Ok("/proc/self/exe".into()),
         None => std::env::current_exe(),
     }
 }

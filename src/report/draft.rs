@@ -531,7 +531,10 @@ fn p11_answers(f: &Finding) -> Vec<(&'static str, String)> {
         "crash" => match (&sanitizer, region.as_deref()) {
             (Some(s), _) => format!("Possibly: `{s}`."),
             (_, Some(r)) => format!("Possibly: faulting access in region `{r}`."),
-            _ => "Unknown: no faulting address recorded.".into(),
+            _ => match rec.and_then(|r| r.fault_address.clone()) {
+                Some(a) => format!("Unknown: the fault is at {a}, not classified as linear memory or elsewhere."),
+                None => "Unknown: no faulting address recorded.".into(),
+            },
         },
         _ => "No evidence.".into(),
     };
