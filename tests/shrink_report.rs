@@ -61,19 +61,31 @@ fn marked_module(seed: u64, extra: &str) -> Vec<u8> {
 /// Runs the module through `faulty` in a worker and files the finding like a
 /// campaign does; returns its folder.
 fn file_finding(out: &Path, wasm: &[u8], want_signature_part: &str) -> (PathBuf, Finding) {
+    try_file_finding(out, wasm, want_signature_part).unwrap_or_else(|| panic!("no finding with {want_signature_part}"))
+}
+
+fn try_file_finding(out: &Path, wasm: &[u8], want_signature_part: &str) -> Option<(PathBuf, Finding)> {
     worker_exe();
     let subjects = subjects(&["faulty".to_string()], true, &WorkerLimits::default()).unwrap();
     let mut differ = Differ::new(subjects, Policy::builtin()).unwrap();
     let plan = CallPlan::fixed(wasm, 2).unwrap();
     let report = differ.run(wasm, &plan);
-    let f = report
-        .findings
-        .into_iter()
-        .find(|f| f.signature.contains(want_signature_part))
-        .unwrap_or_else(|| panic!("no finding with {want_signature_part}"));
+    let f = report.findings.into_iter().find(|f| f.signature.contains(want_signature_part))?;
     let store = FindingStore::new(out);
     let dir = store.write(&f, wasm, &[]).unwrap();
-    (dir, f)
+    Some((dir, f))
+}
+
+/// A generated module with the marker whose first finding is the wanted one
+/// (a generated function that diverges first would make it another finding).
+fn marked_finding(out: &Path, seed: u64, extra: &str, want: &str) -> (PathBuf, Finding) {
+    for s in (seed..seed + 400).step_by(13) {
+        let wasm = marked_module(s, extra);
+        if let Some(found) = try_file_finding(out, &wasm, want) {
+            return found;
+        }
+    }
+    panic!("no generated module near seed {seed} gives a {want} finding with the marker");
 }
 
 /// Reruns `min.wasm` with the shrunk plan, independently of the shrinker.
@@ -88,15 +100,12 @@ fn rerun_min(dir: &Path) -> Vec<Finding> {
 
 const VALUE_MARKER: &str = r#"(func (export "wsv_fault_value") (param i32 i64) (result i32)
     local.get 0 i32.const 7 i32.mul local.get 1 i32.wrap_i64 i32.add)"#;
-const TRAP_KIND_MARKER: &str =
-    r#"(func (export "wsv_fault_trap_kind") (param i32) (result i32) i32.const 100 local.get 0 i32.div_u)"#;
 const SEGV_MARKER: &str = r#"(func (export "wsv_fault_segv") (param i32) (result i32) local.get 0)"#;
 
 #[test]
 fn shrink_value_finding_is_smaller_with_same_signature() {
     let out = temp_dir("value");
-    let wasm = marked_module(1, VALUE_MARKER);
-    let (dir, f) = file_finding(&out, &wasm, "WrongValue");
+    let (dir, f) = marked_finding(&out, 1, VALUE_MARKER, "WrongValue");
     let mut cfg = ShrinkConfig::new(Duration::from_secs(90));
     cfg.attempts = 400;
     let o = shrink::shrink_finding_with(&dir, &cfg).expect("shrink");
@@ -119,29 +128,34 @@ fn shrink_value_finding_is_smaller_with_same_signature() {
     let _ = std::fs::remove_dir_all(out);
 }
 
+/// Two faults in one module: the finding is the global-state one. A smaller
+/// module that still fails, but through the wrong-value marker, is a different
+/// signature and must not be accepted.
+const GLOBAL_THEN_VALUE: &str = r#"(global $wsvg (export "wsv_g") (mut i32) (i32.const 0))
+    (func (export "wsv_fault_global") (param i32) local.get 0 i32.const 3 i32.add global.set $wsvg)
+    (func (export "wsv_fault_value") (result i32) i32.const 41)"#;
+
 #[test]
-fn shrink_keeps_the_trap_kind_signature_not_just_failure() {
-    let out = temp_dir("trapkind");
-    let wasm = marked_module(7, TRAP_KIND_MARKER);
-    let (dir, f) = file_finding(&out, &wasm, "WrongTrapKind");
+fn shrink_keeps_the_same_signature_not_just_failure() {
+    let out = temp_dir("samesig");
+    let (dir, f) = marked_finding(&out, 5, GLOBAL_THEN_VALUE, "GlobalMismatch");
     let mut cfg = ShrinkConfig::new(Duration::from_secs(90));
     cfg.attempts = 400;
     let o = shrink::shrink_finding_with(&dir, &cfg).expect("shrink");
     eprintln!("{}", o.line());
     assert!(o.bytes_after < o.bytes_before, "{}", o.line());
-    // The signature names both trap kinds: the divide by zero must survive.
     assert_eq!(o.finding.signature, f.signature);
-    assert!(o.finding.signature.contains("IntegerDivisionByZero"), "{}", o.finding.signature);
+    assert!(o.finding.signature.contains("GlobalMismatch"), "{}", o.finding.signature);
     let min = wasmprinter::print_bytes(std::fs::read(dir.join("min.wasm")).unwrap()).unwrap();
-    assert!(min.contains("div_u"), "{min}");
+    assert!(min.contains("wsv_fault_global") && min.contains("wsv_g"), "{min}");
+    assert_eq!(o.plan.calls.last().map(|c| c.export.as_str()), Some("wsv_fault_global"), "{:?}", o.plan);
     let _ = std::fs::remove_dir_all(out);
 }
 
 #[test]
 fn shrink_crash_finding_within_budget() {
     let out = temp_dir("crash");
-    let wasm = marked_module(3, SEGV_MARKER);
-    let (dir, f) = file_finding(&out, &wasm, "Crash");
+    let (dir, f) = marked_finding(&out, 3, SEGV_MARKER, "Crash");
     let started = Instant::now();
     let o = shrink::shrink_finding(&dir, Duration::from_secs(20)).expect("shrink");
     eprintln!("{}", o.line());
@@ -283,8 +297,7 @@ fn every_bucket_report_renders() {
 #[test]
 fn report_uses_the_shrunk_reproducer() {
     let out = temp_dir("report-min");
-    let wasm = marked_module(1, VALUE_MARKER);
-    let (dir, _) = file_finding(&out, &wasm, "WrongValue");
+    let (dir, _) = marked_finding(&out, 1, VALUE_MARKER, "WrongValue");
     let o = wasmsieve(&["shrink", dir.to_str().unwrap(), "--time", "60", "--attempts", "300"]);
     assert_eq!(o.status.code(), Some(0), "{}", show(&o));
     assert!(String::from_utf8_lossy(&o.stdout).contains("shrunk"), "{}", show(&o));
@@ -399,13 +412,12 @@ fn bench_shrink() {
     let cases: Vec<(&str, u64, &str, &str)> = vec![
         ("wrong value", 1, VALUE_MARKER, "WrongValue"),
         ("wrong value", 11, VALUE_MARKER, "WrongValue"),
-        ("wrong trap kind", 7, TRAP_KIND_MARKER, "WrongTrapKind"),
         ("global state", 21, marker_global, "GlobalMismatch"),
+        ("two faults, global", 5, GLOBAL_THEN_VALUE, "GlobalMismatch"),
         ("crash (SIGSEGV)", 3, SEGV_MARKER, "Crash"),
     ];
     for (what, seed, marker, sig) in cases {
-        let wasm = marked_module(seed, marker);
-        let (dir, _) = file_finding(&out, &wasm, sig);
+        let (dir, _) = marked_finding(&out, seed, marker, sig);
         let o = shrink::shrink_finding(&dir, Duration::from_secs(60)).expect("shrink");
         println!("BENCH {what:<16} {}", o.line());
     }

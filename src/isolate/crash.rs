@@ -118,7 +118,8 @@ fn symbolize<'a>(raw: impl Iterator<Item = &'a str>, exe: &std::path::Path) -> V
             (Some(a), Some(b)) if a < b => (&line[..a], &line[a + 1..b]),
             _ => (line, ""),
         };
-        if object == exe_s.as_str() && inner.starts_with("+0x") {
+        let is_worker = object == exe_s.as_str() || std::path::Path::new(object) == exe;
+        if is_worker && inner.starts_with("+0x") {
             // Return addresses point past the call: look up the call itself.
             let off = u64::from_str_radix(&inner[3..], 16).unwrap_or(1).saturating_sub(1);
             ours.push((out.len(), format!("{off:#x}")));
