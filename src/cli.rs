@@ -166,6 +166,15 @@ enum Cmd {
         #[arg(long)]
         source: Option<PathBuf>,
     },
+    /// Write seed corpora for the cargo-fuzz targets (corpus/<target>/).
+    #[command(hide = true)]
+    MakeFuzzCorpus {
+        #[arg(long, default_value = "corpus")]
+        out: PathBuf,
+        /// Hand-written seed modules (.wat/.wasm) for the loader target.
+        #[arg(long, default_value = "corpus/seeds")]
+        seeds: PathBuf,
+    },
     /// (internal) Serve one engine to the harness over stdin/stdout.
     #[command(hide = true)]
     Worker {
@@ -236,8 +245,34 @@ pub fn read_module(path: &Path) -> anyhow::Result<Vec<u8>> {
 fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
     match cmd {
         Cmd::Worker { engine } => {
-            let mut e = engines::create(&engine)?;
-            crate::isolate::serve(e.as_mut())?;
+            crate::isolate::serve(|| engines::create(&engine))?;
+            Ok(0)
+        }
+        Cmd::MakeFuzzCorpus { out, seeds } => {
+            // Fuzz inputs of the generator targets are wasm-smith input bytes;
+            // the loader target takes modules.
+            for target in ["diff_interp", "diff_aot", "aot_mutated"] {
+                let dir = out.join(target);
+                std::fs::create_dir_all(&dir)?;
+                for seed in 0..8u64 {
+                    std::fs::write(dir.join(format!("seed-{seed}")), crate::generate::seed_bytes(seed, 4096))?;
+                }
+            }
+            let dir = out.join("wamr_load");
+            std::fs::create_dir_all(&dir)?;
+            for entry in std::fs::read_dir(&seeds)? {
+                let p = entry?.path();
+                let m = read_module(&p)?;
+                let stem = p.file_stem().unwrap_or_default().to_string_lossy().to_string();
+                std::fs::write(dir.join(format!("{stem}.wasm")), m)?;
+            }
+            for seed in 0..8u64 {
+                let data = crate::generate::seed_bytes(seed, 4096);
+                if let Ok(c) = crate::generate::generate(&data, &crate::generate::GenConfig::default()) {
+                    std::fs::write(dir.join(format!("smith-{seed}.wasm")), c.wasm)?;
+                }
+            }
+            println!("seed corpora written under {}", out.display());
             Ok(0)
         }
         Cmd::Engines => {

@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod corpus;
 pub mod differ;
+pub mod libfuzzer;
 pub mod summary;
 
 use crate::engines::{self, Engine};

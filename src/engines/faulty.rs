@@ -13,7 +13,7 @@ use super::{Engine, Instance, MemorySnapshot, Trap, Val};
 /// for `wsv_fault_reject`).
 pub const MARKERS: &[&str] = &[
     "wsv_fault_value",    // first result off by one
-    "wsv_fault_no_trap",  // swallow a trap and return zeros
+    "wsv_fault_no_trap",  // swallow a trap and return nothing
     "wsv_fault_trap_kind", // report every trap as `unreachable`
     "wsv_fault_memory",   // memory snapshot altered after the call
     "wsv_fault_global",   // globals altered after the call

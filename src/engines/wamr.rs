@@ -569,9 +569,10 @@ mod tests {
             drop(i);
             if e.mode() == Mode::Aot {
                 let arts = e.artifacts();
-                assert_eq!(arts.len(), 1);
-                assert_eq!(arts[0].0, "input.aot");
-                assert!(arts[0].1.starts_with(b"\0aot"));
+                let aot = arts.iter().find(|a| a.0 == "input.aot").expect("the emitted .aot is kept");
+                assert!(aot.1.starts_with(b"\0aot"));
+                let opts = arts.iter().find(|a| a.0 == "aot-options.txt").expect("the compiler options are kept");
+                assert!(String::from_utf8_lossy(&opts.1).contains("bounds_checks=1"));
             }
         }
     }

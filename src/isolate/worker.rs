@@ -292,8 +292,12 @@ fn worker_executable() -> std::io::Result<std::path::PathBuf> {
 }
 
 /// Child side: serves requests for one engine on stdin/stdout until EOF.
-pub fn serve(engine: &mut dyn Engine) -> anyhow::Result<()> {
+pub fn serve(make_engine: impl FnOnce() -> anyhow::Result<Box<dyn Engine>>) -> anyhow::Result<()> {
+    // Ours first: an engine with trap handlers of its own (wasmtime) installs
+    // them after, and hands on the faults that are not Wasm traps.
     install_crash_handler();
+    let mut engine = make_engine()?;
+    let engine = engine.as_mut();
     let stdin = std::io::stdin();
     let mut lines = stdin.lock().lines();
     let mut out = std::io::stdout().lock();
@@ -419,5 +423,8 @@ extern "C" fn on_fatal_signal(sig: libc::c_int, info: *mut libc::siginfo_t, _ctx
         backtrace_symbols_fd(frames.as_ptr(), count, 2);
         let end = b"wsv-frames-end\n";
         libc::write(2, end.as_ptr().cast(), end.len());
+        // SA_RESETHAND restored the default action: die of the same signal now
+        // (a raised signal would otherwise be survived once).
+        libc::raise(sig);
     }
 }

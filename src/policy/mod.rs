@@ -178,7 +178,7 @@ impl Policy {
 
 fn kind_of(symptom: &str) -> &'static str {
     match symptom {
-        "crash" => "crash",
+        "crash" | "unrecoverable" => "crash",
         "hang" | "guest-loop" => "hang",
         "sandbox-escape" => "sandbox-escape",
         "validation" => "validation",
