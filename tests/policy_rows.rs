@@ -50,8 +50,8 @@ const ROWS: &[Row] = &[
     row(Wasm, "wrong-result", "wasm-wrong-result", "bug", "wrong-result", &["P7"]),
     row(Wasm, "validation", "wasm-validation", "bug", "validation", &["P2", "P7"]),
     row(Wasm, "unrecoverable", "wasm-unrecoverable", "security", "crash", &["P9", "P11"]),
-    row(Misuse, "unrecoverable", "misuse", "not-an-issue", "wrong-result", &["P1", "P6"]),
-    row(AotManipulated, "unrecoverable", "aot-manipulated", "bug", "wrong-result", &["P4"]),
+    row(Misuse, "unrecoverable", "misuse", "not-an-issue", "crash", &["P1", "P6"]),
+    row(AotManipulated, "unrecoverable", "aot-manipulated", "bug", "crash", &["P4"]),
     // toolchain-emitted AoT
     row(AotEmitted, "unrecoverable", "aot-emitted-unrecoverable", "security", "crash", &["P5", "P9"]),
     row(AotEmitted, "crash", "aot-emitted-crash", "security", "crash", &["P5"]),

@@ -70,7 +70,11 @@ fn try_file_finding(out: &Path, wasm: &[u8], want_signature_part: &str) -> Optio
     let mut differ = Differ::new(subjects, Policy::builtin()).unwrap();
     let plan = CallPlan::fixed(wasm, 2).unwrap();
     let report = differ.run(wasm, &plan);
-    let f = report.findings.into_iter().find(|f| f.signature.contains(want_signature_part))?;
+    // "Crash@wsv_fault_segv": the signature part, and the export it diverged at.
+    let (part, export) = want_signature_part.split_once('@').unwrap_or((want_signature_part, ""));
+    let f = report.findings.into_iter().find(|f| {
+        f.signature.contains(part) && (export.is_empty() || f.divergence.export.as_deref() == Some(export))
+    })?;
     let store = FindingStore::new(out);
     let dir = store.write(&f, wasm, &[]).unwrap();
     Some((dir, f))
@@ -155,7 +159,7 @@ fn shrink_keeps_the_same_signature_not_just_failure() {
 #[test]
 fn shrink_crash_finding_within_budget() {
     let out = temp_dir("crash");
-    let (dir, f) = marked_finding(&out, 3, SEGV_MARKER, "Crash");
+    let (dir, f) = marked_finding(&out, 3, SEGV_MARKER, "Crash@wsv_fault_segv");
     let started = Instant::now();
     let o = shrink::shrink_finding(&dir, Duration::from_secs(20)).expect("shrink");
     eprintln!("{}", o.line());
@@ -414,7 +418,7 @@ fn bench_shrink() {
         ("wrong value", 11, VALUE_MARKER, "WrongValue"),
         ("global state", 21, marker_global, "GlobalMismatch"),
         ("two faults, global", 5, GLOBAL_THEN_VALUE, "GlobalMismatch"),
-        ("crash (SIGSEGV)", 3, SEGV_MARKER, "Crash"),
+        ("crash (SIGSEGV)", 3, SEGV_MARKER, "Crash@wsv_fault_segv"),
     ];
     for (what, seed, marker, sig) in cases {
         let (dir, _) = marked_finding(&out, seed, marker, sig);

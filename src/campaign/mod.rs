@@ -163,6 +163,14 @@ pub fn run(cfg: &CampaignConfig) -> anyhow::Result<Outcome> {
     std::thread::scope(|ts| {
         // Progress on its own thread, so every pool thread fuzzes.
         ts.spawn(|| progress(&shared, &finished));
+        // Stop the progress thread however the jobs end (a panic included).
+        struct Finish<'a>(&'a AtomicBool);
+        impl Drop for Finish<'_> {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::Relaxed);
+            }
+        }
+        let _finish = Finish(&finished);
         pool.scope(|s| {
             for job in 0..cfg.jobs.max(1) {
                 let (shared, errors) = (&shared, &errors);
@@ -174,7 +182,6 @@ pub fn run(cfg: &CampaignConfig) -> anyhow::Result<Outcome> {
                 });
             }
         });
-        finished.store(true, Ordering::Relaxed);
     });
     if let Some(e) = errors.into_inner().unwrap().into_iter().next() {
         return Err(e);
