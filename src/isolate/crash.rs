@@ -93,9 +93,13 @@ impl CrashRecord {
                 }
             }
         }
-        // The first two raw frames are the handler and the signal trampoline.
         if rec.frames.is_empty() {
-            rec.frames = symbolize(raw.iter().skip(2).copied(), exe);
+            let frames = symbolize(raw.iter().copied(), exe);
+            // Drop the signal machinery: our handler, any handler that chained
+            // to it (wasmtime's), and the kernel's trampoline right after them.
+            let machinery = |f: &String| f.contains("on_fatal_signal") || f.contains("trap_handler");
+            let skip = frames.iter().rposition(machinery).map_or(0, |i| i + 2);
+            rec.frames = frames.into_iter().skip(skip).collect();
         }
         rec.signal_name = rec.signal.map(signal_name);
         let tail: Vec<&str> = stderr.lines().rev().take(40).collect();

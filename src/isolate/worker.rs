@@ -423,8 +423,10 @@ extern "C" fn on_fatal_signal(sig: libc::c_int, info: *mut libc::siginfo_t, _ctx
         backtrace_symbols_fd(frames.as_ptr(), count, 2);
         let end = b"wsv-frames-end\n";
         libc::write(2, end.as_ptr().cast(), end.len());
-        // SA_RESETHAND restored the default action: die of the same signal now
-        // (a raised signal would otherwise be survived once).
+        // Die of the same signal now. The default action is set explicitly:
+        // when another handler (wasmtime's) chained to us, ours is not the
+        // installed one and SA_RESETHAND did not reset anything.
+        libc::signal(sig, libc::SIG_DFL);
         libc::raise(sig);
     }
 }
