@@ -95,6 +95,9 @@ enum Cmd {
         /// Mutants per emitted .aot in --aot-mutate mode.
         #[arg(long, default_value_t = 8)]
         aot_mutants: u64,
+        /// Seconds to shrink each new unique finding as it is found (0: off).
+        #[arg(long, default_value_t = 20)]
+        shrink_time: u64,
         /// Exit 1 when this run finds a new unique finding in these buckets.
         #[arg(long, value_enum, default_value = "security")]
         fail_on: FailOn,
@@ -343,6 +346,7 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
             fail_on,
             aot_mutate,
             aot_mutants,
+            shrink_time,
         } => {
             let names = if aot_mutate && names.is_empty() { vec!["wamr-aot".to_string()] } else { names };
             anyhow::ensure!(
@@ -364,6 +368,7 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
             cfg.policy = load_policy(policy)?;
             cfg.mutate_percent = mutate_percent;
             cfg.aot_mutants = if aot_mutate { aot_mutants } else { 0 };
+            cfg.shrink_budget = Duration::from_secs(shrink_time);
             cfg.seeds = match corpus {
                 Some(c) if !c.is_dir() => anyhow::bail!("--corpus {}: not a folder", c.display()),
                 Some(c) => Some(c),

@@ -46,6 +46,8 @@ pub struct CampaignConfig {
     /// Manipulated-AoT mode: mutants of each emitted .aot to load and run
     /// (0: off). Needs `wamr-aot` among the engines.
     pub aot_mutants: u64,
+    /// Time to shrink each new unique finding right away (zero: never).
+    pub shrink_budget: Duration,
 }
 
 impl CampaignConfig {
@@ -65,6 +67,7 @@ impl CampaignConfig {
             seeds: None,
             mutate_percent: 30,
             aot_mutants: 0,
+            shrink_budget: Duration::from_secs(20),
         }
     }
 }
@@ -306,12 +309,31 @@ fn job_loop(shared: &Shared, job: usize) -> anyhow::Result<()> {
             .flat_map(|(e, _)| e.artifacts.iter())
             .find(|(name, _)| name == "input.aot")
             .map(|(_, aot)| aot.clone());
+        let mut new_dirs = vec![];
         for f in report.findings {
-            record(shared, &mut st, f, iteration, &case.wasm, vec![])?;
+            new_dirs.extend(record(shared, &mut st, f, iteration, &case.wasm, vec![])?);
         }
         drop(st);
         if let (Some(md), Some(aot)) = (mutant_differ.as_mut(), emitted) {
             run_aot_mutants(shared, md, &case, &aot, iteration)?;
+        }
+        shrink_new(shared, &new_dirs);
+    }
+}
+
+/// Shrinks new unique findings within the budget; a failure to shrink is
+/// reported and never loses the finding (it is on disk already).
+fn shrink_new(shared: &Shared, dirs: &[PathBuf]) {
+    if shared.cfg.shrink_budget.is_zero() {
+        return;
+    }
+    for dir in dirs {
+        if shared.should_stop() {
+            return;
+        }
+        match crate::shrink::shrink_finding(dir, shared.cfg.shrink_budget) {
+            Ok(outcome) => eprintln!("shrink: {}", outcome.line()),
+            Err(e) => eprintln!("shrink: {}: {e:#}", dir.display()),
         }
     }
 }
@@ -324,7 +346,7 @@ fn record(
     iteration: u64,
     wasm: &[u8],
     extra: Vec<(String, Vec<u8>)>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Option<PathBuf>> {
     f.seed = Some(shared.cfg.seed);
     f.iteration = Some(iteration);
     if st.record_finding(&f, shared.started.elapsed().as_secs_f64()) {
@@ -339,14 +361,24 @@ fn record(
             f.divergence.detail.chars().take(160).collect::<String>(),
             dir.display()
         );
+        // Runs that stop in a guest loop of their own are not worth a shrink.
+        if f.verdict.bucket != "not-an-issue" {
+            return Ok(Some(dir));
+        }
     }
-    Ok(())
+    Ok(None)
 }
 
 /// The manipulated-AoT bucket: mutants of the emitted .aot, loaded and run in
 /// an isolated AoT runtime. Crashes, hangs and unrecoverable states are filed
 /// (P4: bug); wrong results of changed code are expected and only counted.
-fn run_aot_mutants(shared: &Shared, differ: &mut Differ, case: &TestCase, aot: &[u8], iteration: u64) -> anyhow::Result<()> {
+fn run_aot_mutants(
+    shared: &Shared,
+    differ: &mut Differ,
+    case: &TestCase,
+    aot: &[u8],
+    iteration: u64,
+) -> anyhow::Result<()> {
     use crate::oracle::Symptom;
     for k in 0..shared.cfg.aot_mutants {
         let mutant = generate::aot_mutate::mutate(aot, shared.cfg.seed ^ iteration.wrapping_mul(31).wrapping_add(k));
@@ -365,6 +397,7 @@ fn run_aot_mutants(shared: &Shared, differ: &mut Differ, case: &TestCase, aot: &
                 _ => continue,
             }
             let extra = vec![("emitted.aot".to_string(), aot.to_vec()), ("mutated.aot".to_string(), mutant.clone())];
+            // Manipulated .aot findings are not shrunk: the .wasm is not their input.
             record(shared, &mut st, f, iteration, &case.wasm, extra)?;
         }
     }
