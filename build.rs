@@ -6,11 +6,19 @@
 //!   tree is copied into `OUT_DIR` (WAMR's cmake writes `core/version.h`).
 //! * Modes: `classic` and `fast` interpreters; `aot` (AoT compiler + runtime,
 //!   built like `wamrc`: WASM_ENABLE_WAMR_COMPILER=1, no LLVM JIT; needs
-//!   LLVM 19; skipped with a warning and `cfg(wsv_no_aot)` otherwise).
+//!   LLVM 19; skipped with a warning and `cfg(wsv_no_aot)` otherwise). These
+//!   have hardware bounds checks off (WAMR_DISABLE_HW_BOUND_CHECK=1); the
+//!   `classic_hw`, `fast_hw` and `aot_hw` modes are the same with them on
+//!   (WAMR's x86-64 default: guard regions and signal handlers, workers only).
 //! * Each mode is one static library whose only global symbol is
 //!   `wsv_api_<mode>` (`ld -r` + `objcopy --keep-global-symbol`), so the same
 //!   C sources can be linked several times without colliding.
 //! * `WASMSIEVE_SANITIZE=address`: interpreter modes built with clang + ASan.
+//! * Under `cargo fuzz` (`--cfg fuzzing`, seen here as `CARGO_CFG_FUZZING`):
+//!   every mode built with clang-19, `-fsanitize=fuzzer-no-link,address`, so
+//!   libFuzzer is guided by WAMR's own edges; the ASan and libFuzzer runtimes
+//!   come from rustc/libfuzzer-sys. `WASMSIEVE_FUZZ_NO_WAMR_COV=1` builds WAMR
+//!   uninstrumented instead (to compare coverage).
 //! * Emits `WSV_WAMR_ROOT`, `WSV_WAMR_VERSION` and writes `$OUT_DIR/wamr_info.rs`.
 
 use std::env;
@@ -77,11 +85,57 @@ const MODES: &[Mode] = &[
             ("WSV_WAMR_COMPILER", "1"),
         ],
     },
+    // Hardware bounds checks (WAMR's default on x86-64, tier A): 8 GiB
+    // PROT_NONE reservation per linear memory, native-stack guard pages and
+    // WAMR's own SIGSEGV/SIGBUS handlers (which chain to the previous handler
+    // for faults that are not Wasm traps). Workers only: they cannot share a
+    // process with wasmtime. Mode names use `_` (they become C symbols).
+    Mode {
+        name: "classic_hw",
+        defs: &[
+            ("WAMR_BUILD_INTERP", "1"),
+            ("WAMR_BUILD_FAST_INTERP", "0"),
+            ("WAMR_BUILD_AOT", "0"),
+            ("WAMR_BUILD_JIT", "0"),
+            ("WAMR_DISABLE_HW_BOUND_CHECK", "0"),
+        ],
+    },
+    Mode {
+        name: "fast_hw",
+        defs: &[
+            ("WAMR_BUILD_INTERP", "1"),
+            ("WAMR_BUILD_FAST_INTERP", "1"),
+            ("WAMR_BUILD_AOT", "0"),
+            ("WAMR_BUILD_JIT", "0"),
+            ("WAMR_DISABLE_HW_BOUND_CHECK", "0"),
+        ],
+    },
+    // AoT compiler + runtime with hardware bounds checks: the emitted code
+    // may then omit software bounds checks (bounds_checks=0, the supported
+    // combination on this runtime).
+    Mode {
+        name: "aot_hw",
+        defs: &[
+            ("WAMR_BUILD_INTERP", "1"),
+            ("WAMR_BUILD_FAST_INTERP", "0"),
+            ("WAMR_BUILD_AOT", "1"),
+            ("WAMR_BUILD_JIT", "0"),
+            ("WSV_WAMR_COMPILER", "1"),
+            ("WAMR_DISABLE_HW_BOUND_CHECK", "0"),
+        ],
+    },
 ];
 
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(wsv_no_aot)");
-    for v in ["WAMR_ROOT", "WASMSIEVE_SANITIZE", "LLVM_CONFIG", "CC", "CXX"] {
+    for v in [
+        "WAMR_ROOT",
+        "WASMSIEVE_SANITIZE",
+        "WASMSIEVE_FUZZ_NO_WAMR_COV",
+        "LLVM_CONFIG",
+        "CC",
+        "CXX",
+    ] {
         println!("cargo:rerun-if-env-changed={v}");
     }
     println!("cargo:rerun-if-changed=build.rs");
@@ -93,8 +147,14 @@ fn main() {
 
     let src_root = wamr_source_root(&manifest_dir);
     println!("cargo:rerun-if-changed={}", src_root.display());
-    println!("cargo:rerun-if-changed={}", src_root.join("core/version.h").display());
-    println!("cargo:rerun-if-changed={}", src_root.join("build-scripts").display());
+    println!(
+        "cargo:rerun-if-changed={}",
+        src_root.join("core/version.h").display()
+    );
+    println!(
+        "cargo:rerun-if-changed={}",
+        src_root.join("build-scripts").display()
+    );
     let version = wamr_version(&src_root);
 
     // Private copy: WAMR's cmake writes core/version.h into its tree.
@@ -104,13 +164,23 @@ fn main() {
             .unwrap_or_else(|e| panic!("copying the WAMR tree into {}: {e}", tree.display()));
     }
 
-    let sanitize = env::var("WASMSIEVE_SANITIZE").ok().filter(|s| !s.is_empty());
+    let sanitize = env::var("WASMSIEVE_SANITIZE")
+        .ok()
+        .filter(|s| !s.is_empty());
     if let Some(s) = &sanitize {
         if s != "address" {
             panic!("WASMSIEVE_SANITIZE={s}: only `address` is supported");
         }
         // Fail before the long builds when the runtime is not installed.
         find_asan_runtime().unwrap_or_else(|e| panic!("{e}"));
+    }
+    // cargo fuzz: WAMR instrumented for coverage + ASan (all modes).
+    let fuzz_cov = env::var_os("CARGO_CFG_FUZZING").is_some()
+        && env::var("WASMSIEVE_FUZZ_NO_WAMR_COV")
+            .map(|v| v.is_empty() || v == "0")
+            .unwrap_or(true);
+    if fuzz_cov {
+        fuzz_clang();
     }
     let llvm = find_llvm19();
     if llvm.is_none() {
@@ -125,16 +195,30 @@ fn main() {
     let jobs = env::var("NUM_JOBS").unwrap_or_else(|_| "2".into());
     let mut built = Vec::new();
     for mode in MODES {
-        let is_aot = mode.name == "aot";
+        let is_aot = mode.name.starts_with("aot");
         if is_aot && llvm.is_none() {
             continue;
         }
         let t = Instant::now();
-        let lib = build_mode(mode, &tree, &csrc, &out_dir, llvm.as_ref(), sanitize.is_some() && !is_aot, &jobs);
+        let instr = if fuzz_cov {
+            Instrument::Fuzz
+        } else if sanitize.is_some() && !is_aot {
+            Instrument::Asan
+        } else {
+            Instrument::None
+        };
+        let lib = build_mode(mode, &tree, &csrc, &out_dir, llvm.as_ref(), instr, &jobs);
         let isolated = isolate(mode.name, &lib, &out_dir);
-        println!("cargo:rustc-link-search=native={}", isolated.parent().unwrap().display());
+        println!(
+            "cargo:rustc-link-search=native={}",
+            isolated.parent().unwrap().display()
+        );
         println!("cargo:rustc-link-lib=static=wsv_{}", mode.name);
-        eprintln!("wamr {}: built in {:.1}s", mode.name, t.elapsed().as_secs_f64());
+        eprintln!(
+            "wamr {}: built in {:.1}s",
+            mode.name,
+            t.elapsed().as_secs_f64()
+        );
         built.push(mode.name);
     }
 
@@ -143,11 +227,16 @@ fn main() {
         println!("cargo:rustc-link-lib=dylib=LLVM-19");
         println!("cargo:rustc-link-arg=-Wl,-rpath,{}", llvm.libdir.display());
         println!("cargo:rustc-link-lib=dylib=stdc++");
+        // Fuzz binaries shipped elsewhere (ClusterFuzzLite/OSS-Fuzz runners
+        // have no LLVM 19) find a libLLVM-19.so copied beside them.
+        if env::var_os("CARGO_CFG_FUZZING").is_some() {
+            println!("cargo:rustc-link-arg=-Wl,-rpath,$ORIGIN");
+        }
     }
     for l in ["m", "dl", "pthread"] {
         println!("cargo:rustc-link-lib=dylib={l}");
     }
-    if sanitize.is_some() {
+    if sanitize.is_some() || fuzz_cov {
         link_asan();
     }
 
@@ -161,7 +250,7 @@ fn main() {
         src_root.display().to_string(),
         version,
         built,
-        sanitize.is_some()
+        sanitize.is_some() || fuzz_cov
     );
     fs::write(out_dir.join("wamr_info.rs"), info).unwrap();
 }
@@ -186,7 +275,8 @@ fn wamr_source_root(manifest_dir: &Path) -> PathBuf {
     let mut last_err = String::new();
     for offline in [true, false] {
         let mut cmd = Command::new(&cargo);
-        cmd.args(["metadata", "--format-version", "1", "--manifest-path"]).arg(&manifest);
+        cmd.args(["metadata", "--format-version", "1", "--manifest-path"])
+            .arg(&manifest);
         if offline {
             cmd.arg("--offline");
         }
@@ -202,7 +292,8 @@ fn wamr_source_root(manifest_dir: &Path) -> PathBuf {
             last_err = String::from_utf8_lossy(&out.stderr).into_owned();
             continue;
         }
-        let meta: serde_json::Value = serde_json::from_slice(&out.stdout).expect("cargo metadata JSON");
+        let meta: serde_json::Value =
+            serde_json::from_slice(&out.stdout).expect("cargo metadata JSON");
         let pkg = meta["packages"]
             .as_array()
             .into_iter()
@@ -213,7 +304,10 @@ fn wamr_source_root(manifest_dir: &Path) -> PathBuf {
             if root.join("build-scripts/runtime_lib.cmake").exists() {
                 return root;
             }
-            panic!("wamrx-sys at {} has no wasm-micro-runtime tree", root.display());
+            panic!(
+                "wamrx-sys at {} has no wasm-micro-runtime tree",
+                root.display()
+            );
         }
         last_err = "package wamrx-sys not in cargo metadata".into();
     }
@@ -225,10 +319,16 @@ fn wamr_version(root: &Path) -> String {
     let mut parts = Vec::new();
     let h = fs::read_to_string(root.join("core/version.h")).unwrap_or_default();
     let c = fs::read_to_string(root.join("build-scripts/version.cmake")).unwrap_or_default();
-    for key in ["WAMR_VERSION_MAJOR", "WAMR_VERSION_MINOR", "WAMR_VERSION_PATCH"] {
+    for key in [
+        "WAMR_VERSION_MAJOR",
+        "WAMR_VERSION_MINOR",
+        "WAMR_VERSION_PATCH",
+    ] {
         let from_h = h.lines().find_map(|l| {
             let mut w = l.split_whitespace();
-            (w.next() == Some("#define") && w.next() == Some(key)).then(|| w.next().map(str::to_string)).flatten()
+            (w.next() == Some("#define") && w.next() == Some(key))
+                .then(|| w.next().map(str::to_string))
+                .flatten()
         });
         let from_cmake = || {
             c.lines().find_map(|l| {
@@ -294,6 +394,37 @@ fn find_llvm19() -> Option<Llvm> {
     ok.then_some(Llvm { cmake_dir, libdir })
 }
 
+/// How a mode's C/C++ is instrumented.
+#[derive(Clone, Copy, PartialEq)]
+enum Instrument {
+    None,
+    /// `WASMSIEVE_SANITIZE=address`: clang-19 + ASan.
+    Asan,
+    /// cargo fuzz: clang-19 + ASan + SanitizerCoverage (libFuzzer's flags).
+    Fuzz,
+}
+
+/// The clang that instruments WAMR under cargo fuzz: clang-19, else `clang`
+/// (OSS-Fuzz images ship their own recent clang, no clang-19).
+fn fuzz_clang() -> (&'static str, &'static str) {
+    let works = |c: &str| {
+        Command::new(c)
+            .arg("--version")
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    };
+    for (cc, cxx) in [("clang-19", "clang++-19"), ("clang", "clang++")] {
+        if works(cc) && works(cxx) {
+            return (cc, cxx);
+        }
+    }
+    panic!(
+        "cargo fuzz builds WAMR with clang for coverage: neither clang-19 nor clang found (run \
+         scripts/setup.sh, or set WASMSIEVE_FUZZ_NO_WAMR_COV=1 to fuzz without WAMR coverage)"
+    );
+}
+
 /// Configures and builds one mode; returns the static library cmake produced.
 fn build_mode(
     mode: &Mode,
@@ -301,44 +432,81 @@ fn build_mode(
     csrc: &Path,
     out_dir: &Path,
     llvm: Option<&Llvm>,
-    asan: bool,
+    instr: Instrument,
     jobs: &str,
 ) -> PathBuf {
-    let build = out_dir.join(format!("build-{}", mode.name));
+    let asan = instr != Instrument::None;
+    // One build folder per instrumentation: switching back and forth
+    // (WASMSIEVE_FUZZ_NO_WAMR_COV) does not rebuild from scratch.
+    let suffix = match instr {
+        Instrument::Fuzz => "-fuzzcov",
+        _ => "",
+    };
+    let build = out_dir.join(format!("build-{}{suffix}", mode.name));
     fs::create_dir_all(&build).unwrap();
     let mut defs: Vec<(String, String)> =
-        COMMON.iter().chain(mode.defs).map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        // A mode's own definition overrides the common one (WAMR_DISABLE_HW_BOUND_CHECK).
+        COMMON
+            .iter()
+            .filter(|(k, _)| !mode.defs.iter().any(|(m, _)| m == k))
+            .chain(mode.defs)
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
     if asan {
         defs.push(("WAMR_BUILD_SANITIZER".into(), "asan".into()));
     }
     // Printed by the binary: the WAMR definitions only, without paths.
-    let flags = defs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ");
-    if mode.name == "aot" {
-        defs.push(("LLVM_DIR".into(), llvm.unwrap().cmake_dir.display().to_string()));
+    let flags = defs
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    if mode.name.starts_with("aot") {
+        defs.push((
+            "LLVM_DIR".into(),
+            llvm.unwrap().cmake_dir.display().to_string(),
+        ));
     }
     defs.push(("CMAKE_BUILD_TYPE".into(), "Release".into()));
     // -g: symbolized stacks in crash reports.
     // No per-global COMDATs under ASan: after `ld -r` + localizing, lld
     // discards them ("relocation refers to a discarded section").
-    let cflags = if asan {
-        "-g -fsanitize=address -fno-omit-frame-pointer -fno-sanitize-address-globals-dead-stripping"
-    } else {
-        "-g"
+    let cflags = match instr {
+        Instrument::None => "-g",
+        Instrument::Asan => "-g -fsanitize=address -fno-omit-frame-pointer -fno-sanitize-address-globals-dead-stripping",
+        Instrument::Fuzz => {
+            "-g -fsanitize=fuzzer-no-link,address -fno-omit-frame-pointer \
+             -fno-sanitize-address-globals-dead-stripping"
+        }
     };
     defs.push(("CMAKE_C_FLAGS".into(), cflags.into()));
     defs.push(("CMAKE_CXX_FLAGS".into(), cflags.into()));
     if asan {
-        defs.push(("CMAKE_C_COMPILER".into(), "clang-19".into()));
-        defs.push(("CMAKE_CXX_COMPILER".into(), "clang++-19".into()));
-        defs.push(("CMAKE_ASM_COMPILER".into(), "clang-19".into()));
+        let (cc, cxx) = if instr == Instrument::Fuzz {
+            fuzz_clang()
+        } else {
+            ("clang-19", "clang++-19")
+        };
+        defs.push(("CMAKE_C_COMPILER".into(), cc.into()));
+        defs.push(("CMAKE_CXX_COMPILER".into(), cxx.into()));
+        defs.push(("CMAKE_ASM_COMPILER".into(), cc.into()));
     }
     defs.push(("WAMR_ROOT_DIR".into(), tree.display().to_string()));
     defs.push(("WSV_MODE".into(), mode.name.into()));
     defs.push(("WSV_FLAGS_STRING".into(), flags));
     defs.push(("WSV_SHIM_DIR".into(), csrc.display().to_string()));
 
-    let ninja = Command::new("ninja").arg("--version").output().map(|o| o.status.success()).unwrap_or(false);
-    let mut args: Vec<String> = vec!["-S".into(), csrc.display().to_string(), "-B".into(), build.display().to_string()];
+    let ninja = Command::new("ninja")
+        .arg("--version")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    let mut args: Vec<String> = vec![
+        "-S".into(),
+        csrc.display().to_string(),
+        "-B".into(),
+        build.display().to_string(),
+    ];
     if ninja {
         args.extend(["-G".into(), "Ninja".into()]);
     }
@@ -348,14 +516,22 @@ fn build_mode(
     let stamp = build.join("wsv-configure-args");
     let joined = args.join("\n");
     let fresh = build.join("CMakeCache.txt").exists()
-        && fs::read_to_string(&stamp).map(|s| s == joined).unwrap_or(false);
+        && fs::read_to_string(&stamp)
+            .map(|s| s == joined)
+            .unwrap_or(false);
     if !fresh {
         let _ = fs::remove_file(build.join("CMakeCache.txt"));
-        run(Command::new("cmake").args(&args), &format!("cmake configure ({})", mode.name));
+        run(
+            Command::new("cmake").args(&args),
+            &format!("cmake configure ({})", mode.name),
+        );
         fs::write(&stamp, &joined).unwrap();
     }
     run(
-        Command::new("cmake").arg("--build").arg(&build).args(["--parallel", jobs]),
+        Command::new("cmake")
+            .arg("--build")
+            .arg(&build)
+            .args(["--parallel", jobs]),
         &format!("cmake build ({})", mode.name),
     );
     build.join("libwsv_wamr.a")
@@ -370,18 +546,32 @@ fn isolate(mode: &str, lib: &Path, out_dir: &Path) -> PathBuf {
     let archive = dir.join(format!("libwsv_{mode}.a"));
     let api = format!("wsv_api_{mode}");
     run(
-        Command::new("ld").arg("-r").arg("--whole-archive").arg(lib).arg("-o").arg(&obj),
+        Command::new("ld")
+            .arg("-r")
+            .arg("--whole-archive")
+            .arg(lib)
+            .arg("-o")
+            .arg(&obj),
         &format!("ld -r ({mode})"),
     );
     run(
-        Command::new("objcopy").arg(format!("--keep-global-symbol={api}")).arg(&obj),
+        Command::new("objcopy")
+            .arg(format!("--keep-global-symbol={api}"))
+            .arg(&obj),
         &format!("objcopy ({mode})"),
     );
     let _ = fs::remove_file(&archive);
-    run(Command::new("ar").arg("rcs").arg(&archive).arg(&obj), &format!("ar ({mode})"));
+    run(
+        Command::new("ar").arg("rcs").arg(&archive).arg(&obj),
+        &format!("ar ({mode})"),
+    );
 
     // Check: the API table is the only defined global symbol.
-    let out = Command::new("nm").args(["-g", "--defined-only"]).arg(&obj).output().expect("nm");
+    let out = Command::new("nm")
+        .args(["-g", "--defined-only"])
+        .arg(&obj)
+        .output()
+        .expect("nm");
     let globals: Vec<String> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| l.split_whitespace().nth(2).map(str::to_string))
@@ -389,7 +579,11 @@ fn isolate(mode: &str, lib: &Path, out_dir: &Path) -> PathBuf {
         .filter(|s| !s.starts_with("___asan_"))
         .collect();
     if globals != [api.clone()] {
-        panic!("{}: expected only {api} global, found {:?}", obj.display(), &globals[..globals.len().min(20)]);
+        panic!(
+            "{}: expected only {api} global, found {:?}",
+            obj.display(),
+            &globals[..globals.len().min(20)]
+        );
     }
     archive
 }
@@ -412,7 +606,9 @@ fn find_asan_runtime() -> Result<(PathBuf, Option<PathBuf>), String> {
         return Err("WASMSIEVE_SANITIZE=address needs clang-19 (run scripts/setup.sh)".into());
     }
     let pick = |names: &[&str]| {
-        dirs.iter().flat_map(|d| names.iter().map(move |n| d.join(n))).find(|p| p.exists())
+        dirs.iter()
+            .flat_map(|d| names.iter().map(move |n| d.join(n)))
+            .find(|p| p.exists())
     };
     let lib = pick(&["libclang_rt.asan-x86_64.a", "libclang_rt.asan.a"]).ok_or_else(|| {
         format!(
@@ -420,7 +616,10 @@ fn find_asan_runtime() -> Result<(PathBuf, Option<PathBuf>), String> {
              (apt-get install libclang-rt-19-dev)"
         )
     })?;
-    let st = pick(&["libclang_rt.asan_static-x86_64.a", "libclang_rt.asan_static.a"]);
+    let st = pick(&[
+        "libclang_rt.asan_static-x86_64.a",
+        "libclang_rt.asan_static.a",
+    ]);
     Ok((lib, st))
 }
 
@@ -448,7 +647,9 @@ fn link_asan() {
 }
 
 fn run(cmd: &mut Command, what: &str) {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: cannot run {cmd:?}: {e}"));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{what}: cannot run {cmd:?}: {e}"));
     if !out.status.success() {
         let tail = |b: &[u8]| {
             let s = String::from_utf8_lossy(b).into_owned();

@@ -18,7 +18,8 @@ for t in "${targets[@]}"; do
   if [ -d "corpus/$t" ] && [ -n "$(ls -A "corpus/$t")" ]; then
     (cd "corpus/$t" && zip -q -r "$OUT/${t}_seed_corpus.zip" .)
   fi
-  [ -f "fuzz/$t.options" ] && cp "fuzz/$t.options" "$OUT/$t.options"
+  if [ -f "fuzz/$t.options" ]; then cp "fuzz/$t.options" "$OUT/$t.options"; fi
+  if [ -f "fuzz/$t.dict" ]; then cp "fuzz/$t.dict" "$OUT/$t.dict"; fi
 done
 # The AoT targets link LLVM dynamically: ship it beside them.
 llvm_lib=$(ls /usr/lib/llvm-19/lib/libLLVM-19.so* 2>/dev/null | head -1 || true)

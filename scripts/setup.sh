@@ -17,8 +17,15 @@ if ((${#missing[@]})); then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# cargo-fuzz only when asked (the fuzz targets need it; the tests do not).
-if [ "${WASMSIEVE_SETUP_FUZZ:-0}" = 1 ] && ! cargo fuzz --version >/dev/null 2>&1; then
-  echo "setup: installing cargo-fuzz" >&2
-  cargo install cargo-fuzz --locked
+# cargo-fuzz and a nightly toolchain only when asked (the fuzz targets need
+# them; the tests do not).
+if [ "${WASMSIEVE_SETUP_FUZZ:-0}" = 1 ]; then
+  if ! cargo +nightly --version >/dev/null 2>&1; then
+    echo "setup: installing the nightly Rust toolchain" >&2
+    rustup toolchain install nightly --profile minimal
+  fi
+  if ! cargo fuzz --version >/dev/null 2>&1; then
+    echo "setup: installing cargo-fuzz" >&2
+    cargo install cargo-fuzz --locked
+  fi
 fi

@@ -12,7 +12,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 #[derive(Parser)]
-#[command(name = "wasmsieve", version, about = "Differential fuzzing of WAMR against wasmtime, judged by WAMR's security policy")]
+#[command(
+    name = "wasmsieve",
+    version,
+    about = "Differential fuzzing of WAMR against wasmtime, judged by WAMR's security policy"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -195,7 +199,10 @@ fn long_version() -> String {
 pub fn main() -> i32 {
     use clap::{CommandFactory, FromArgMatches};
     let command = Cli::command().long_version(Box::leak(long_version().into_boxed_str()) as &str);
-    let cli = match command.try_get_matches().and_then(|m| Cli::from_arg_matches(&m)) {
+    let cli = match command
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m))
+    {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
@@ -213,7 +220,10 @@ pub fn main() -> i32 {
 
 fn default_engines(given: Vec<String>) -> anyhow::Result<Vec<String>> {
     let names = if given.is_empty() {
-        engines::runtimes_built().iter().map(|s| s.to_string()).collect()
+        engines::runtimes_built()
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
     } else {
         given
     };
@@ -223,7 +233,10 @@ fn default_engines(given: Vec<String>) -> anyhow::Result<Vec<String>> {
             anyhow::bail!("unknown engine `{n}`; known engines: {}", known.join(", "));
         }
     }
-    anyhow::ensure!(!names.is_empty(), "no runtime under test was built (see `wasmsieve engines`)");
+    anyhow::ensure!(
+        !names.is_empty(),
+        "no runtime under test was built (see `wasmsieve engines`)"
+    );
     Ok(names)
 }
 
@@ -236,13 +249,23 @@ fn load_policy(p: Option<PathBuf>) -> anyhow::Result<Policy> {
 
 /// Reads a .wasm or .wat file, with an error that says what is wrong.
 pub fn read_module(path: &Path) -> anyhow::Result<Vec<u8>> {
-    let bytes = std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    let bytes =
+        std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
     if bytes.starts_with(b"\0asm") {
         return Ok(bytes);
     }
-    let text = std::str::from_utf8(&bytes)
-        .map_err(|_| anyhow::anyhow!("{} is not a Wasm module: no \\0asm header and not WAT text", path.display()))?;
-    wat::parse_str(text).map_err(|e| anyhow::anyhow!("{} is not a Wasm module: not valid WAT: {e}", path.display()))
+    let text = std::str::from_utf8(&bytes).map_err(|_| {
+        anyhow::anyhow!(
+            "{} is not a Wasm module: no \\0asm header and not WAT text",
+            path.display()
+        )
+    })?;
+    wat::parse_str(text).map_err(|e| {
+        anyhow::anyhow!(
+            "{} is not a Wasm module: not valid WAT: {e}",
+            path.display()
+        )
+    })
 }
 
 fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
@@ -258,7 +281,10 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
                 let dir = out.join(target);
                 std::fs::create_dir_all(&dir)?;
                 for seed in 0..8u64 {
-                    std::fs::write(dir.join(format!("seed-{seed}")), crate::generate::seed_bytes(seed, 4096))?;
+                    std::fs::write(
+                        dir.join(format!("seed-{seed}")),
+                        crate::generate::seed_bytes(seed, 4096),
+                    )?;
                 }
             }
             let dir = out.join("wamr_load");
@@ -266,12 +292,18 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
             for entry in std::fs::read_dir(&seeds)? {
                 let p = entry?.path();
                 let m = read_module(&p)?;
-                let stem = p.file_stem().unwrap_or_default().to_string_lossy().to_string();
+                let stem = p
+                    .file_stem()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .to_string();
                 std::fs::write(dir.join(format!("{stem}.wasm")), m)?;
             }
             for seed in 0..8u64 {
                 let data = crate::generate::seed_bytes(seed, 4096);
-                if let Ok(c) = crate::generate::generate(&data, &crate::generate::GenConfig::default()) {
+                if let Ok(c) =
+                    crate::generate::generate(&data, &crate::generate::GenConfig::default())
+                {
                     std::fs::write(dir.join(format!("smith-{seed}.wasm")), c.wasm)?;
                 }
             }
@@ -281,13 +313,24 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
         Cmd::Engines => {
             for e in engines::ENGINES {
                 let built = engines::is_built(e.name);
-                println!("{:<14} {:<10} {}", e.name, if built { "built" } else { "not built" }, e.about);
+                println!(
+                    "{:<14} {:<10} {}",
+                    e.name,
+                    if built { "built" } else { "not built" },
+                    e.about
+                );
             }
             println!();
             print!("{}", engines::describe_wamr());
             Ok(0)
         }
-        Cmd::Run { file, engines: names, json, in_process, policy } => {
+        Cmd::Run {
+            file,
+            engines: names,
+            json,
+            in_process,
+            policy,
+        } => {
             let wasm = read_module(&file)?;
             let names = default_engines(names)?;
             let policy = load_policy(policy)?;
@@ -329,7 +372,17 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
                 }
             }
             // A verdict of not-an-issue (a guest loop, a misuse) is no finding.
-            Ok(if report.findings.iter().any(|f| f.verdict.bucket != "not-an-issue") { 1 } else { 0 })
+            Ok(
+                if report
+                    .findings
+                    .iter()
+                    .any(|f| f.verdict.bucket != "not-an-issue")
+                {
+                    1
+                } else {
+                    0
+                },
+            )
         }
         Cmd::Fuzz {
             engines: names,
@@ -348,7 +401,11 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
             aot_mutants,
             shrink_time,
         } => {
-            let names = if aot_mutate && names.is_empty() { vec!["wamr-aot".to_string()] } else { names };
+            let names = if aot_mutate && names.is_empty() {
+                vec!["wamr-aot".to_string()]
+            } else {
+                names
+            };
             anyhow::ensure!(
                 !aot_mutate || names.iter().any(|n| n == "wamr-aot"),
                 "--aot-mutate needs --engine wamr-aot (it mutates the .aot files that engine emits)"
@@ -361,9 +418,16 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
                 cfg.time = Some(Duration::from_secs(60));
             }
             cfg.seed = seed;
-            cfg.jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+            cfg.jobs = jobs.unwrap_or_else(|| {
+                std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(1)
+            });
             anyhow::ensure!(cfg.jobs > 0, "--jobs must be at least 1");
-            anyhow::ensure!(mutate_percent <= 100, "--mutate-percent is a percentage (0..=100)");
+            anyhow::ensure!(
+                mutate_percent <= 100,
+                "--mutate-percent is a percentage (0..=100)"
+            );
             cfg.isolate = !in_process;
             cfg.policy = load_policy(policy)?;
             cfg.mutate_percent = mutate_percent;
@@ -391,7 +455,13 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
             if outcome.interrupted {
                 eprintln!("wasmsieve: interrupted; everything found so far is written");
             }
-            println!("{}", s.progress_line(Duration::from_secs_f64(s.elapsed_seconds - s.previous_seconds), None));
+            println!(
+                "{}",
+                s.progress_line(
+                    Duration::from_secs_f64(s.elapsed_seconds - s.previous_seconds),
+                    None
+                )
+            );
             println!("summary: {}", cfg.out.join("summary.json").display());
             println!("report:  {}", cfg.out.join("report.html").display());
             let failing: Vec<String> = outcome
@@ -407,7 +477,14 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
                 Ok(1)
             }
         }
-        Cmd::Shrink { dir, time, attempts, seed, in_process, policy } => {
+        Cmd::Shrink {
+            dir,
+            time,
+            attempts,
+            seed,
+            in_process,
+            policy,
+        } => {
             let mut cfg = crate::shrink::ShrinkConfig::new(Duration::from_secs(time));
             cfg.attempts = attempts;
             cfg.seed = seed;
@@ -427,7 +504,16 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
             println!("{}", w.running_config.display());
             Ok(0)
         }
-        Cmd::Triage { files, engines: names, json, source, out, libfuzzer, in_process, policy } => {
+        Cmd::Triage {
+            files,
+            engines: names,
+            json,
+            source,
+            out,
+            libfuzzer,
+            in_process,
+            policy,
+        } => {
             let cfg = crate::report::triage::TriageConfig {
                 engines: default_engines(names)?,
                 isolate: !in_process,
@@ -458,7 +544,10 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
             crate::report::triage::aot_child(&aot, source.as_deref())?;
             Ok(0)
         }
-        Cmd::Bench { modules, engines: names } => {
+        Cmd::Bench {
+            modules,
+            engines: names,
+        } => {
             let names = default_engines(names)?;
             crate::campaign::bench::run(&names, modules)?;
             Ok(0)
@@ -479,7 +568,9 @@ fn print_execution(e: &Execution) {
     for c in &e.calls {
         let args: Vec<String> = c.args.iter().map(|a| a.to_string()).collect();
         let res = match &c.result {
-            CallResult::Returned(v) => format!("{:?}", v.iter().map(|x| x.to_string()).collect::<Vec<_>>()),
+            CallResult::Returned(v) => {
+                format!("{:?}", v.iter().map(|x| x.to_string()).collect::<Vec<_>>())
+            }
             CallResult::Trapped { trap, message } => format!("trap {trap:?} ({message})"),
         };
         println!("  {}({}) -> {res}", c.export, args.join(", "));

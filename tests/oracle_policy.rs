@@ -3,7 +3,8 @@
 //! runtime under test: each test checks the finding's symptom and the policy's
 //! bucket, kind and clauses.
 
-use std::sync::Once;
+mod common;
+use common::*;
 use std::time::{Duration, Instant};
 use wasmsieve::campaign::differ::{CaseReport, Differ, Subject};
 use wasmsieve::campaign::subjects;
@@ -13,19 +14,6 @@ use wasmsieve::isolate::WorkerLimits;
 use wasmsieve::oracle::{self, Comparison, Symptom};
 use wasmsieve::policy::Policy;
 use wasmsieve::report::Finding;
-
-/// Workers are `wasmsieve worker`: current_exe is this test binary, so point
-/// the isolation layer at the real one.
-///
-/// RUST_BACKTRACE=1 is set for workers on purpose: it is common in developers'
-/// shells and CI, and changes how a worker dies of a failed allocation.
-fn worker_exe() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        std::env::set_var("WASMSIEVE_WORKER_EXE", env!("CARGO_BIN_EXE_wasmsieve"));
-        std::env::set_var("RUST_BACKTRACE", "1");
-    });
-}
 
 /// The faulty engine in this process instead of a worker: only for markers that
 /// misbehave in values (never the process-level ones). It checks the oracle and
@@ -52,31 +40,50 @@ fn differ(names: &[&str]) -> Differ {
 fn run(d: &mut Differ, wat: &str) -> CaseReport {
     let wasm = wat::parse_str(wat).expect("test WAT parses");
     let plan = CallPlan::fixed(&wasm, 1).expect("plan");
-    assert!(!plan.calls.is_empty() || wat.contains("wsv_fault_reject"), "plan calls nothing");
+    assert!(
+        !plan.calls.is_empty() || wat.contains("wsv_fault_reject"),
+        "plan calls nothing"
+    );
     d.run(&wasm, &plan)
 }
 
 fn describe(r: &CaseReport) -> String {
     let mut s = String::new();
     for (exec, cmp) in &r.comparisons {
-        s.push_str(&format!("{}: {:?}\n  end={:?}\n  calls={:?}\n", exec.engine, cmp, exec.end, exec.calls));
+        s.push_str(&format!(
+            "{}: {:?}\n  end={:?}\n  calls={:?}\n",
+            exec.engine, cmp, exec.end, exec.calls
+        ));
     }
     for f in &r.findings {
         s.push_str(&format!(
             "finding {} {:?}: {} / {} {:?} ({})\n",
-            f.engine, f.divergence.symptom, f.verdict.bucket, f.verdict.kind, f.verdict.clauses, f.divergence.detail
+            f.engine,
+            f.divergence.symptom,
+            f.verdict.bucket,
+            f.verdict.kind,
+            f.verdict.clauses,
+            f.divergence.detail
         ));
     }
     s
 }
 
 fn single(r: &CaseReport) -> &Finding {
-    assert_eq!(r.findings.len(), 1, "expected exactly one finding:\n{}", describe(r));
+    assert_eq!(
+        r.findings.len(),
+        1,
+        "expected exactly one finding:\n{}",
+        describe(r)
+    );
     &r.findings[0]
 }
 
 fn assert_verdict(f: &Finding, symptom: Symptom, bucket: &str, kind: &str, clauses: &[&str]) {
-    let ctx = format!("{:?} / {:?}: {}", f.divergence.symptom, f.verdict, f.divergence.detail);
+    let ctx = format!(
+        "{:?} / {:?}: {}",
+        f.divergence.symptom, f.verdict, f.divergence.detail
+    );
     assert_eq!(f.divergence.symptom, symptom, "{ctx}");
     assert_eq!(f.verdict.bucket, bucket, "{ctx}");
     assert_eq!(f.verdict.kind, kind, "{ctx}");
@@ -122,7 +129,10 @@ fn agree_correct_module_faulty() {
     assert_eq!(r.comparisons[0].1, Comparison::Agree, "{}", describe(&r));
     // The subject really ran the plan (not an empty agreement).
     assert_eq!(r.comparisons[0].0.calls.len(), 4, "{}", describe(&r));
-    assert_eq!(r.reference.calls[3].result, CallResult::Returned(vec![Val::I64(0x1_0000_0001)]));
+    assert_eq!(
+        r.reference.calls[3].result,
+        CallResult::Returned(vec![Val::I64(0x1_0000_0001)])
+    );
 }
 
 /// The faulty engine is wasmtime without markers, so it must trap exactly like
@@ -141,7 +151,11 @@ fn agree_correct_traps_faulty_in_process() {
 fn agree_correct_traps_faulty_worker() {
     let mut d = differ(&["faulty"]);
     let r = run(&mut d, CORRECT_TRAPS);
-    assert!(r.findings.is_empty(), "a trapping module without markers must agree:\n{}", describe(&r));
+    assert!(
+        r.findings.is_empty(),
+        "a trapping module without markers must agree:\n{}",
+        describe(&r)
+    );
     assert_eq!(r.comparisons[0].1, Comparison::Agree, "{}", describe(&r));
 }
 
@@ -165,16 +179,26 @@ fn agree_correct_module_wamr_modes() {
 #[test]
 fn value_differs_is_bug_p7() {
     let mut d = differ(&["faulty"]);
-    let r = run(&mut d, r#"(module (func (export "wsv_fault_value") (result i32) i32.const 41))"#);
+    let r = run(
+        &mut d,
+        r#"(module (func (export "wsv_fault_value") (result i32) i32.const 41))"#,
+    );
     let f = single(&r);
     assert_verdict(f, Symptom::WrongValue, "bug", "wrong-result", &["P7"]);
     assert_eq!(f.verdict.rule, "wasm-wrong-result");
     assert_eq!(f.divergence.call_index, Some(0));
     assert_eq!(f.divergence.export.as_deref(), Some("wsv_fault_value"));
     // The second opinion agreed with the reference, so it is not a suspect.
-    assert!(!f.divergence.detail.contains("reference suspect"), "{}", f.divergence.detail);
+    assert!(
+        !f.divergence.detail.contains("reference suspect"),
+        "{}",
+        f.divergence.detail
+    );
     assert_eq!(f.executions.len(), 3, "reference, subject, second opinion");
-    assert_eq!(f.executions[1].calls[0].result, CallResult::Returned(vec![Val::I32(42)]));
+    assert_eq!(
+        f.executions[1].calls[0].result,
+        CallResult::Returned(vec![Val::I32(42)])
+    );
 }
 
 // ---------------------------------------------------------------- trap in one engine only
@@ -197,7 +221,10 @@ fn missing_div_trap_is_bug_trap_mismatch(mut d: Differ) {
     );
     let f = single(&r);
     assert_verdict(f, Symptom::TrapMismatch, "bug", "wrong-result", &["P7"]);
-    assert_eq!(f.divergence.reference_trap, Some(Trap::IntegerDivisionByZero));
+    assert_eq!(
+        f.divergence.reference_trap,
+        Some(Trap::IntegerDivisionByZero)
+    );
     assert_eq!(f.divergence.subject_trap, None);
 }
 
@@ -218,7 +245,13 @@ fn missing_oob_load_trap_is_sandbox_escape(mut d: Differ) {
         r#"(module (memory 1) (func (export "wsv_fault_no_trap") (result i32) i32.const 65535 i32.load))"#,
     );
     let f = single(&r);
-    assert_verdict(f, Symptom::SandboxEscape, "security", "sandbox-escape", &["P3", "P11"]);
+    assert_verdict(
+        f,
+        Symptom::SandboxEscape,
+        "security",
+        "sandbox-escape",
+        &["P3", "P11"],
+    );
     assert!(f.verdict.clauses.contains(&"P3".to_string()));
     assert_eq!(f.divergence.reference_trap, Some(Trap::MemoryOutOfBounds));
 }
@@ -240,10 +273,19 @@ fn missing_call_indirect_trap_is_sandbox_escape(mut d: Differ) {
     let out_of_table = r#"(module (table 2 funcref) (type $t (func (result i32)))
         (func $f (result i32) i32.const 9) (elem (i32.const 0) $f)
         (func (export "wsv_fault_no_trap") (result i32) i32.const 5 call_indirect (type $t)))"#;
-    for (wat, trap) in [(null_slot, Trap::IndirectCallToNull), (out_of_table, Trap::TableOutOfBounds)] {
+    for (wat, trap) in [
+        (null_slot, Trap::IndirectCallToNull),
+        (out_of_table, Trap::TableOutOfBounds),
+    ] {
         let r = run(&mut d, wat);
         let f = single(&r);
-        assert_verdict(f, Symptom::SandboxEscape, "security", "sandbox-escape", &["P3", "P11"]);
+        assert_verdict(
+            f,
+            Symptom::SandboxEscape,
+            "security",
+            "sandbox-escape",
+            &["P3", "P11"],
+        );
         assert_eq!(f.divergence.reference_trap, Some(trap));
     }
 }
@@ -268,7 +310,10 @@ fn different_trap_kind_is_bug(mut d: Differ) {
     );
     let f = single(&r);
     assert_verdict(f, Symptom::WrongTrapKind, "bug", "wrong-result", &["P7"]);
-    assert_eq!(f.divergence.reference_trap, Some(Trap::IntegerDivisionByZero));
+    assert_eq!(
+        f.divergence.reference_trap,
+        Some(Trap::IntegerDivisionByZero)
+    );
     assert_eq!(f.divergence.subject_trap, Some(Trap::Unreachable));
 }
 
@@ -284,7 +329,11 @@ fn memory_differs_is_bug() {
     );
     let f = single(&r);
     assert_verdict(f, Symptom::MemoryMismatch, "bug", "wrong-result", &["P7"]);
-    assert!(f.divergence.detail.contains("altered"), "{}", f.divergence.detail);
+    assert!(
+        f.divergence.detail.contains("altered"),
+        "{}",
+        f.divergence.detail
+    );
 }
 
 #[test]
@@ -297,9 +346,19 @@ fn global_differs_is_bug() {
     );
     let f = single(&r);
     assert_verdict(f, Symptom::GlobalMismatch, "bug", "wrong-result", &["P7"]);
-    assert!(f.divergence.detail.contains("counter"), "{}", f.divergence.detail);
-    assert_eq!(f.executions[0].calls[0].globals, vec![("counter".to_string(), Some(Val::I32(5)))]);
-    assert_eq!(f.executions[1].calls[0].globals, vec![("counter".to_string(), Some(Val::I32(5 ^ 0x40)))]);
+    assert!(
+        f.divergence.detail.contains("counter"),
+        "{}",
+        f.divergence.detail
+    );
+    assert_eq!(
+        f.executions[0].calls[0].globals,
+        vec![("counter".to_string(), Some(Val::I32(5)))]
+    );
+    assert_eq!(
+        f.executions[1].calls[0].globals,
+        vec![("counter".to_string(), Some(Val::I32(5 ^ 0x40)))]
+    );
 }
 
 // ---------------------------------------------------------------- validation differs
@@ -307,11 +366,24 @@ fn global_differs_is_bug() {
 #[test]
 fn rejecting_a_valid_module_is_validation_bug() {
     let mut d = differ(&["faulty"]);
-    let r = run(&mut d, r#"(module (func (export "wsv_fault_reject") (result i32) i32.const 0))"#);
+    let r = run(
+        &mut d,
+        r#"(module (func (export "wsv_fault_reject") (result i32) i32.const 0))"#,
+    );
     let f = single(&r);
-    assert_verdict(f, Symptom::ValidationMismatch, "bug", "validation", &["P2", "P7"]);
+    assert_verdict(
+        f,
+        Symptom::ValidationMismatch,
+        "bug",
+        "validation",
+        &["P2", "P7"],
+    );
     assert_eq!(f.divergence.call_index, None);
-    assert!(matches!(f.executions[1].load, Some(Err(_))), "{:?}", f.executions[1].load);
+    assert!(
+        matches!(f.executions[1].load, Some(Err(_))),
+        "{:?}",
+        f.executions[1].load
+    );
 }
 
 // ---------------------------------------------------------------- crash, hang, runaway allocation
@@ -326,12 +398,19 @@ fn crash_signal(f: &Finding) -> Option<i32> {
 #[test]
 fn segv_is_security_crash_and_differ_recovers() {
     let mut d = differ(&["faulty"]);
-    let r = run(&mut d, r#"(module (func (export "wsv_fault_segv") (result i32) i32.const 1))"#);
+    let r = run(
+        &mut d,
+        r#"(module (func (export "wsv_fault_segv") (result i32) i32.const 1))"#,
+    );
     let f = single(&r);
     assert_verdict(f, Symptom::Crash, "security", "crash", &["P2", "P11"]);
     assert_eq!(f.confirmed, Some(true));
     assert_eq!(crash_signal(f), Some(libc::SIGSEGV));
-    assert_eq!(f.divergence.call_index, Some(0), "it crashed in the first (only) call");
+    assert_eq!(
+        f.divergence.call_index,
+        Some(0),
+        "it crashed in the first (only) call"
+    );
     assert!(f.signature.contains("SIGSEGV"), "{}", f.signature);
 
     // The dead worker is replaced: the next module is judged normally.
@@ -350,7 +429,10 @@ fn abort_is_security_crash_sigabrt() {
     assert_eq!(f.confirmed, Some(true));
     assert_eq!(crash_signal(f), Some(libc::SIGABRT));
 
-    let r = run(&mut d, r#"(module (func (export "fine") (result i32) i32.const 2))"#);
+    let r = run(
+        &mut d,
+        r#"(module (func (export "fine") (result i32) i32.const 2))"#,
+    );
     assert!(r.findings.is_empty(), "after an abort: {}", describe(&r));
 }
 
@@ -363,8 +445,16 @@ fn spin_is_security_hang() {
     let f = single(&r);
     assert_verdict(f, Symptom::Hang, "security", "hang", &["P2", "P9", "P10"]);
     assert_eq!(f.confirmed, Some(true));
-    assert!(matches!(f.executions[1].end, End::Hung { call_index: 0, .. }), "{:?}", f.executions[1].end);
-    assert!(t.elapsed() < Duration::from_secs(20), "hang detection took {:?}", t.elapsed());
+    assert!(
+        matches!(f.executions[1].end, End::Hung { call_index: 0, .. }),
+        "{:?}",
+        f.executions[1].end
+    );
+    assert!(
+        t.elapsed() < Duration::from_secs(20),
+        "hang detection took {:?}",
+        t.elapsed()
+    );
 
     let r = run(&mut d, CORRECT);
     assert!(r.findings.is_empty(), "after a hang: {}", describe(&r));
@@ -372,16 +462,33 @@ fn spin_is_security_hang() {
 
 #[test]
 fn runaway_allocation_is_security_crash() {
-    let limits = WorkerLimits { memory_bytes: 512 << 20, ..WorkerLimits::default() };
+    let limits = WorkerLimits {
+        memory_bytes: 512 << 20,
+        ..WorkerLimits::default()
+    };
     let mut d = differ_with(&["faulty"], limits);
     d.deadline_floor = Duration::from_secs(5);
     let r = run(&mut d, r#"(module (func (export "wsv_fault_oom")))"#);
     let f = single(&r);
-    assert_eq!(f.verdict.bucket, "security", "{:?} {}", f.verdict, f.divergence.detail);
-    assert_eq!(f.divergence.symptom, Symptom::Crash, "{}", f.divergence.detail);
+    assert_eq!(
+        f.verdict.bucket, "security",
+        "{:?} {}",
+        f.verdict, f.divergence.detail
+    );
+    assert_eq!(
+        f.divergence.symptom,
+        Symptom::Crash,
+        "{}",
+        f.divergence.detail
+    );
     assert_eq!(f.verdict.kind, "crash");
     // Rust's allocation-failure path aborts.
-    assert_eq!(crash_signal(f), Some(libc::SIGABRT), "{}", f.divergence.detail);
+    assert_eq!(
+        crash_signal(f),
+        Some(libc::SIGABRT),
+        "{}",
+        f.divergence.detail
+    );
 }
 
 // ---------------------------------------------------------------- guest loop
@@ -395,7 +502,13 @@ fn guest_loop_in_wamr_is_not_an_issue() {
     d.deadline_floor = Duration::from_millis(500);
     let r = run(&mut d, r#"(module (func (export "forever") (loop br 0)))"#);
     assert!(
-        matches!(&r.reference.calls[0].result, CallResult::Trapped { trap: Trap::OutOfFuel, .. }),
+        matches!(
+            &r.reference.calls[0].result,
+            CallResult::Trapped {
+                trap: Trap::OutOfFuel,
+                ..
+            }
+        ),
         "{:?}",
         r.reference.calls
     );
@@ -406,7 +519,11 @@ fn guest_loop_in_wamr_is_not_an_issue() {
     assert_eq!(f.verdict.kind, "hang");
     assert_eq!(f.verdict.clauses, vec!["P10"]);
     assert_eq!(f.engine, "wamr-classic");
-    assert!(matches!(f.executions[1].end, End::Hung { .. }), "{:?}", f.executions[1].end);
+    assert!(
+        matches!(f.executions[1].end, End::Hung { .. }),
+        "{:?}",
+        f.executions[1].end
+    );
 }
 
 // ---------------------------------------------------------------- oracle by hand
@@ -416,7 +533,13 @@ fn exec_returning(engine: &str, result: CallResult) -> Execution {
         engine: engine.into(),
         load: Some(Ok(())),
         instantiate: Some(CallResult::Returned(vec![])),
-        calls: vec![CallRecord { export: "f".into(), args: vec![], result, globals: vec![], memories: vec![] }],
+        calls: vec![CallRecord {
+            export: "f".into(),
+            args: vec![],
+            result,
+            globals: vec![],
+            memories: vec![],
+        }],
         ..Default::default()
     }
 }
@@ -427,8 +550,14 @@ fn nan_payloads_are_not_flagged() {
         (Val::F32(0x7fc0_0000), Val::F32(0x7fc0_0001)),
         (Val::F32(0x7fc0_0000), Val::F32(0xffc0_0000)),
         (Val::F32(0x7fa0_0000), Val::F32(0x7fc0_0000)),
-        (Val::F64(0x7ff8_0000_0000_0000), Val::F64(0x7ff8_0000_0000_0001)),
-        (Val::F64(0x7ff8_0000_0000_0000), Val::F64(0xfff4_0000_0000_0000)),
+        (
+            Val::F64(0x7ff8_0000_0000_0000),
+            Val::F64(0x7ff8_0000_0000_0001),
+        ),
+        (
+            Val::F64(0x7ff8_0000_0000_0000),
+            Val::F64(0xfff4_0000_0000_0000),
+        ),
     ];
     for (a, b) in cases {
         let r = exec_returning("wasmtime", CallResult::Returned(vec![Val::I32(1), a]));
@@ -436,7 +565,10 @@ fn nan_payloads_are_not_flagged() {
         assert_eq!(oracle::compare(&r, &s), Comparison::Agree, "{a:?} vs {b:?}");
     }
     // Not blind to floats: a NaN against a number, or -0 against +0, is a divergence.
-    for (a, b) in [(Val::F32(0x7fc0_0000), Val::F32(0x3f80_0000)), (Val::F64(0), Val::F64(1 << 63))] {
+    for (a, b) in [
+        (Val::F32(0x7fc0_0000), Val::F32(0x3f80_0000)),
+        (Val::F64(0), Val::F64(1 << 63)),
+    ] {
         let r = exec_returning("wasmtime", CallResult::Returned(vec![a]));
         let s = exec_returning("wamr-classic", CallResult::Returned(vec![b]));
         match oracle::compare(&r, &s) {
@@ -448,15 +580,32 @@ fn nan_payloads_are_not_flagged() {
 
 #[test]
 fn stack_overflow_on_one_side_poisons() {
-    let overflow = CallResult::Trapped { trap: Trap::StackOverflow, message: "call stack exhausted".into() };
+    let overflow = CallResult::Trapped {
+        trap: Trap::StackOverflow,
+        message: "call stack exhausted".into(),
+    };
     let returned = CallResult::Returned(vec![Val::I32(3)]);
     let r = exec_returning("wasmtime", overflow.clone());
     let s = exec_returning("wamr-classic", returned.clone());
-    assert!(matches!(oracle::compare(&r, &s), Comparison::Poisoned(_)), "{:?}", oracle::compare(&r, &s));
-    assert!(matches!(oracle::compare(&s, &r), Comparison::Poisoned(_)), "{:?}", oracle::compare(&s, &r));
+    assert!(
+        matches!(oracle::compare(&r, &s), Comparison::Poisoned(_)),
+        "{:?}",
+        oracle::compare(&r, &s)
+    );
+    assert!(
+        matches!(oracle::compare(&s, &r), Comparison::Poisoned(_)),
+        "{:?}",
+        oracle::compare(&s, &r)
+    );
     // Both overflowing is agreement; a real trap on one side is still a finding.
-    assert_eq!(oracle::compare(&r, &exec_returning("x", overflow)), Comparison::Agree);
-    let oob = CallResult::Trapped { trap: Trap::MemoryOutOfBounds, message: "oob".into() };
+    assert_eq!(
+        oracle::compare(&r, &exec_returning("x", overflow)),
+        Comparison::Agree
+    );
+    let oob = CallResult::Trapped {
+        trap: Trap::MemoryOutOfBounds,
+        message: "oob".into(),
+    };
     match oracle::compare(&exec_returning("wasmtime", oob), &s) {
         Comparison::Diverge(d) => assert_eq!(d.symptom, Symptom::SandboxEscape),
         other => panic!("{other:?}"),

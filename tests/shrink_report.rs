@@ -4,9 +4,10 @@
 //! The modules are real wasm-smith output from the generator with one marker
 //! function added, so there is plenty to shrink away around the bug.
 
+mod common;
+use common::*;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::Once;
 use std::time::{Duration, Instant};
 use wasmsieve::campaign::differ::Differ;
 use wasmsieve::campaign::subjects;
@@ -17,40 +18,28 @@ use wasmsieve::policy::Policy;
 use wasmsieve::report::{Finding, FindingStore};
 use wasmsieve::shrink::{self, ShrinkConfig};
 
-const EXE: &str = env!("CARGO_BIN_EXE_wasmsieve");
-
-fn worker_exe() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| std::env::set_var("WASMSIEVE_WORKER_EXE", EXE));
-}
-
-fn temp_dir(tag: &str) -> PathBuf {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static N: AtomicU32 = AtomicU32::new(0);
-    let d = std::env::temp_dir().join(format!(
-        "wasmsieve-shrink-{tag}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
 /// A generated module (seed `seed`) plus the marker fields `extra` (WAT text).
 fn marked_module(seed: u64, extra: &str) -> Vec<u8> {
     for s in seed..seed + 200 {
         let data = generate::seed_bytes(s, 8192);
-        let Ok(case) = generate::generate(&data, &GenConfig::default()) else { continue };
+        let Ok(case) = generate::generate(&data, &GenConfig::default()) else {
+            continue;
+        };
         let exports = wasmsieve::generate::plan::Exports::read(&case.wasm).unwrap();
         if exports.has_imports || case.wasm.len() < 400 {
             continue;
         }
         let text = wasmprinter::print_bytes(&case.wasm).unwrap();
-        let body = text.trim_end().strip_suffix(')').expect("module text ends with )");
+        let body = text
+            .trim_end()
+            .strip_suffix(')')
+            .expect("module text ends with )");
         let wat = format!("{body}\n{extra}\n)");
         if let Ok(wasm) = wat::parse_str(&wat) {
-            if wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all()).validate_all(&wasm).is_ok() {
+            if wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
+                .validate_all(&wasm)
+                .is_ok()
+            {
                 return wasm;
             }
         }
@@ -61,19 +50,27 @@ fn marked_module(seed: u64, extra: &str) -> Vec<u8> {
 /// Runs the module through `faulty` in a worker and files the finding like a
 /// campaign does; returns its folder.
 fn file_finding(out: &Path, wasm: &[u8], want_signature_part: &str) -> (PathBuf, Finding) {
-    try_file_finding(out, wasm, want_signature_part).unwrap_or_else(|| panic!("no finding with {want_signature_part}"))
+    try_file_finding(out, wasm, want_signature_part)
+        .unwrap_or_else(|| panic!("no finding with {want_signature_part}"))
 }
 
-fn try_file_finding(out: &Path, wasm: &[u8], want_signature_part: &str) -> Option<(PathBuf, Finding)> {
+fn try_file_finding(
+    out: &Path,
+    wasm: &[u8],
+    want_signature_part: &str,
+) -> Option<(PathBuf, Finding)> {
     worker_exe();
     let subjects = subjects(&["faulty".to_string()], true, &WorkerLimits::default()).unwrap();
     let mut differ = Differ::new(subjects, Policy::builtin()).unwrap();
     let plan = CallPlan::fixed(wasm, 2).unwrap();
     let report = differ.run(wasm, &plan);
     // "Crash@wsv_fault_segv": the signature part, and the export it diverged at.
-    let (part, export) = want_signature_part.split_once('@').unwrap_or((want_signature_part, ""));
+    let (part, export) = want_signature_part
+        .split_once('@')
+        .unwrap_or((want_signature_part, ""));
     let f = report.findings.into_iter().find(|f| {
-        f.signature.contains(part) && (export.is_empty() || f.divergence.export.as_deref() == Some(export))
+        f.signature.contains(part)
+            && (export.is_empty() || f.divergence.export.as_deref() == Some(export))
     })?;
     let store = FindingStore::new(out);
     let dir = store.write(&f, wasm, &[]).unwrap();
@@ -104,7 +101,8 @@ fn rerun_min(dir: &Path) -> Vec<Finding> {
 
 const VALUE_MARKER: &str = r#"(func (export "wsv_fault_value") (param i32 i64) (result i32)
     local.get 0 i32.const 7 i32.mul local.get 1 i32.wrap_i64 i32.add)"#;
-const SEGV_MARKER: &str = r#"(func (export "wsv_fault_segv") (param i32) (result i32) local.get 0)"#;
+const SEGV_MARKER: &str =
+    r#"(func (export "wsv_fault_segv") (param i32) (result i32) local.get 0)"#;
 
 #[test]
 fn shrink_value_finding_is_smaller_with_same_signature() {
@@ -115,18 +113,32 @@ fn shrink_value_finding_is_smaller_with_same_signature() {
     let o = shrink::shrink_finding_with(&dir, &cfg).expect("shrink");
     eprintln!("{}", o.line());
     assert!(o.bytes_after < o.bytes_before, "{}", o.line());
-    assert!(o.bytes_after * 2 < o.bytes_before, "expected at least a halving: {}", o.line());
+    assert!(
+        o.bytes_after * 2 < o.bytes_before,
+        "expected at least a halving: {}",
+        o.line()
+    );
     assert_eq!(o.calls_after, 1, "one call suffices: {:?}", o.plan);
     assert_eq!(o.plan.calls[0].export, "wsv_fault_value");
-    assert!(o.plan.calls[0].args.iter().all(|a| a.bits() == 0), "arguments zeroed: {:?}", o.plan);
+    assert!(
+        o.plan.calls[0].args.iter().all(|a| a.bits() == 0),
+        "arguments zeroed: {:?}",
+        o.plan
+    );
     assert_eq!(o.finding.signature, f.signature);
     assert_eq!(o.finding.verdict.bucket, f.verdict.bucket);
     assert_eq!(o.finding.verdict.kind, f.verdict.kind);
-    assert!(dir.join("min.wasm").exists() && dir.join("min.wat").exists() && dir.join("shrink.json").exists());
+    assert!(
+        dir.join("min.wasm").exists()
+            && dir.join("min.wat").exists()
+            && dir.join("shrink.json").exists()
+    );
     // Independently: min.wasm with the stored plan gives the same finding.
     let again = rerun_min(&dir);
     assert!(
-        again.iter().any(|g| g.signature == f.signature && g.verdict.bucket == f.verdict.bucket && g.verdict.kind == f.verdict.kind),
+        again.iter().any(|g| g.signature == f.signature
+            && g.verdict.bucket == f.verdict.bucket
+            && g.verdict.kind == f.verdict.kind),
         "min.wasm does not reproduce: {again:?}"
     );
     let _ = std::fs::remove_dir_all(out);
@@ -149,10 +161,22 @@ fn shrink_keeps_the_same_signature_not_just_failure() {
     eprintln!("{}", o.line());
     assert!(o.bytes_after < o.bytes_before, "{}", o.line());
     assert_eq!(o.finding.signature, f.signature);
-    assert!(o.finding.signature.contains("GlobalMismatch"), "{}", o.finding.signature);
+    assert!(
+        o.finding.signature.contains("GlobalMismatch"),
+        "{}",
+        o.finding.signature
+    );
     let min = wasmprinter::print_bytes(std::fs::read(dir.join("min.wasm")).unwrap()).unwrap();
-    assert!(min.contains("wsv_fault_global") && min.contains("global"), "{min}");
-    assert_eq!(o.plan.calls.last().map(|c| c.export.as_str()), Some("wsv_fault_global"), "{:?}", o.plan);
+    assert!(
+        min.contains("wsv_fault_global") && min.contains("global"),
+        "{min}"
+    );
+    assert_eq!(
+        o.plan.calls.last().map(|c| c.export.as_str()),
+        Some("wsv_fault_global"),
+        "{:?}",
+        o.plan
+    );
     let _ = std::fs::remove_dir_all(out);
 }
 
@@ -164,7 +188,11 @@ fn shrink_crash_finding_within_budget() {
     let o = shrink::shrink_finding(&dir, Duration::from_secs(20)).expect("shrink");
     eprintln!("{}", o.line());
     // The budget holds (plus the final plan pass and confirming run).
-    assert!(started.elapsed() < Duration::from_secs(60), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "{:?}",
+        started.elapsed()
+    );
     assert!(o.bytes_after <= o.bytes_before);
     assert_eq!(o.finding.signature, f.signature);
     assert_eq!(o.finding.verdict.bucket, "security");
@@ -174,13 +202,18 @@ fn shrink_crash_finding_within_budget() {
 #[test]
 fn shrink_of_a_non_finding_folder_is_a_clear_error() {
     let d = temp_dir("notfinding");
-    let e = shrink::shrink_finding(&d, Duration::from_secs(5)).unwrap_err().to_string();
+    let e = shrink::shrink_finding(&d, Duration::from_secs(5))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("is not a finding folder"), "{e}");
     let _ = std::fs::remove_dir_all(d);
 }
 
 fn wasmsieve(args: &[&str]) -> Output {
-    Command::new(EXE).args(args).output().expect("run wasmsieve")
+    Command::new(EXE)
+        .args(args)
+        .output()
+        .expect("run wasmsieve")
 }
 
 fn show(o: &Output) -> String {
@@ -218,9 +251,17 @@ fn variant(src: &Path, name: &str, edit: impl Fn(&mut serde_json::Value)) -> Pat
 fn report(dir: &Path) -> (PathBuf, String, serde_json::Value) {
     let o = wasmsieve(&["report", dir.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", show(&o));
-    let path = PathBuf::from(String::from_utf8_lossy(&o.stdout).lines().next().unwrap().trim());
+    let path = PathBuf::from(
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .next()
+            .unwrap()
+            .trim(),
+    );
     let text = std::fs::read_to_string(&path).unwrap();
-    let rc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("running_config.json")).unwrap()).unwrap();
+    let rc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("running_config.json")).unwrap())
+            .unwrap();
     (path, text, rc)
 }
 
@@ -234,39 +275,80 @@ fn every_bucket_report_renders() {
     )
     .unwrap();
     let (bug, _) = file_finding(&out, &small, "WrongValue");
-    let segv = wat::parse_str(r#"(module (func (export "wsv_fault_segv") (result i32) i32.const 1))"#).unwrap();
+    let segv =
+        wat::parse_str(r#"(module (func (export "wsv_fault_segv") (result i32) i32.const 1))"#)
+            .unwrap();
     let (sec, _) = file_finding(&out, &segv, "Crash");
 
     // bug: a public issue.
     let (path, text, rc) = report(&bug);
     assert!(path.ends_with("report.md"), "{}", path.display());
-    for needle in ["# [faulty]", "## Environment", "WAMR version", "## Reproducer", "```wat", "## Steps to reproduce", "## Expected vs actual", "reference `wasmtime`", "P7", "running_config.json"] {
+    for needle in [
+        "# [faulty]",
+        "## Environment",
+        "WAMR version",
+        "## Reproducer",
+        "```wat",
+        "## Steps to reproduce",
+        "## Expected vs actual",
+        "reference `wasmtime`",
+        "P7",
+        "running_config.json",
+    ] {
         assert!(text.contains(needle), "report lacks {needle:?}:\n{text}");
     }
     assert_eq!(rc["deprecated"], false);
     assert_eq!(rc["expected return"]["ret code"], 0);
-    assert!(rc["options"].as_str().unwrap().contains("-f wsv_fault_value"), "{rc}");
+    assert!(
+        rc["options"]
+            .as_str()
+            .unwrap()
+            .contains("-f wsv_fault_value"),
+        "{rc}"
+    );
 
     // security: a private advisory draft, never a public issue (P12).
     let (path, text, _) = report(&sec);
     assert!(path.ends_with("advisory.md"), "{}", path.display());
-    assert!(!sec.join("report.md").exists(), "a security finding must not get a public issue draft");
-    for needle in ["Private", "P12", "## Affected", "P11", "unavailable or unrecoverable?** Yes", "## Severity suggestion", "P2"] {
+    assert!(
+        !sec.join("report.md").exists(),
+        "a security finding must not get a public issue draft"
+    );
+    for needle in [
+        "Private",
+        "P12",
+        "## Affected",
+        "P11",
+        "unavailable or unrecoverable?** Yes",
+        "## Severity suggestion",
+        "P2",
+    ] {
         assert!(text.contains(needle), "advisory lacks {needle:?}:\n{text}");
     }
 
     // needs-review and not-an-issue render, marked as such.
-    let nr = variant(&bug, "needs-review-copy", |v| v["verdict"]["bucket"] = "needs-review".into());
+    let nr = variant(&bug, "needs-review-copy", |v| {
+        v["verdict"]["bucket"] = "needs-review".into()
+    });
     let (path, text, _) = report(&nr);
-    assert!(path.ends_with("report.md") && text.contains("Needs review"), "{text}");
-    let nai = variant(&bug, "not-an-issue-copy", |v| v["verdict"]["bucket"] = "not-an-issue".into());
+    assert!(
+        path.ends_with("report.md") && text.contains("Needs review"),
+        "{text}"
+    );
+    let nai = variant(&bug, "not-an-issue-copy", |v| {
+        v["verdict"]["bucket"] = "not-an-issue".into()
+    });
     let (_, text, _) = report(&nai);
     assert!(text.contains("Not an issue"), "{text}");
 
     // WAMR modes get stock iwasm / wamrc commands and the ba-issues mode.
     for (engine, mode, needle) in [
         ("wamr-fast", "fast-interp", "-DWAMR_BUILD_FAST_INTERP=1"),
-        ("wamr-classic", "classic-interp", "-DWAMR_BUILD_FAST_INTERP=0"),
+        (
+            "wamr-classic",
+            "classic-interp",
+            "-DWAMR_BUILD_FAST_INTERP=0",
+        ),
         ("wamr-aot", "aot", "wamrc --bounds-checks=1"),
     ] {
         let d = variant(&bug, &format!("as-{engine}"), |v| {
@@ -279,22 +361,37 @@ fn every_bucket_report_renders() {
         });
         let (_, text, rc) = report(&d);
         assert!(text.contains(needle), "{engine}: lacks {needle:?}:\n{text}");
-        assert!(text.contains("iwasm --heap-size=0 -f prep"), "{engine}: earlier call listed:\n{text}");
+        assert!(
+            text.contains("iwasm --heap-size=0 -f prep"),
+            "{engine}: earlier call listed:\n{text}"
+        );
         assert!(text.contains("-f wsv_fault_value"), "{engine}:\n{text}");
-        assert!(text.contains("expected") || text.contains("Expected"), "{text}");
+        assert!(
+            text.contains("expected") || text.contains("Expected"),
+            "{text}"
+        );
         assert_eq!(rc["mode"], mode, "{rc}");
     }
 
     // --out writes the draft where asked.
     let elsewhere = out.join("elsewhere.md");
-    let o = wasmsieve(&["report", bug.to_str().unwrap(), "--out", elsewhere.to_str().unwrap()]);
+    let o = wasmsieve(&[
+        "report",
+        bug.to_str().unwrap(),
+        "--out",
+        elsewhere.to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", show(&o));
     assert!(elsewhere.exists());
 
     // Not a finding folder: exit 2, said so.
     let o = wasmsieve(&["report", out.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2), "{}", show(&o));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("is not a finding folder"), "{}", show(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("is not a finding folder"),
+        "{}",
+        show(&o)
+    );
     let _ = std::fs::remove_dir_all(out);
 }
 
@@ -302,11 +399,25 @@ fn every_bucket_report_renders() {
 fn report_uses_the_shrunk_reproducer() {
     let out = temp_dir("report-min");
     let (dir, _) = marked_finding(&out, 1, VALUE_MARKER, "WrongValue");
-    let o = wasmsieve(&["shrink", dir.to_str().unwrap(), "--time", "60", "--attempts", "300"]);
+    let o = wasmsieve(&[
+        "shrink",
+        dir.to_str().unwrap(),
+        "--time",
+        "60",
+        "--attempts",
+        "300",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", show(&o));
-    assert!(String::from_utf8_lossy(&o.stdout).contains("shrunk"), "{}", show(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("shrunk"),
+        "{}",
+        show(&o)
+    );
     let (_, text, rc) = report(&dir);
-    assert!(text.contains("`min.wasm`") && text.contains("shrunk from"), "{text}");
+    assert!(
+        text.contains("`min.wasm`") && text.contains("shrunk from"),
+        "{text}"
+    );
     assert_eq!(rc["file"], "min.wasm");
     let _ = std::fs::remove_dir_all(out);
 }
@@ -321,9 +432,15 @@ fn write(dir: &Path, name: &str, contents: &[u8]) -> PathBuf {
 fn triage_bad_files_exit_2_with_clear_messages() {
     let d = temp_dir("triage-bad");
     let cases: Vec<(PathBuf, &str)> = vec![
-        (write(&d, "garbage.wasm", &[0xde, 0xad, 0xbe, 0xef, 0xff]), "is not a Wasm module: no \\0asm or \\0aot header"),
+        (
+            write(&d, "garbage.wasm", &[0xde, 0xad, 0xbe, 0xef, 0xff]),
+            "is not a Wasm module: no \\0asm or \\0aot header",
+        ),
         (write(&d, "empty.wasm", b""), "is empty: not a Wasm module"),
-        (write(&d, "bad.wat", b"(module (func (result i32) i32.const))"), "not valid WAT"),
+        (
+            write(&d, "bad.wat", b"(module (func (result i32) i32.const))"),
+            "not valid WAT",
+        ),
         (write(&d, "crash-empty", b""), "empty libFuzzer artifact"),
         (d.join("missing.wasm"), "cannot read"),
     ];
@@ -331,18 +448,45 @@ fn triage_bad_files_exit_2_with_clear_messages() {
         let o = wasmsieve(&["triage", file.to_str().unwrap(), "--engine", "faulty"]);
         assert_eq!(o.status.code(), Some(2), "{}: {}", file.display(), show(&o));
         let err = String::from_utf8_lossy(&o.stderr);
-        assert!(err.contains(msg), "{}: wanted {msg:?}: {}", file.display(), show(&o));
-        assert!(err.contains(file.file_name().unwrap().to_str().unwrap()), "names the file: {}", show(&o));
+        assert!(
+            err.contains(msg),
+            "{}: wanted {msg:?}: {}",
+            file.display(),
+            show(&o)
+        );
+        assert!(
+            err.contains(file.file_name().unwrap().to_str().unwrap()),
+            "names the file: {}",
+            show(&o)
+        );
     }
     // Several files: every one is judged, bad ones do not stop the rest; JSON for machines.
-    let good = write(&d, "fault.wat", br#"(module (func (export "wsv_fault_value") (result i32) i32.const 41))"#);
-    let o = wasmsieve(&["triage", cases[0].0.to_str().unwrap(), good.to_str().unwrap(), "--engine", "faulty", "--json"]);
+    let good = write(
+        &d,
+        "fault.wat",
+        br#"(module (func (export "wsv_fault_value") (result i32) i32.const 41))"#,
+    );
+    let o = wasmsieve(&[
+        "triage",
+        cases[0].0.to_str().unwrap(),
+        good.to_str().unwrap(),
+        "--engine",
+        "faulty",
+        "--json",
+    ]);
     assert_eq!(o.status.code(), Some(2), "{}", show(&o));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", show(&o)));
+    let v: serde_json::Value =
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", show(&o)));
     assert_eq!(v["exit"], 2);
     let files = v["files"].as_array().unwrap();
     assert_eq!(files.len(), 2);
-    assert!(files[0]["error"].as_str().unwrap().contains("is not a Wasm module"), "{v}");
+    assert!(
+        files[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("is not a Wasm module"),
+        "{v}"
+    );
     assert_eq!(files[1]["input"], "wat");
     assert_eq!(files[1]["findings"][0]["verdict"]["bucket"], "bug", "{v}");
     let _ = std::fs::remove_dir_all(d);
@@ -354,16 +498,35 @@ fn triage_verdicts_exit_codes_and_filing() {
     let agree = write(&d, "ok.wat", br#"(module (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add))"#);
     let o = wasmsieve(&["triage", agree.to_str().unwrap(), "--engine", "faulty"]);
     assert_eq!(o.status.code(), Some(0), "{}", show(&o));
-    assert!(String::from_utf8_lossy(&o.stdout).contains("no finding"), "{}", show(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("no finding"),
+        "{}",
+        show(&o)
+    );
 
-    let fault = wat::parse_str(r#"(module (func (export "wsv_fault_value") (result i32) i32.const 41))"#).unwrap();
+    let fault =
+        wat::parse_str(r#"(module (func (export "wsv_fault_value") (result i32) i32.const 41))"#)
+            .unwrap();
     let bin = write(&d, "fault.wasm", &fault);
     let out = d.join("out");
-    let o = wasmsieve(&["triage", bin.to_str().unwrap(), "--engine", "faulty", "--out", out.to_str().unwrap()]);
+    let o = wasmsieve(&[
+        "triage",
+        bin.to_str().unwrap(),
+        "--engine",
+        "faulty",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(1), "{}", show(&o));
     let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(stdout.contains("bug / wrong-result in faulty"), "{}", show(&o));
-    let filed: Vec<_> = std::fs::read_dir(out.join("findings/bug")).unwrap().collect();
+    assert!(
+        stdout.contains("bug / wrong-result in faulty"),
+        "{}",
+        show(&o)
+    );
+    let filed: Vec<_> = std::fs::read_dir(out.join("findings/bug"))
+        .unwrap()
+        .collect();
     assert_eq!(filed.len(), 1, "{}", show(&o));
     let folder = filed[0].as_ref().unwrap().path();
     assert!(folder.join("finding.json").exists() && folder.join("input.wasm").exists());
@@ -392,16 +555,28 @@ fn triage_aot_files() {
     assert_eq!(o.status.code(), Some(0), "{}", show(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["files"][0]["input"], "aot", "{v}");
-    assert!(v["files"][0]["notes"].to_string().contains("--source"), "{v}");
+    assert!(
+        v["files"][0]["notes"].to_string().contains("--source"),
+        "{v}"
+    );
 
     // A real .aot emitted by the toolchain, with its source: runs and agrees.
     let src = wat::parse_str(r#"(module (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add))"#).unwrap();
     let aot = wasmsieve::engines::wamr::compile_aot(&src, &Default::default()).expect("compile");
     let a = write(&d, "add.aot", &aot);
     let s = write(&d, "add.wasm", &src);
-    let o = wasmsieve(&["triage", a.to_str().unwrap(), "--source", s.to_str().unwrap()]);
+    let o = wasmsieve(&[
+        "triage",
+        a.to_str().unwrap(),
+        "--source",
+        s.to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", show(&o));
-    assert!(String::from_utf8_lossy(&o.stdout).contains("(aot): no finding"), "{}", show(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("(aot): no finding"),
+        "{}",
+        show(&o)
+    );
     let _ = std::fs::remove_dir_all(d);
 }
 

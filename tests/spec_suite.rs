@@ -37,7 +37,8 @@ const EXPLAINED: &[(&str, &str, &str, &str)] = &[(
 /// self-recursion (call.wast `runaway`) into a loop where the interpreters
 /// overflow their stack. The policy files them not-an-issue (P10).
 fn explained_guest_loop(f: &wasmsieve::report::Finding) -> bool {
-    f.divergence.symptom == wasmsieve::oracle::Symptom::GuestLoop && f.verdict.bucket == "not-an-issue"
+    f.divergence.symptom == wasmsieve::oracle::Symptom::GuestLoop
+        && f.verdict.bucket == "not-an-issue"
 }
 
 #[derive(Default)]
@@ -68,7 +69,9 @@ fn collect() -> (Vec<SpecModule>, Counts) {
             Err(e) => panic!("{}: {e}", file.name()),
         };
         for directive in wast.directives {
-            let wast::WastDirective::Module(mut quote) = directive else { continue };
+            let wast::WastDirective::Module(mut quote) = directive else {
+                continue;
+            };
             counts.directives += 1;
             let (line, _) = quote.span().linecol_in(text);
             let Ok(wasm) = quote.encode() else {
@@ -87,7 +90,11 @@ fn collect() -> (Vec<SpecModule>, Counts) {
                 counts.skipped_nul_names += 1;
                 continue;
             }
-            modules.push(SpecModule { file: file.name().to_string(), line: line + 1, wasm });
+            modules.push(SpecModule {
+                file: file.name().to_string(),
+                line: line + 1,
+                wasm,
+            });
         }
     }
     (modules, counts)
@@ -98,12 +105,18 @@ fn spec_modules_agree_in_every_wamr_mode() {
     std::env::set_var("WASMSIEVE_WORKER_EXE", env!("CARGO_BIN_EXE_wasmsieve"));
     let (modules, counts) = collect();
     // Every Nth module: 1 runs them all.
-    let every: usize = std::env::var("WSV_SPEC_EVERY").ok().and_then(|v| v.parse().ok()).unwrap_or(1);
+    let every: usize = std::env::var("WSV_SPEC_EVERY")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
     let selected: Vec<&SpecModule> = modules.iter().step_by(every).collect();
     assert!(counts.files > 50, "only {} spec files", counts.files);
     assert!(selected.len() > 100, "only {} modules", selected.len());
 
-    let engines: Vec<String> = ["wamr-classic", "wamr-fast", "wamr-aot"].iter().map(|s| s.to_string()).collect();
+    let engines: Vec<String> = ["wamr-classic", "wamr-fast", "wamr-aot"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     let started = Instant::now();
     let jobs = 2;
     let findings = Mutex::new(vec![]);
@@ -162,7 +175,9 @@ fn spec_modules_agree_in_every_wamr_mode() {
             .iter()
             .find(|(ea, ee, es, _)| *ea == at && (*ee == "*" || *ee == f.engine) && *es == symptom)
             .map(|e| e.3)
-            .or_else(|| explained_guest_loop(f).then_some("guest loop (P10), see explained_guest_loop"));
+            .or_else(|| {
+                explained_guest_loop(f).then_some("guest loop (P10), see explained_guest_loop")
+            });
         if explained_guest_loop(f) {
             guest_loops += 1;
         } else if why.is_some() {
@@ -174,7 +189,8 @@ fn spec_modules_agree_in_every_wamr_mode() {
             f.verdict.bucket,
             f.verdict.kind,
             f.divergence.detail.chars().take(300).collect::<String>(),
-            why.map(|w| format!("  [explained: {w}]")).unwrap_or_default()
+            why.map(|w| format!("  [explained: {w}]"))
+                .unwrap_or_default()
         );
         if why.is_none() {
             unexplained.push(format!("{file}:{line} {} {symptom}", f.engine));
@@ -187,6 +203,13 @@ fn spec_modules_agree_in_every_wamr_mode() {
     );
     assert_eq!(run, selected.len());
     // The explained divergences are few; a flood means something broke.
-    assert!(explained <= 3, "{explained} explained findings: more than the allowlist covers");
-    assert!(unexplained.is_empty(), "{} unexplained findings: {unexplained:#?}", unexplained.len());
+    assert!(
+        explained <= 3,
+        "{explained} explained findings: more than the allowlist covers"
+    );
+    assert!(
+        unexplained.is_empty(),
+        "{} unexplained findings: {unexplained:#?}",
+        unexplained.len()
+    );
 }

@@ -25,7 +25,11 @@ fn time_engine(e: &mut dyn Engine, cases: &[TestCase]) -> f64 {
 pub fn run(subjects: &[String], n: u64) -> anyhow::Result<()> {
     let cases = cases(n);
     let calls: usize = cases.iter().map(|c| c.plan.calls.len()).sum();
-    println!("bench: {} modules ({} calls) from fixed seeds", cases.len(), calls);
+    println!(
+        "bench: {} modules ({} calls) from fixed seeds",
+        cases.len(),
+        calls
+    );
     println!("{:<28} {:>12}", "engine", "modules/s");
     for name in ["wasmtime", "wasmi"] {
         let mut e = engines::create(name)?;
@@ -34,10 +38,18 @@ pub fn run(subjects: &[String], n: u64) -> anyhow::Result<()> {
     for name in subjects {
         if engines::info(name).is_some_and(|i| i.in_process_ok) {
             let mut e = engines::create(name)?;
-            println!("{:<28} {:>12.1}", format!("{name} (in process)"), time_engine(e.as_mut(), &cases));
+            println!(
+                "{:<28} {:>12.1}",
+                format!("{name} (in process)"),
+                time_engine(e.as_mut(), &cases)
+            );
         }
         let mut w = Worker::new(name, WorkerLimits::default());
-        println!("{:<28} {:>12.1}", format!("{name} (worker)"), time_engine(&mut w, &cases));
+        println!(
+            "{:<28} {:>12.1}",
+            format!("{name} (worker)"),
+            time_engine(&mut w, &cases)
+        );
     }
     let subj = super::subjects(subjects, true, &WorkerLimits::default())?;
     let mut differ = super::differ::Differ::new(subj, crate::policy::Policy::builtin())?;

@@ -38,10 +38,15 @@ pub struct Corpus {
 }
 
 fn read_modules(dir: &Path) -> Vec<Vec<u8>> {
-    let Ok(rd) = std::fs::read_dir(dir) else { return vec![] };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return vec![];
+    };
     let mut paths: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
     paths.sort();
-    paths.iter().filter_map(|p| crate::cli::read_module(p).ok()).collect()
+    paths
+        .iter()
+        .filter_map(|p| crate::cli::read_module(p).ok())
+        .collect()
 }
 
 impl Corpus {
@@ -53,7 +58,12 @@ impl Corpus {
         if let Some(s) = seeds {
             entries.extend(read_modules(s));
         }
-        Ok(Corpus { dir, entries, seen: HashSet::new(), max_entries: 2000 })
+        Ok(Corpus {
+            dir,
+            entries,
+            seen: HashSet::new(),
+            max_entries: 2000,
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -82,6 +92,7 @@ impl Corpus {
 
     /// A module from the pool, chosen by `pick`.
     pub fn pick(&self, pick: u64) -> Option<&[u8]> {
-        (!self.entries.is_empty()).then(|| self.entries[(pick % self.entries.len() as u64) as usize].as_slice())
+        (!self.entries.is_empty())
+            .then(|| self.entries[(pick % self.entries.len() as u64) as usize].as_slice())
     }
 }

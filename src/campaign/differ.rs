@@ -3,12 +3,12 @@
 //! the policy. Everything a finding needs is assembled here.
 
 use crate::engines::{self, execute, Engine, Execution};
+use crate::engines::{CallResult, Val};
 use crate::generate::plan::CallPlan;
+use crate::generate::plan::PlannedCall;
 use crate::oracle::{self, Comparison, Divergence, Symptom};
 use crate::policy::{features, Observation, Policy, Provenance};
 use crate::report::Finding;
-use crate::engines::{CallResult, Val};
-use crate::generate::plan::PlannedCall;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -83,20 +83,38 @@ impl Differ {
                     let suspect = oracle::compare(wasmi, &exec) == Comparison::Agree
                         && matches!(oracle::compare(&reference, wasmi), Comparison::Diverge(_));
                     if suspect {
-                        d.detail = format!("reference suspect: wasmi agrees with {}; {}", exec.engine, d.detail);
+                        d.detail = format!(
+                            "reference suspect: wasmi agrees with {}; {}",
+                            exec.engine, d.detail
+                        );
                     }
-                    let f = self.judge(i, &reference, &exec, &d, wasm, Some((suspect, wasmi.clone())), None);
+                    let f = self.judge(
+                        i,
+                        &reference,
+                        &exec,
+                        &d,
+                        wasm,
+                        Some((suspect, wasmi.clone())),
+                        None,
+                    );
                     findings.push(f);
                 }
             }
-            if cmp == Comparison::Agree || matches!(&cmp, Comparison::Diverge(d) if d.symptom != Symptom::Crash && d.symptom != Symptom::Hang) {
+            if cmp == Comparison::Agree
+                || matches!(&cmp, Comparison::Diverge(d) if d.symptom != Symptom::Crash && d.symptom != Symptom::Hang)
+            {
                 if let Some(d) = self.unrecoverable(i, &exec) {
                     findings.push(self.judge(i, &reference, &exec, &d, wasm, None, Some(true)));
                 }
             }
             comparisons.push((exec, cmp));
         }
-        CaseReport { reference, comparisons, findings, reference_time }
+        CaseReport {
+            reference,
+            comparisons,
+            findings,
+            reference_time,
+        }
     }
 
     /// P9: after a trap, the runtime must still run a known-good module. Runs
@@ -104,16 +122,24 @@ impl Differ {
     /// divergence when it cannot.
     fn unrecoverable(&mut self, subject: usize, exec: &Execution) -> Option<Divergence> {
         let trapped = |r: &CallResult| matches!(r, CallResult::Trapped { .. });
-        if !exec.instantiate.as_ref().is_some_and(trapped) && !exec.calls.iter().any(|c| trapped(&c.result)) {
+        if !exec.instantiate.as_ref().is_some_and(trapped)
+            && !exec.calls.iter().any(|c| trapped(&c.result))
+        {
             return None;
         }
         let probe = PROBE.get_or_init(|| wat::parse_str(PROBE_WAT).expect("probe parses"));
         let plan = CallPlan {
-            calls: vec![PlannedCall { export: "probe".into(), args: vec![Val::I32(20), Val::I32(22)] }],
+            calls: vec![PlannedCall {
+                export: "probe".into(),
+                args: vec![Val::I32(20), Val::I32(22)],
+            }],
             ..Default::default()
         };
         let after = execute(self.subjects[subject].engine.as_mut(), probe, &plan);
-        let ok = after.calls.first().is_some_and(|c| c.result == CallResult::Returned(vec![Val::I32(42)]));
+        let ok = after
+            .calls
+            .first()
+            .is_some_and(|c| c.result == CallResult::Returned(vec![Val::I32(42)]));
         (!ok).then(|| Divergence {
             symptom: Symptom::Unrecoverable,
             call_index: None,
@@ -142,40 +168,84 @@ impl Differ {
     ) -> Finding {
         let info = self.subjects[subject].info;
         let suspect = second.as_ref().is_some_and(|s| s.0);
-        let symptom = if suspect { "reference-suspect" } else { d.symptom.policy_name() };
+        let symptom = if suspect {
+            "reference-suspect"
+        } else {
+            d.symptom.policy_name()
+        };
         // The AoT trust line: a failure before the module loaded is the
         // compiler's (it compiles inside the load step), afterwards the emitted
         // code's. An interpreter's input is the .wasm itself.
         let provenance = match info.provenance {
-            Provenance::AotEmitted if exec.load.as_ref().is_none_or(|l| l.as_ref().is_err_and(|e| e.starts_with("aot compile"))) => {
+            Provenance::AotEmitted
+                if exec
+                    .load
+                    .as_ref()
+                    .is_none_or(|l| l.as_ref().is_err_and(|e| e.starts_with("aot compile"))) =>
+            {
                 Provenance::AotCompiler
             }
             p => p,
         };
-        let mut outside: Vec<String> = features::needed_features(wasm, &self.policy.tiers.tier_a);
-        if let Some(mode) = info.mode_feature {
-            if self.policy.tier(mode) != 'A' {
-                outside.push(mode.to_string());
-            }
-        }
-        let verdict = self.policy.judge(&Observation { provenance, symptom, features: outside.clone() });
-        let signature = signature(&exec.engine, d, exec);
         let mut executions = vec![reference.clone(), exec.clone()];
         if let Some((_, s)) = second {
             executions.push(s);
         }
+        let judged = Judged {
+            provenance,
+            symptom,
+            mode_feature: info.mode_feature,
+            confirmed,
+        };
+        judged.finding(&self.policy, wasm, d, exec, executions)
+    }
+}
+
+/// What the policy is told about a divergence, besides the divergence itself.
+pub struct Judged<'a> {
+    pub provenance: Provenance,
+    /// The policy's symptom family (see `Symptom::policy_name`).
+    pub symptom: &'a str,
+    /// The runtime mode's tier-list name.
+    pub mode_feature: Option<&'a str>,
+    pub confirmed: Option<bool>,
+}
+
+impl Judged<'_> {
+    /// Judges by the policy (with the tier rule from the module's features and
+    /// the mode) and assembles the finding. Shared by campaigns and triage.
+    pub fn finding(
+        &self,
+        policy: &Policy,
+        wasm: &[u8],
+        d: &Divergence,
+        exec: &Execution,
+        executions: Vec<Execution>,
+    ) -> Finding {
+        let mut outside: Vec<String> = features::needed_features(wasm, &policy.tiers.tier_a);
+        if let Some(mode) = self.mode_feature {
+            if policy.tier(mode) != 'A' {
+                outside.push(mode.to_string());
+            }
+        }
+        let verdict = policy.judge(&Observation {
+            provenance: self.provenance,
+            symptom: self.symptom,
+            features: outside.clone(),
+        });
+        let signature = signature(&exec.engine, d, exec);
         Finding {
             id: Finding::signature_id(&verdict.kind, &signature),
             signature,
             verdict,
             engine: exec.engine.clone(),
-            provenance,
+            provenance: self.provenance,
             features_outside_tier_a: outside,
             divergence: d.clone(),
             executions,
             seed: None,
             iteration: None,
-            confirmed,
+            confirmed: self.confirmed,
         }
     }
 }

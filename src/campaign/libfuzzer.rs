@@ -16,13 +16,19 @@ thread_local! {
 
 /// Runs one fuzz input against `engines` (in process).
 pub fn one_input(engines: &[&str], data: &[u8]) {
-    let Ok(case) = generate::generate(data, &GenConfig::default()) else { return };
+    let Ok(case) = generate::generate(data, &GenConfig::default()) else {
+        return;
+    };
     DIFFER.with(|cell| {
         let mut slot = cell.borrow_mut();
         let names: Vec<String> = engines.iter().map(|s| s.to_string()).collect();
         if slot.as_ref().is_none_or(|(n, _)| *n != names) {
-            let subjects = super::subjects(&names, false, &WorkerLimits::default()).expect("engines built");
-            *slot = Some((names, Differ::new(subjects, Policy::builtin()).expect("reference starts")));
+            let subjects =
+                super::subjects(&names, false, &WorkerLimits::default()).expect("engines built");
+            *slot = Some((
+                names,
+                Differ::new(subjects, Policy::builtin()).expect("reference starts"),
+            ));
         }
         let (_, differ) = slot.as_mut().expect("set above");
         for f in differ.run(&case.wasm, &case.plan).findings {

@@ -73,13 +73,19 @@ impl CampaignConfig {
 }
 
 /// Builds the runtimes under test, in workers or in process.
-pub fn subjects(names: &[String], isolate: bool, limits: &WorkerLimits) -> anyhow::Result<Vec<Subject>> {
+pub fn subjects(
+    names: &[String],
+    isolate: bool,
+    limits: &WorkerLimits,
+) -> anyhow::Result<Vec<Subject>> {
     names
         .iter()
         .map(|n| {
             let info = engines::info(n).ok_or_else(|| anyhow::anyhow!("unknown engine `{n}`"))?;
             if !engines::is_built(info.name) {
-                anyhow::bail!("engine `{n}` is not built into this binary (see `wasmsieve engines`)");
+                anyhow::bail!(
+                    "engine `{n}` is not built into this binary (see `wasmsieve engines`)"
+                );
             }
             let engine: Box<dyn Engine> = if isolate || !info.in_process_ok {
                 Box::new(Worker::new(n, limits.clone()))
@@ -101,8 +107,14 @@ extern "C" fn on_interrupt(_: libc::c_int) {
 /// at hand, and everything is written before exit.
 fn catch_interrupts() {
     unsafe {
-        libc::signal(libc::SIGINT, on_interrupt as *const () as libc::sighandler_t);
-        libc::signal(libc::SIGTERM, on_interrupt as *const () as libc::sighandler_t);
+        libc::signal(
+            libc::SIGINT,
+            on_interrupt as *const () as libc::sighandler_t,
+        );
+        libc::signal(
+            libc::SIGTERM,
+            on_interrupt as *const () as libc::sighandler_t,
+        );
     }
 }
 
@@ -137,17 +149,27 @@ impl Shared<'_> {
 
 /// Runs a campaign to its limit; returns the summary (also on disk).
 pub fn run(cfg: &CampaignConfig) -> anyhow::Result<Outcome> {
-    anyhow::ensure!(cfg.time.is_some() || cfg.iterations.is_some(), "give --time or --iterations");
+    anyhow::ensure!(
+        cfg.time.is_some() || cfg.iterations.is_some(),
+        "give --time or --iterations"
+    );
     std::fs::create_dir_all(cfg.out.join("inflight"))
         .map_err(|e| anyhow::anyhow!("cannot create output folder {}: {e}", cfg.out.display()))?;
     // Fail before the first module if an engine is missing.
-    drop(subjects(&cfg.engines, cfg.isolate, &WorkerLimits::default())?);
+    drop(subjects(
+        &cfg.engines,
+        cfg.isolate,
+        &WorkerLimits::default(),
+    )?);
     catch_interrupts();
     let summary = Summary::resume_or_new(&cfg.out, &cfg.engines, cfg.seed);
     let unique_before = summary.unique.len();
     let start_iterations = summary.iterations;
     if start_iterations > 0 {
-        eprintln!("wasmsieve: resuming at iteration {start_iterations} ({} unique findings so far)", unique_before);
+        eprintln!(
+            "wasmsieve: resuming at iteration {start_iterations} ({} unique findings so far)",
+            unique_before
+        );
     }
     let shared = Shared {
         cfg,
@@ -160,7 +182,9 @@ pub fn run(cfg: &CampaignConfig) -> anyhow::Result<Outcome> {
         started: Instant::now(),
         deadline: cfg.time.map(|t| Instant::now() + t),
     };
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(cfg.jobs.max(1)).build()?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(cfg.jobs.max(1))
+        .build()?;
     let errors: Mutex<Vec<anyhow::Error>> = Mutex::new(vec![]);
     let finished = AtomicBool::new(false);
     std::thread::scope(|ts| {
@@ -200,7 +224,11 @@ pub fn run(cfg: &CampaignConfig) -> anyhow::Result<Outcome> {
     for u in &st.unique[unique_before..] {
         *new_unique.entry(u.bucket.clone()).or_default() += 1;
     }
-    Ok(Outcome { summary: st, new_unique, interrupted: INTERRUPTED.load(Ordering::Relaxed) })
+    Ok(Outcome {
+        summary: st,
+        new_unique,
+        interrupted: INTERRUPTED.load(Ordering::Relaxed),
+    })
 }
 
 /// Live progress: a bar on a terminal, plain lines in logs; the summary and
@@ -213,9 +241,11 @@ fn progress(shared: &Shared, finished: &AtomicBool) {
             None => indicatif::ProgressBar::new(cfg.iterations.unwrap_or(0)),
         };
         b.set_style(
-            indicatif::ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}")
-                .expect("template parses")
-                .progress_chars("=> "),
+            indicatif::ProgressStyle::with_template(
+                "{elapsed_precise} [{bar:30}] {pos}/{len} {msg}",
+            )
+            .expect("template parses")
+            .progress_chars("=> "),
         );
         b
     });
@@ -253,15 +283,23 @@ fn next_case(shared: &Shared, data: &[u8], iteration: u64) -> Option<(TestCase, 
     let cfg = shared.cfg;
     let roll = u64::from_le_bytes(data[..8].try_into().expect("input has 8 bytes"));
     if roll % 100 < cfg.mutate_percent {
-        let parent = shared.corpus.lock().unwrap().pick(roll / 100).map(<[u8]>::to_vec);
-        if let Some(wasm) = parent.and_then(|p| generate::mutate::mutate(&p, iteration ^ cfg.seed)) {
+        let parent = shared
+            .corpus
+            .lock()
+            .unwrap()
+            .pick(roll / 100)
+            .map(<[u8]>::to_vec);
+        if let Some(wasm) = parent.and_then(|p| generate::mutate::mutate(&p, iteration ^ cfg.seed))
+        {
             let mut u = arbitrary::Unstructured::new(&data[8..]);
             if let Ok(plan) = CallPlan::build(&wasm, &mut u, cfg.gen.calls_per_export) {
                 return Some((TestCase { wasm, plan }, true));
             }
         }
     }
-    generate::generate(&data[8..], &cfg.gen).ok().map(|c| (c, false))
+    generate::generate(&data[8..], &cfg.gen)
+        .ok()
+        .map(|c| (c, false))
 }
 
 fn job_loop(shared: &Shared, job: usize) -> anyhow::Result<()> {
@@ -271,7 +309,13 @@ fn job_loop(shared: &Shared, job: usize) -> anyhow::Result<()> {
     // Manipulated .aot files run in a worker of their own, judged under P4.
     let mut mutant_differ = if cfg.aot_mutants > 0 {
         let worker = Box::new(Worker::new("wamr-aot", WorkerLimits::default()));
-        Some(Differ::new(vec![Subject { engine: worker, info: &engines::AOT_MANIPULATED }], cfg.policy.clone())?)
+        Some(Differ::new(
+            vec![Subject {
+                engine: worker,
+                info: &engines::AOT_MANIPULATED,
+            }],
+            cfg.policy.clone(),
+        )?)
     } else {
         None
     };
@@ -281,10 +325,16 @@ fn job_loop(shared: &Shared, job: usize) -> anyhow::Result<()> {
             return Ok(());
         }
         let iteration = shared.next.fetch_add(1, Ordering::Relaxed);
-        if cfg.iterations.is_some_and(|n| iteration >= shared.start_iterations + n) {
+        if cfg
+            .iterations
+            .is_some_and(|n| iteration >= shared.start_iterations + n)
+        {
             return Ok(());
         }
-        let data = generate::seed_bytes(cfg.seed ^ iteration.wrapping_mul(0x2545_F491_4F6C_DD1D), cfg.input_len);
+        let data = generate::seed_bytes(
+            cfg.seed ^ iteration.wrapping_mul(0x2545_F491_4F6C_DD1D),
+            cfg.input_len,
+        );
         let Some((case, mutated)) = next_case(shared, &data, iteration) else {
             let mut st = shared.state.lock().unwrap();
             st.generation_failures += 1;
@@ -295,7 +345,11 @@ fn job_loop(shared: &Shared, job: usize) -> anyhow::Result<()> {
         // down still leaves the input behind.
         std::fs::write(&inflight, &case.wasm)?;
         let report = differ.run(&case.wasm, &case.plan);
-        shared.corpus.lock().unwrap().observe(&case.wasm, &report.reference);
+        shared
+            .corpus
+            .lock()
+            .unwrap()
+            .observe(&case.wasm, &report.reference);
         let mut st = shared.state.lock().unwrap();
         st.record_case(&report);
         if mutated {
@@ -350,7 +404,11 @@ fn record(
     f.seed = Some(shared.cfg.seed);
     f.iteration = Some(iteration);
     if st.record_finding(&f, shared.started.elapsed().as_secs_f64()) {
-        let mut artifacts: Vec<(String, Vec<u8>)> = f.executions.iter().flat_map(|e| e.artifacts.clone()).collect();
+        let mut artifacts: Vec<(String, Vec<u8>)> = f
+            .executions
+            .iter()
+            .flat_map(|e| e.artifacts.clone())
+            .collect();
         artifacts.extend(extra);
         let dir = shared.store.write(&f, wasm, &artifacts)?;
         eprintln!(
@@ -381,7 +439,10 @@ fn run_aot_mutants(
 ) -> anyhow::Result<()> {
     use crate::oracle::Symptom;
     for k in 0..shared.cfg.aot_mutants {
-        let mutant = generate::aot_mutate::mutate(aot, shared.cfg.seed ^ iteration.wrapping_mul(31).wrapping_add(k));
+        let mutant = generate::aot_mutate::mutate(
+            aot,
+            shared.cfg.seed ^ iteration.wrapping_mul(31).wrapping_add(k),
+        );
         let report = differ.run_with(&case.wasm, &mutant, &case.plan);
         let mut st = shared.state.lock().unwrap();
         st.aot_mutants += 1;
@@ -396,7 +457,10 @@ fn run_aot_mutants(
                 Symptom::Unrecoverable => {}
                 _ => continue,
             }
-            let extra = vec![("emitted.aot".to_string(), aot.to_vec()), ("mutated.aot".to_string(), mutant.clone())];
+            let extra = vec![
+                ("emitted.aot".to_string(), aot.to_vec()),
+                ("mutated.aot".to_string(), mutant.clone()),
+            ];
             // Manipulated .aot findings are not shrunk: the .wasm is not their input.
             record(shared, &mut st, f, iteration, &case.wasm, extra)?;
         }

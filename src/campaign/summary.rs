@@ -140,7 +140,10 @@ impl Summary {
     pub fn record_case(&mut self, r: &CaseReport) {
         self.iterations += 1;
         self.modules_generated += 1;
-        *self.executions.entry(r.reference.engine.clone()).or_default() += 1;
+        *self
+            .executions
+            .entry(r.reference.engine.clone())
+            .or_default() += 1;
         if matches!(r.reference.load, Some(Err(_))) {
             self.modules_invalid += 1;
         }
@@ -203,15 +206,24 @@ impl Summary {
     pub fn finish(&mut self, this_run: Duration) {
         self.elapsed_seconds = self.previous_seconds + this_run.as_secs_f64();
         let secs = self.elapsed_seconds.max(1e-9);
-        self.executions_per_second = self.executions.iter().map(|(k, v)| (k.clone(), *v as f64 / secs)).collect();
+        self.executions_per_second = self
+            .executions
+            .iter()
+            .map(|(k, v)| (k.clone(), *v as f64 / secs))
+            .collect();
     }
 
     pub fn progress_line(&self, this_run: Duration, limit: Option<Duration>) -> String {
         let mut s = self.clone();
         s.finish(this_run);
-        let rates: Vec<String> =
-            s.executions_per_second.iter().map(|(k, v)| format!("{k} {v:.1}/s")).collect();
-        let remaining = limit.map(|l| format!(" ({}s left)", l.saturating_sub(this_run).as_secs())).unwrap_or_default();
+        let rates: Vec<String> = s
+            .executions_per_second
+            .iter()
+            .map(|(k, v)| format!("{k} {v:.1}/s"))
+            .collect();
+        let remaining = limit
+            .map(|l| format!(" ({}s left)", l.saturating_sub(this_run).as_secs()))
+            .unwrap_or_default();
         format!(
             "[{:>5.0}s{remaining}] modules {} | {} | unique findings: security {} bug {} needs-review {}",
             s.elapsed_seconds,
@@ -226,7 +238,10 @@ impl Summary {
     /// Writes `summary.json` atomically.
     pub fn write(&self, out: &Path) -> std::io::Result<()> {
         let tmp = out.join("summary.json.tmp");
-        std::fs::write(&tmp, serde_json::to_string_pretty(self).expect("summary serializes"))?;
+        std::fs::write(
+            &tmp,
+            serde_json::to_string_pretty(self).expect("summary serializes"),
+        )?;
         std::fs::rename(tmp, out.join("summary.json"))
     }
 }

@@ -12,17 +12,17 @@ use super::{Engine, Instance, MemorySnapshot, Trap, Val};
 /// The markers, as export names of the called function (or anywhere in the module
 /// for `wsv_fault_reject`).
 pub const MARKERS: &[&str] = &[
-    "wsv_fault_value",    // first result off by one
-    "wsv_fault_no_trap",  // swallow a trap and return nothing
+    "wsv_fault_value",     // first result off by one
+    "wsv_fault_no_trap",   // swallow a trap and return nothing
     "wsv_fault_trap_kind", // report every trap as `unreachable`
-    "wsv_fault_memory",   // memory snapshot altered after the call
-    "wsv_fault_global",   // globals altered after the call
-    "wsv_fault_reject",   // rejects the module at load
-    "wsv_fault_segv",     // dies of SIGSEGV in the call
-    "wsv_fault_abort",    // aborts in the call
-    "wsv_fault_spin",     // never returns from the call
-    "wsv_fault_oom",      // allocates without bound in the call
-    "wsv_fault_wedge",    // traps, and the engine refuses every module after it
+    "wsv_fault_memory",    // memory snapshot altered after the call
+    "wsv_fault_global",    // globals altered after the call
+    "wsv_fault_reject",    // rejects the module at load
+    "wsv_fault_segv",      // dies of SIGSEGV in the call
+    "wsv_fault_abort",     // aborts in the call
+    "wsv_fault_spin",      // never returns from the call
+    "wsv_fault_oom",       // allocates without bound in the call
+    "wsv_fault_wedge",     // traps, and the engine refuses every module after it
 ];
 
 /// Set by `wsv_fault_wedge`: the engine is left unusable (P9).
@@ -35,7 +35,10 @@ pub struct Faulty {
 
 impl Faulty {
     pub fn new() -> anyhow::Result<Self> {
-        Ok(Faulty { inner: super::wasmtime::Wasmtime::new()?, reject: false })
+        Ok(Faulty {
+            inner: super::wasmtime::Wasmtime::new()?,
+            reject: false,
+        })
     }
 }
 
@@ -61,7 +64,10 @@ impl Engine for Faulty {
 
     fn instantiate(&mut self) -> Result<Box<dyn Instance + '_>, (Trap, String)> {
         let inner = self.inner.instantiate()?;
-        Ok(Box::new(FaultyInstance { inner, last: String::new() }))
+        Ok(Box::new(FaultyInstance {
+            inner,
+            last: String::new(),
+        }))
     }
 }
 
@@ -103,7 +109,9 @@ impl Instance for FaultyInstance<'_> {
                 Ok(vals)
             }
             ("wsv_fault_no_trap", Err(_)) => Ok(vec![]),
-            ("wsv_fault_trap_kind", Err((_, m))) => Err((Trap::Unreachable, format!("faulty: {m}"))),
+            ("wsv_fault_trap_kind", Err((_, m))) => {
+                Err((Trap::Unreachable, format!("faulty: {m}")))
+            }
             (_, r) => r,
         }
     }

@@ -83,7 +83,10 @@ impl Trap {
     /// Traps whose presence depends on engine limits rather than Wasm semantics:
     /// a divergence involving one of them is not a finding (it "poisons" the case).
     pub fn is_nondeterministic(&self) -> bool {
-        matches!(self, Trap::StackOverflow | Trap::OutOfFuel | Trap::ResourceLimit)
+        matches!(
+            self,
+            Trap::StackOverflow | Trap::OutOfFuel | Trap::ResourceLimit
+        )
     }
 
     /// Traps a runtime must raise to stay inside the sandbox: completing instead
@@ -251,7 +254,10 @@ pub fn create(name: &str) -> anyhow::Result<Box<dyn Engine>> {
         other => {
             let mode = wamr::Mode::from_name(other).ok_or_else(|| {
                 let known: Vec<&str> = ENGINES.iter().map(|e| e.name).collect();
-                anyhow::anyhow!("unknown engine `{other}`; known engines: {}", known.join(", "))
+                anyhow::anyhow!(
+                    "unknown engine `{other}`; known engines: {}",
+                    known.join(", ")
+                )
             })?;
             Box::new(wamr::Wamr::new(mode).map_err(anyhow::Error::msg)?)
         }
@@ -260,13 +266,19 @@ pub fn create(name: &str) -> anyhow::Result<Box<dyn Engine>> {
 
 /// Which WAMR this binary runs: source tree, version, flags per mode.
 pub fn describe_wamr() -> String {
-    wamr::build_info().into_iter().map(|(k, v)| format!("{k}: {v}\n")).collect()
+    wamr::build_info()
+        .into_iter()
+        .map(|(k, v)| format!("{k}: {v}\n"))
+        .collect()
 }
 
 /// Walks a call plan through one engine and records everything observable.
 /// Shared by all engines (in process and inside isolation workers).
 pub fn execute(engine: &mut dyn Engine, wasm: &[u8], plan: &CallPlan) -> Execution {
-    let mut exec = Execution { engine: engine.name().to_string(), ..Default::default() };
+    let mut exec = Execution {
+        engine: engine.name().to_string(),
+        ..Default::default()
+    };
     let loaded = engine.load(wasm);
     exec.artifacts = engine.artifacts();
     if let Some(end) = engine.aborted() {
@@ -288,7 +300,12 @@ pub fn execute(engine: &mut dyn Engine, wasm: &[u8], plan: &CallPlan) -> Executi
     };
     match engine.aborted() {
         Some(end) => exec.end = end,
-        None => exec.instantiate = Some(CallResult::Trapped { trap: failure.0, message: failure.1 }),
+        None => {
+            exec.instantiate = Some(CallResult::Trapped {
+                trap: failure.0,
+                message: failure.1,
+            })
+        }
     }
     exec
 }
@@ -303,8 +320,16 @@ fn run_calls(instance: &mut dyn Instance, plan: &CallPlan, exec: &mut Execution)
             exec.end = end;
             return;
         }
-        let globals = plan.globals.iter().map(|g| (g.clone(), instance.global(g))).collect();
-        let memories = plan.memories.iter().filter_map(|m| instance.memory(m)).collect();
+        let globals = plan
+            .globals
+            .iter()
+            .map(|g| (g.clone(), instance.global(g)))
+            .collect();
+        let memories = plan
+            .memories
+            .iter()
+            .filter_map(|m| instance.memory(m))
+            .collect();
         exec.calls.push(CallRecord {
             export: call.export.clone(),
             args: call.args.clone(),

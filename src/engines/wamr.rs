@@ -59,7 +59,14 @@ struct WsvApi {
     global: unsafe extern "C" fn(*mut c_void, *const c_char, *mut u8, *mut u64) -> c_int,
     memory: unsafe extern "C" fn(*mut c_void, *const c_char, *mut u64) -> *mut u8,
     compile: Option<
-        unsafe extern "C" fn(*const u8, u32, *const WsvAotOptions, *mut u32, *mut c_char, u32) -> *mut u8,
+        unsafe extern "C" fn(
+            *const u8,
+            u32,
+            *const WsvAotOptions,
+            *mut u32,
+            *mut c_char,
+            u32,
+        ) -> *mut u8,
     >,
     free_buf: Option<unsafe extern "C" fn(*mut u8)>,
 }
@@ -83,7 +90,11 @@ fn cstr(p: *const c_char) -> &'static str {
 }
 
 fn err_string(buf: &[c_char]) -> String {
-    let bytes: Vec<u8> = buf.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect();
+    let bytes: Vec<u8> = buf
+        .iter()
+        .take_while(|&&c| c != 0)
+        .map(|&c| c as u8)
+        .collect();
     String::from_utf8_lossy(&bytes).into_owned()
 }
 
@@ -164,7 +175,10 @@ fn init(mode: Mode) -> Result<&'static WsvApi, String> {
     if ok {
         Ok(api)
     } else {
-        Err(format!("{}: wasm_runtime_full_init failed", mode.engine_name()))
+        Err(format!(
+            "{}: wasm_runtime_full_init failed",
+            mode.engine_name()
+        ))
     }
 }
 
@@ -210,7 +224,11 @@ pub struct AotOptions {
 
 impl Default for AotOptions {
     fn default() -> Self {
-        AotOptions { opt_level: 3, size_level: 3, bounds_checks: 1 }
+        AotOptions {
+            opt_level: 3,
+            size_level: 3,
+            bounds_checks: 1,
+        }
     }
 }
 
@@ -218,8 +236,14 @@ impl AotOptions {
     /// A supported option set chosen by the module's bytes: the same module
     /// always gets the same options, so findings reproduce.
     pub fn drawn_from(wasm: &[u8]) -> AotOptions {
-        let h = wasm.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ *b as u64).wrapping_mul(0x100_0000_01b3));
-        AotOptions { opt_level: (h % 4) as u32, size_level: ((h >> 8) % 4) as u32, bounds_checks: 1 }
+        let h = wasm.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ *b as u64).wrapping_mul(0x100_0000_01b3)
+        });
+        AotOptions {
+            opt_level: (h % 4) as u32,
+            size_level: ((h >> 8) % 4) as u32,
+            bounds_checks: 1,
+        }
     }
 }
 
@@ -239,7 +263,16 @@ pub fn compile_aot(wasm: &[u8], opts: &AotOptions) -> Result<Vec<u8>, String> {
     let mut err = [0 as c_char; ERR_LEN];
     let mut out_len = 0u32;
     // SAFETY: buffers are valid for the lengths given; the result is freed below.
-    let buf = unsafe { compile(wasm.as_ptr(), len, &copts, &mut out_len, err.as_mut_ptr(), ERR_LEN as u32) };
+    let buf = unsafe {
+        compile(
+            wasm.as_ptr(),
+            len,
+            &copts,
+            &mut out_len,
+            err.as_mut_ptr(),
+            ERR_LEN as u32,
+        )
+    };
     if buf.is_null() {
         return Err(err_string(&err));
     }
@@ -259,7 +292,9 @@ pub fn trap_from_message(msg: &str) -> Trap {
     // "WASM module instantiate failed: " (start function, segment traps).
     let m = msg.trim();
     // ("AOT module instantiate failed: " in the AoT runtime).
-    let m = m.split_once("module instantiate failed: ").map_or(m, |(_, t)| t);
+    let m = m
+        .split_once("module instantiate failed: ")
+        .map_or(m, |(_, t)| t);
     let m = m.rsplit_once("Exception: ").map_or(m, |(_, t)| t).trim();
     match m {
         "unreachable" => Trap::Unreachable,
@@ -274,13 +309,15 @@ pub fn trap_from_message(msg: &str) -> Trap {
         // >= the table size (the spec suite's wording for that case), i.e.
         // a table bounds trap (wasmtime: TableOutOfBounds).
         "undefined element" | "out of bounds table access" => Trap::TableOutOfBounds,
-        "wasm operand stack overflow" | "native stack overflow" | "wasm auxiliary stack overflow" => {
-            Trap::StackOverflow
-        }
+        "wasm operand stack overflow"
+        | "native stack overflow"
+        | "wasm auxiliary stack overflow" => Trap::StackOverflow,
         "allocate memory failed" | "out of memory" => Trap::ResourceLimit,
         "instruction limit exceeded" => Trap::OutOfFuel,
         _ if m.starts_with("null ") => Trap::NullReference,
-        _ if m.starts_with("failed to grow") || m.starts_with("allocate memory failed") => Trap::ResourceLimit,
+        _ if m.starts_with("failed to grow") || m.starts_with("allocate memory failed") => {
+            Trap::ResourceLimit
+        }
         _ => Trap::Other(m.to_string()),
     }
 }
@@ -385,7 +422,10 @@ impl Wamr {
     /// output; kept as the `input.aot` artifact.
     pub fn load_aot(&mut self, aot: &[u8]) -> Result<(), String> {
         if self.mode != Mode::Aot {
-            return Err(format!("{} does not load .aot files", self.mode.engine_name()));
+            return Err(format!(
+                "{} does not load .aot files",
+                self.mode.engine_name()
+            ));
         }
         self.aot = Some(aot.to_vec());
         self.load_raw(aot)
@@ -423,18 +463,31 @@ impl Engine for Wamr {
 
     fn instantiate(&mut self) -> Result<Box<dyn Instance + '_>, (Trap, String)> {
         if self.module.is_null() {
-            return Err((Trap::Other("no module loaded".into()), "no module loaded".into()));
+            return Err((
+                Trap::Other("no module loaded".into()),
+                "no module loaded".into(),
+            ));
         }
         let mut err = [0 as c_char; ERR_LEN];
         // SAFETY: module is live; heap size 0 (no app heap).
         let inst = unsafe {
-            (self.api.instantiate)(self.module, self.stack_size, 0, err.as_mut_ptr(), ERR_LEN as u32)
+            (self.api.instantiate)(
+                self.module,
+                self.stack_size,
+                0,
+                err.as_mut_ptr(),
+                ERR_LEN as u32,
+            )
         };
         if inst.is_null() {
             let msg = err_string(&err);
             return Err((trap_from_message(&msg), msg));
         }
-        Ok(Box::new(WamrInstance { api: self.api, inst, _engine: std::marker::PhantomData }))
+        Ok(Box::new(WamrInstance {
+            api: self.api,
+            inst,
+            _engine: std::marker::PhantomData,
+        }))
     }
 
     fn artifacts(&self) -> Vec<(String, Vec<u8>)> {
@@ -445,7 +498,12 @@ impl Engine for Wamr {
         );
         self.aot
             .iter()
-            .flat_map(|a| [("input.aot".to_string(), a.clone()), ("aot-options.txt".to_string(), options.clone().into_bytes())])
+            .flat_map(|a| {
+                [
+                    ("input.aot".to_string(), a.clone()),
+                    ("aot-options.txt".to_string(), options.clone().into_bytes()),
+                ]
+            })
             .collect()
     }
 }
@@ -477,7 +535,10 @@ fn val_from(kind: u8, bits: u64) -> Option<Val> {
 impl Instance for WamrInstance<'_> {
     fn call(&mut self, export: &str, args: &[Val]) -> Result<Vec<Val>, (Trap, String)> {
         let name = CString::new(export).map_err(|_| {
-            (Trap::Other("export name contains NUL".into()), "export name contains NUL".into())
+            (
+                Trap::Other("export name contains NUL".into()),
+                "export name contains NUL".into(),
+            )
         })?;
         let bits: Vec<u64> = args.iter().map(|a| a.bits()).collect();
         let mut results = [0u64; MAX_RESULTS];
@@ -562,16 +623,28 @@ mod tests {
         for mut e in engines() {
             e.load(&wat::parse_str(ADD).unwrap()).unwrap();
             let mut i = e.instantiate().map_err(|e| e.1).unwrap();
-            assert_eq!(i.call("add", &[Val::I32(2), Val::I32(40)]).unwrap(), vec![Val::I32(42)]);
-            assert_eq!(i.call("add", &[Val::I32(-1), Val::I32(i32::MIN)]).unwrap(), vec![Val::I32(i32::MAX)]);
+            assert_eq!(
+                i.call("add", &[Val::I32(2), Val::I32(40)]).unwrap(),
+                vec![Val::I32(42)]
+            );
+            assert_eq!(
+                i.call("add", &[Val::I32(-1), Val::I32(i32::MIN)]).unwrap(),
+                vec![Val::I32(i32::MAX)]
+            );
             assert!(i.call("nope", &[]).is_err());
             assert!(i.call("add", &[Val::I32(1)]).is_err());
             drop(i);
             if e.mode() == Mode::Aot {
                 let arts = e.artifacts();
-                let aot = arts.iter().find(|a| a.0 == "input.aot").expect("the emitted .aot is kept");
+                let aot = arts
+                    .iter()
+                    .find(|a| a.0 == "input.aot")
+                    .expect("the emitted .aot is kept");
                 assert!(aot.1.starts_with(b"\0aot"));
-                let opts = arts.iter().find(|a| a.0 == "aot-options.txt").expect("the compiler options are kept");
+                let opts = arts
+                    .iter()
+                    .find(|a| a.0 == "aot-options.txt")
+                    .expect("the compiler options are kept");
                 assert!(String::from_utf8_lossy(&opts.1).contains("bounds_checks=1"));
             }
         }
@@ -585,10 +658,15 @@ mod tests {
             let mut i = e.instantiate().map_err(|e| e.1).unwrap();
             let (trap, msg) = i.call("div", &[Val::I32(1), Val::I32(0)]).unwrap_err();
             assert_eq!(trap, Trap::IntegerDivisionByZero, "{name}: {msg}");
-            let (trap, _) = i.call("div", &[Val::I32(i32::MIN), Val::I32(-1)]).unwrap_err();
+            let (trap, _) = i
+                .call("div", &[Val::I32(i32::MIN), Val::I32(-1)])
+                .unwrap_err();
             assert_eq!(trap, Trap::IntegerOverflow);
             // The instance stays usable after a trap.
-            assert_eq!(i.call("div", &[Val::I32(7), Val::I32(2)]).unwrap(), vec![Val::I32(3)]);
+            assert_eq!(
+                i.call("div", &[Val::I32(7), Val::I32(2)]).unwrap(),
+                vec![Val::I32(3)]
+            );
         }
     }
 
@@ -663,13 +741,30 @@ mod tests {
     #[test]
     fn aot_refuses_no_bounds_checks() {
         let wasm = wat::parse_str(ADD).unwrap();
-        let err = compile_aot(&wasm, &AotOptions { bounds_checks: 0, ..Default::default() }).unwrap_err();
+        let err = compile_aot(
+            &wasm,
+            &AotOptions {
+                bounds_checks: 0,
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
         assert!(err.contains("bounds_checks"), "{err}");
-        let aot = compile_aot(&wasm, &AotOptions { opt_level: 0, ..Default::default() }).unwrap();
+        let aot = compile_aot(
+            &wasm,
+            &AotOptions {
+                opt_level: 0,
+                ..Default::default()
+            },
+        )
+        .unwrap();
         let mut e = Wamr::new(Mode::Aot).unwrap();
         e.load_aot(&aot).unwrap();
         let mut i = e.instantiate().map_err(|e| e.1).unwrap();
-        assert_eq!(i.call("add", &[Val::I32(1), Val::I32(2)]).unwrap(), vec![Val::I32(3)]);
+        assert_eq!(
+            i.call("add", &[Val::I32(1), Val::I32(2)]).unwrap(),
+            vec![Val::I32(3)]
+        );
         drop(i);
         // The aot build does not take wasm directly.
         assert!(Wamr::new(Mode::Aot).unwrap().load_aot(&wasm).is_err());
@@ -677,12 +772,26 @@ mod tests {
 
     #[test]
     fn trap_strings() {
-        assert_eq!(trap_from_message("Exception: unreachable"), Trap::Unreachable);
-        assert_eq!(trap_from_message("uninitialized element"), Trap::IndirectCallToNull);
-        assert_eq!(trap_from_message("Exception: native stack overflow"), Trap::StackOverflow);
-        assert_eq!(trap_from_message("null function reference"), Trap::NullReference);
+        assert_eq!(
+            trap_from_message("Exception: unreachable"),
+            Trap::Unreachable
+        );
+        assert_eq!(
+            trap_from_message("uninitialized element"),
+            Trap::IndirectCallToNull
+        );
+        assert_eq!(
+            trap_from_message("Exception: native stack overflow"),
+            Trap::StackOverflow
+        );
+        assert_eq!(
+            trap_from_message("null function reference"),
+            Trap::NullReference
+        );
         assert_eq!(trap_from_message("weird"), Trap::Other("weird".into()));
         assert!(!available().is_empty());
-        assert!(build_info().iter().any(|(k, v)| k == "wamr-version" && v == WAMR_VERSION));
+        assert!(build_info()
+            .iter()
+            .any(|(k, v)| k == "wamr-version" && v == WAMR_VERSION));
     }
 }

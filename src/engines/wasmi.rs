@@ -25,7 +25,11 @@ impl Wasmi {
             .wasm_multi_memory(false)
             .wasm_wide_arithmetic(false)
             .wasm_custom_page_sizes(false);
-        Wasmi { engine: wasmi::Engine::new(&c), module: None, store: None }
+        Wasmi {
+            engine: wasmi::Engine::new(&c),
+            module: None,
+            store: None,
+        }
     }
 }
 
@@ -90,7 +94,9 @@ impl Engine for Wasmi {
         let mut store = Store::new(&self.engine, ());
         store.set_fuel(FUEL_PER_CALL).expect("fuel enabled");
         let linker = Linker::<()>::new(&self.engine);
-        let instance = linker.instantiate_and_start(&mut store, module).map_err(|e| trap_of(&e))?;
+        let instance = linker
+            .instantiate_and_start(&mut store, module)
+            .map_err(|e| trap_of(&e))?;
         let store = self.store.insert(store);
         Ok(Box::new(WasmiInstance { store, instance }))
     }
@@ -108,10 +114,15 @@ impl Instance for WasmiInstance<'_> {
             .get_func(&*self.store, export)
             .ok_or_else(|| (Trap::Other("no such export".into()), export.to_string()))?;
         let ty = f.ty(&*self.store);
-        let mut results: Vec<wasmi::Val> = ty.results().iter().map(|t| wasmi::Val::default_for_ty(*t)).collect();
+        let mut results: Vec<wasmi::Val> = ty
+            .results()
+            .iter()
+            .map(|t| wasmi::Val::default_for_ty(*t))
+            .collect();
         let args: Vec<_> = args.iter().copied().map(to_wasmi).collect();
         self.store.set_fuel(FUEL_PER_CALL).expect("fuel enabled");
-        f.call(&mut *self.store, &args, &mut results).map_err(|e| trap_of(&e))?;
+        f.call(&mut *self.store, &args, &mut results)
+            .map_err(|e| trap_of(&e))?;
         Ok(results.iter().filter_map(from_wasmi).collect())
     }
 

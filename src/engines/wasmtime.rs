@@ -32,7 +32,11 @@ impl Wasmtime {
             .wasm_stack_switching(false)
             .wasm_custom_page_sizes(false)
             .wasm_exceptions(false);
-        Ok(Wasmtime { engine: wasmtime::Engine::new(&c)?, module: None, store: None })
+        Ok(Wasmtime {
+            engine: wasmtime::Engine::new(&c)?,
+            module: None,
+            store: None,
+        })
     }
 }
 
@@ -58,7 +62,10 @@ fn from_wasmtime(v: &wasmtime::Val) -> Option<Val> {
 fn trap_of(e: &wasmtime::Error) -> (Trap, String) {
     use wasmtime::Trap as T;
     // The trap's own words, not the multi-line wasm backtrace around it.
-    let message = e.downcast_ref::<T>().map(|t| t.to_string()).unwrap_or_else(|| format!("{e:#}"));
+    let message = e
+        .downcast_ref::<T>()
+        .map(|t| t.to_string())
+        .unwrap_or_else(|| format!("{e:#}"));
     let trap = match e.downcast_ref::<T>() {
         Some(T::UnreachableCodeReached) => Trap::Unreachable,
         Some(T::MemoryOutOfBounds) | Some(T::HeapMisaligned) => Trap::MemoryOutOfBounds,
@@ -95,7 +102,10 @@ impl Engine for Wasmtime {
 
     fn instantiate(&mut self) -> Result<Box<dyn Instance + '_>, (Trap, String)> {
         let module = self.module.as_ref().expect("load before instantiate");
-        let limits = StoreLimitsBuilder::new().memory_size(64 << 20).table_elements(100_000).build();
+        let limits = StoreLimitsBuilder::new()
+            .memory_size(64 << 20)
+            .table_elements(100_000)
+            .build();
         let mut store = Store::new(&self.engine, limits);
         store.limiter(|l| l);
         store.set_fuel(FUEL_PER_CALL).expect("fuel enabled");
@@ -120,7 +130,8 @@ impl Instance for WasmtimeInstance<'_> {
         let mut results = vec![wasmtime::Val::I32(0); n];
         let args: Vec<_> = args.iter().copied().map(to_wasmtime).collect();
         self.store.set_fuel(FUEL_PER_CALL).expect("fuel enabled");
-        f.call(&mut *self.store, &args, &mut results).map_err(|e| trap_of(&e))?;
+        f.call(&mut *self.store, &args, &mut results)
+            .map_err(|e| trap_of(&e))?;
         Ok(results.iter().filter_map(from_wasmtime).collect())
     }
 

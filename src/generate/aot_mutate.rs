@@ -14,7 +14,8 @@ pub struct Section {
 }
 
 fn u32_at(b: &[u8], at: usize) -> Option<u32> {
-    b.get(at..at + 4).map(|s| u32::from_le_bytes(s.try_into().expect("4 bytes")))
+    b.get(at..at + 4)
+        .map(|s| u32::from_le_bytes(s.try_into().expect("4 bytes")))
 }
 
 /// The sections of an .aot file, as far as they parse.
@@ -22,7 +23,11 @@ pub fn sections(aot: &[u8]) -> Vec<Section> {
     let mut out = vec![];
     let mut at = 8;
     while let (Some(kind), Some(size)) = (u32_at(aot, at), u32_at(aot, at + 4)) {
-        out.push(Section { offset: at, kind, size });
+        out.push(Section {
+            offset: at,
+            kind,
+            size,
+        });
         at = match at.checked_add(8 + size as usize) {
             Some(n) if n <= aot.len() => n,
             _ => break,
@@ -31,7 +36,19 @@ pub fn sections(aot: &[u8]) -> Vec<Section> {
     out
 }
 
-const INTERESTING_U32: &[u32] = &[0, 1, 2, 0x7f, 0x80, 0xff, 0xffff, 0x7fff_ffff, 0x8000_0000, 0xffff_fffe, 0xffff_ffff];
+const INTERESTING_U32: &[u32] = &[
+    0,
+    1,
+    2,
+    0x7f,
+    0x80,
+    0xff,
+    0xffff,
+    0x7fff_ffff,
+    0x8000_0000,
+    0xffff_fffe,
+    0xffff_ffff,
+];
 
 /// Applies the edits the bytes `edits` describe (three bytes per edit: kind,
 /// then two position bytes). Deterministic: same inputs, same mutant.
@@ -76,7 +93,11 @@ pub fn apply_edits(aot: &mut Vec<u8>, edits: &[u8]) {
             // Truncate at a section boundary (or mid-section).
             4 if !secs.is_empty() => {
                 let s = secs[pos % secs.len()];
-                let cut = if e[2] % 2 == 0 { s.offset } else { s.offset + 8 + (s.size as usize / 2) };
+                let cut = if e[2] % 2 == 0 {
+                    s.offset
+                } else {
+                    s.offset + 8 + (s.size as usize / 2)
+                };
                 aot.truncate(cut.max(8));
             }
             // The section type itself.
@@ -112,7 +133,21 @@ mod tests {
             f.extend(body);
         }
         let s = sections(&f);
-        assert_eq!(s, vec![Section { offset: 8, kind: 0, size: 4 }, Section { offset: 20, kind: 2, size: 8 }]);
+        assert_eq!(
+            s,
+            vec![
+                Section {
+                    offset: 8,
+                    kind: 0,
+                    size: 4
+                },
+                Section {
+                    offset: 20,
+                    kind: 2,
+                    size: 8
+                }
+            ]
+        );
         // A size edit lands in a header, and mutants differ from the original.
         let mut g = f.clone();
         apply_edits(&mut g, &[2, 1, 2]);

@@ -54,7 +54,9 @@ impl Exports {
     pub fn names_contain_nul(wasm: &[u8]) -> bool {
         use wasmparser::Payload;
         wasmparser::Parser::new(0).parse_all(wasm).any(|p| match p {
-            Ok(Payload::ExportSection(r)) => r.into_iter().any(|e| e.is_ok_and(|e| e.name.contains('\0'))),
+            Ok(Payload::ExportSection(r)) => r
+                .into_iter()
+                .any(|e| e.is_ok_and(|e| e.name.contains('\0'))),
             Ok(Payload::ImportSection(r)) => r
                 .into_imports()
                 .any(|i| i.is_ok_and(|i| i.module.contains('\0') || i.name.contains('\0'))),
@@ -86,7 +88,9 @@ impl Exports {
                         out.has_imports = true;
                         match imp?.ty {
                             TypeRef::Func(t) => func_types.push(t),
-                            TypeRef::Global(g) => global_numeric.push(numeric(&g.content_type).is_some()),
+                            TypeRef::Global(g) => {
+                                global_numeric.push(numeric(&g.content_type).is_some())
+                            }
                             _ => {}
                         }
                     }
@@ -113,12 +117,20 @@ impl Exports {
         for (name, kind, index) in exports {
             match kind {
                 ExternalKind::Func => {
-                    let sig = func_types.get(index as usize).and_then(|t| types.get(*t as usize));
+                    let sig = func_types
+                        .get(index as usize)
+                        .and_then(|t| types.get(*t as usize));
                     if let Some(Some((params, results))) = sig {
-                        out.funcs.push(CallableExport { name, params: params.clone(), results: results.clone() });
+                        out.funcs.push(CallableExport {
+                            name,
+                            params: params.clone(),
+                            results: results.clone(),
+                        });
                     }
                 }
-                ExternalKind::Global if global_numeric.get(index as usize) == Some(&true) => out.globals.push(name),
+                ExternalKind::Global if global_numeric.get(index as usize) == Some(&true) => {
+                    out.globals.push(name)
+                }
                 ExternalKind::Memory => out.memories.push(name),
                 _ => {}
             }
@@ -131,14 +143,38 @@ impl Exports {
 fn edge_value(t: ValType, u: &mut Unstructured) -> arbitrary::Result<Val> {
     Ok(match t {
         ValType::I32 => Val::I32(*u.choose(&[0, 1, -1, i32::MIN, i32::MAX, 0x7f, 0x80, 65536])?),
-        ValType::I64 => Val::I64(*u.choose(&[0, 1, -1, i64::MIN, i64::MAX, 1 << 32, u32::MAX as i64])?),
+        ValType::I64 => {
+            Val::I64(*u.choose(&[0, 1, -1, i64::MIN, i64::MAX, 1 << 32, u32::MAX as i64])?)
+        }
         ValType::F32 => Val::F32(
-            u.choose(&[0.0f32, -0.0, 1.0, -1.0, f32::INFINITY, f32::NEG_INFINITY, f32::NAN, f32::MIN, f32::MAX, 2147483648.0])?
-                .to_bits(),
+            u.choose(&[
+                0.0f32,
+                -0.0,
+                1.0,
+                -1.0,
+                f32::INFINITY,
+                f32::NEG_INFINITY,
+                f32::NAN,
+                f32::MIN,
+                f32::MAX,
+                2147483648.0,
+            ])?
+            .to_bits(),
         ),
         ValType::F64 => Val::F64(
-            u.choose(&[0.0f64, -0.0, 1.0, -1.0, f64::INFINITY, f64::NEG_INFINITY, f64::NAN, f64::MIN, f64::MAX, 9.2e18])?
-                .to_bits(),
+            u.choose(&[
+                0.0f64,
+                -0.0,
+                1.0,
+                -1.0,
+                f64::INFINITY,
+                f64::NEG_INFINITY,
+                f64::NAN,
+                f64::MIN,
+                f64::MAX,
+                9.2e18,
+            ])?
+            .to_bits(),
         ),
     })
 }
@@ -157,10 +193,18 @@ fn arbitrary_value(t: ValType, u: &mut Unstructured) -> arbitrary::Result<Val> {
 }
 
 fn canonical_f32(b: u32) -> u32 {
-    if f32::from_bits(b).is_nan() { f32::NAN.to_bits() } else { b }
+    if f32::from_bits(b).is_nan() {
+        f32::NAN.to_bits()
+    } else {
+        b
+    }
 }
 fn canonical_f64(b: u64) -> u64 {
-    if f64::from_bits(b).is_nan() { f64::NAN.to_bits() } else { b }
+    if f64::from_bits(b).is_nan() {
+        f64::NAN.to_bits()
+    } else {
+        b
+    }
 }
 
 impl CallPlan {
@@ -168,7 +212,11 @@ impl CallPlan {
     /// input (an exhausted input yields zeros, so plans are always complete).
     pub fn build(wasm: &[u8], u: &mut Unstructured, rounds: usize) -> wasmparser::Result<CallPlan> {
         let exports = Exports::read(wasm)?;
-        let mut plan = CallPlan { globals: exports.globals.clone(), memories: exports.memories.clone(), calls: vec![] };
+        let mut plan = CallPlan {
+            globals: exports.globals.clone(),
+            memories: exports.memories.clone(),
+            calls: vec![],
+        };
         for _ in 0..rounds {
             for f in &exports.funcs {
                 let args = f
@@ -176,7 +224,10 @@ impl CallPlan {
                     .iter()
                     .map(|t| arbitrary_value(*t, u).unwrap_or(zero(*t)))
                     .collect();
-                plan.calls.push(PlannedCall { export: f.name.clone(), args });
+                plan.calls.push(PlannedCall {
+                    export: f.name.clone(),
+                    args,
+                });
             }
         }
         Ok(plan)

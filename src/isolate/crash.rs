@@ -52,12 +52,20 @@ impl CrashRecord {
             .take(3)
             .map(|s| s.as_str())
             .collect();
-        format!("{}|{}", self.signal_name.clone().unwrap_or_default(), frames.join("|"))
+        format!(
+            "{}|{}",
+            self.signal_name.clone().unwrap_or_default(),
+            frames.join("|")
+        )
     }
 
     /// Builds the record from the worker's exit status and stderr; `exe` is the
     /// worker binary, used to symbolize the raw frames its crash handler printed.
-    pub fn from_exit(status: Option<std::process::ExitStatus>, stderr: &str, exe: &std::path::Path) -> CrashRecord {
+    pub fn from_exit(
+        status: Option<std::process::ExitStatus>,
+        stderr: &str,
+        exe: &std::path::Path,
+    ) -> CrashRecord {
         use std::os::unix::process::ExitStatusExt;
         let mut rec = CrashRecord::default();
         if let Some(st) = status {
@@ -97,7 +105,8 @@ impl CrashRecord {
             let frames = symbolize(raw.iter().copied(), exe);
             // Drop the signal machinery: our handler, any handler that chained
             // to it (wasmtime's), and the kernel's trampoline right after them.
-            let machinery = |f: &String| f.contains("on_fatal_signal") || f.contains("trap_handler");
+            let machinery =
+                |f: &String| f.contains("on_fatal_signal") || f.contains("trap_handler");
             let skip = frames.iter().rposition(machinery).map_or(0, |i| i + 2);
             rec.frames = frames.into_iter().skip(skip).collect();
         }
@@ -114,7 +123,10 @@ impl CrashRecord {
 fn symbolize<'a>(raw: impl Iterator<Item = &'a str>, exe: &std::path::Path) -> Vec<String> {
     // The worker names itself by its real path; `exe` may be /proc/self/exe.
     let real = std::fs::read_link(exe).unwrap_or_else(|_| exe.to_path_buf());
-    let exe_s = real.to_string_lossy().trim_end_matches(" (deleted)").to_string();
+    let exe_s = real
+        .to_string_lossy()
+        .trim_end_matches(" (deleted)")
+        .to_string();
     let mut out: Vec<String> = vec![];
     let mut ours: Vec<(usize, String)> = vec![];
     for line in raw {
@@ -125,13 +137,19 @@ fn symbolize<'a>(raw: impl Iterator<Item = &'a str>, exe: &std::path::Path) -> V
         let is_worker = object == exe_s.as_str() || std::path::Path::new(object) == exe;
         if is_worker && inner.starts_with("+0x") {
             // Return addresses point past the call: look up the call itself.
-            let off = u64::from_str_radix(&inner[3..], 16).unwrap_or(1).saturating_sub(1);
+            let off = u64::from_str_radix(&inner[3..], 16)
+                .unwrap_or(1)
+                .saturating_sub(1);
             ours.push((out.len(), format!("{off:#x}")));
             out.push(String::new());
         } else {
             let sym = inner.split('+').next().unwrap_or("");
             let lib = object.rsplit('/').next().unwrap_or(object);
-            out.push(if sym.is_empty() { format!("?? ({lib})") } else { format!("{sym} ({lib})") });
+            out.push(if sym.is_empty() {
+                format!("?? ({lib})")
+            } else {
+                format!("{sym} ({lib})")
+            });
         }
     }
     if !ours.is_empty() {
@@ -147,10 +165,20 @@ fn symbolize<'a>(raw: impl Iterator<Item = &'a str>, exe: &std::path::Path) -> V
             .args(ours.iter().map(|o| o.1.as_str()))
             .output()
             .ok()
-            .map(|o| String::from_utf8_lossy(&o.stdout).lines().step_by(2).map(str::to_string).collect::<Vec<_>>())
+            .map(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .lines()
+                    .step_by(2)
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            })
             .unwrap_or_default();
         for (k, (slot, off)) in ours.iter().enumerate() {
-            out[*slot] = names.get(k).filter(|n| *n != "??").cloned().unwrap_or_else(|| format!("?? ({off})"));
+            out[*slot] = names
+                .get(k)
+                .filter(|n| *n != "??")
+                .cloned()
+                .unwrap_or_else(|| format!("?? ({off})"));
         }
     }
     out

@@ -14,7 +14,10 @@ pub enum Request {
 
 #[derive(Debug, Serialize, Deserialize)]
 pub enum Response {
-    Loaded { result: Result<(), String>, artifacts: Vec<(String, Vec<u8>)> },
+    Loaded {
+        result: Result<(), String>,
+        artifacts: Vec<(String, Vec<u8>)>,
+    },
     Instantiated(Result<(), (Trap, String)>),
     Called(Result<Vec<Val>, (Trap, String)>),
     Global(Option<Val>),

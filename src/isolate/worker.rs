@@ -26,7 +26,11 @@ pub struct WorkerLimits {
 
 impl Default for WorkerLimits {
     fn default() -> Self {
-        WorkerLimits { deadline: Duration::from_secs(5), load_deadline: Duration::from_secs(60), memory_bytes: 2 << 30 }
+        WorkerLimits {
+            deadline: Duration::from_secs(5),
+            load_deadline: Duration::from_secs(60),
+            memory_bytes: 2 << 30,
+        }
     }
 }
 
@@ -75,10 +79,16 @@ impl Worker {
         unsafe {
             use std::os::unix::process::CommandExt;
             cmd.pre_exec(move || {
-                let lim = libc::rlimit { rlim_cur: mem, rlim_max: mem };
+                let lim = libc::rlimit {
+                    rlim_cur: mem,
+                    rlim_max: mem,
+                };
                 libc::setrlimit(libc::RLIMIT_DATA, &lim);
                 // No core files: crashes are expected here, by the thousand.
-                let zero = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+                let zero = libc::rlimit {
+                    rlim_cur: 0,
+                    rlim_max: 0,
+                };
                 libc::setrlimit(libc::RLIMIT_CORE, &zero);
                 // Own process group: a Ctrl-C at the terminal stops the
                 // campaign cleanly instead of "crashing" every worker.
@@ -111,7 +121,9 @@ impl Worker {
                         s.push_str(&String::from_utf8_lossy(&buf[..n]));
                         if s.len() > STDERR_KEEP {
                             let cut = s.len() - STDERR_KEEP;
-                            let cut = (cut..s.len()).find(|i| s.is_char_boundary(*i)).unwrap_or(cut);
+                            let cut = (cut..s.len())
+                                .find(|i| s.is_char_boundary(*i))
+                                .unwrap_or(cut);
                             s.drain(..cut);
                         }
                     }
@@ -119,7 +131,12 @@ impl Worker {
             }
         });
         self.spawned += 1;
-        self.process = Some(Process { child, stdin, replies, stderr });
+        self.process = Some(Process {
+            child,
+            stdin,
+            replies,
+            stderr,
+        });
         Ok(())
     }
 
@@ -129,7 +146,10 @@ impl Worker {
         if self.process.is_none() {
             if let Err(e) = self.spawn() {
                 // Not the runtime's doing: the harness cannot go on.
-                panic!("wasmsieve: cannot start a worker process for {}: {e}", self.engine);
+                panic!(
+                    "wasmsieve: cannot start a worker process for {}: {e}",
+                    self.engine
+                );
             }
         }
         let p = self.process.as_mut().expect("spawned");
@@ -148,7 +168,8 @@ impl Worker {
                 Ok(r) => Some(r),
                 Err(e) => {
                     let mut rec = self.kill_and_record();
-                    rec.sanitizer.get_or_insert(format!("garbled reply from worker: {e}"));
+                    rec.sanitizer
+                        .get_or_insert(format!("garbled reply from worker: {e}"));
                     self.aborted = Some(End::Crashed(rec));
                     None
                 }
@@ -159,7 +180,10 @@ impl Worker {
                 self.aborted = Some(if rec.signal != Some(libc::SIGKILL) {
                     End::Crashed(rec)
                 } else {
-                    End::Hung { deadline_ms: deadline.as_millis() as u64, call_index: self.call_index }
+                    End::Hung {
+                        deadline_ms: deadline.as_millis() as u64,
+                        call_index: self.call_index,
+                    }
                 });
                 None
             }
@@ -173,7 +197,9 @@ impl Worker {
 
     /// Ends the worker (if still alive) and reads what it left behind.
     fn kill_and_record(&mut self) -> CrashRecord {
-        let Some(mut p) = self.process.take() else { return CrashRecord::default() };
+        let Some(mut p) = self.process.take() else {
+            return CrashRecord::default();
+        };
         let status = match p.child.try_wait() {
             Ok(Some(st)) => Some(st),
             _ => {
@@ -195,7 +221,10 @@ impl Worker {
     }
 
     fn dead<T>(&self) -> Result<T, (Trap, String)> {
-        Err((Trap::Other("worker aborted".into()), "worker aborted".into()))
+        Err((
+            Trap::Other("worker aborted".into()),
+            "worker aborted".into(),
+        ))
     }
 }
 
@@ -253,7 +282,10 @@ struct WorkerInstance<'a> {
 
 impl Instance for WorkerInstance<'_> {
     fn call(&mut self, export: &str, args: &[Val]) -> Result<Vec<Val>, (Trap, String)> {
-        let r = self.w.request(&Request::Call { export: export.to_string(), args: args.to_vec() });
+        let r = self.w.request(&Request::Call {
+            export: export.to_string(),
+            args: args.to_vec(),
+        });
         self.w.call_index += 1;
         match r {
             Some(Response::Called(r)) => r,
@@ -318,7 +350,10 @@ pub fn serve(make_engine: impl FnOnce() -> anyhow::Result<Box<dyn Engine>>) -> a
         match req {
             Request::Load(wasm) => {
                 let result = engine.load(&wasm);
-                reply(Response::Loaded { result, artifacts: engine.artifacts() })?;
+                reply(Response::Loaded {
+                    result,
+                    artifacts: engine.artifacts(),
+                })?;
             }
             Request::Instantiate => match engine.instantiate() {
                 Err(e) => reply(Response::Instantiated(Err(e)))?,
@@ -327,7 +362,9 @@ pub fn serve(make_engine: impl FnOnce() -> anyhow::Result<Box<dyn Engine>>) -> a
                     // Serve this instance until the next module arrives.
                     for l in lines.by_ref() {
                         match serde_json::from_str(&l?)? {
-                            Request::Call { export, args } => reply(Response::Called(instance.call(&export, &args)))?,
+                            Request::Call { export, args } => {
+                                reply(Response::Called(instance.call(&export, &args)))?
+                            }
                             Request::Global(g) => reply(Response::Global(instance.global(&g)))?,
                             Request::Memory(m) => reply(Response::Memory(instance.memory(&m)))?,
                             other => {
@@ -341,7 +378,10 @@ pub fn serve(make_engine: impl FnOnce() -> anyhow::Result<Box<dyn Engine>>) -> a
                     }
                 }
             },
-            Request::Call { .. } => reply(Response::Called(Err((Trap::Other("no instance".into()), String::new()))))?,
+            Request::Call { .. } => reply(Response::Called(Err((
+                Trap::Other("no instance".into()),
+                String::new(),
+            ))))?,
             Request::Global(_) => reply(Response::Global(None))?,
             Request::Memory(_) => reply(Response::Memory(None))?,
         }
@@ -367,10 +407,20 @@ fn install_crash_handler() {
             0,
         );
         if stack != libc::MAP_FAILED {
-            let ss = libc::stack_t { ss_sp: stack, ss_flags: 0, ss_size: size };
+            let ss = libc::stack_t {
+                ss_sp: stack,
+                ss_flags: 0,
+                ss_size: size,
+            };
             libc::sigaltstack(&ss, std::ptr::null_mut());
         }
-        for sig in [libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, libc::SIGFPE, libc::SIGABRT] {
+        for sig in [
+            libc::SIGSEGV,
+            libc::SIGBUS,
+            libc::SIGILL,
+            libc::SIGFPE,
+            libc::SIGABRT,
+        ] {
             let mut sa: libc::sigaction = std::mem::zeroed();
             sa.sa_sigaction = on_fatal_signal as *const () as usize;
             sa.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK | libc::SA_RESETHAND;
@@ -408,11 +458,19 @@ fn put(buf: &mut [u8], at: usize, s: &[u8]) -> usize {
     at + s.len()
 }
 
-extern "C" fn on_fatal_signal(sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
+extern "C" fn on_fatal_signal(
+    sig: libc::c_int,
+    info: *mut libc::siginfo_t,
+    _ctx: *mut libc::c_void,
+) {
     let addr = unsafe { (*info).si_addr() } as u64;
     let mut line = [0u8; 128];
     let mut n = put(&mut line, 0, b"wsv-crash signal=");
-    n = put(&mut line, n, &[b'0' + (sig / 10) as u8, b'0' + (sig % 10) as u8]);
+    n = put(
+        &mut line,
+        n,
+        &[b'0' + (sig / 10) as u8, b'0' + (sig % 10) as u8],
+    );
     n = put(&mut line, n, b" addr=");
     n = put_hex(&mut line, n, addr);
     n = put(&mut line, n, b"\nwsv-frames-begin\n");

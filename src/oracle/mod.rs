@@ -78,8 +78,12 @@ pub enum Comparison {
 /// NaN-insensitive equality: any NaN equals any NaN, other values bit for bit.
 pub fn same_value(a: &Val, b: &Val) -> bool {
     match (a, b) {
-        (Val::F32(x), Val::F32(y)) => x == y || (f32::from_bits(*x).is_nan() && f32::from_bits(*y).is_nan()),
-        (Val::F64(x), Val::F64(y)) => x == y || (f64::from_bits(*x).is_nan() && f64::from_bits(*y).is_nan()),
+        (Val::F32(x), Val::F32(y)) => {
+            x == y || (f32::from_bits(*x).is_nan() && f32::from_bits(*y).is_nan())
+        }
+        (Val::F64(x), Val::F64(y)) => {
+            x == y || (f64::from_bits(*x).is_nan() && f64::from_bits(*y).is_nan())
+        }
         _ => a == b,
     }
 }
@@ -114,7 +118,10 @@ pub fn reference_gave_up(reference: &Execution, subject: &Execution, call_index:
     if subject.instantiate.is_none() {
         return reference.instantiate.as_ref().is_some_and(gave_up);
     }
-    reference.calls.get(call_index).is_some_and(|c| gave_up(&c.result))
+    reference
+        .calls
+        .get(call_index)
+        .is_some_and(|c| gave_up(&c.result))
 }
 
 /// Compares a subject execution against the reference.
@@ -132,9 +139,15 @@ pub fn compare(reference: &Execution, subject: &Execution) -> Comparison {
                 subject_trap: None,
             });
         }
-        End::Hung { deadline_ms, call_index } => {
-            let symptom =
-                if reference_gave_up(reference, subject, *call_index) { Symptom::GuestLoop } else { Symptom::Hang };
+        End::Hung {
+            deadline_ms,
+            call_index,
+        } => {
+            let symptom = if reference_gave_up(reference, subject, *call_index) {
+                Symptom::GuestLoop
+            } else {
+                Symptom::Hang
+            };
             return Comparison::Diverge(Divergence {
                 symptom,
                 call_index: Some(*call_index),
@@ -149,13 +162,20 @@ pub fn compare(reference: &Execution, subject: &Execution) -> Comparison {
 
     match (&reference.load, &subject.load) {
         (Some(Ok(())), Some(Err(e))) => {
-            return diverge(Symptom::ValidationMismatch, None, format!("{} rejects a valid module: {e}", subject.engine))
+            return diverge(
+                Symptom::ValidationMismatch,
+                None,
+                format!("{} rejects a valid module: {e}", subject.engine),
+            )
         }
         (Some(Err(e)), Some(Ok(()))) => {
             return diverge(
                 Symptom::ValidationMismatch,
                 None,
-                format!("{} accepts a module the reference rejects ({e})", subject.engine),
+                format!(
+                    "{} accepts a module the reference rejects ({e})",
+                    subject.engine
+                ),
             )
         }
         (Some(Err(_)), _) | (_, Some(Err(_))) | (None, _) | (_, None) => return Comparison::Agree,
@@ -190,7 +210,10 @@ pub fn compare(reference: &Execution, subject: &Execution) -> Comparison {
                 return diverge(
                     Symptom::GlobalMismatch,
                     Some((i, r)),
-                    format!("global `{name}` after call {i} (`{}`): reference {rv:?}, {} {sv:?}", r.export, subject.engine),
+                    format!(
+                        "global `{name}` after call {i} (`{}`): reference {rv:?}, {} {sv:?}",
+                        r.export, subject.engine
+                    ),
                 );
             }
         }
@@ -212,7 +235,11 @@ pub fn compare(reference: &Execution, subject: &Execution) -> Comparison {
 }
 
 /// Compares one call's (or instantiation's) result. `None`: they agree.
-fn compare_results(r: &CallResult, s: &CallResult, call: Option<(usize, &CallRecord)>) -> Option<Comparison> {
+fn compare_results(
+    r: &CallResult,
+    s: &CallResult,
+    call: Option<(usize, &CallRecord)>,
+) -> Option<Comparison> {
     use CallResult::*;
     let at = match call {
         Some((i, c)) => format!("call {i} `{}`{}", c.export, show(&c.args)),
@@ -231,7 +258,11 @@ fn compare_results(r: &CallResult, s: &CallResult, call: Option<(usize, &CallRec
         (Returned(a), Returned(b)) => Some(diverge(
             Symptom::WrongValue,
             call,
-            format!("{at}: reference returned {}, runtime returned {}", show(a), show(b)),
+            format!(
+                "{at}: reference returned {}, runtime returned {}",
+                show(a),
+                show(b)
+            ),
         )),
         (Trapped { trap: t, .. }, _) | (_, Trapped { trap: t, .. }) if t.is_nondeterministic() => {
             // Stack depth, fuel and resource limits differ legitimately, and
@@ -239,13 +270,26 @@ fn compare_results(r: &CallResult, s: &CallResult, call: Option<(usize, &CallRec
             if r == s {
                 None
             } else {
-                Some(Comparison::Poisoned(format!("{t:?}: {at} is implementation-defined")))
+                Some(Comparison::Poisoned(format!(
+                    "{t:?}: {at} is implementation-defined"
+                )))
             }
         }
         (Trapped { trap: a, message }, Returned(vals)) => {
-            let symptom = if a.guards_sandbox() { Symptom::SandboxEscape } else { Symptom::TrapMismatch };
+            let symptom = if a.guards_sandbox() {
+                Symptom::SandboxEscape
+            } else {
+                Symptom::TrapMismatch
+            };
             Some(with_traps(
-                diverge(symptom, call, format!("{at}: reference trapped ({message}), runtime returned {}", show(vals))),
+                diverge(
+                    symptom,
+                    call,
+                    format!(
+                        "{at}: reference trapped ({message}), runtime returned {}",
+                        show(vals)
+                    ),
+                ),
                 Some(a),
                 None,
             ))
@@ -254,14 +298,30 @@ fn compare_results(r: &CallResult, s: &CallResult, call: Option<(usize, &CallRec
             diverge(
                 Symptom::TrapMismatch,
                 call,
-                format!("{at}: reference returned {}, runtime trapped ({message})", show(vals)),
+                format!(
+                    "{at}: reference returned {}, runtime trapped ({message})",
+                    show(vals)
+                ),
             ),
             None,
             Some(b),
         )),
         (Trapped { trap: a, .. }, Trapped { trap: b, .. }) if a == b => None,
-        (Trapped { trap: a, message: ma }, Trapped { trap: b, message: mb }) => Some(with_traps(
-            diverge(Symptom::WrongTrapKind, call, format!("{at}: reference trapped with {ma:?}, runtime with {mb:?}")),
+        (
+            Trapped {
+                trap: a,
+                message: ma,
+            },
+            Trapped {
+                trap: b,
+                message: mb,
+            },
+        ) => Some(with_traps(
+            diverge(
+                Symptom::WrongTrapKind,
+                call,
+                format!("{at}: reference trapped with {ma:?}, runtime with {mb:?}"),
+            ),
             Some(a),
             Some(b),
         )),

@@ -13,7 +13,9 @@ fn name_of(flag: &str) -> String {
 }
 
 fn validates(wasm: &[u8], features: WasmFeatures) -> bool {
-    Validator::new_with_features(features).validate_all(wasm).is_ok()
+    Validator::new_with_features(features)
+        .validate_all(wasm)
+        .is_ok()
 }
 
 /// The features outside `keep` (named as in the policy's tier lists) that the

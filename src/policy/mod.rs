@@ -121,10 +121,17 @@ impl Policy {
                 r.bucket
             );
             for c in &r.clauses {
-                anyhow::ensure!(self.clauses.contains_key(c), "rule {}: unknown clause {c}", r.id);
+                anyhow::ensure!(
+                    self.clauses.contains_key(c),
+                    "rule {}: unknown clause {c}",
+                    r.id
+                );
             }
         }
-        anyhow::ensure!(self.clauses.contains_key("P8"), "the policy must define P8 (tiers)");
+        anyhow::ensure!(
+            self.clauses.contains_key("P8"),
+            "the policy must define P8 (tiers)"
+        );
         Ok(())
     }
 
@@ -142,31 +149,43 @@ impl Policy {
     /// Judges one observation: the first matching row, then the tier rule.
     pub fn judge(&self, obs: &Observation) -> Verdict {
         let matches = |pattern: &str, value: &str| pattern == "any" || pattern == value;
-        let rule = self
-            .rules
-            .iter()
-            .find(|r| matches(&r.provenance, obs.provenance.name()) && matches(&r.symptom, obs.symptom));
+        let rule = self.rules.iter().find(|r| {
+            matches(&r.provenance, obs.provenance.name()) && matches(&r.symptom, obs.symptom)
+        });
         let Some(rule) = rule else {
             return Verdict {
                 bucket: "needs-review".into(),
                 kind: kind_of(obs.symptom).into(),
                 clauses: vec![],
-                reason: format!("no policy row for {} / {}", obs.provenance.name(), obs.symptom),
+                reason: format!(
+                    "no policy row for {} / {}",
+                    obs.provenance.name(),
+                    obs.symptom
+                ),
                 rule: "none".into(),
             };
         };
         let mut v = Verdict {
             bucket: rule.bucket.clone(),
-            kind: rule.kind.clone().unwrap_or_else(|| kind_of(obs.symptom).into()),
+            kind: rule
+                .kind
+                .clone()
+                .unwrap_or_else(|| kind_of(obs.symptom).into()),
             clauses: rule.clauses.clone(),
             reason: rule.reason.clone(),
             rule: rule.id.clone(),
         };
         if rule.tier_a_only && v.bucket == "security" {
-            let outside: Vec<&String> = obs.features.iter().filter(|f| self.tier(f) != 'A').collect();
+            let outside: Vec<&String> = obs
+                .features
+                .iter()
+                .filter(|f| self.tier(f) != 'A')
+                .collect();
             if !outside.is_empty() {
-                let named: Vec<String> =
-                    outside.iter().map(|f| format!("{f} (tier {})", self.tier(f))).collect();
+                let named: Vec<String> = outside
+                    .iter()
+                    .map(|f| format!("{f} (tier {})", self.tier(f)))
+                    .collect();
                 v.bucket = "bug".into();
                 v.clauses.push("P8".into());
                 v.reason = format!("{}; needs {}, outside tier A", v.reason, named.join(", "));

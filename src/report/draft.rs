@@ -42,7 +42,10 @@ pub struct Material {
 impl Material {
     pub fn load(dir: &Path) -> anyhow::Result<Material> {
         let (finding, input) = crate::shrink::load_finding(dir)?;
-        if let (Some(out), Ok(min)) = (crate::shrink::load_outcome(dir), std::fs::read(dir.join("min.wasm"))) {
+        if let (Some(out), Ok(min)) = (
+            crate::shrink::load_outcome(dir),
+            std::fs::read(dir.join("min.wasm")),
+        ) {
             let mut shrunk = out.finding;
             shrunk.seed = finding.seed;
             shrunk.iteration = finding.iteration;
@@ -56,7 +59,14 @@ impl Material {
             });
         }
         let plan = crate::shrink::finding_plan(&finding, &input);
-        Ok(Material { dir: dir.to_path_buf(), finding, wasm: input, wasm_name: "input.wasm", plan, original_bytes: None })
+        Ok(Material {
+            dir: dir.to_path_buf(),
+            finding,
+            wasm: input,
+            wasm_name: "input.wasm",
+            plan,
+            original_bytes: None,
+        })
     }
 }
 
@@ -70,16 +80,27 @@ pub fn write_report(dir: &Path, out: Option<&Path>) -> anyhow::Result<Written> {
         Some(p) => p.to_path_buf(),
         None => dir.join(if security { "advisory.md" } else { "report.md" }),
     };
-    std::fs::write(&path, text).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+    std::fs::write(&path, text)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
     let running_config = dir.join("running_config.json");
-    std::fs::write(&running_config, serde_json::to_string_pretty(&running_config_entry(&m))?)?;
-    Ok(Written { path, security, running_config })
+    std::fs::write(
+        &running_config,
+        serde_json::to_string_pretty(&running_config_entry(&m))?,
+    )?;
+    Ok(Written {
+        path,
+        security,
+        running_config,
+    })
 }
 
 // ---- facts about the runtime ----
 
 fn build_fact(key: &str) -> Option<String> {
-    engines::wamr::build_info().into_iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    engines::wamr::build_info()
+        .into_iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v)
 }
 
 /// "classic-interp" | "fast-interp" | "aot" (ba-issues' mode names), or None for non-WAMR engines.
@@ -116,13 +137,21 @@ fn iwasm_cmake_flags(engine: &str) -> &'static str {
 /// C's `%.{prec}g`.
 fn fmt_g(x: f64, prec: usize) -> String {
     if x.is_nan() {
-        return if x.is_sign_negative() { "-nan".into() } else { "nan".into() };
+        return if x.is_sign_negative() {
+            "-nan".into()
+        } else {
+            "nan".into()
+        };
     }
     if x.is_infinite() {
         return if x < 0.0 { "-inf".into() } else { "inf".into() };
     }
     if x == 0.0 {
-        return if x.is_sign_negative() { "-0".into() } else { "0".into() };
+        return if x.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
     }
     let sci = format!("{:.*e}", prec - 1, x);
     let (mant, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
@@ -160,11 +189,31 @@ fn iwasm_arg(v: &Val) -> String {
         Val::I64(x) => x.to_string(),
         Val::F32(b) => {
             let f = f32::from_bits(b);
-            if f.is_nan() { "nan".into() } else if f.is_infinite() { if f < 0.0 { "-inf".into() } else { "inf".into() } } else { format!("{f:?}") }
+            if f.is_nan() {
+                "nan".into()
+            } else if f.is_infinite() {
+                if f < 0.0 {
+                    "-inf".into()
+                } else {
+                    "inf".into()
+                }
+            } else {
+                format!("{f:?}")
+            }
         }
         Val::F64(b) => {
             let f = f64::from_bits(b);
-            if f.is_nan() { "nan".into() } else if f.is_infinite() { if f < 0.0 { "-inf".into() } else { "inf".into() } } else { format!("{f:?}") }
+            if f.is_nan() {
+                "nan".into()
+            } else if f.is_infinite() {
+                if f < 0.0 {
+                    "-inf".into()
+                } else {
+                    "inf".into()
+                }
+            } else {
+                format!("{f:?}")
+            }
         }
     }
 }
@@ -199,7 +248,10 @@ fn iwasm_expectation(r: &CallResult) -> (i32, String) {
 fn show_call_result(r: &CallResult) -> String {
     match r {
         CallResult::Returned(v) if v.is_empty() => "returns (no results)".into(),
-        CallResult::Returned(v) => format!("returns {}", v.iter().map(iwasm_value).collect::<Vec<_>>().join(", ")),
+        CallResult::Returned(v) => format!(
+            "returns {}",
+            v.iter().map(iwasm_value).collect::<Vec<_>>().join(", ")
+        ),
         CallResult::Trapped { trap, message } => format!("traps: {trap:?} ({message})"),
     }
 }
@@ -208,8 +260,13 @@ fn show_call_result(r: &CallResult) -> String {
 fn behaviour(e: &Execution, f: &Finding) -> String {
     match &e.end {
         End::Crashed(rec) => return format!("the process dies: {}", rec.summary()),
-        End::Hung { deadline_ms, call_index } => {
-            return format!("does not return from call #{call_index} within {deadline_ms} ms (killed)")
+        End::Hung {
+            deadline_ms,
+            call_index,
+        } => {
+            return format!(
+                "does not return from call #{call_index} within {deadline_ms} ms (killed)"
+            )
         }
         End::Completed => {}
     }
@@ -231,12 +288,21 @@ fn behaviour(e: &Execution, f: &Finding) -> String {
                 let g: Vec<String> = c
                     .globals
                     .iter()
-                    .map(|(n, v)| format!("{n}={}", v.map(|v| iwasm_value(&v)).unwrap_or_else(|| "?".into())))
+                    .map(|(n, v)| {
+                        format!(
+                            "{n}={}",
+                            v.map(|v| iwasm_value(&v)).unwrap_or_else(|| "?".into())
+                        )
+                    })
                     .collect();
                 let _ = write!(s, "; globals after: {}", g.join(", "));
             }
             for m in &c.memories {
-                let _ = write!(s, "; memory `{}`: {} bytes, sha256 prefix {}", m.name, m.len, m.hash);
+                let _ = write!(
+                    s,
+                    "; memory `{}`: {} bytes, sha256 prefix {}",
+                    m.name, m.len, m.hash
+                );
             }
             s
         }
@@ -245,7 +311,10 @@ fn behaviour(e: &Execution, f: &Finding) -> String {
 }
 
 fn reference_of(f: &Finding) -> Option<&Execution> {
-    f.executions.iter().find(|e| e.engine == "wasmtime").or(f.executions.first())
+    f.executions
+        .iter()
+        .find(|e| e.engine == "wasmtime")
+        .or(f.executions.first())
 }
 
 fn subject_of(f: &Finding) -> Option<&Execution> {
@@ -258,7 +327,10 @@ fn wat_of(wasm: &[u8]) -> Option<String> {
 
 fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 // ---- sections shared by both drafts ----
@@ -271,15 +343,35 @@ fn section_environment(s: &mut String, m: &Material) {
     let _ = writeln!(s, "## Environment\n");
     let _ = writeln!(s, "- WAMR version: {version}");
     let _ = writeln!(s, "- WAMR source: `{root}`");
-    let _ = writeln!(s, "- Running mode: {} (`{}`)", mode_title(&f.engine), f.engine);
-    let _ = writeln!(s, "- Build flags of the mode under test (wasmsieve's build): `{flags}`");
+    let _ = writeln!(
+        s,
+        "- Running mode: {} (`{}`)",
+        mode_title(&f.engine),
+        f.engine
+    );
+    let _ = writeln!(
+        s,
+        "- Build flags of the mode under test (wasmsieve's build): `{flags}`"
+    );
     let _ = writeln!(s, "- Input provenance: {:?}", f.provenance);
-    let _ = writeln!(s, "- Host: {} {}", std::env::consts::ARCH, std::env::consts::OS);
+    let _ = writeln!(
+        s,
+        "- Host: {} {}",
+        std::env::consts::ARCH,
+        std::env::consts::OS
+    );
     if !f.features_outside_tier_a.is_empty() {
-        let _ = writeln!(s, "- Features outside tier A that the module needs: {}", f.features_outside_tier_a.join(", "));
+        let _ = writeln!(
+            s,
+            "- Features outside tier A that the module needs: {}",
+            f.features_outside_tier_a.join(", ")
+        );
     }
     if let (Some(seed), Some(it)) = (f.seed, f.iteration) {
-        let _ = writeln!(s, "- Found by wasmsieve, campaign seed {seed}, iteration {it}");
+        let _ = writeln!(
+            s,
+            "- Found by wasmsieve, campaign seed {seed}, iteration {it}"
+        );
     }
     let _ = writeln!(s);
 }
@@ -287,10 +379,18 @@ fn section_environment(s: &mut String, m: &Material) {
 fn section_reproducer(s: &mut String, m: &Material) {
     let _ = writeln!(s, "## Reproducer\n");
     let size = match m.original_bytes {
-        Some(orig) => format!("{} bytes, shrunk from {orig} bytes with the same verdict and signature", m.wasm.len()),
+        Some(orig) => format!(
+            "{} bytes, shrunk from {orig} bytes with the same verdict and signature",
+            m.wasm.len()
+        ),
         None => format!("{} bytes", m.wasm.len()),
     };
-    let _ = writeln!(s, "`{}` ({size}; sha256 `{}`).\n", m.wasm_name, sha256_hex(&m.wasm));
+    let _ = writeln!(
+        s,
+        "`{}` ({size}; sha256 `{}`).\n",
+        m.wasm_name,
+        sha256_hex(&m.wasm)
+    );
     match wat_of(&m.wasm) {
         Some(wat) if wat.len() <= INLINE_WAT_MAX => {
             let _ = writeln!(s, "```wat\n{}\n```\n", wat.trim_end());
@@ -302,7 +402,11 @@ fn section_reproducer(s: &mut String, m: &Material) {
                 wat.len(), m.wasm_name, m.wasm_name.replace(".wasm", ".wat"));
         }
         None => {
-            let _ = writeln!(s, "The module does not print as WAT (it is not valid): `{}` is attached.\n", m.wasm_name);
+            let _ = writeln!(
+                s,
+                "The module does not print as WAT (it is not valid): `{}` is attached.\n",
+                m.wasm_name
+            );
         }
     }
 }
@@ -317,13 +421,20 @@ fn section_commands(s: &mut String, m: &Material) {
     }
     let _ = writeln!(s, "```sh");
     let _ = writeln!(s, "# in a wasm-micro-runtime checkout");
-    let _ = writeln!(s, "cmake -S product-mini/platforms/linux -B build-iwasm {}", iwasm_cmake_flags(&f.engine));
+    let _ = writeln!(
+        s,
+        "cmake -S product-mini/platforms/linux -B build-iwasm {}",
+        iwasm_cmake_flags(&f.engine)
+    );
     let _ = writeln!(s, "cmake --build build-iwasm -j");
     let mut target = file.to_string();
     if f.engine == "wamr-aot" {
         let _ = writeln!(s, "cmake -S wamr-compiler -B build-wamrc && cmake --build build-wamrc -j   # needs LLVM (wamr-compiler/build_llvm.sh)");
         let aot = file.replace(".wasm", ".aot");
-        let _ = writeln!(s, "build-wamrc/wamrc --bounds-checks=1 --opt-level=3 --size-level=3 -o {aot} {file}");
+        let _ = writeln!(
+            s,
+            "build-wamrc/wamrc --bounds-checks=1 --opt-level=3 --size-level=3 -o {aot} {file}"
+        );
         target = aot;
     }
     if m.plan.calls.is_empty() {
@@ -353,7 +464,10 @@ fn section_commands(s: &mut String, m: &Material) {
 }
 
 fn shell_word(s: &str) -> String {
-    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c)) {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+    {
         s.to_string()
     } else {
         format!("'{}'", s.replace('\'', "'\\''"))
@@ -370,7 +484,12 @@ fn section_expected_actual(s: &mut String, m: &Material) {
     };
     let _ = writeln!(s, "Diverging at {at}: {:?}.\n", f.divergence.symptom);
     if let Some(r) = reference_of(f) {
-        let _ = writeln!(s, "- Expected (reference `{}`): {}", r.engine, behaviour(r, f));
+        let _ = writeln!(
+            s,
+            "- Expected (reference `{}`): {}",
+            r.engine,
+            behaviour(r, f)
+        );
     }
     if let Some(e) = f.executions.iter().find(|e| e.engine == "wasmi") {
         let _ = writeln!(s, "- Second opinion (`wasmi`): {}", behaviour(e, f));
@@ -385,10 +504,23 @@ fn section_expected_actual(s: &mut String, m: &Material) {
             let _ = writeln!(s, "Fault region: {r}");
         }
         if !rec.frames.is_empty() {
-            let _ = writeln!(s, "\n```\n{}\n```", rec.frames.iter().take(12).cloned().collect::<Vec<_>>().join("\n"));
+            let _ = writeln!(
+                s,
+                "\n```\n{}\n```",
+                rec.frames
+                    .iter()
+                    .take(12)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            );
         }
         if let Some(c) = f.confirmed {
-            let _ = writeln!(s, "\nReproduced on rerun: {}", if c { "yes" } else { "no (flaky)" });
+            let _ = writeln!(
+                s,
+                "\nReproduced on rerun: {}",
+                if c { "yes" } else { "no (flaky)" }
+            );
         }
         let _ = writeln!(s);
     }
@@ -397,10 +529,18 @@ fn section_expected_actual(s: &mut String, m: &Material) {
 fn section_policy(s: &mut String, m: &Material, policy: &Policy) {
     let v = &m.finding.verdict;
     let _ = writeln!(s, "## Triage by WAMR's security policy\n");
-    let _ = writeln!(s, "- Bucket: **{}**, kind: {}, policy row `{}`", v.bucket, v.kind, v.rule);
+    let _ = writeln!(
+        s,
+        "- Bucket: **{}**, kind: {}, policy row `{}`",
+        v.bucket, v.kind, v.rule
+    );
     let _ = writeln!(s, "- Reason: {}", v.reason);
     for c in &v.clauses {
-        let text = policy.clauses.get(c).map(String::as_str).unwrap_or("(not in the policy table)");
+        let text = policy
+            .clauses
+            .get(c)
+            .map(String::as_str)
+            .unwrap_or("(not in the policy table)");
         let _ = writeln!(s, "- {c}: {text}");
     }
     let _ = writeln!(s, "- Signature: `{}`\n", m.finding.signature);
@@ -415,7 +555,11 @@ fn section_regression(s: &mut String, m: &Material) {
         m.wasm_name
     );
     let entry = running_config_entry(m);
-    let _ = writeln!(s, "```json\n{}\n```\n", serde_json::to_string_pretty(&entry).unwrap_or_default());
+    let _ = writeln!(
+        s,
+        "```json\n{}\n```\n",
+        serde_json::to_string_pretty(&entry).unwrap_or_default()
+    );
     if m.finding.engine == "wamr-classic" {
         let _ = writeln!(
             s,
@@ -430,24 +574,53 @@ fn section_regression(s: &mut String, m: &Material) {
 pub fn running_config_entry(m: &Material) -> serde_json::Value {
     let f = &m.finding;
     let mode = ba_mode(&f.engine).unwrap_or("fast-interp");
-    let runtime = if f.engine == "wamr-classic" { "iwasm-classic-interp-wasi-disabled" } else { "iwasm-default-wasi-disabled" };
+    let runtime = if f.engine == "wamr-classic" {
+        "iwasm-classic-interp-wasi-disabled"
+    } else {
+        "iwasm-default-wasi-disabled"
+    };
     let last = m.plan.calls.last();
     let options = match last {
         Some(c) => format!("--heap-size=0 -f {}", c.export),
         None => "--heap-size=0".into(),
     };
-    let argument = last.map(|c| c.args.iter().map(iwasm_arg).collect::<Vec<_>>().join(" ")).unwrap_or_default();
+    let argument = last
+        .map(|c| c.args.iter().map(iwasm_arg).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default();
     let reference = reference_of(f);
     let (ret, stdout, description) = match (reference, f.divergence.call_index) {
-        (Some(r), _) if matches!(r.load, Some(Err(_))) => {
-            (255, "WASM module load failed".to_string(), "the module is invalid and must be rejected".to_string())
-        }
+        (Some(r), _) if matches!(r.load, Some(Err(_))) => (
+            255,
+            "WASM module load failed".to_string(),
+            "the module is invalid and must be rejected".to_string(),
+        ),
         (Some(r), Some(i)) if r.calls.get(i).is_some() => {
             let (code, out) = iwasm_expectation(&r.calls[i].result);
             let what = match f.verdict.kind.as_str() {
-                "crash" => format!("no crash; expected {}", if out.is_empty() { "no output".into() } else { out.clone() }),
-                "hang" => format!("no hang; expected {}", if out.is_empty() { "no output".into() } else { out.clone() }),
-                _ => format!("expected {}", if out.is_empty() { "no output and no exception".into() } else { out.clone() }),
+                "crash" => format!(
+                    "no crash; expected {}",
+                    if out.is_empty() {
+                        "no output".into()
+                    } else {
+                        out.clone()
+                    }
+                ),
+                "hang" => format!(
+                    "no hang; expected {}",
+                    if out.is_empty() {
+                        "no output".into()
+                    } else {
+                        out.clone()
+                    }
+                ),
+                _ => format!(
+                    "expected {}",
+                    if out.is_empty() {
+                        "no output and no exception".into()
+                    } else {
+                        out.clone()
+                    }
+                ),
             };
             (code, out, what)
         }
@@ -478,7 +651,12 @@ fn title(f: &Finding) -> String {
         "validation" => "module validation differs from the spec",
         _ => "wrong result",
     };
-    let at = f.divergence.export.as_deref().map(|e| format!(" in `{e}`")).unwrap_or_default();
+    let at = f
+        .divergence
+        .export
+        .as_deref()
+        .map(|e| format!(" in `{e}`"))
+        .unwrap_or_default();
     format!("[{}] {what}{at} ({:?})", f.engine, f.divergence.symptom)
 }
 
@@ -490,10 +668,18 @@ pub fn issue(m: &Material) -> String {
     let _ = writeln!(s, "# {}\n", title(f));
     match f.verdict.bucket.as_str() {
         "needs-review" => {
-            let _ = writeln!(s, "> **Needs review** before filing: {}\n", f.verdict.reason);
+            let _ = writeln!(
+                s,
+                "> **Needs review** before filing: {}\n",
+                f.verdict.reason
+            );
         }
         "not-an-issue" => {
-            let _ = writeln!(s, "> **Not an issue** by WAMR's policy ({}): kept for the record, do not file.\n", f.verdict.reason);
+            let _ = writeln!(
+                s,
+                "> **Not an issue** by WAMR's policy ({}): kept for the record, do not file.\n",
+                f.verdict.reason
+            );
         }
         _ => {}
     }
@@ -538,11 +724,17 @@ fn p11_answers(f: &Finding) -> Vec<(&'static str, String)> {
         },
         _ => "No evidence.".into(),
     };
-    let resources = "No evidence: the module has no imports; no host resources are granted.".to_string();
+    let resources =
+        "No evidence: the module has no imports; no host resources are granted.".to_string();
     let host_calls = "No evidence: the module imports no host functions.".to_string();
     let available = match kind {
-        "crash" => "Yes: the runtime's process dies; the host embedding goes down with it.".to_string(),
-        "hang" => "Yes: the call never returns (the reference finishes it); the embedding is stuck.".to_string(),
+        "crash" => {
+            "Yes: the runtime's process dies; the host embedding goes down with it.".to_string()
+        }
+        "hang" => {
+            "Yes: the call never returns (the reference finishes it); the embedding is stuck."
+                .to_string()
+        }
         _ => "No: the runtime returns and can run further calls.".into(),
     };
     vec![
@@ -584,11 +776,23 @@ pub fn advisory(m: &Material) -> String {
         "> **Private.** By WAMR's policy (P12) this goes through a private security advisory \
          (GitHub: Security → Report a vulnerability on bytecodealliance/wasm-micro-runtime), never a public issue.\n"
     );
-    let _ = writeln!(s, "## Summary\n\n{}\n\n{}\n", f.verdict.reason, f.divergence.detail);
+    let _ = writeln!(
+        s,
+        "## Summary\n\n{}\n\n{}\n",
+        f.verdict.reason, f.divergence.detail
+    );
     let _ = writeln!(s, "## Affected\n");
     let version = build_fact("wamr-version").unwrap_or_else(|| "unknown".into());
-    let _ = writeln!(s, "- WAMR {version}, running mode: {} (`{}`)", mode_title(&f.engine), f.engine);
-    let others: Vec<&str> = engines::runtimes_built().into_iter().filter(|e| *e != f.engine).collect();
+    let _ = writeln!(
+        s,
+        "- WAMR {version}, running mode: {} (`{}`)",
+        mode_title(&f.engine),
+        f.engine
+    );
+    let others: Vec<&str> = engines::runtimes_built()
+        .into_iter()
+        .filter(|e| *e != f.engine)
+        .collect();
     if !others.is_empty() {
         let _ = writeln!(
             s,
@@ -599,7 +803,9 @@ pub fn advisory(m: &Material) -> String {
     }
     let trust = match f.provenance {
         Provenance::Wasm => "an untrusted .wasm (P2/P3)",
-        Provenance::AotEmitted => "an .aot emitted by wamrc with supported options from a .wasm (P5)",
+        Provenance::AotEmitted => {
+            "an .aot emitted by wamrc with supported options from a .wasm (P5)"
+        }
         _ => "see provenance",
     };
     let _ = writeln!(s, "- Attacker input: {trust}\n");
@@ -615,7 +821,11 @@ pub fn advisory(m: &Material) -> String {
     section_expected_actual(&mut s, m);
     section_policy(&mut s, m, &policy);
     section_regression(&mut s, m);
-    let _ = writeln!(s, "---\nDrafted by wasmsieve from `{}`. Keep it private until a fix is released.", m.dir.display());
+    let _ = writeln!(
+        s,
+        "---\nDrafted by wasmsieve from `{}`. Keep it private until a fix is released.",
+        m.dir.display()
+    );
     s
 }
 

@@ -33,7 +33,13 @@ impl Finding {
     pub fn signature_id(kind: &str, signature: &str) -> String {
         use sha2::{Digest, Sha256};
         let h = Sha256::digest(signature.as_bytes());
-        format!("{kind}-{}", h[..5].iter().map(|b| format!("{b:02x}")).collect::<String>())
+        format!(
+            "{kind}-{}",
+            h[..5]
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        )
     }
 }
 
@@ -45,7 +51,9 @@ pub struct FindingStore {
 
 impl FindingStore {
     pub fn new(out: &Path) -> FindingStore {
-        FindingStore { root: out.join("findings") }
+        FindingStore {
+            root: out.join("findings"),
+        }
     }
 
     pub fn dir_of(&self, f: &Finding) -> PathBuf {
@@ -53,7 +61,12 @@ impl FindingStore {
     }
 
     /// Writes the input and its artifacts first, then the record. Returns the folder.
-    pub fn write(&self, f: &Finding, wasm: &[u8], extra: &[(String, Vec<u8>)]) -> std::io::Result<PathBuf> {
+    pub fn write(
+        &self,
+        f: &Finding,
+        wasm: &[u8],
+        extra: &[(String, Vec<u8>)],
+    ) -> std::io::Result<PathBuf> {
         let dir = self.dir_of(f);
         std::fs::create_dir_all(&dir)?;
         std::fs::write(dir.join("input.wasm"), wasm)?;

@@ -12,8 +12,14 @@ const PAD: f64 = 40.0;
 
 /// One chart of lines over the campaign's time axis.
 fn line_chart(title: &str, series: &[(String, &'static str, Vec<(f64, f64)>)]) -> String {
-    let tmax = series.iter().flat_map(|s| s.2.iter().map(|p| p.0)).fold(1e-9, f64::max);
-    let ymax = series.iter().flat_map(|s| s.2.iter().map(|p| p.1)).fold(1.0, f64::max);
+    let tmax = series
+        .iter()
+        .flat_map(|s| s.2.iter().map(|p| p.0))
+        .fold(1e-9, f64::max);
+    let ymax = series
+        .iter()
+        .flat_map(|s| s.2.iter().map(|p| p.1))
+        .fold(1.0, f64::max);
     let x = |t: f64| PAD + (W - 2.0 * PAD) * t / tmax;
     let y = |v: f64| H - PAD - (H - 2.0 * PAD) * v / ymax;
     let mut svg = format!(
@@ -30,7 +36,10 @@ fn line_chart(title: &str, series: &[(String, &'static str, Vec<(f64, f64)>)]) -
         PAD + 4.0
     );
     for (i, (name, color, pts)) in series.iter().enumerate() {
-        let points: Vec<String> = pts.iter().map(|(t, v)| format!("{:.1},{:.1}", x(*t), y(*v))).collect();
+        let points: Vec<String> = pts
+            .iter()
+            .map(|(t, v)| format!("{:.1},{:.1}", x(*t), y(*v)))
+            .collect();
         let _ = write!(
             svg,
             "<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"2\" points=\"{}\"/>\
@@ -67,7 +76,9 @@ fn bars(title: &str, items: &[(String, f64)]) -> String {
     svg
 }
 
-const COLORS: &[&str] = &["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"];
+const COLORS: &[&str] = &[
+    "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
+];
 
 fn bucket_color(b: &str) -> &'static str {
     match b {
@@ -85,21 +96,37 @@ pub fn render(s: &Summary) -> String {
         .iter()
         .enumerate()
         .map(|(i, e)| {
-            let pts = s.timeline.iter().map(|t| (t.seconds, *t.executions.get(*e).unwrap_or(&0) as f64)).collect();
+            let pts = s
+                .timeline
+                .iter()
+                .map(|t| (t.seconds, *t.executions.get(*e).unwrap_or(&0) as f64))
+                .collect();
             (e.to_string(), COLORS[i % COLORS.len()], pts)
         })
         .collect();
-    let finding_series: Vec<(String, &'static str, Vec<(f64, f64)>)> = ["security", "bug", "needs-review", "not-an-issue"]
+    let finding_series: Vec<(String, &'static str, Vec<(f64, f64)>)> =
+        ["security", "bug", "needs-review", "not-an-issue"]
+            .iter()
+            .map(|b| {
+                let pts = s
+                    .timeline
+                    .iter()
+                    .map(|t| (t.seconds, *t.unique.get(*b).unwrap_or(&0) as f64))
+                    .collect();
+                (b.to_string(), bucket_color(b), pts)
+            })
+            .collect();
+    let mix: Vec<(String, f64)> = s
+        .executions_per_second
         .iter()
-        .map(|b| {
-            let pts = s.timeline.iter().map(|t| (t.seconds, *t.unique.get(*b).unwrap_or(&0) as f64)).collect();
-            (b.to_string(), bucket_color(b), pts)
-        })
+        .map(|(k, v)| (format!("{k} exec/s"), *v))
         .collect();
-    let mix: Vec<(String, f64)> = s.executions_per_second.iter().map(|(k, v)| (format!("{k} exec/s"), *v)).collect();
     let sources = vec![
         ("fresh (wasm-smith)".to_string(), s.modules_fresh as f64),
-        ("mutated (wasm-mutate)".to_string(), s.modules_mutated as f64),
+        (
+            "mutated (wasm-mutate)".to_string(),
+            s.modules_mutated as f64,
+        ),
     ];
     let mut rows = String::new();
     for u in &s.unique {

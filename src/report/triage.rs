@@ -13,13 +13,16 @@
 //! source, the reference runs the source, and when recompiling the source with
 //! the toolchain reproduces the symptom the provenance becomes `aot-emitted` (P5).
 
-use crate::campaign::{self, differ::Differ};
+use crate::campaign::{
+    self,
+    differ::{Differ, Judged},
+};
 use crate::engines::{self, execute, CallResult, End, Engine, Execution, Instance, Trap};
 use crate::generate::plan::CallPlan;
 use crate::generate::{self, GenConfig};
 use crate::isolate::{CrashRecord, WorkerLimits};
 use crate::oracle::{self, Comparison};
-use crate::policy::{features, Observation, Policy, Provenance};
+use crate::policy::{Policy, Provenance};
 use crate::report::{Finding, FindingStore};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -29,7 +32,11 @@ use std::time::{Duration, Instant};
 #[derive(Debug)]
 pub enum Input {
     /// A module and the plan to drive it; `kind` is "wasm", "wat" or "libfuzzer".
-    Module { wasm: Vec<u8>, plan: CallPlan, kind: &'static str },
+    Module {
+        wasm: Vec<u8>,
+        plan: CallPlan,
+        kind: &'static str,
+    },
     /// An `.aot` file's bytes.
     Aot(Vec<u8>),
 }
@@ -38,21 +45,36 @@ const LIBFUZZER_PREFIXES: &[&str] = &["crash-", "timeout-", "oom-", "leak-", "sl
 
 /// Whether a file name looks like a libFuzzer artifact.
 pub fn is_libfuzzer_artifact(path: &Path) -> bool {
-    path.file_name().and_then(|n| n.to_str()).is_some_and(|n| LIBFUZZER_PREFIXES.iter().any(|p| n.starts_with(p)))
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| LIBFUZZER_PREFIXES.iter().any(|p| n.starts_with(p)))
 }
 
 /// Reads and classifies one file. `Err` says what is wrong with it.
 pub fn classify(path: &Path, libfuzzer: bool) -> anyhow::Result<Input> {
-    let bytes = std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    let bytes =
+        std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
     if bytes.starts_with(b"\0aot") {
         return Ok(Input::Aot(bytes));
     }
     if bytes.starts_with(b"\0asm") {
         let plan = CallPlan::fixed(&bytes, 3).unwrap_or_default();
-        return Ok(Input::Module { wasm: bytes, plan, kind: if libfuzzer || is_libfuzzer_artifact(path) { "libfuzzer" } else { "wasm" } });
+        return Ok(Input::Module {
+            wasm: bytes,
+            plan,
+            kind: if libfuzzer || is_libfuzzer_artifact(path) {
+                "libfuzzer"
+            } else {
+                "wasm"
+            },
+        });
     }
     if libfuzzer || is_libfuzzer_artifact(path) {
-        anyhow::ensure!(!bytes.is_empty(), "{} is an empty libFuzzer artifact: no input to rebuild a module from", path.display());
+        anyhow::ensure!(
+            !bytes.is_empty(),
+            "{} is an empty libFuzzer artifact: no input to rebuild a module from",
+            path.display()
+        );
         let case = generate::generate(&bytes, &GenConfig::default()).map_err(|e| {
             anyhow::anyhow!(
                 "{} is a libFuzzer artifact, but the generator cannot build a module from its {} bytes ({e}); \
@@ -61,7 +83,11 @@ pub fn classify(path: &Path, libfuzzer: bool) -> anyhow::Result<Input> {
                 bytes.len()
             )
         })?;
-        return Ok(Input::Module { wasm: case.wasm, plan: case.plan, kind: "libfuzzer" });
+        return Ok(Input::Module {
+            wasm: case.wasm,
+            plan: case.plan,
+            kind: "libfuzzer",
+        });
     }
     if bytes.is_empty() {
         anyhow::bail!("{} is empty: not a Wasm module", path.display());
@@ -73,9 +99,18 @@ pub fn classify(path: &Path, libfuzzer: bool) -> anyhow::Result<Input> {
             path.display()
         )
     })?;
-    let wasm = wat::parse_str(text).map_err(|e| anyhow::anyhow!("{} is not a Wasm module: not valid WAT: {e}", path.display()))?;
+    let wasm = wat::parse_str(text).map_err(|e| {
+        anyhow::anyhow!(
+            "{} is not a Wasm module: not valid WAT: {e}",
+            path.display()
+        )
+    })?;
     let plan = CallPlan::fixed(&wasm, 3).unwrap_or_default();
-    Ok(Input::Module { wasm, plan, kind: "wat" })
+    Ok(Input::Module {
+        wasm,
+        plan,
+        kind: "wat",
+    })
 }
 
 /// Triage knobs (the CLI's flags).
@@ -170,21 +205,32 @@ pub fn triage(files: &[PathBuf], cfg: &TriageConfig) -> anyhow::Result<Vec<FileV
             Ok(Input::Module { wasm, plan, kind }) => {
                 v.input = kind.into();
                 if differ.is_none() {
-                    let subjects = campaign::subjects(&cfg.engines, cfg.isolate, &WorkerLimits::default())?;
+                    let subjects =
+                        campaign::subjects(&cfg.engines, cfg.isolate, &WorkerLimits::default())?;
                     differ = Some(Differ::new(subjects, cfg.policy.clone())?);
                 }
                 let report = differ.as_mut().expect("just built").run(&wasm, &plan);
                 for (exec, cmp) in &report.comparisons {
                     if let Comparison::Poisoned(why) = cmp {
-                        v.notes.push(format!("{}: not compared past a point: {why}", exec.engine));
+                        v.notes
+                            .push(format!("{}: not compared past a point: {why}", exec.engine));
                     }
                 }
-                if report.reference.load.as_ref().is_some_and(|l| l.is_err()) && report.findings.is_empty() {
-                    v.notes.push("the reference rejects this module (invalid Wasm) and so do the runtimes".into());
+                if report.reference.load.as_ref().is_some_and(|l| l.is_err())
+                    && report.findings.is_empty()
+                {
+                    v.notes.push(
+                        "the reference rejects this module (invalid Wasm) and so do the runtimes"
+                            .into(),
+                    );
                 }
                 for f in report.findings {
                     if let Some(s) = &store {
-                        let artifacts: Vec<(String, Vec<u8>)> = f.executions.iter().flat_map(|e| e.artifacts.clone()).collect();
+                        let artifacts: Vec<(String, Vec<u8>)> = f
+                            .executions
+                            .iter()
+                            .flat_map(|e| e.artifacts.clone())
+                            .collect();
                         v.stored.push(s.write(&f, &wasm, &artifacts)?);
                     }
                     v.findings.push(f);
@@ -223,7 +269,11 @@ fn child_exe() -> std::io::Result<PathBuf> {
 }
 
 /// Runs the `.aot` in a child process; the child's report or what the parent saw.
-fn run_aot_child(aot_path: &Path, source: Option<&Path>, deadline: Duration) -> anyhow::Result<Execution> {
+fn run_aot_child(
+    aot_path: &Path,
+    source: Option<&Path>,
+    deadline: Duration,
+) -> anyhow::Result<Execution> {
     use std::io::Read;
     use std::process::{Command, Stdio};
     let exe = child_exe()?;
@@ -232,18 +282,28 @@ fn run_aot_child(aot_path: &Path, source: Option<&Path>, deadline: Duration) -> 
     if let Some(s) = source {
         cmd.arg("--source").arg(s);
     }
-    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     unsafe {
         use std::os::unix::process::CommandExt;
         cmd.pre_exec(|| {
-            let zero = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+            let zero = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
             libc::setrlimit(libc::RLIMIT_CORE, &zero);
-            let mem = libc::rlimit { rlim_cur: 2 << 30, rlim_max: 2 << 30 };
+            let mem = libc::rlimit {
+                rlim_cur: 2 << 30,
+                rlim_max: 2 << 30,
+            };
             libc::setrlimit(libc::RLIMIT_DATA, &mem);
             Ok(())
         });
     }
-    let mut child = cmd.spawn().map_err(|e| anyhow::anyhow!("cannot start {}: {e}", exe.display()))?;
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| anyhow::anyhow!("cannot start {}: {e}", exe.display()))?;
     let mut stdout = child.stdout.take().expect("piped");
     let mut stderr = child.stderr.take().expect("piped");
     let out_t = std::thread::spawn(move || {
@@ -270,15 +330,25 @@ fn run_aot_child(aot_path: &Path, source: Option<&Path>, deadline: Duration) -> 
     };
     let out = out_t.join().unwrap_or_default();
     let err = err_t.join().unwrap_or_default();
-    let mut exec = Execution { engine: "wamr-aot".into(), ..Default::default() };
+    let mut exec = Execution {
+        engine: "wamr-aot".into(),
+        ..Default::default()
+    };
     match status {
         None => {
             exec.load = Some(Ok(()));
-            exec.end = End::Hung { deadline_ms: deadline.as_millis() as u64, call_index: 0 };
+            exec.end = End::Hung {
+                deadline_ms: deadline.as_millis() as u64,
+                call_index: 0,
+            };
         }
         Some(st) if st.success() => {
-            exec = serde_json::from_str(out.trim())
-                .map_err(|e| anyhow::anyhow!("the .aot child answered something unreadable ({e}): {}", err.trim()))?;
+            exec = serde_json::from_str(out.trim()).map_err(|e| {
+                anyhow::anyhow!(
+                    "the .aot child answered something unreadable ({e}): {}",
+                    err.trim()
+                )
+            })?;
         }
         Some(st) => {
             use std::os::unix::process::ExitStatusExt;
@@ -312,7 +382,8 @@ impl Engine for AotFile {
 
 /// The child side: runs one `.aot` in this process and prints its execution as JSON.
 pub fn aot_child(aot_path: &Path, source: Option<&Path>) -> anyhow::Result<()> {
-    let aot = std::fs::read(aot_path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", aot_path.display()))?;
+    let aot = std::fs::read(aot_path)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", aot_path.display()))?;
     let (wasm, plan) = match source {
         Some(s) => {
             let w = crate::cli::read_module(s)?;
@@ -329,7 +400,11 @@ pub fn aot_child(aot_path: &Path, source: Option<&Path>) -> anyhow::Result<()> {
 }
 
 /// Triage of one `.aot`: (findings, notes, the source module or empty).
-fn triage_aot(path: &Path, _aot: &[u8], cfg: &TriageConfig) -> anyhow::Result<(Vec<Finding>, Vec<String>, Vec<u8>)> {
+fn triage_aot(
+    path: &Path,
+    _aot: &[u8],
+    cfg: &TriageConfig,
+) -> anyhow::Result<(Vec<Finding>, Vec<String>, Vec<u8>)> {
     let mut notes = vec![];
     let source = match &cfg.source {
         Some(s) => Some((s.clone(), crate::cli::read_module(s)?)),
@@ -343,11 +418,16 @@ fn triage_aot(path: &Path, _aot: &[u8], cfg: &TriageConfig) -> anyhow::Result<(V
     );
     let _ = info;
     let exec = if cfg.isolate {
-        run_aot_child(path, source.as_ref().map(|s| s.0.as_path()), AOT_CHILD_DEADLINE)?
+        run_aot_child(
+            path,
+            source.as_ref().map(|s| s.0.as_path()),
+            AOT_CHILD_DEADLINE,
+        )?
     } else {
         // In process (the caller asked for it): a crash takes the harness down.
         let aot = std::fs::read(path)?;
-        let wamr = engines::wamr::Wamr::new(engines::wamr::Mode::Aot).map_err(anyhow::Error::msg)?;
+        let wamr =
+            engines::wamr::Wamr::new(engines::wamr::Mode::Aot).map_err(anyhow::Error::msg)?;
         let mut engine = AotFile { wamr, aot };
         let (w, p) = match &source {
             Some((_, w)) => (w.clone(), CallPlan::fixed(w, 3).unwrap_or_default()),
@@ -390,36 +470,37 @@ fn triage_aot(path: &Path, _aot: &[u8], cfg: &TriageConfig) -> anyhow::Result<(V
     // Provenance: does recompiling the source with the toolchain reproduce it?
     let mut provenance = Provenance::AotUnknown;
     if let Some((_, w)) = &source {
-        let subjects = campaign::subjects(&["wamr-aot".to_string()], cfg.isolate, &WorkerLimits::default())?;
+        let subjects = campaign::subjects(
+            &["wamr-aot".to_string()],
+            cfg.isolate,
+            &WorkerLimits::default(),
+        )?;
         let mut differ = Differ::new(subjects, cfg.policy.clone())?;
         let report = differ.run(w, &plan);
-        if report.findings.iter().any(|f| f.divergence.symptom == d.symptom) {
+        if report
+            .findings
+            .iter()
+            .any(|f| f.divergence.symptom == d.symptom)
+        {
             provenance = Provenance::AotEmitted;
             notes.push("recompiling the source with the toolchain reproduces the symptom: aot-emitted (P5)".into());
         } else {
             notes.push("recompiling the source does not reproduce the symptom: the .aot stays aot-unknown (P4)".into());
         }
     }
-    let symptom = d.symptom.policy_name();
-    let mut outside = if wasm.is_empty() { vec![] } else { features::needed_features(&wasm, &cfg.policy.tiers.tier_a) };
-    if cfg.policy.tier("aot") != 'A' {
-        outside.push("aot".into());
-    }
-    let verdict = cfg.policy.judge(&Observation { provenance, symptom, features: outside.clone() });
-    let signature = campaign::differ::signature(&exec.engine, &d, &exec);
     let confirmed = matches!(exec.end, End::Crashed(_) | End::Hung { .. }).then_some(false);
-    let f = Finding {
-        id: Finding::signature_id(&verdict.kind, &signature),
-        signature,
-        verdict,
-        engine: exec.engine.clone(),
+    let judged = Judged {
         provenance,
-        features_outside_tier_a: outside,
-        divergence: d,
-        executions: vec![reference, exec],
-        seed: None,
-        iteration: None,
+        symptom: d.symptom.policy_name(),
+        mode_feature: Some("aot"),
         confirmed,
     };
+    let f = judged.finding(
+        &cfg.policy,
+        &wasm,
+        &d,
+        &exec,
+        vec![reference.clone(), exec.clone()],
+    );
     Ok((vec![f], notes, wasm))
 }

@@ -45,7 +45,13 @@ pub struct ShrinkConfig {
 
 impl ShrinkConfig {
     pub fn new(budget: Duration) -> ShrinkConfig {
-        ShrinkConfig { budget, attempts: 1000, seed: 42, isolate: true, policy: Policy::builtin() }
+        ShrinkConfig {
+            budget,
+            attempts: 1000,
+            seed: 42,
+            isolate: true,
+            policy: Policy::builtin(),
+        }
     }
 }
 
@@ -82,10 +88,16 @@ struct Target {
 
 impl Target {
     fn of(f: &Finding) -> Target {
-        Target { bucket: f.verdict.bucket.clone(), kind: f.verdict.kind.clone(), signature: f.signature.clone() }
+        Target {
+            bucket: f.verdict.bucket.clone(),
+            kind: f.verdict.kind.clone(),
+            signature: f.signature.clone(),
+        }
     }
     fn matches(&self, f: &Finding) -> bool {
-        f.verdict.bucket == self.bucket && f.verdict.kind == self.kind && f.signature == self.signature
+        f.verdict.bucket == self.bucket
+            && f.verdict.kind == self.kind
+            && f.signature == self.signature
     }
 }
 
@@ -139,13 +151,25 @@ pub fn finding_plan(f: &Finding, wasm: &[u8]) -> CallPlan {
     let recorded: Vec<PlannedCall> = f
         .executions
         .first()
-        .map(|e| e.calls.iter().map(|c| PlannedCall { export: c.export.clone(), args: c.args.clone() }).collect())
+        .map(|e| {
+            e.calls
+                .iter()
+                .map(|c| PlannedCall {
+                    export: c.export.clone(),
+                    args: c.args.clone(),
+                })
+                .collect()
+        })
         .unwrap_or_default();
     let mut plan = if recorded.is_empty() {
         CallPlan::fixed(wasm, 3).unwrap_or_default()
     } else {
         let ex = Exports::read(wasm).unwrap_or_default();
-        CallPlan { calls: recorded, globals: ex.globals, memories: ex.memories }
+        CallPlan {
+            calls: recorded,
+            globals: ex.globals,
+            memories: ex.memories,
+        }
     };
     if let Some(i) = f.divergence.call_index {
         if i < plan.calls.len() {
@@ -171,7 +195,11 @@ fn adapt(plan: &CallPlan, wasm: &[u8]) -> CallPlan {
         })
         .cloned()
         .collect();
-    CallPlan { calls, globals: ex.globals, memories: ex.memories }
+    CallPlan {
+        calls,
+        globals: ex.globals,
+        memories: ex.memories,
+    }
 }
 
 /// Fewest calls, simplest arguments: drops calls before the last one and zeroes
@@ -226,11 +254,18 @@ pub fn shrink_finding(dir: &Path, budget: Duration) -> anyhow::Result<ShrinkOutc
 /// Reads `finding.json` and the input of a finding folder.
 pub fn load_finding(dir: &Path) -> anyhow::Result<(Finding, Vec<u8>)> {
     let fj = dir.join("finding.json");
-    let text = std::fs::read_to_string(&fj)
-        .map_err(|e| anyhow::anyhow!("{} is not a finding folder: cannot read {}: {e}", dir.display(), fj.display()))?;
-    let f: Finding = serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{}: not a finding record: {e}", fj.display()))?;
+    let text = std::fs::read_to_string(&fj).map_err(|e| {
+        anyhow::anyhow!(
+            "{} is not a finding folder: cannot read {}: {e}",
+            dir.display(),
+            fj.display()
+        )
+    })?;
+    let f: Finding = serde_json::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{}: not a finding record: {e}", fj.display()))?;
     let input = dir.join("input.wasm");
-    let wasm = std::fs::read(&input).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", input.display()))?;
+    let wasm = std::fs::read(&input)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", input.display()))?;
     Ok((f, wasm))
 }
 
@@ -238,9 +273,19 @@ pub fn shrink_finding_with(dir: &Path, cfg: &ShrinkConfig) -> anyhow::Result<Shr
     let started = Instant::now();
     let (finding, wasm) = load_finding(dir)?;
     let target = Target::of(&finding);
-    let subjects = campaign::subjects(std::slice::from_ref(&finding.engine), cfg.isolate, &WorkerLimits::default())?;
+    let subjects = campaign::subjects(
+        std::slice::from_ref(&finding.engine),
+        cfg.isolate,
+        &WorkerLimits::default(),
+    )?;
     let differ = Differ::new(subjects, cfg.policy.clone())?;
-    let mut judge = Judge { differ, target, deadline: started + cfg.budget, candidates: 0, accepted: 0 };
+    let mut judge = Judge {
+        differ,
+        target,
+        deadline: started + cfg.budget,
+        candidates: 0,
+        accepted: 0,
+    };
 
     // The finding must reproduce as recorded before anything is cut.
     let full = finding_plan(&finding, &wasm);
@@ -287,7 +332,9 @@ pub fn shrink_finding_with(dir: &Path, cfg: &ShrinkConfig) -> anyhow::Result<Shr
         match result {
             Ok(info) => *best.borrow_mut() = info.output,
             Err(_) if *budget_hit.borrow() => {}
-            Err(e) => eprintln!("wasmsieve: shrink: wasm-shrink stopped: {e:#}; keeping the smallest module so far"),
+            Err(e) => eprintln!(
+                "wasmsieve: shrink: wasm-shrink stopped: {e:#}; keeping the smallest module so far"
+            ),
         }
     } else {
         *budget_hit.borrow_mut() = true;
@@ -337,7 +384,10 @@ pub fn shrink_finding_with(dir: &Path, cfg: &ShrinkConfig) -> anyhow::Result<Shr
         plan,
         finding: confirmed,
     };
-    std::fs::write(dir.join("shrink.json"), serde_json::to_string_pretty(&outcome)?)?;
+    std::fs::write(
+        dir.join("shrink.json"),
+        serde_json::to_string_pretty(&outcome)?,
+    )?;
     Ok(outcome)
 }
 
@@ -350,7 +400,11 @@ pub fn load_outcome(dir: &Path) -> Option<ShrinkOutcome> {
 impl ShrinkOutcome {
     /// One line for humans.
     pub fn line(&self) -> String {
-        let pct = if self.bytes_before > 0 { 100.0 * self.bytes_after as f64 / self.bytes_before as f64 } else { 100.0 };
+        let pct = if self.bytes_before > 0 {
+            100.0 * self.bytes_after as f64 / self.bytes_before as f64
+        } else {
+            100.0
+        };
         format!(
             "shrunk {}: {} -> {} bytes ({pct:.1}%), {} -> {} calls, {} candidates ({} kept) in {:.1}s{}",
             self.dir.display(),

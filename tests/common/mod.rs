@@ -1,0 +1,34 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::Once;
+
+pub const EXE: &str = env!("CARGO_BIN_EXE_wasmsieve");
+
+/// Points the isolation layer at the real binary: in a test, `current_exe` is
+/// the test harness, which cannot serve as a worker.
+///
+/// RUST_BACKTRACE=1 is set for workers on purpose: it is common in developers'
+/// shells and CI, and changes how a worker dies of a failed allocation.
+pub fn worker_exe() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        std::env::set_var("WASMSIEVE_WORKER_EXE", EXE);
+        std::env::set_var("RUST_BACKTRACE", "1");
+    });
+}
+
+/// A fresh, empty folder under the system's temp dir, unique per call.
+pub fn temp_dir(tag: &str) -> PathBuf {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let d = std::env::temp_dir().join(format!(
+        "wasmsieve-test-{tag}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
