@@ -227,11 +227,6 @@ fn main() {
         println!("cargo:rustc-link-lib=dylib=LLVM-19");
         println!("cargo:rustc-link-arg=-Wl,-rpath,{}", llvm.libdir.display());
         println!("cargo:rustc-link-lib=dylib=stdc++");
-        // Fuzz binaries shipped elsewhere (ClusterFuzzLite/OSS-Fuzz runners
-        // have no LLVM 19) find a libLLVM-19.so copied beside them.
-        if env::var_os("CARGO_CFG_FUZZING").is_some() {
-            println!("cargo:rustc-link-arg=-Wl,-rpath,$ORIGIN");
-        }
     }
     for l in ["m", "dl", "pthread"] {
         println!("cargo:rustc-link-lib=dylib={l}");
@@ -555,11 +550,17 @@ fn isolate(mode: &str, lib: &Path, out_dir: &Path) -> PathBuf {
         &format!("ld -r ({mode})"),
     );
     run(
+        // COMDAT groups dissolved too: two builds with the AoT compiler carry
+        // the same C++ inline functions (LLVM headers) in groups of the same
+        // name; the linker would keep one group and discard the other's
+        // sections, which the other build's now-local symbols refer to.
         Command::new("objcopy")
             .arg(format!("--keep-global-symbol={api}"))
+            .arg("--remove-section=.group")
             .arg(&obj),
         &format!("objcopy ({mode})"),
     );
+    retain_sancov_sections(&obj);
     let _ = fs::remove_file(&archive);
     run(
         Command::new("ar").arg("rcs").arg(&archive).arg(&obj),
@@ -586,6 +587,54 @@ fn isolate(mode: &str, lib: &Path, out_dir: &Path) -> PathBuf {
         );
     }
     archive
+}
+
+/// SanitizerCoverage (cargo fuzz builds) ties each function's `__sancov_cntrs`
+/// and `__sancov_pcs` to it through a COMDAT group, the only thing keeping
+/// the PC table alive under `--gc-sections`. With the groups dissolved (see
+/// `isolate`) the linker would drop every PC table of WAMR but keep the
+/// counters, and libFuzzer refuses to start ("The size of coverage PC tables
+/// does not match"). Marking the sections SHF_GNU_RETAIN keeps the PC tables,
+/// hence the functions they point at, hence their counters: sizes agree.
+fn retain_sancov_sections(obj: &Path) {
+    const SHF_GNU_RETAIN: u64 = 0x20_0000;
+    let mut b = fs::read(obj).unwrap_or_else(|e| panic!("reading {}: {e}", obj.display()));
+    // ELF64 little-endian only (x86-64).
+    if b.len() < 64 || &b[..4] != b"\x7fELF" || b[4] != 2 || b[5] != 1 {
+        return;
+    }
+    let u16_at = |b: &[u8], o: usize| u16::from_le_bytes(b[o..o + 2].try_into().unwrap()) as usize;
+    let u32_at = |b: &[u8], o: usize| u32::from_le_bytes(b[o..o + 4].try_into().unwrap()) as usize;
+    let u64_at = |b: &[u8], o: usize| u64::from_le_bytes(b[o..o + 8].try_into().unwrap());
+    let shoff = u64_at(&b, 0x28) as usize;
+    let shentsize = u16_at(&b, 0x3a);
+    let mut shnum = u16_at(&b, 0x3c);
+    let mut shstrndx = u16_at(&b, 0x3e);
+    if shoff == 0 || shentsize != 64 {
+        return;
+    }
+    // More than 0xff00 sections: the real counts live in section header 0.
+    if shnum == 0 {
+        shnum = u64_at(&b, shoff + 32) as usize;
+    }
+    if shstrndx == 0xffff {
+        shstrndx = u32_at(&b, shoff + 40);
+    }
+    let strtab = u64_at(&b, shoff + shstrndx * 64 + 24) as usize;
+    let mut changed = 0;
+    for i in 0..shnum {
+        let h = shoff + i * 64;
+        let name_off = strtab + u32_at(&b, h);
+        let name = b[name_off..].split(|&c| c == 0).next().unwrap_or(&[]);
+        if name == b"__sancov_pcs" || name == b"__sancov_cntrs" {
+            let flags = u64_at(&b, h + 8) | SHF_GNU_RETAIN;
+            b[h + 8..h + 16].copy_from_slice(&flags.to_le_bytes());
+            changed += 1;
+        }
+    }
+    if changed > 0 {
+        fs::write(obj, &b).unwrap_or_else(|e| panic!("writing {}: {e}", obj.display()));
+    }
 }
 
 /// clang-19's ASan runtime: (static archive, optional asan_static archive).

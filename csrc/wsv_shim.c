@@ -2,8 +2,9 @@
  * wasmsieve's shim over WAMR's embedding API (see wsv_shim.h).
  *
  * Compiled once per WAMR build with:
- *   WSV_API_NAME  the table's symbol (wsv_api_classic, wsv_api_fast, wsv_api_aot)
- *   WSV_MODE      "classic" | "fast" | "aot"
+ *   WSV_API_NAME  the table's symbol (wsv_api_classic, wsv_api_fast, wsv_api_aot,
+ *                 wsv_api_classic_hw, wsv_api_fast_hw, wsv_api_aot_hw)
+ *   WSV_MODE      "classic" | "fast" | "aot" | "classic_hw" | "fast_hw" | "aot_hw"
  *   WSV_FLAGS     the cmake definitions of this build (printed by the binary)
  *   WSV_VERSION   "major.minor.patch" of the WAMR tree
  * Everything but WSV_API_NAME is made local after linking (build.rs), so these
@@ -31,6 +32,13 @@
 /* wasm_runtime_load of the .wasm would start lazy LLVM JIT threads that
    outlive the unload in shim_compile. */
 #error "the aot build must not enable the LLVM JIT"
+#endif
+
+/* WAMR's own switch (a compile definition of every build). */
+#if defined(WASM_DISABLE_HW_BOUND_CHECK) && WASM_DISABLE_HW_BOUND_CHECK == 0
+#define WSV_HW_BOUND_CHECK 1
+#else
+#define WSV_HW_BOUND_CHECK 0
 #endif
 
 #ifndef WSV_API_NAME
@@ -288,6 +296,25 @@ shim_memory(void *instance, const char *name, uint64_t *len)
     return base ? base : (*len == 0 ? empty : NULL);
 }
 
+static int
+shim_memory_region(void *instance, uint64_t *base, uint64_t *size, uint64_t *reserved)
+{
+    wsv_instance *i = instance;
+    wasm_memory_inst_t m = i ? wasm_runtime_get_default_memory(i->inst) : NULL;
+    if (!m)
+        return -1;
+    *base = (uint64_t)(uintptr_t)wasm_memory_get_base_address(m);
+    *size = wasm_memory_get_cur_page_count(m) * wasm_memory_get_bytes_per_page(m);
+#if WSV_HW_BOUND_CHECK
+    /* wasm_allocate_linear_memory maps 8 GiB PROT_NONE and opens the first
+       `size` bytes (core/iwasm/common/wasm_memory.c). */
+    *reserved = 8ULL << 30;
+#else
+    *reserved = *size;
+#endif
+    return 0;
+}
+
 #if WSV_HAS_COMPILER
 /* wasm -> .aot in process: aot_create_comp_data -> aot_create_comp_context ->
    aot_compile_wasm -> aot_emit_aot_file_buf. */
@@ -300,6 +327,14 @@ shim_compile(const uint8_t *wasm, uint32_t len, const wsv_aot_options *opts,
     aot_comp_data_t data = NULL;
     aot_comp_context_t ctx = NULL;
 
+#if WSV_HW_BOUND_CHECK
+    /* Hardware bounds checks: the guard region traps accesses the code does
+       not check, so bounds_checks=0 (wamrc's x86-64 default) is supported. */
+    if (!opts || opts->bounds_checks > 1) {
+        set_err(err, err_len, "bounds_checks must be 0 or 1");
+        return NULL;
+    }
+#else
     /* This build has hardware bounds checks off: code without software bounds
        checks would read host memory on an out-of-bounds access. Refuse. */
     if (!opts || opts->bounds_checks != 1) {
@@ -307,6 +342,7 @@ shim_compile(const uint8_t *wasm, uint32_t len, const wsv_aot_options *opts,
                 "bounds_checks must be 1 (this WAMR build has no hardware bounds checks)");
         return NULL;
     }
+#endif
     if (opts->opt_level > 3 || opts->size_level > 3) {
         set_err(err, err_len, "opt_level and size_level must be 0..3");
         return NULL;
@@ -339,8 +375,15 @@ shim_compile(const uint8_t *wasm, uint32_t len, const wsv_aot_options *opts,
     o.opt_level = opts->opt_level;
     o.size_level = opts->size_level;
     o.output_format = AOT_FORMAT_FILE;
+#if WSV_HW_BOUND_CHECK
+    /* As wamrc: native stack checks follow the memory bounds checks (the
+       native stack has guard pages too). */
+    o.bounds_checks = opts->bounds_checks;
+    o.stack_bounds_checks = opts->bounds_checks;
+#else
     o.bounds_checks = 1;       /* forced, see above */
     o.stack_bounds_checks = 1; /* no guard pages either: check native stack */
+#endif
     o.enable_bulk_memory = true;
     /* memory.copy/fill are checked against this flag separately (WAMR 2.4
        splits bulk-memory-opt out of bulk-memory; wamrc and the loader's own
@@ -402,4 +445,6 @@ const wsv_api WSV_API_NAME = {
     .compile = NULL,
     .free_buf = NULL,
 #endif
+    .hw_bound_check = WSV_HW_BOUND_CHECK,
+    .memory_region = shim_memory_region,
 };

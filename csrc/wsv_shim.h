@@ -20,7 +20,7 @@ typedef struct wsv_aot_options {
 } wsv_aot_options;
 
 typedef struct wsv_api {
-    const char *mode;    /* "classic", "fast", "aot" */
+    const char *mode;    /* "classic", "fast", "aot", "classic_hw", ... */
     const char *version; /* WAMR version string */
     const char *flags;   /* cmake definitions this build used */
     /* Initializes the runtime once (system allocator). 0 on success. */
@@ -53,6 +53,16 @@ typedef struct wsv_api {
     uint8_t *(*compile)(const uint8_t *wasm, uint32_t len, const wsv_aot_options *opts,
                         uint32_t *out_len, char *err, uint32_t err_len);
     void (*free_buf)(uint8_t *buf);
+    /* 1 when this build has hardware bounds checks (guard region, signal
+       handlers of its own: worker processes only), else 0. */
+    int hw_bound_check;
+    /* The default memory (index 0) of an instance: base address, current
+       accessible length, and the length of the address range reserved for it
+       from `base` (8 GiB with hardware bounds checks: the bytes from `size`
+       to `reserved` are the guard region; equal to `size` otherwise).
+       0 on success, -1 when the instance has no memory. */
+    int (*memory_region)(void *instance, uint64_t *base, uint64_t *size,
+                         uint64_t *reserved);
 } wsv_api;
 
 #endif

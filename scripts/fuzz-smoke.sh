@@ -1,17 +1,26 @@
 #!/usr/bin/env bash
 # CI smoke test of the cargo-fuzz targets: builds all four once (cargo fuzz build
 # -O: WAMR instrumented with SanitizerCoverage + ASan) and runs each for a fixed
-# number of inputs from its seed corpus. Fails when a target does not build,
-# crashes, or reports a finding on this (correct) WAMR.
-#   FUZZ_SMOKE_RUNS   inputs per target (default 200)
+# number of inputs from its seed corpus. Fails when a target does not build or
+# stops on something the isolated harness does not confirm. A stop that
+# `wasmsieve triage` confirms is a real WAMR finding (WAMR 2.4.3 has some the
+# loader target reaches within 200 runs): it is printed and kept in
+# fuzz/artifacts/TARGET/, and fails the run only with FUZZ_SMOKE_STRICT=1.
+#   FUZZ_SMOKE_RUNS     inputs per target (default 200)
 #   FUZZ_SMOKE_TARGETS  space-separated subset (default: all four)
+#   FUZZ_SMOKE_STRICT   1: any stop fails
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${FUZZ_SMOKE_RUNS:-200}"
 read -r -a targets <<<"${FUZZ_SMOKE_TARGETS:-diff_interp diff_aot wamr_load aot_mutated}"
 WASMSIEVE_SETUP_FUZZ=1 bash scripts/setup.sh
 t0=$SECONDS
-cargo +nightly fuzz build -O "${targets[@]}"
+# `cargo fuzz build` takes one target or none (= all, one cargo invocation).
+if [ -z "${FUZZ_SMOKE_TARGETS:-}" ]; then
+  cargo +nightly fuzz build -O
+else
+  for t in "${targets[@]}"; do cargo +nightly fuzz build -O "$t"; done
+fi
 echo "fuzz-smoke: built ${targets[*]} in $((SECONDS - t0)) s"
 bin=fuzz/target/x86_64-unknown-linux-gnu/release
 work=$(mktemp -d)
@@ -21,20 +30,45 @@ for t in "${targets[@]}"; do
   mkdir -p "$work/$t/corpus" "$work/$t/artifacts"
   extra=()
   [ -f "fuzz/$t.dict" ] && extra+=("-dict=fuzz/$t.dict")
+  # WAMR 2.4.3's AoT loader leaks nested init expressions when it rejects a
+  # malformed .aot ("invalid init expr type"): a known bug of the manipulated-AoT
+  # bucket (P4), not what this smoke test is for.
+  [ "$t" = aot_mutated ] && extra+=("-detect_leaks=0")
   s=$SECONDS
   # The seeds are read, never written: new inputs go to the temporary corpus.
   if "$bin/$t" -runs="$runs" -seed=1 -artifact_prefix="$work/$t/artifacts/" "${extra[@]}" \
        "$work/$t/corpus" "corpus/$t" >"$work/$t/log" 2>&1; then
     echo "fuzz-smoke: $t ok, $runs runs in $((SECONDS - s)) s ($(grep -o 'cov: [0-9]*' "$work/$t/log" | tail -1))"
   else
-    status=1
-    echo "fuzz-smoke: $t FAILED after $((SECONDS - s)) s; log tail:" >&2
-    tail -40 "$work/$t/log" >&2
+    echo "fuzz-smoke: $t stopped after $((SECONDS - s)) s; log tail:" >&2
+    grep -E 'SUMMARY|wasmsieve finding|panicked' "$work/$t/log" | head -5 >&2 || true
+    tail -25 "$work/$t/log" >&2
+    confirmed=0 found=0
     for a in "$work/$t/artifacts"/*; do
       [ -e "$a" ] || continue
+      found=1
       mkdir -p fuzz/artifacts/"$t" && cp "$a" fuzz/artifacts/"$t"/
-      echo "fuzz-smoke: artifact kept in fuzz/artifacts/$t/$(basename "$a")" >&2
+      kept="fuzz/artifacts/$t/$(basename "$a")"
+      echo "fuzz-smoke: artifact kept in $kept" >&2
+      # aot_mutated artifacts are generator input + .aot edits: triage the .aot.
+      input="$kept"
+      if [ "$t" = aot_mutated ]; then
+        WASMSIEVE_FUZZ_AOT_OUT="$work/$t/mutated.aot" "$bin/$t" "$kept" >/dev/null 2>&1 || true
+        input="$work/$t/mutated.aot"
+      fi
+      if [ -x target/release/wasmsieve ] && [ -e "$input" ]; then
+        rc=0; ./target/release/wasmsieve triage --libfuzzer "$input" >&2 || rc=$?
+        [ "$rc" = 1 ] && confirmed=1
+      else
+        echo "fuzz-smoke: no target/release/wasmsieve to triage with (cargo build --release)" >&2
+      fi
     done
+    if [ "$found" = 1 ] && [ "$confirmed" = 1 ] && [ "${FUZZ_SMOKE_STRICT:-0}" != 1 ]; then
+      echo "fuzz-smoke: $t ok: stopped on a WAMR finding confirmed by triage (see above)"
+    else
+      status=1
+      echo "fuzz-smoke: $t FAILED" >&2
+    fi
   fi
 done
 echo "fuzz-smoke: total $((SECONDS - t0)) s"

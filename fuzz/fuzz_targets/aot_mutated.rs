@@ -11,6 +11,11 @@ fuzz_target!(|data: &[u8]| {
     let Ok(case) = generate::generate(module_input, &GenConfig::default()) else { return };
     let Ok(mut aot) = wamr::compile_aot(&case.wasm, &wamr::AotOptions::default()) else { return };
     wasmsieve::generate::aot_mutate::apply_edits(&mut aot, edits);
+    // To triage an artifact: re-run it with WASMSIEVE_FUZZ_AOT_OUT=x.aot, then
+    // `wasmsieve triage x.aot` (the artifact itself is generator input, not an .aot).
+    if let Some(path) = std::env::var_os("WASMSIEVE_FUZZ_AOT_OUT") {
+        let _ = std::fs::write(path, &aot);
+    }
     let Ok(mut engine) = wamr::Wamr::new(wamr::Mode::Aot) else { return };
     // The AoT engine loads `\0aot` input as is. A crash or hang here becomes
     // libFuzzer's artifact; its bucket is bug (P4), whatever it does.

@@ -209,8 +209,13 @@ use crate::policy::Provenance as P;
 pub static ENGINES: &[EngineInfo] = &[
     EngineInfo { name: "wamr-classic", provenance: P::Wasm, mode_feature: Some("classic-interpreter"), in_process_ok: true, about: "WAMR classic interpreter (software bounds checks)" },
     EngineInfo { name: "wamr-fast", provenance: P::Wasm, mode_feature: Some("fast-interpreter"), in_process_ok: true, about: "WAMR fast interpreter (software bounds checks)" },
-    EngineInfo { name: "wamr-aot", provenance: P::AotEmitted, mode_feature: Some("aot"), in_process_ok: true, about: "WAMR AoT compiler (in process, supported options) + AoT runtime" },
+    EngineInfo { name: "wamr-aot", provenance: P::AotEmitted, mode_feature: Some("aot"), in_process_ok: true, about: "WAMR AoT compiler (in process, supported options, software bounds checks) + AoT runtime" },
     EngineInfo { name: "wamr-aot-opts", provenance: P::AotEmitted, mode_feature: Some("aot"), in_process_ok: true, about: "WAMR AoT with compiler options drawn per module (opt/size level 0-3, software bounds checks)" },
+    // Hardware bounds checks (WAMR's x86-64 default): guard regions and WAMR's
+    // own SIGSEGV/SIGBUS handlers, so worker processes only.
+    EngineInfo { name: "wamr-classic-hw", provenance: P::Wasm, mode_feature: Some("classic-interpreter"), in_process_ok: false, about: "WAMR classic interpreter (hardware bounds checks: guard region, own signal handlers; worker only)" },
+    EngineInfo { name: "wamr-fast-hw", provenance: P::Wasm, mode_feature: Some("fast-interpreter"), in_process_ok: false, about: "WAMR fast interpreter (hardware bounds checks: guard region, own signal handlers; worker only)" },
+    EngineInfo { name: "wamr-aot-hw", provenance: P::AotEmitted, mode_feature: Some("aot"), in_process_ok: false, about: "WAMR AoT (hardware bounds checks; code compiled with bounds_checks=0, the supported combination; worker only)" },
     EngineInfo { name: "faulty", provenance: P::Wasm, mode_feature: None, in_process_ok: false, about: "test engine: wasmtime that misbehaves on wsv_fault_* markers" },
     EngineInfo { name: "wasmtime", provenance: P::Wasm, mode_feature: None, in_process_ok: true, about: "reference: wasmtime (Cranelift), fuel-bounded" },
     EngineInfo { name: "wasmi", provenance: P::Wasm, mode_feature: None, in_process_ok: true, about: "second opinion: wasmi interpreter" },

@@ -6,9 +6,16 @@
 //! drives any mode; the mode only picks the table (and, for AoT, compiles
 //! wasm to `.aot` before loading).
 //!
-//! All builds have hardware bounds checks off (no signal handlers, no guard
-//! pages), so they share a process with wasmtime; AoT code is therefore always
-//! compiled with software bounds checks (the shim refuses anything else).
+//! The `classic`, `fast` and `aot` builds have hardware bounds checks off (no
+//! signal handlers, no guard pages), so they share a process with wasmtime;
+//! their AoT code is therefore always compiled with software bounds checks
+//! (the shim refuses anything else). The `-hw` builds (`classic-hw`,
+//! `fast-hw`, `aot-hw`) are WAMR's x86-64 default: hardware bounds checks, an
+//! 8 GiB guard reservation per linear memory and WAMR's own SIGSEGV/SIGBUS
+//! handlers; they run in worker processes only, and `aot-hw` compiles without
+//! software bounds checks by default (the supported combination there). After
+//! every call a `-hw` instance checks that its guard region is still
+//! inaccessible (see [`crate::isolate::region`]).
 
 use super::{Engine, Instance, MemorySnapshot, Trap, Val};
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
@@ -69,6 +76,8 @@ struct WsvApi {
         ) -> *mut u8,
     >,
     free_buf: Option<unsafe extern "C" fn(*mut u8)>,
+    hw_bound_check: c_int,
+    memory_region: unsafe extern "C" fn(*mut c_void, *mut u64, *mut u64, *mut u64) -> c_int,
 }
 
 // The tables are immutable C data.
@@ -79,6 +88,10 @@ extern "C" {
     static wsv_api_fast: WsvApi;
     #[cfg(not(wsv_no_aot))]
     static wsv_api_aot: WsvApi;
+    static wsv_api_classic_hw: WsvApi;
+    static wsv_api_fast_hw: WsvApi;
+    #[cfg(not(wsv_no_aot))]
+    static wsv_api_aot_hw: WsvApi;
 }
 
 fn cstr(p: *const c_char) -> &'static str {
@@ -110,27 +123,58 @@ pub enum Mode {
     /// AoT: wasm compiled in process by WAMR's LLVM-based compiler, then loaded
     /// by the AoT runtime.
     Aot,
+    /// The classic interpreter with hardware bounds checks (workers only).
+    ClassicHw,
+    /// The fast interpreter with hardware bounds checks (workers only).
+    FastHw,
+    /// AoT with hardware bounds checks; code compiled with `bounds_checks=0`
+    /// by default (workers only).
+    AotHw,
 }
 
 impl Mode {
-    pub const ALL: [Mode; 3] = [Mode::Classic, Mode::Fast, Mode::Aot];
+    pub const ALL: [Mode; 6] = [
+        Mode::Classic,
+        Mode::Fast,
+        Mode::Aot,
+        Mode::ClassicHw,
+        Mode::FastHw,
+        Mode::AotHw,
+    ];
 
-    /// "classic", "fast", "aot".
+    /// "classic", "fast", "aot", "classic-hw", "fast-hw", "aot-hw".
     pub fn name(self) -> &'static str {
         match self {
             Mode::Classic => "classic",
             Mode::Fast => "fast",
             Mode::Aot => "aot",
+            Mode::ClassicHw => "classic-hw",
+            Mode::FastHw => "fast-hw",
+            Mode::AotHw => "aot-hw",
         }
     }
 
-    /// "wamr-classic", "wamr-fast", "wamr-aot".
+    /// "wamr-classic", "wamr-fast", "wamr-aot", "wamr-classic-hw", ...
     pub fn engine_name(self) -> &'static str {
         match self {
             Mode::Classic => "wamr-classic",
             Mode::Fast => "wamr-fast",
             Mode::Aot => "wamr-aot",
+            Mode::ClassicHw => "wamr-classic-hw",
+            Mode::FastHw => "wamr-fast-hw",
+            Mode::AotHw => "wamr-aot-hw",
         }
+    }
+
+    /// AoT modes load `.aot` files (compiled in process from wasm).
+    pub fn is_aot(self) -> bool {
+        matches!(self, Mode::Aot | Mode::AotHw)
+    }
+
+    /// Hardware bounds checks: WAMR's signal handlers and guard regions, so
+    /// worker processes only.
+    pub fn hw_bound_check(self) -> bool {
+        matches!(self, Mode::ClassicHw | Mode::FastHw | Mode::AotHw)
     }
 
     /// Accepts a mode name ("fast") or an engine name ("wamr-fast").
@@ -160,13 +204,19 @@ fn api(mode: Mode) -> Option<&'static WsvApi> {
             Mode::Aot => Some(&*std::ptr::addr_of!(wsv_api_aot)),
             #[cfg(wsv_no_aot)]
             Mode::Aot => None,
+            Mode::ClassicHw => Some(&*std::ptr::addr_of!(wsv_api_classic_hw)),
+            Mode::FastHw => Some(&*std::ptr::addr_of!(wsv_api_fast_hw)),
+            #[cfg(not(wsv_no_aot))]
+            Mode::AotHw => Some(&*std::ptr::addr_of!(wsv_api_aot_hw)),
+            #[cfg(wsv_no_aot)]
+            Mode::AotHw => None,
         }
     }
 }
 
 /// Initializes the mode's runtime once per process.
 fn init(mode: Mode) -> Result<&'static WsvApi, String> {
-    static INIT: [OnceLock<bool>; 3] = [OnceLock::new(), OnceLock::new(), OnceLock::new()];
+    static INIT: [OnceLock<bool>; Mode::ALL.len()] = [const { OnceLock::new() }; Mode::ALL.len()];
     let api = api(mode).ok_or_else(|| {
         format!("{} is not built into this binary (LLVM 19 missing at build time? run scripts/setup.sh)", mode.engine_name())
     })?;
@@ -217,8 +267,9 @@ pub struct AotOptions {
     pub opt_level: u32,
     /// 0..=3 (3 is the small code model).
     pub size_level: u32,
-    /// Must be 1: these builds have no hardware bounds checks, so code without
-    /// software checks would read host memory; the shim refuses other values.
+    /// Must be 1 for `aot`: that build has no hardware bounds checks, so code
+    /// without software checks would read host memory; the shim refuses other
+    /// values. 0 or 1 for `aot-hw` (0 is its default, as wamrc's on x86-64).
     pub bounds_checks: u32,
 }
 
@@ -249,7 +300,13 @@ impl AotOptions {
 
 /// Compiles wasm to `.aot` bytes with the AoT build's in-process compiler.
 pub fn compile_aot(wasm: &[u8], opts: &AotOptions) -> Result<Vec<u8>, String> {
-    let api = init(Mode::Aot)?;
+    compile_aot_in(Mode::Aot, wasm, opts)
+}
+
+/// Compiles wasm to `.aot` bytes with the compiler of one AoT build (`Aot`
+/// or `AotHw`: the latter accepts `bounds_checks=0`).
+pub fn compile_aot_in(mode: Mode, wasm: &[u8], opts: &AotOptions) -> Result<Vec<u8>, String> {
+    let api = init(mode)?;
     let (compile, free_buf) = match (api.compile, api.free_buf) {
         (Some(c), Some(f)) => (c, f),
         _ => return Err("the aot build has no compiler".into()),
@@ -347,12 +404,20 @@ impl Wamr {
     /// runtime does not initialize.
     pub fn new(mode: Mode) -> Result<Self, String> {
         let api = init(mode)?;
+        // With hardware bounds checks the emitted code needs no software checks.
+        let aot_options = match mode {
+            Mode::AotHw => AotOptions {
+                bounds_checks: 0,
+                ..AotOptions::default()
+            },
+            _ => AotOptions::default(),
+        };
         Ok(Wamr {
             mode,
             api,
             module: std::ptr::null_mut(),
             aot: None,
-            aot_options: AotOptions::default(),
+            aot_options,
             draw_options: false,
             stack_size: DEFAULT_STACK_SIZE,
         })
@@ -421,7 +486,7 @@ impl Wamr {
     /// Loads raw `.aot` bytes (AoT mode only), e.g. a manipulated compiler
     /// output; kept as the `input.aot` artifact.
     pub fn load_aot(&mut self, aot: &[u8]) -> Result<(), String> {
-        if self.mode != Mode::Aot {
+        if !self.mode.is_aot() {
             return Err(format!(
                 "{} does not load .aot files",
                 self.mode.engine_name()
@@ -445,7 +510,7 @@ impl Engine for Wamr {
 
     fn load(&mut self, wasm: &[u8]) -> Result<(), String> {
         self.aot = None;
-        if self.mode != Mode::Aot {
+        if !self.mode.is_aot() {
             return self.load_raw(wasm);
         }
         // Already an .aot (e.g. manipulated after emission): load it as is;
@@ -457,7 +522,8 @@ impl Engine for Wamr {
         if self.draw_options {
             self.aot_options = AotOptions::drawn_from(wasm);
         }
-        let aot = compile_aot(wasm, &self.aot_options).map_err(|e| format!("aot compile: {e}"))?;
+        let aot = compile_aot_in(self.mode, wasm, &self.aot_options)
+            .map_err(|e| format!("aot compile: {e}"))?;
         self.load_aot(&aot)
     }
 
@@ -483,11 +549,13 @@ impl Engine for Wamr {
             let msg = err_string(&err);
             return Err((trap_from_message(&msg), msg));
         }
-        Ok(Box::new(WamrInstance {
+        let instance = WamrInstance {
             api: self.api,
             inst,
             _engine: std::marker::PhantomData,
-        }))
+        };
+        instance.publish_region();
+        Ok(Box::new(instance))
     }
 
     fn artifacts(&self) -> Vec<(String, Vec<u8>)> {
@@ -517,8 +585,44 @@ pub struct WamrInstance<'a> {
 
 impl Drop for WamrInstance<'_> {
     fn drop(&mut self) {
+        crate::isolate::region::forget();
         // SAFETY: created by this api's instantiate, dropped once.
         unsafe { (self.api.deinstantiate)(self.inst) };
+    }
+}
+
+impl WamrInstance<'_> {
+    /// The default memory's range: (base, accessible length, reserved length).
+    fn memory_range(&self) -> Option<(u64, u64, u64)> {
+        let (mut base, mut size, mut reserved) = (0u64, 0u64, 0u64);
+        // SAFETY: a live instance; out-params are valid.
+        let rc =
+            unsafe { (self.api.memory_region)(self.inst, &mut base, &mut size, &mut reserved) };
+        (rc == 0).then_some((base, size, reserved))
+    }
+
+    /// Tells the worker's crash handler where this instance's memory is (its
+    /// fault-region classification), after instantiation and every call
+    /// (memory.grow moves the end, and without guard regions the base too).
+    fn publish_region(&self) {
+        match self.memory_range() {
+            Some((base, size, reserved)) => crate::isolate::region::publish(base, size, reserved),
+            None => crate::isolate::region::publish_none(),
+        }
+    }
+
+    /// With hardware bounds checks: the guard region after the accessible
+    /// memory must still be inaccessible; anything else is reported as a
+    /// sandbox escape and the process dies (in a worker: a crash finding).
+    fn check_guard(&self) {
+        if self.api.hw_bound_check == 0 {
+            return;
+        }
+        if let Some((base, size, reserved)) = self.memory_range() {
+            if let Err(breach) = crate::isolate::region::guard_intact(base, size, reserved) {
+                crate::isolate::region::report_breach(&breach);
+            }
+        }
     }
 }
 
@@ -558,6 +662,8 @@ impl Instance for WamrInstance<'_> {
                 ERR_LEN as u32,
             )
         };
+        self.publish_region();
+        self.check_guard();
         match rc {
             0 => Ok(kinds
                 .iter()
@@ -612,10 +718,37 @@ mod tests {
         (func (export "load") (param i32) (result i32) local.get 0 i32.load)
         (func (export "none")))"#;
 
+    /// The software-checked modes: the `-hw` ones install signal handlers and
+    /// run on their own thread in worker processes (tests/isolation.rs).
     fn engines() -> Vec<Wamr> {
         let modes = Mode::built();
         assert!(modes.contains(&Mode::Classic) && modes.contains(&Mode::Fast));
-        modes.into_iter().map(|m| Wamr::new(m).unwrap()).collect()
+        assert!(modes.contains(&Mode::ClassicHw) && modes.contains(&Mode::FastHw));
+        modes
+            .into_iter()
+            .filter(|m| !m.hw_bound_check())
+            .map(|m| Wamr::new(m).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn mode_names() {
+        for m in Mode::ALL {
+            assert_eq!(Mode::from_name(m.engine_name()), Some(m));
+            assert_eq!(Mode::from_name(m.name()), Some(m));
+            assert!(
+                crate::engines::info(m.engine_name()).is_some(),
+                "{m:?} registered"
+            );
+            assert_eq!(m.hw_bound_check(), m.name().ends_with("-hw"));
+        }
+        for m in Mode::built() {
+            assert_eq!(
+                api(m).unwrap().hw_bound_check != 0,
+                m.hw_bound_check(),
+                "{m:?}"
+            );
+        }
     }
 
     #[test]

@@ -21,6 +21,9 @@ pub struct CrashRecord {
     pub frames: Vec<String>,
     /// A sanitizer's summary line ("AddressSanitizer: heap-buffer-overflow ...").
     pub sanitizer: Option<String>,
+    /// The worker saw the sandbox itself breached (a guard-region canary).
+    #[serde(default)]
+    pub sandbox_breach: bool,
     /// Whether a rerun of the same input crashed again; `None` until confirmed.
     pub reproduced: Option<bool>,
     /// The last lines the worker printed on stderr.
@@ -82,6 +85,7 @@ impl CrashRecord {
                         // that wedged was killed by us with SIGKILL.
                         Some(("signal", v)) => rec.signal = v.parse().ok().or(rec.signal),
                         Some(("addr", v)) => rec.fault_address = Some(v.to_string()),
+                        Some(("region", v)) => rec.fault_region = Some(v.to_string()),
                         _ => {}
                     }
                 }
@@ -91,6 +95,11 @@ impl CrashRecord {
                 in_frames = false;
             } else if in_frames {
                 raw.push(line);
+            } else if let Some(breach) = line.strip_prefix("wsv-guard: ") {
+                // The guard-region canary of a hardware-bounds-checked engine.
+                rec.sanitizer = Some(breach.trim().to_string());
+                rec.fault_region = Some("guard-region".into());
+                rec.sandbox_breach = true;
             } else if line.contains("Sanitizer:") && rec.sanitizer.is_none() {
                 rec.sanitizer = Some(line.trim_start_matches('=').trim().to_string());
             } else if line.starts_with("memory allocation of ") && rec.sanitizer.is_none() {
@@ -105,8 +114,13 @@ impl CrashRecord {
             let frames = symbolize(raw.iter().copied(), exe);
             // Drop the signal machinery: our handler, any handler that chained
             // to it (wasmtime's), and the kernel's trampoline right after them.
-            let machinery =
-                |f: &String| f.contains("on_fatal_signal") || f.contains("trap_handler");
+            // (WAMR's hardware-bounds-check handler, `signal_callback`,
+            // chains to ours for faults that are not Wasm traps.)
+            let machinery = |f: &String| {
+                f.contains("on_fatal_signal")
+                    || f.contains("trap_handler")
+                    || f == "signal_callback"
+            };
             let skip = frames.iter().rposition(machinery).map_or(0, |i| i + 2);
             rec.frames = frames.into_iter().skip(skip).collect();
         }
@@ -184,14 +198,53 @@ fn symbolize<'a>(raw: impl Iterator<Item = &'a str>, exe: &std::path::Path) -> V
     out
 }
 
-/// "    #3 0x55d in wasm_interp_call_func_bytecode wasm_interp_classic.c:1234" → function and file.
+/// "    #3 0x55d in wasm_interp_call_func_bytecode wasm_interp_classic.c:1234" → function and file
+/// ("wasm_interp_call_func_bytecode wasm_interp_classic.c"). Names may hold
+/// `::` and spaces (Rust, C++); frames without sources name their module
+/// ("memcpy (/path/bin+0x1f) (BuildId: ..)" → "memcpy"); Rust hashes dropped.
 fn sanitizer_frame(line: &str) -> Option<String> {
     let l = line.trim();
     if !l.starts_with('#') {
         return None;
     }
-    let after_in = l.split_once(" in ")?.1;
-    Some(after_in.split(':').next().unwrap_or(after_in).to_string())
+    let mut f = l.split_once(" in ")?.1.trim();
+    if let Some(i) = f.find(" (BuildId") {
+        f = &f[..i];
+    }
+    if let Some(i) = f.rfind(" (") {
+        if f.ends_with(')') && f[i + 2..].contains("+0x") {
+            f = &f[..i];
+        }
+    }
+    // A trailing "path/file.c:12[:3]" is the location: keep the file name.
+    let mut file = None;
+    if let Some(i) = f.rfind(' ') {
+        let loc = &f[i + 1..];
+        let mut parts = loc.rsplit(':');
+        let numeric = |p: Option<&str>| {
+            p.is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        };
+        let (last, prev) = (parts.next(), parts.next());
+        if numeric(last) && loc.contains('.') {
+            let path = if numeric(prev) {
+                loc.rsplitn(3, ':').nth(2)
+            } else {
+                loc.rsplitn(2, ':').nth(1)
+            };
+            file = path.map(|p| p.rsplit('/').next().unwrap_or(p));
+            f = &f[..i];
+        }
+    }
+    // Rust legacy-mangled names end in "::h<16 hex>".
+    if let Some(i) = f.rfind("::h") {
+        if f.len() - i == 19 && f[i + 3..].bytes().all(|b| b.is_ascii_hexdigit()) {
+            f = &f[..i];
+        }
+    }
+    Some(match file {
+        Some(file) => format!("{f} {file}"),
+        None => f.to_string(),
+    })
 }
 
 pub fn signal_name(sig: i32) -> String {
@@ -206,4 +259,31 @@ pub fn signal_name(sig: i32) -> String {
         _ => return format!("signal {sig}"),
     }
     .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sanitizer_frame;
+
+    #[test]
+    fn sanitizer_frames() {
+        let f = |l: &str| sanitizer_frame(l).unwrap();
+        assert_eq!(
+            f("    #3 0x55d in wasm_interp_call_func_bytecode wasm_interp_classic.c:1234"),
+            "wasm_interp_call_func_bytecode wasm_interp_classic.c"
+        );
+        assert_eq!(
+            f("    #0 0x5624 in memcpy (/work/t/wasmsieve+0x174f8a3) (BuildId: 3d32d4aaef)"),
+            "memcpy"
+        );
+        assert_eq!(
+            f("    #1 0x5d5 in wasmsieve::isolate::worker::self_test::h9e29a91e2f5e6db1 /work/main/src/isolate/worker.rs:480:9"),
+            "wasmsieve::isolate::worker::self_test worker.rs"
+        );
+        assert_eq!(
+            f("    #6 0x7 in call_once<fn(), ()> /rustc/5980/library/core/src/ops/function.rs:250:5"),
+            "call_once<fn(), ()> function.rs"
+        );
+        assert_eq!(sanitizer_frame("no frame"), None);
+    }
 }

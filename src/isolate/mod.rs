@@ -9,6 +9,7 @@
 
 mod crash;
 mod protocol;
+pub mod region;
 mod worker;
 
 pub use crash::CrashRecord;

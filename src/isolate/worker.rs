@@ -39,6 +39,8 @@ struct Process {
     stdin: ChildStdin,
     replies: Receiver<String>,
     stderr: Arc<Mutex<String>>,
+    /// Signalled (or disconnected) when the stderr reader reached EOF.
+    stderr_done: Receiver<()>,
 }
 
 /// A runtime under test in a worker process, seen as an [`Engine`].
@@ -76,6 +78,22 @@ impl Worker {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let mem = self.limits.memory_bytes;
+        // An ASan build reserves terabytes of shadow memory at startup, which
+        // RLIMIT_DATA refuses (every worker would die before main). There
+        // the sanitizer's own RSS limit bounds runaway allocation instead (a
+        // "hard rss limit exhausted" report), and leak reports at a worker's
+        // exit are off. The user's ASAN_OPTIONS come last and win.
+        let asan = crate::engines::wamr::WAMR_ASAN;
+        if asan {
+            let user = std::env::var("ASAN_OPTIONS").unwrap_or_default();
+            cmd.env(
+                "ASAN_OPTIONS",
+                format!(
+                    "hard_rss_limit_mb={}:detect_leaks=0:{user}",
+                    (mem >> 20).max(1)
+                ),
+            );
+        }
         unsafe {
             use std::os::unix::process::CommandExt;
             cmd.pre_exec(move || {
@@ -83,7 +101,9 @@ impl Worker {
                     rlim_cur: mem,
                     rlim_max: mem,
                 };
-                libc::setrlimit(libc::RLIMIT_DATA, &lim);
+                if !asan {
+                    libc::setrlimit(libc::RLIMIT_DATA, &lim);
+                }
                 // No core files: crashes are expected here, by the thousand.
                 let zero = libc::rlimit {
                     rlim_cur: 0,
@@ -93,6 +113,8 @@ impl Worker {
                 // Own process group: a Ctrl-C at the terminal stops the
                 // campaign cleanly instead of "crashing" every worker.
                 libc::setpgid(0, 0);
+                // A worker never outlives the harness thread that started it.
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
                 Ok(())
             });
         }
@@ -111,7 +133,10 @@ impl Worker {
         });
         let stderr = Arc::new(Mutex::new(String::new()));
         let sink = stderr.clone();
+        let (done_tx, stderr_done) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
+            // Dropped at the end: the parent then knows stderr is complete.
+            let _done = done_tx;
             let mut buf = [0u8; 4096];
             loop {
                 match std::io::Read::read(&mut err, &mut buf) {
@@ -136,6 +161,7 @@ impl Worker {
             stdin,
             replies,
             stderr,
+            stderr_done,
         });
         Ok(())
     }
@@ -214,8 +240,9 @@ impl Worker {
                 }
             }
         };
-        // Let the stderr reader drain.
-        std::thread::sleep(Duration::from_millis(10));
+        // Let the stderr reader drain: it ends at EOF, once the dead worker's
+        // descriptors are closed (bounded, in case something else holds them).
+        let _ = p.stderr_done.recv_timeout(Duration::from_secs(2));
         let stderr = p.stderr.lock().unwrap().clone();
         CrashRecord::from_exit(status, &stderr, &worker_executable().unwrap_or_default())
     }
@@ -349,6 +376,7 @@ pub fn serve(make_engine: impl FnOnce() -> anyhow::Result<Box<dyn Engine>>) -> a
         };
         match req {
             Request::Load(wasm) => {
+                self_test(&wasm);
                 let result = engine.load(&wasm);
                 reply(Response::Loaded {
                     result,
@@ -363,6 +391,7 @@ pub fn serve(make_engine: impl FnOnce() -> anyhow::Result<Box<dyn Engine>>) -> a
                     for l in lines.by_ref() {
                         match serde_json::from_str(&l?)? {
                             Request::Call { export, args } => {
+                                self_test_call(&export);
                                 reply(Response::Called(instance.call(&export, &args)))?
                             }
                             Request::Global(g) => reply(Response::Global(instance.global(&g)))?,
@@ -385,6 +414,70 @@ pub fn serve(make_engine: impl FnOnce() -> anyhow::Result<Box<dyn Engine>>) -> a
             Request::Global(_) => reply(Response::Global(None))?,
             Request::Memory(_) => reply(Response::Memory(None))?,
         }
+    }
+}
+
+// ---- self-tests of the crash path (tests/isolation.rs) ----
+//
+// Only with `WASMSIEVE_WORKER_SELFTEST` set in the worker's environment (never
+// in campaigns), and only for modules carrying the markers below: real faults
+// and sanitizer reports on demand, so the tests check what reaches the parent
+// (signal, address, region, sanitizer summary, frames) end to end.
+
+/// A module carrying it makes an ASan build report a heap-buffer-overflow.
+const SELF_TEST_MARKER: &[u8] = b"wsv_selftest_heap_overflow";
+
+fn self_testing() -> bool {
+    std::env::var_os("WASMSIEVE_WORKER_SELFTEST").is_some()
+}
+
+/// Load of a module carrying [`SELF_TEST_MARKER`] in an ASan build: reads past
+/// a heap block through the C library's `memcpy`, which ASan intercepts.
+#[inline(never)]
+fn self_test(wasm: &[u8]) {
+    if !crate::engines::wamr::WAMR_ASAN
+        || !self_testing()
+        || !wasm
+            .windows(SELF_TEST_MARKER.len())
+            .any(|w| w == SELF_TEST_MARKER)
+    {
+        return;
+    }
+    unsafe {
+        // Opaque to the optimizer: it would otherwise drop the whole
+        // malloc/memcpy/free as reading uninitialized memory.
+        let block = std::hint::black_box(libc::malloc(16).cast::<u8>());
+        let mut out = [0u8; 64];
+        // 48 bytes from a 16-byte block: ASan's memcpy interceptor reports it.
+        // (A length the compiler cannot see, so this stays a call to memcpy.)
+        let len = std::hint::black_box(48usize);
+        libc::memcpy(out.as_mut_ptr().cast(), block.cast(), len);
+        std::hint::black_box(&out);
+        libc::free(block.cast());
+    }
+}
+
+/// Calls of these exports fault for real instead of running, with the
+/// instance live (its memory published for the crash handler):
+/// `wsv_selftest_wild_read` reads address 0x18 (region "elsewhere");
+/// `wsv_selftest_guard_read` reads just past the end of linear memory
+/// (region "guard-region" under hardware bounds checks: the fault goes
+/// through WAMR's signal handler, which must hand it on to ours).
+#[inline(never)]
+fn self_test_call(export: &str) {
+    if !export.starts_with("wsv_selftest_") || !self_testing() {
+        return;
+    }
+    let addr = match export {
+        "wsv_selftest_wild_read" => 0x18u64,
+        "wsv_selftest_guard_read" => match super::region::current() {
+            Some((base, size, reserved)) if reserved > size + 64 => base + size + 8,
+            _ => return,
+        },
+        _ => return,
+    };
+    unsafe {
+        std::hint::black_box(std::ptr::read_volatile(addr as *const u64));
     }
 }
 
@@ -464,15 +557,29 @@ extern "C" fn on_fatal_signal(
     _ctx: *mut libc::c_void,
 ) {
     let addr = unsafe { (*info).si_addr() } as u64;
-    let mut line = [0u8; 128];
+    // si_code > 0: raised by the kernel for a fault, si_addr is the faulting
+    // address. Otherwise the signal was sent (kill, raise, abort) and si_addr
+    // overlays the sender's pid/uid: no address.
+    let faulted = unsafe { (*info).si_code } > 0;
+    let mut line = [0u8; 160];
     let mut n = put(&mut line, 0, b"wsv-crash signal=");
     n = put(
         &mut line,
         n,
         &[b'0' + (sig / 10) as u8, b'0' + (sig % 10) as u8],
     );
-    n = put(&mut line, n, b" addr=");
-    n = put_hex(&mut line, n, addr);
+    if faulted {
+        n = put(&mut line, n, b" addr=");
+        n = put_hex(&mut line, n, addr);
+        // Memory faults: where the address lies relative to the current
+        // instance's linear memory (atomics only: async-signal-safe).
+        if sig == libc::SIGSEGV || sig == libc::SIGBUS {
+            if let Some(region) = super::region::classify(addr) {
+                n = put(&mut line, n, b" region=");
+                n = put(&mut line, n, region.as_bytes());
+            }
+        }
+    }
     n = put(&mut line, n, b"\nwsv-frames-begin\n");
     unsafe {
         libc::write(2, line.as_ptr().cast(), n);

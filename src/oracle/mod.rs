@@ -130,8 +130,14 @@ pub fn compare(reference: &Execution, subject: &Execution) -> Comparison {
     match &subject.end {
         End::Crashed(rec) => {
             let i = subject.calls.len();
+            // A breached guard region is the sandbox failing, not only a crash.
+            let symptom = if rec.sandbox_breach {
+                Symptom::SandboxEscape
+            } else {
+                Symptom::Crash
+            };
             return Comparison::Diverge(Divergence {
-                symptom: Symptom::Crash,
+                symptom,
                 call_index: Some(i),
                 export: reference.calls.get(i).map(|c| c.export.clone()),
                 detail: format!("{} crashed: {}", subject.engine, rec.summary()),

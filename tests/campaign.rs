@@ -1,0 +1,140 @@
+//! Campaign outputs end to end: the manipulated-AoT bucket (P4) with its three
+//! files, SARIF, the HTML report, and the exit status CI jobs rely on.
+
+mod common;
+use common::*;
+use std::process::Command;
+
+fn json(path: &std::path::Path) -> serde_json::Value {
+    serde_json::from_slice(
+        &std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
+    .unwrap()
+}
+
+#[test]
+fn aot_mutate_files_bug_findings_with_all_three_files() {
+    let out = temp_dir("aot-mutate");
+    let sarif = out.join("findings.sarif");
+    let status = Command::new(EXE)
+        .args([
+            "fuzz",
+            "--aot-mutate",
+            "--iterations",
+            "12",
+            "--jobs",
+            "1",
+            "--shrink-time",
+            "0",
+            "--seed",
+            "3",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .arg("--sarif")
+        .arg(&sarif)
+        .status()
+        .unwrap();
+    // Manipulated .aot findings are bugs: the default --fail-on security stays green.
+    assert_eq!(status.code(), Some(0));
+    let summary = json(&out.join("summary.json"));
+    let mutants = summary["aot_mutants"].as_u64().unwrap();
+    let rejected = summary["aot_mutants_rejected"].as_u64().unwrap();
+    let crashed = summary["aot_mutants_crashed"].as_u64().unwrap();
+    // Each emitted .aot gets 8 mutants (an iteration whose fuzz input made no module has none).
+    assert!(
+        mutants > 0 && mutants % 8 == 0 && mutants <= 12 * 8,
+        "mutants per emitted .aot: {summary}"
+    );
+    assert!(rejected + crashed <= mutants);
+    assert!(
+        crashed > 0,
+        "mutated .aot files do crash WAMR's trusting loader: {summary}"
+    );
+
+    let mut manipulated = 0;
+    for entry in std::fs::read_dir(out.join("findings/bug")).expect("bug findings") {
+        let dir = entry.unwrap().path();
+        let f = json(&dir.join("finding.json"));
+        if f["provenance"] == "aot-manipulated" {
+            manipulated += 1;
+            for file in ["input.wasm", "emitted.aot", "mutated.aot"] {
+                assert!(dir.join(file).is_file(), "{} lacks {file}", dir.display());
+            }
+            assert!(f["verdict"]["clauses"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c == "P4"));
+            assert_eq!(f["verdict"]["rule"], "aot-manipulated");
+            assert_ne!(
+                std::fs::read(dir.join("emitted.aot")).unwrap(),
+                std::fs::read(dir.join("mutated.aot")).unwrap()
+            );
+        }
+    }
+    assert!(manipulated > 0);
+    // Never security, whatever the mutant did.
+    if let Ok(rd) = std::fs::read_dir(out.join("findings/security")) {
+        for e in rd {
+            let f = json(&e.unwrap().path().join("finding.json"));
+            assert_ne!(
+                f["provenance"], "aot-manipulated",
+                "P4: manipulated .aot is never security"
+            );
+        }
+    }
+
+    let log = json(&sarif);
+    assert_eq!(log["version"], "2.1.0");
+    let results = log["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), summary["unique"].as_array().unwrap().len());
+    assert!(results
+        .iter()
+        .any(|r| r["level"] == "warning" && r["ruleId"] == "aot-manipulated"));
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("<svg") && html.contains("Unique findings over time"));
+}
+
+#[test]
+fn fail_on_decides_the_exit_status() {
+    // The same manipulated-AoT campaign fails a job that asks to fail on bugs.
+    let out = temp_dir("fail-on");
+    let status = Command::new(EXE)
+        .args([
+            "fuzz",
+            "--aot-mutate",
+            "--iterations",
+            "6",
+            "--jobs",
+            "1",
+            "--shrink-time",
+            "0",
+            "--seed",
+            "3",
+        ])
+        .args(["--fail-on", "bug", "--out"])
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(1));
+    // Resumed with nothing new: nothing fails.
+    let again = Command::new(EXE)
+        .args([
+            "fuzz",
+            "--aot-mutate",
+            "--iterations",
+            "0",
+            "--jobs",
+            "1",
+            "--shrink-time",
+            "0",
+            "--seed",
+            "3",
+        ])
+        .args(["--fail-on", "bug", "--out"])
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert_eq!(again.code(), Some(0));
+}
