@@ -16,6 +16,9 @@ use std::time::{Duration, Instant};
 const PROBE_WAT: &str = r#"(module (func (export "probe") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1))))"#;
 static PROBE: OnceLock<Vec<u8>> = OnceLock::new();
 
+/// Deadline floor for a module the reference did not finish.
+const GUEST_LOOP_DEADLINE: Duration = Duration::from_millis(300);
+
 /// A runtime under test, as the campaign drives it.
 pub struct Subject {
     pub engine: Box<dyn Engine>,
@@ -62,7 +65,14 @@ impl Differ {
         let start = Instant::now();
         let reference = execute(&mut self.reference, wasm, plan);
         let reference_time = start.elapsed();
-        let deadline = self.deadline_floor.max(reference_time * 50);
+        // When the reference itself gave up (its fuel ran out), a runtime that
+        // does not finish either is looping with the guest (P10): a short
+        // deadline tells that apart from a crash without waiting seconds.
+        let deadline = if oracle::reference_gave_up_anywhere(&reference) {
+            GUEST_LOOP_DEADLINE.max(reference_time * 5)
+        } else {
+            self.deadline_floor.max(reference_time * 50)
+        };
         let mut comparisons = vec![];
         let mut findings = vec![];
         let mut second: Option<Execution> = None;
@@ -78,6 +88,8 @@ impl Differ {
                     let confirmed = matches!(oracle::compare(&reference, &again), Comparison::Diverge(a) if a.symptom == d.symptom);
                     let f = self.judge(i, &reference, &exec, &d, wasm, None, Some(confirmed));
                     findings.push(f);
+                } else if d.symptom == Symptom::GuestLoop {
+                    findings.push(self.judge(i, &reference, &exec, &d, wasm, None, None));
                 } else {
                     let wasmi = second.get_or_insert_with(|| execute(&mut self.second, wasm, plan));
                     let suspect = oracle::compare(wasmi, &exec) == Comparison::Agree

@@ -25,7 +25,7 @@ use std::sync::OnceLock;
 include!(concat!(env!("OUT_DIR"), "/wamr_info.rs"));
 
 /// Default WAMR operand/frame stack size per instance (bytes).
-pub const DEFAULT_STACK_SIZE: u32 = 512 * 1024;
+pub const DEFAULT_STACK_SIZE: u32 = 2 * 1024 * 1024;
 const ERR_LEN: usize = 1024;
 /// Result slots passed to the shim (its own limit is 64).
 const MAX_RESULTS: usize = 64;

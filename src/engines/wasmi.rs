@@ -5,7 +5,7 @@
 use super::{Engine, Instance, MemorySnapshot, Trap, Val};
 use wasmi::{Config, Linker, Module, Store};
 
-const FUEL_PER_CALL: u64 = 100_000_000;
+const FUEL_PER_CALL: u64 = 10_000_000;
 
 pub struct Wasmi {
     engine: wasmi::Engine,

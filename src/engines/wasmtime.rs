@@ -5,7 +5,7 @@ use super::{Engine, Instance, MemorySnapshot, Trap, Val};
 use wasmtime::{Config, Module, Store, StoreLimits, StoreLimitsBuilder};
 
 /// Fuel per call: a safety net behind the module's own termination counter.
-const FUEL_PER_CALL: u64 = 100_000_000;
+const FUEL_PER_CALL: u64 = 10_000_000;
 
 pub struct Wasmtime {
     engine: wasmtime::Engine,

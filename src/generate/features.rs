@@ -27,7 +27,7 @@ pub struct GenConfig {
 impl Default for GenConfig {
     fn default() -> Self {
         GenConfig {
-            termination_fuel: 5_000,
+            termination_fuel: 2_000,
             calls_per_export: 3,
             max_memory_bytes: 2 * 65536,
             max_table_elements: 64,

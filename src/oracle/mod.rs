@@ -112,6 +112,12 @@ fn gave_up(r: &CallResult) -> bool {
     matches!(r, CallResult::Trapped { trap, .. } if trap.is_nondeterministic())
 }
 
+/// Did the reference give up on any step of this module (fuel or limits)?
+pub fn reference_gave_up_anywhere(reference: &Execution) -> bool {
+    reference.instantiate.as_ref().is_some_and(gave_up)
+        || reference.calls.iter().any(|c| gave_up(&c.result))
+}
+
 /// Did the reference give up (its own fuel or limits) at the step where the
 /// subject hung? Then the guest itself does not finish (P10).
 pub fn reference_gave_up(reference: &Execution, subject: &Execution, call_index: usize) -> bool {
