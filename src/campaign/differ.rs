@@ -79,7 +79,11 @@ impl Differ {
         for i in 0..self.subjects.len() {
             self.subjects[i].engine.set_deadline(deadline);
             let exec = execute(self.subjects[i].engine.as_mut(), subject_input, plan);
-            let cmp = oracle::compare(&reference, &exec);
+            let cmp = no_access_no_breach(
+                oracle::compare(&reference, &exec),
+                self.subjects[i].info,
+                &exec,
+            );
             if let Comparison::Diverge(d) = &cmp {
                 let mut d = d.clone();
                 if matches!(d.symptom, Symptom::Crash | Symptom::Hang) {
@@ -259,6 +263,36 @@ impl Judged<'_> {
             iteration: None,
             confirmed: self.confirmed,
         }
+    }
+}
+
+/// Under hardware bounds checks an out-of-bounds memory access cannot complete: it
+/// faults on the guard region (a trap), or breaches the guard (which the
+/// worker's guard check turns into a crash record marked as a breach). A call
+/// that completes where the reference trapped, with the guard intact, touched
+/// no memory out of bounds: the access was never made (e.g. a dead load the
+/// compiler removed). That is a missing trap, a wrong result inside the
+/// sandbox (P7), not a sandbox escape.
+fn no_access_no_breach(
+    cmp: Comparison,
+    info: &engines::EngineInfo,
+    exec: &Execution,
+) -> Comparison {
+    match cmp {
+        Comparison::Diverge(mut d)
+            if d.symptom == Symptom::SandboxEscape
+                && d.reference_trap == Some(engines::Trap::MemoryOutOfBounds)
+                && info.hardware_bounds
+                && exec.end == engines::End::Completed =>
+        {
+            d.symptom = Symptom::TrapMismatch;
+            d.detail = format!(
+                "missing trap, no out-of-bounds access observed (hardware bounds checks, guard region intact): {}",
+                d.detail
+            );
+            Comparison::Diverge(d)
+        }
+        other => other,
     }
 }
 

@@ -200,6 +200,10 @@ pub struct EngineInfo {
     /// Safe to run in the harness process next to wasmtime (no signal handlers
     /// of its own, cannot crash on purpose).
     pub in_process_ok: bool,
+    /// Out-of-bounds accesses are caught only by guard pages (no software
+    /// checks): an access the reference traps on cannot complete without
+    /// faulting or breaching the guard, which the worker watches.
+    pub hardware_bounds: bool,
     pub about: &'static str,
 }
 
@@ -207,18 +211,18 @@ use crate::policy::Provenance as P;
 
 /// Every engine wasmsieve knows. Runtimes under test first.
 pub static ENGINES: &[EngineInfo] = &[
-    EngineInfo { name: "wamr-classic", provenance: P::Wasm, mode_feature: Some("classic-interpreter"), in_process_ok: true, about: "WAMR classic interpreter (software bounds checks)" },
-    EngineInfo { name: "wamr-fast", provenance: P::Wasm, mode_feature: Some("fast-interpreter"), in_process_ok: true, about: "WAMR fast interpreter (software bounds checks)" },
-    EngineInfo { name: "wamr-aot", provenance: P::AotEmitted, mode_feature: Some("aot"), in_process_ok: true, about: "WAMR AoT compiler (in process, supported options, software bounds checks) + AoT runtime" },
-    EngineInfo { name: "wamr-aot-opts", provenance: P::AotEmitted, mode_feature: Some("aot"), in_process_ok: true, about: "WAMR AoT with compiler options drawn per module (opt/size level 0-3, software bounds checks)" },
+    EngineInfo { name: "wamr-classic", provenance: P::Wasm, mode_feature: Some("classic-interpreter"), in_process_ok: true, hardware_bounds: false, about: "WAMR classic interpreter (software bounds checks)" },
+    EngineInfo { name: "wamr-fast", provenance: P::Wasm, mode_feature: Some("fast-interpreter"), in_process_ok: true, hardware_bounds: false, about: "WAMR fast interpreter (software bounds checks)" },
+    EngineInfo { name: "wamr-aot", provenance: P::AotEmitted, mode_feature: Some("aot"), in_process_ok: true, hardware_bounds: false, about: "WAMR AoT compiler (in process, supported options, software bounds checks) + AoT runtime" },
+    EngineInfo { name: "wamr-aot-opts", provenance: P::AotEmitted, mode_feature: Some("aot"), in_process_ok: true, hardware_bounds: false, about: "WAMR AoT with compiler options drawn per module (opt/size level 0-3, software bounds checks)" },
     // Hardware bounds checks (WAMR's x86-64 default): guard regions and WAMR's
     // own SIGSEGV/SIGBUS handlers, so worker processes only.
-    EngineInfo { name: "wamr-classic-hw", provenance: P::Wasm, mode_feature: Some("classic-interpreter"), in_process_ok: false, about: "WAMR classic interpreter (hardware bounds checks: guard region, own signal handlers; worker only)" },
-    EngineInfo { name: "wamr-fast-hw", provenance: P::Wasm, mode_feature: Some("fast-interpreter"), in_process_ok: false, about: "WAMR fast interpreter (hardware bounds checks: guard region, own signal handlers; worker only)" },
-    EngineInfo { name: "wamr-aot-hw", provenance: P::AotEmitted, mode_feature: Some("aot"), in_process_ok: false, about: "WAMR AoT (hardware bounds checks; code compiled with bounds_checks=0, the supported combination; worker only)" },
-    EngineInfo { name: "faulty", provenance: P::Wasm, mode_feature: None, in_process_ok: false, about: "test engine: wasmtime that misbehaves on wsv_fault_* markers" },
-    EngineInfo { name: "wasmtime", provenance: P::Wasm, mode_feature: None, in_process_ok: true, about: "reference: wasmtime (Cranelift), fuel-bounded" },
-    EngineInfo { name: "wasmi", provenance: P::Wasm, mode_feature: None, in_process_ok: true, about: "second opinion: wasmi interpreter" },
+    EngineInfo { name: "wamr-classic-hw", provenance: P::Wasm, mode_feature: Some("classic-interpreter"), in_process_ok: false, hardware_bounds: true, about: "WAMR classic interpreter (hardware bounds checks: guard region, own signal handlers; worker only)" },
+    EngineInfo { name: "wamr-fast-hw", provenance: P::Wasm, mode_feature: Some("fast-interpreter"), in_process_ok: false, hardware_bounds: true, about: "WAMR fast interpreter (hardware bounds checks: guard region, own signal handlers; worker only)" },
+    EngineInfo { name: "wamr-aot-hw", provenance: P::AotEmitted, mode_feature: Some("aot"), in_process_ok: false, hardware_bounds: true, about: "WAMR AoT (hardware bounds checks; code compiled with bounds_checks=0, the supported combination; worker only)" },
+    EngineInfo { name: "faulty", provenance: P::Wasm, mode_feature: None, in_process_ok: false, hardware_bounds: false, about: "test engine: wasmtime that misbehaves on wsv_fault_* markers" },
+    EngineInfo { name: "wasmtime", provenance: P::Wasm, mode_feature: None, in_process_ok: true, hardware_bounds: false, about: "reference: wasmtime (Cranelift), fuel-bounded" },
+    EngineInfo { name: "wasmi", provenance: P::Wasm, mode_feature: None, in_process_ok: true, hardware_bounds: false, about: "second opinion: wasmi interpreter" },
 ];
 
 /// WAMR's AoT runtime given an .aot whose bytes were changed after emission:
@@ -228,6 +232,7 @@ pub static AOT_MANIPULATED: EngineInfo = EngineInfo {
     provenance: P::AotManipulated,
     mode_feature: Some("aot"),
     in_process_ok: false,
+    hardware_bounds: false,
     about: "WAMR AoT runtime loading manipulated .aot files",
 };
 
