@@ -29,7 +29,7 @@ fn fast_interpreter_wrong_value_after_br_is_flagged() {
     .unwrap();
     let report = differ.run(&wasm, &CallPlan::fixed(&wasm, 1).unwrap());
     assert_eq!(
-        report.findings.len(),
+        findings.len(),
         1,
         "expected exactly the fast interpreter's wrong value (fixed in this WAMR?): {:#?}",
         report
@@ -38,7 +38,7 @@ fn fast_interpreter_wrong_value_after_br_is_flagged() {
             .map(|f| (&f.engine, &f.divergence.detail))
             .collect::<Vec<_>>()
     );
-    let f = &report.findings[0];
+    let f = &findings[0];
     assert_eq!(f.engine, "wamr-fast");
     assert_eq!(f.divergence.symptom, Symptom::WrongValue);
     assert_eq!(
@@ -73,7 +73,7 @@ fn dead_out_of_bounds_load_under_hardware_bounds_is_a_missing_trap_not_an_escape
     let report = differ.run(&wasm, &CallPlan::fixed(&wasm, 1).unwrap());
     // Only the AoT code compiled without software checks loses the trap.
     assert_eq!(
-        report.findings.len(),
+        findings.len(),
         1,
         "{:#?}",
         report
@@ -82,7 +82,7 @@ fn dead_out_of_bounds_load_under_hardware_bounds_is_a_missing_trap_not_an_escape
             .map(|f| &f.divergence.detail)
             .collect::<Vec<_>>()
     );
-    let f = &report.findings[0];
+    let f = &findings[0];
     assert_eq!(f.engine, "wamr-aot-hw");
     // No memory was touched (the guard is intact): a miscompile, not a breach.
     assert_eq!(f.divergence.symptom, Symptom::TrapMismatch);

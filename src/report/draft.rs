@@ -187,34 +187,24 @@ fn iwasm_arg(v: &Val) -> String {
     match *v {
         Val::I32(x) => x.to_string(),
         Val::I64(x) => x.to_string(),
-        Val::F32(b) => {
-            let f = f32::from_bits(b);
-            if f.is_nan() {
-                "nan".into()
-            } else if f.is_infinite() {
-                if f < 0.0 {
-                    "-inf".into()
-                } else {
-                    "inf".into()
-                }
-            } else {
-                format!("{f:?}")
-            }
+        Val::F32(b) => iwasm_float(f32::from_bits(b) as f64, format!("{:?}", f32::from_bits(b))),
+        Val::F64(b) => iwasm_float(f64::from_bits(b), format!("{:?}", f64::from_bits(b))),
+    }
+}
+
+/// `nan`, `inf`, `-inf` as strtod spells them; finite values in Rust's shortest
+/// round-trip form (`finite`) of their own width.
+fn iwasm_float(f: f64, finite: String) -> String {
+    if f.is_nan() {
+        "nan".into()
+    } else if f.is_infinite() {
+        if f < 0.0 {
+            "-inf".into()
+        } else {
+            "inf".into()
         }
-        Val::F64(b) => {
-            let f = f64::from_bits(b);
-            if f.is_nan() {
-                "nan".into()
-            } else if f.is_infinite() {
-                if f < 0.0 {
-                    "-inf".into()
-                } else {
-                    "inf".into()
-                }
-            } else {
-                format!("{f:?}")
-            }
-        }
+    } else {
+        finite
     }
 }
 
