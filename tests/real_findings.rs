@@ -1,6 +1,6 @@
-//! The harness against a real WAMR 2.4.3 bug it found: the oracle must flag
-//! the fast interpreter, and only it, with the verdict the policy gives.
-//! (With a WAMR_ROOT that fixes the bug, the first assertion says so.)
+//! The harness against real WAMR 2.4.3 bugs it found: the oracle must flag the
+//! right mode, and only it, with the verdict the policy gives. (With a
+//! WAMR_ROOT that fixes a bug, the first assertion of its test says so.)
 
 mod common;
 use common::*;
@@ -9,34 +9,39 @@ use wasmsieve::generate::plan::CallPlan;
 use wasmsieve::isolate::WorkerLimits;
 use wasmsieve::oracle::Symptom;
 use wasmsieve::policy::Policy;
+use wasmsieve::report::Finding;
+
+/// Runs a reproducer from `corpus/findings/` against `engines` (in workers).
+fn findings_of(file: &str, engines: &[&str]) -> Vec<Finding> {
+    worker_exe();
+    let path = format!("{}/corpus/findings/{file}", env!("CARGO_MANIFEST_DIR"));
+    let wasm = wasmsieve::cli::read_module(std::path::Path::new(&path)).unwrap();
+    let names: Vec<String> = engines.iter().map(|s| s.to_string()).collect();
+    let subjects = subjects(&names, true, &WorkerLimits::default()).unwrap();
+    let mut differ = Differ::new(subjects, Policy::builtin()).unwrap();
+    differ
+        .run(&wasm, &CallPlan::fixed(&wasm, 1).unwrap())
+        .findings
+}
+
+fn details(findings: &[Finding]) -> Vec<(&String, &String)> {
+    findings
+        .iter()
+        .map(|f| (&f.engine, &f.divergence.detail))
+        .collect()
+}
 
 #[test]
 fn fast_interpreter_wrong_value_after_br_is_flagged() {
-    worker_exe();
-    let wasm = std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/corpus/findings/fast-interp-wrong-i64-after-br.wasm"
-    ))
-    .unwrap();
-    let names: Vec<String> = ["wamr-fast", "wamr-classic", "wamr-aot"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    let mut differ = Differ::new(
-        subjects(&names, true, &WorkerLimits::default()).unwrap(),
-        Policy::builtin(),
-    )
-    .unwrap();
-    let report = differ.run(&wasm, &CallPlan::fixed(&wasm, 1).unwrap());
+    let findings = findings_of(
+        "fast-interp-wrong-i64-after-br.wasm",
+        &["wamr-fast", "wamr-classic", "wamr-aot"],
+    );
     assert_eq!(
         findings.len(),
         1,
-        "expected exactly the fast interpreter's wrong value (fixed in this WAMR?): {:#?}",
-        report
-            .findings
-            .iter()
-            .map(|f| (&f.engine, &f.divergence.detail))
-            .collect::<Vec<_>>()
+        "expected only the fast interpreter's wrong value (fixed in this WAMR?): {:#?}",
+        details(&findings)
     );
     let f = &findings[0];
     assert_eq!(f.engine, "wamr-fast");
@@ -55,33 +60,12 @@ fn fast_interpreter_wrong_value_after_br_is_flagged() {
 
 #[test]
 fn dead_out_of_bounds_load_under_hardware_bounds_is_a_missing_trap_not_an_escape() {
-    worker_exe();
-    let wasm = wat::parse_file(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/corpus/findings/aot-hw-dead-load-no-trap.wat"
-    ))
-    .unwrap();
-    let names: Vec<String> = ["wamr-aot-hw", "wamr-aot", "wamr-classic-hw"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    let mut differ = Differ::new(
-        subjects(&names, true, &WorkerLimits::default()).unwrap(),
-        Policy::builtin(),
-    )
-    .unwrap();
-    let report = differ.run(&wasm, &CallPlan::fixed(&wasm, 1).unwrap());
-    // Only the AoT code compiled without software checks loses the trap.
-    assert_eq!(
-        findings.len(),
-        1,
-        "{:#?}",
-        report
-            .findings
-            .iter()
-            .map(|f| &f.divergence.detail)
-            .collect::<Vec<_>>()
+    let findings = findings_of(
+        "aot-hw-dead-load-no-trap.wat",
+        &["wamr-aot-hw", "wamr-aot", "wamr-classic-hw"],
     );
+    // Only the AoT code compiled without software checks loses the trap.
+    assert_eq!(findings.len(), 1, "{:#?}", details(&findings));
     let f = &findings[0];
     assert_eq!(f.engine, "wamr-aot-hw");
     // No memory was touched (the guard is intact): a miscompile, not a breach.
