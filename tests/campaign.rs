@@ -138,3 +138,84 @@ fn fail_on_decides_the_exit_status() {
         .unwrap();
     assert_eq!(again.code(), Some(0));
 }
+
+#[test]
+fn campaign_outlives_crashing_hanging_and_allocating_workers() {
+    // Seeds that make the faulty engine segfault, spin and allocate without
+    // bound; the campaign mutates them (markers survive most mutations).
+    let seeds = temp_dir("fault-seeds");
+    for marker in ["wsv_fault_segv", "wsv_fault_spin", "wsv_fault_oom"] {
+        std::fs::write(
+            seeds.join(format!("{marker}.wat")),
+            format!(r#"(module (func (export "{marker}") (result i32) i32.const 1) (func (export "ok") (result i32) i32.const 2))"#),
+        )
+        .unwrap();
+    }
+    let out = temp_dir("fault-campaign");
+    let started = std::time::Instant::now();
+    let status = Command::new(EXE)
+        .args([
+            "fuzz",
+            "--engine",
+            "faulty",
+            "--mutate-percent",
+            "100",
+            "--time",
+            "20",
+            "--jobs",
+            "1",
+        ])
+        .args(["--shrink-time", "0", "--corpus"])
+        .arg(&seeds)
+        .arg("--out")
+        .arg(&out)
+        .status()
+        .unwrap();
+    // New security findings: the default --fail-on security fails the job...
+    assert_eq!(status.code(), Some(1));
+    // ...after running to its time limit, whatever the workers did.
+    assert!(started.elapsed() >= std::time::Duration::from_secs(20));
+    let summary = json(&out.join("summary.json"));
+    assert!(
+        summary["modules_generated"].as_u64().unwrap() > 3,
+        "{summary}"
+    );
+    let mut seen = std::collections::BTreeSet::new();
+    for entry in std::fs::read_dir(out.join("findings/security")).expect("security findings") {
+        let dir = entry.unwrap().path();
+        assert!(dir.join("input.wasm").is_file());
+        let f = json(&dir.join("finding.json"));
+        assert_eq!(f["confirmed"], true, "{}", dir.display());
+        let end = &f["executions"][1]["end"];
+        if let Some(c) = end.get("Crashed") {
+            let what = if c["signal_name"] == "SIGSEGV" {
+                assert!(
+                    c["frames"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|fr| fr.as_str().unwrap().contains("FaultyInstance")),
+                    "{c}"
+                );
+                "segv"
+            } else {
+                assert!(
+                    c["sanitizer"]
+                        .as_str()
+                        .unwrap_or("")
+                        .contains("out of memory"),
+                    "{c}"
+                );
+                "oom"
+            };
+            seen.insert(what);
+        } else {
+            assert!(end.get("Hung").is_some(), "{end}");
+            seen.insert("hang");
+        }
+    }
+    assert_eq!(
+        seen.into_iter().collect::<Vec<_>>(),
+        vec!["hang", "oom", "segv"]
+    );
+}
