@@ -32,6 +32,8 @@ fn outcome_features(reference: &Execution) -> Vec<u64> {
 pub struct Corpus {
     dir: PathBuf,
     entries: Vec<Vec<u8>>,
+    /// How many of `entries` (the first ones) are seeds.
+    seeds: usize,
     seen: HashSet<u64>,
     /// Upper bound on kept modules: new ones beyond it are not kept.
     pub max_entries: usize,
@@ -54,16 +56,23 @@ impl Corpus {
     pub fn open(out: &Path, seeds: Option<&Path>) -> std::io::Result<Corpus> {
         let dir = out.join("corpus");
         std::fs::create_dir_all(&dir)?;
-        let mut entries = read_modules(&dir);
-        if let Some(s) = seeds {
-            entries.extend(read_modules(s));
-        }
+        // Seeds first: a fresh campaign runs them as they are before mutating.
+        let mut entries = seeds.map(read_modules).unwrap_or_default();
+        let seeds = entries.len();
+        entries.extend(read_modules(&dir));
         Ok(Corpus {
             dir,
             entries,
+            seeds,
             seen: HashSet::new(),
             max_entries: 2000,
         })
+    }
+
+    /// Seed `i`, for the first iterations of a campaign (like libFuzzer, the
+    /// seeds run unmutated once, so what they exercise is always tested).
+    pub fn seed(&self, i: u64) -> Option<&[u8]> {
+        (i < self.seeds as u64).then(|| self.entries[i as usize].as_slice())
     }
 
     pub fn len(&self) -> usize {

@@ -282,6 +282,18 @@ fn progress(shared: &Shared, finished: &AtomicBool) {
 fn next_case(shared: &Shared, data: &[u8], iteration: u64) -> Option<(TestCase, bool)> {
     let cfg = shared.cfg;
     let roll = u64::from_le_bytes(data[..8].try_into().expect("input has 8 bytes"));
+    let seed = shared
+        .corpus
+        .lock()
+        .unwrap()
+        .seed(iteration)
+        .map(<[u8]>::to_vec);
+    if let Some(wasm) = seed {
+        let mut u = arbitrary::Unstructured::new(&data[8..]);
+        if let Ok(plan) = CallPlan::build(&wasm, &mut u, cfg.gen.calls_per_export) {
+            return Some((TestCase { wasm, plan }, true));
+        }
+    }
     if roll % 100 < cfg.mutate_percent {
         let parent = shared
             .corpus

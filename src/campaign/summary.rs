@@ -66,7 +66,8 @@ pub struct Summary {
     /// Hits per bucket and kind (all inputs, not only unique ones).
     pub findings: BTreeMap<String, BTreeMap<String, u64>>,
     pub unique: Vec<UniqueFinding>,
-    /// Where test cases came from: fresh wasm-smith modules vs mutated corpus entries.
+    /// Where test cases came from: fresh wasm-smith modules vs the corpus (the
+    /// seeds as they are once at the start of a fresh campaign, then mutations).
     #[serde(default)]
     pub modules_fresh: u64,
     #[serde(default)]

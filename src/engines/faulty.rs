@@ -93,9 +93,13 @@ impl Instance for FaultyInstance<'_> {
                 return Err((Trap::Unreachable, "faulty: wedged".into()));
             }
             "wsv_fault_oom" => {
+                // Reserve without touching every page: the memory limit counts
+                // what is reserved, so this fails at once even on a busy machine.
                 let mut hoard: Vec<Vec<u8>> = Vec::new();
                 loop {
-                    hoard.push(vec![1u8; 64 << 20]);
+                    let mut chunk = Vec::with_capacity(64 << 20);
+                    chunk.push(1u8);
+                    hoard.push(std::hint::black_box(chunk));
                 }
             }
             _ => {}
