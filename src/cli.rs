@@ -1,15 +1,19 @@
 //! The command line: parse, call the library, print. Exit codes: 0 nothing
 //! found, 1 a finding, 2 bad input or usage.
 
-use crate::campaign::{self, differ::Differ, CampaignConfig};
-use crate::engines::{self, CallResult, Execution};
-use crate::generate::plan::CallPlan;
-use crate::isolate::WorkerLimits;
-use crate::oracle::Comparison;
-use crate::policy::Policy;
+use wasmsieve::campaign::{self, CampaignConfig};
+use wasmsieve::engines;
+use wasmsieve::pipeline::{self, Differ};
+
 use clap::{Parser, Subcommand};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
+use wasmsieve::exec::{self, CallResult, Execution};
+use wasmsieve::generate::plan::CallPlan;
+use wasmsieve::isolate::WorkerLimits;
+use wasmsieve::judge::oracle::Comparison;
+use wasmsieve::judge::{Bucket, Policy};
+use wasmsieve::wasm::read_module;
 
 #[derive(Parser)]
 #[command(
@@ -32,11 +36,11 @@ enum FailOn {
 }
 
 impl FailOn {
-    fn covers(self, bucket: &str) -> bool {
+    fn covers(self, bucket: Bucket) -> bool {
         match self {
-            FailOn::Security => bucket == "security",
-            FailOn::Bug => bucket == "security" || bucket == "bug",
-            FailOn::Any => bucket != "not-an-issue",
+            FailOn::Security => bucket == Bucket::Security,
+            FailOn::Bug => matches!(bucket, Bucket::Security | Bucket::Bug),
+            FailOn::Any => bucket.is_finding(),
             FailOn::Never => false,
         }
     }
@@ -247,31 +251,10 @@ fn load_policy(p: Option<PathBuf>) -> anyhow::Result<Policy> {
     }
 }
 
-/// Reads a .wasm or .wat file, with an error that says what is wrong.
-pub fn read_module(path: &Path) -> anyhow::Result<Vec<u8>> {
-    let bytes =
-        std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
-    if bytes.starts_with(b"\0asm") {
-        return Ok(bytes);
-    }
-    let text = std::str::from_utf8(&bytes).map_err(|_| {
-        anyhow::anyhow!(
-            "{} is not a Wasm module: no \\0asm header and not WAT text",
-            path.display()
-        )
-    })?;
-    wat::parse_str(text).map_err(|e| {
-        anyhow::anyhow!(
-            "{} is not a Wasm module: not valid WAT: {e}",
-            path.display()
-        )
-    })
-}
-
 fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
     match cmd {
         Cmd::Worker { engine } => {
-            crate::isolate::serve(|| engines::create(&engine))?;
+            wasmsieve::isolate::serve(|| engines::create(&engine))?;
             Ok(0)
         }
         Cmd::MakeFuzzCorpus { out, seeds } => {
@@ -283,7 +266,7 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
                 for seed in 0..8u64 {
                     std::fs::write(
                         dir.join(format!("seed-{seed}")),
-                        crate::generate::seed_bytes(seed, 4096),
+                        wasmsieve::generate::seed_bytes(seed, 4096),
                     )?;
                 }
             }
@@ -300,9 +283,9 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
                 std::fs::write(dir.join(format!("{stem}.wasm")), m)?;
             }
             for seed in 0..8u64 {
-                let data = crate::generate::seed_bytes(seed, 4096);
+                let data = wasmsieve::generate::seed_bytes(seed, 4096);
                 if let Ok(c) =
-                    crate::generate::generate(&data, &crate::generate::GenConfig::default())
+                    wasmsieve::generate::generate(&data, &wasmsieve::generate::GenConfig::default())
                 {
                     std::fs::write(dir.join(format!("smith-{seed}.wasm")), c.wasm)?;
                 }
@@ -335,7 +318,7 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
             let names = default_engines(names)?;
             let policy = load_policy(policy)?;
             let plan = CallPlan::fixed(&wasm, 3).unwrap_or_default();
-            let subjects = campaign::subjects(&names, !in_process, &WorkerLimits::default())?;
+            let subjects = pipeline::subjects(&names, !in_process, &WorkerLimits::default())?;
             let mut differ = Differ::new(subjects, policy)?;
             let report = differ.run(&wasm, &plan);
             if json {
@@ -376,7 +359,7 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
                 if report
                     .findings
                     .iter()
-                    .any(|f| f.verdict.bucket != "not-an-issue")
+                    .any(|f| f.verdict.bucket.is_finding())
                 {
                     1
                 } else {
@@ -448,7 +431,7 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
             let outcome = campaign::run(&cfg)?;
             let s = &outcome.summary;
             if let Some(path) = sarif {
-                let log = crate::report::sarif::sarif(s, &cfg.policy, &cfg.out);
+                let log = wasmsieve::report::sarif::sarif(s, &cfg.policy, &cfg.out);
                 std::fs::write(&path, serde_json::to_string_pretty(&log)?)
                     .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
             }
@@ -467,7 +450,7 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
             let failing: Vec<String> = outcome
                 .new_unique
                 .iter()
-                .filter(|(b, _)| fail_on.covers(b))
+                .filter(|(b, _)| fail_on.covers(**b))
                 .map(|(b, n)| format!("{n} {b}"))
                 .collect();
             if failing.is_empty() {
@@ -485,12 +468,12 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
             in_process,
             policy,
         } => {
-            let mut cfg = crate::shrink::ShrinkConfig::new(Duration::from_secs(time));
+            let mut cfg = wasmsieve::shrink::ShrinkConfig::new(Duration::from_secs(time));
             cfg.attempts = attempts;
             cfg.seed = seed;
             cfg.isolate = !in_process;
             cfg.policy = load_policy(policy)?;
-            let out = crate::shrink::shrink_finding_with(&dir, &cfg)?;
+            let out = wasmsieve::shrink::shrink_finding_with(&dir, &cfg)?;
             println!("{}", out.line());
             println!("min.wasm: {}", out.min_wasm.display());
             if let Some(w) = &out.min_wat {
@@ -499,7 +482,7 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
             Ok(0)
         }
         Cmd::Report { dir, out } => {
-            let w = crate::report::draft::write_report(&dir, out.as_deref())?;
+            let w = wasmsieve::report::draft::write_report(&dir, out.as_deref())?;
             println!("{}", w.path.display());
             println!("{}", w.running_config.display());
             Ok(0)
@@ -514,7 +497,7 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
             in_process,
             policy,
         } => {
-            let cfg = crate::report::triage::TriageConfig {
+            let cfg = wasmsieve::triage::TriageConfig {
                 engines: default_engines(names)?,
                 isolate: !in_process,
                 policy: load_policy(policy)?,
@@ -522,8 +505,8 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
                 out,
                 libfuzzer,
             };
-            let verdicts = crate::report::triage::triage(&files, &cfg)?;
-            let code = crate::report::triage::exit_code(&verdicts);
+            let verdicts = wasmsieve::triage::triage(&files, &cfg)?;
+            let code = wasmsieve::triage::exit_code(&verdicts);
             if json {
                 let v = serde_json::json!({ "exit": code, "files": verdicts });
                 println!("{}", serde_json::to_string_pretty(&v)?);
@@ -541,7 +524,7 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
             Ok(code)
         }
         Cmd::TriageAotChild { aot, source } => {
-            crate::report::triage::aot_child(&aot, source.as_deref())?;
+            wasmsieve::triage::aot_child(&aot, source.as_deref())?;
             Ok(0)
         }
         Cmd::Bench {
@@ -549,7 +532,7 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
             engines: names,
         } => {
             let names = default_engines(names)?;
-            crate::campaign::bench::run(&names, modules)?;
+            wasmsieve::campaign::bench::run(&names, modules)?;
             Ok(0)
         }
     }
@@ -575,10 +558,10 @@ fn print_execution(e: &Execution) {
         };
         println!("  {}({}) -> {res}", c.export, args.join(", "));
     }
-    if let engines::End::Crashed(r) = &e.end {
+    if let exec::End::Crashed(r) = &e.end {
         println!("  CRASHED: {}", r.summary());
     }
-    if let engines::End::Hung { deadline_ms, .. } = &e.end {
+    if let exec::End::Hung { deadline_ms, .. } = &e.end {
         println!("  HUNG: no answer within {deadline_ms} ms");
     }
 }

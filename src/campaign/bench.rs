@@ -2,7 +2,8 @@
 //! generated modules, in process and through isolation workers, and the whole
 //! differential pipeline. Figures, not assertions.
 
-use crate::engines::{self, execute, Engine};
+use crate::engines;
+use crate::exec::{execute, Engine};
 use crate::generate::{self, GenConfig, TestCase};
 use crate::isolate::{Worker, WorkerLimits};
 use std::time::Instant;
@@ -51,8 +52,8 @@ pub fn run(subjects: &[String], n: u64) -> anyhow::Result<()> {
             time_engine(&mut w, &cases)
         );
     }
-    let subj = super::subjects(subjects, true, &WorkerLimits::default())?;
-    let mut differ = super::differ::Differ::new(subj, crate::policy::Policy::builtin())?;
+    let subj = crate::pipeline::subjects(subjects, true, &WorkerLimits::default())?;
+    let mut differ = crate::pipeline::Differ::new(subj, crate::judge::policy::Policy::builtin())?;
     let t = Instant::now();
     let mut findings = 0;
     for c in &cases {

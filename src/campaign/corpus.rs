@@ -2,7 +2,7 @@
 //! kept (on disk, so a resumed campaign has them) and mutated later. Seeds
 //! shipped in `corpus/seeds/` start the pool.
 
-use crate::engines::{CallResult, Execution};
+use crate::exec::{CallResult, Execution};
 use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
@@ -47,7 +47,7 @@ fn read_modules(dir: &Path) -> Vec<Vec<u8>> {
     paths.sort();
     paths
         .iter()
-        .filter_map(|p| crate::cli::read_module(p).ok())
+        .filter_map(|p| crate::wasm::read_module(p).ok())
         .collect()
 }
 

@@ -4,10 +4,10 @@
 //! divergence aborts with a message naming bucket, kind and clauses; the
 //! artifact is then re-run in isolation by `wasmsieve triage`.
 
-use super::differ::Differ;
 use crate::generate::{self, GenConfig};
 use crate::isolate::WorkerLimits;
-use crate::policy::Policy;
+use crate::judge::policy::Policy;
+use crate::pipeline::Differ;
 use std::cell::RefCell;
 
 thread_local! {
@@ -23,8 +23,8 @@ pub fn one_input(engines: &[&str], data: &[u8]) {
         let mut slot = cell.borrow_mut();
         let names: Vec<String> = engines.iter().map(|s| s.to_string()).collect();
         if slot.as_ref().is_none_or(|(n, _)| *n != names) {
-            let subjects =
-                super::subjects(&names, false, &WorkerLimits::default()).expect("engines built");
+            let subjects = crate::pipeline::subjects(&names, false, &WorkerLimits::default())
+                .expect("engines built");
             *slot = Some((
                 names,
                 Differ::new(subjects, Policy::builtin()).expect("reference starts"),
@@ -32,7 +32,7 @@ pub fn one_input(engines: &[&str], data: &[u8]) {
         }
         let (_, differ) = slot.as_mut().expect("set above");
         for f in differ.run(&case.wasm, &case.plan).findings {
-            if f.verdict.bucket != "not-an-issue" {
+            if f.verdict.bucket.is_finding() {
                 panic!(
                     "wasmsieve finding: {} / {} [{}] in {}: {}",
                     f.verdict.bucket,

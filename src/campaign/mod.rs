@@ -3,23 +3,20 @@
 
 pub mod bench;
 pub mod corpus;
-pub mod differ;
 pub mod libfuzzer;
-pub mod summary;
 
-use crate::engines::{self, Engine};
+use crate::engines;
 use crate::generate::{self, plan::CallPlan, GenConfig, TestCase};
 use crate::isolate::{Worker, WorkerLimits};
-use crate::policy::Policy;
-use crate::report::FindingStore;
+use crate::judge::{Bucket, Policy};
+use crate::pipeline::{subjects, Differ, Subject};
+use crate::store::{FindingStore, Summary};
 use corpus::Corpus;
-use differ::{Differ, Subject};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-pub use summary::Summary;
 
 /// Campaign knobs (the CLI's `fuzz` flags).
 #[derive(Clone, Debug)]
@@ -72,31 +69,6 @@ impl CampaignConfig {
     }
 }
 
-/// Builds the runtimes under test, in workers or in process.
-pub fn subjects(
-    names: &[String],
-    isolate: bool,
-    limits: &WorkerLimits,
-) -> anyhow::Result<Vec<Subject>> {
-    names
-        .iter()
-        .map(|n| {
-            let info = engines::info(n).ok_or_else(|| anyhow::anyhow!("unknown engine `{n}`"))?;
-            if !engines::is_built(info.name) {
-                anyhow::bail!(
-                    "engine `{n}` is not built into this binary (see `wasmsieve engines`)"
-                );
-            }
-            let engine: Box<dyn Engine> = if isolate || !info.in_process_ok {
-                Box::new(Worker::new(n, limits.clone()))
-            } else {
-                engines::create(n)?
-            };
-            Ok(Subject { engine, info })
-        })
-        .collect()
-}
-
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 extern "C" fn on_interrupt(_: libc::c_int) {
@@ -122,7 +94,7 @@ fn catch_interrupts() {
 pub struct Outcome {
     pub summary: Summary,
     /// Unique findings first seen in this run, per bucket.
-    pub new_unique: std::collections::BTreeMap<String, u64>,
+    pub new_unique: std::collections::BTreeMap<Bucket, u64>,
     pub interrupted: bool,
 }
 
@@ -222,7 +194,7 @@ pub fn run(cfg: &CampaignConfig) -> anyhow::Result<Outcome> {
     crate::report::plot::write_html(&st, &cfg.out.join("report.html"))?;
     let mut new_unique = std::collections::BTreeMap::new();
     for u in &st.unique[unique_before..] {
-        *new_unique.entry(u.bucket.clone()).or_default() += 1;
+        *new_unique.entry(u.bucket).or_default() += 1;
     }
     Ok(Outcome {
         summary: st,
@@ -408,7 +380,7 @@ fn shrink_new(shared: &Shared, dirs: &[PathBuf]) {
 fn record(
     shared: &Shared,
     st: &mut Summary,
-    mut f: crate::report::Finding,
+    mut f: crate::judge::Finding,
     iteration: u64,
     wasm: &[u8],
     extra: Vec<(String, Vec<u8>)>,
@@ -432,7 +404,7 @@ fn record(
             dir.display()
         );
         // Runs that stop in a guest loop of their own are not worth a shrink.
-        if f.verdict.bucket != "not-an-issue" {
+        if f.verdict.bucket.is_finding() {
             return Ok(Some(dir));
         }
     }
@@ -449,7 +421,7 @@ fn run_aot_mutants(
     aot: &[u8],
     iteration: u64,
 ) -> anyhow::Result<()> {
-    use crate::oracle::Symptom;
+    use crate::judge::oracle::Symptom;
     for k in 0..shared.cfg.aot_mutants {
         let mutant = generate::aot_mutate::mutate(
             aot,

@@ -7,7 +7,8 @@
 //! The process-level faults (segfault, spin, runaway allocation) are real: run
 //! them only inside an isolation worker.
 
-use super::{Engine, Instance, MemorySnapshot, Trap, Val};
+use crate::exec::{Engine, Instance, MemorySnapshot, Trap};
+use crate::wasm::Val;
 
 /// The markers, as export names of the called function (or anywhere in the module
 /// for `wsv_fault_reject`).

@@ -2,7 +2,8 @@
 //! wasmtime or WAMR. When it sides with WAMR against wasmtime, the reference is
 //! the suspect.
 
-use super::{Engine, Instance, MemorySnapshot, Trap, Val};
+use crate::exec::{Engine, Instance, MemorySnapshot, Trap};
+use crate::wasm::Val;
 use wasmi::{Config, Linker, Module, Store};
 
 const FUEL_PER_CALL: u64 = 10_000_000;
@@ -91,6 +92,12 @@ impl Engine for Wasmi {
 
     fn instantiate(&mut self) -> Result<Box<dyn Instance + '_>, (Trap, String)> {
         let module = self.module.as_ref().expect("load before instantiate");
+        if module.imports().len() > 0 {
+            return Err((
+                Trap::Unlinkable,
+                crate::exec::unlinkable(module.imports().len()),
+            ));
+        }
         let mut store = Store::new(&self.engine, ());
         store.set_fuel(FUEL_PER_CALL).expect("fuel enabled");
         let linker = Linker::<()>::new(&self.engine);

@@ -1,7 +1,8 @@
 //! The reference engine: wasmtime with Cranelift, bounded by fuel and store
 //! limits so that it always finishes and never runs the host out of memory.
 
-use super::{Engine, Instance, MemorySnapshot, Trap, Val};
+use crate::exec::{unlinkable, Engine, Instance, MemorySnapshot, Trap};
+use crate::wasm::Val;
 use wasmtime::{Config, Module, Store, StoreLimits, StoreLimitsBuilder};
 
 /// Fuel per call: a safety net behind the module's own termination counter.
@@ -102,6 +103,9 @@ impl Engine for Wasmtime {
 
     fn instantiate(&mut self) -> Result<Box<dyn Instance + '_>, (Trap, String)> {
         let module = self.module.as_ref().expect("load before instantiate");
+        if module.imports().len() > 0 {
+            return Err((Trap::Unlinkable, unlinkable(module.imports().len())));
+        }
         let limits = StoreLimitsBuilder::new()
             .memory_size(64 << 20)
             .table_elements(100_000)

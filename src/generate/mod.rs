@@ -1,16 +1,16 @@
 //! Generation: turning fuzz input into modules and call plans.
 //!
-//! `features` states in one place which Wasm proposals the WAMR builds under test
-//! support, so wasm-smith never generates what the runtime was not built for
-//! (that would be a misconfiguration, not a finding).
+//! `config` draws wasm-smith settings from the one feature set
+//! (`crate::wasm::features`), so wasm-smith never generates what the runtimes
+//! were not built for (that would be a misconfiguration, not a finding).
 
 pub mod aot_mutate;
-pub mod features;
+pub mod config;
 pub mod mutate;
 pub mod plan;
 
 use arbitrary::Unstructured;
-pub use features::GenConfig;
+pub use config::GenConfig;
 
 /// A generated test case: the module bytes and how to drive it.
 #[derive(Clone, Debug)]

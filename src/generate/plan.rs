@@ -1,7 +1,7 @@
 //! The call plan: which exports to call, in which order, with which arguments,
 //! and which exported state to observe after each call.
 
-use crate::engines::{Val, ValType};
+use crate::wasm::{Val, ValType};
 use arbitrary::Unstructured;
 use serde::{Deserialize, Serialize};
 

@@ -1,67 +1,12 @@
-//! What is known about a worker that died: signal, faulting address, stack.
+//! Building a [`CrashRecord`] from a dead worker.
 //!
 //! The worker's own fatal-signal handler prints one line with the signal and
 //! the faulting address, then a backtrace, on stderr before dying; the parent
 //! parses that together with the exit status and any sanitizer report.
 
-use serde::{Deserialize, Serialize};
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub struct CrashRecord {
-    /// Fatal signal number, when the process died of one.
-    pub signal: Option<i32>,
-    pub signal_name: Option<String>,
-    /// Exit code, when it exited instead (e.g. a sanitizer's exit).
-    pub exit_code: Option<i32>,
-    /// Faulting address from `si_addr`, as hex.
-    pub fault_address: Option<String>,
-    /// "linear-memory", "guard-region" or "elsewhere" when the address is known.
-    pub fault_region: Option<String>,
-    /// Symbolized frames, innermost first, without addresses.
-    pub frames: Vec<String>,
-    /// A sanitizer's summary line ("AddressSanitizer: heap-buffer-overflow ...").
-    pub sanitizer: Option<String>,
-    /// The worker saw the sandbox itself breached (a guard-region canary).
-    #[serde(default)]
-    pub sandbox_breach: bool,
-    /// Whether a rerun of the same input crashed again; `None` until confirmed.
-    pub reproduced: Option<bool>,
-    /// The last lines the worker printed on stderr.
-    pub stderr_tail: String,
-}
+use crate::exec::CrashRecord;
 
 impl CrashRecord {
-    pub fn summary(&self) -> String {
-        let what = match (&self.sanitizer, &self.signal_name, self.exit_code) {
-            (Some(s), _, _) => s.clone(),
-            (None, Some(sig), _) => sig.clone(),
-            (None, None, Some(c)) => format!("exit code {c}"),
-            _ => "died".into(),
-        };
-        match &self.fault_address {
-            Some(a) => format!("{what} at {a}"),
-            None => what,
-        }
-    }
-
-    /// The top frames of the runtime, minus addresses: the dedup signature.
-    /// Frames in the C library (raise, abort, malloc internals) are skipped so
-    /// that the signature names where the runtime went wrong.
-    pub fn signature(&self) -> String {
-        let frames: Vec<&str> = self
-            .frames
-            .iter()
-            .filter(|f| !f.contains("libc.so") && !f.starts_with("__") && !f.contains("??"))
-            .take(3)
-            .map(|s| s.as_str())
-            .collect();
-        format!(
-            "{}|{}",
-            self.signal_name.clone().unwrap_or_default(),
-            frames.join("|")
-        )
-    }
-
     /// Builds the record from the worker's exit status and stderr; `exe` is the
     /// worker binary, used to symbolize the raw frames its crash handler printed.
     pub fn from_exit(

@@ -4,13 +4,11 @@
 //! replaced when it dies.
 //!
 //! The worker is a proxy engine: [`Worker`] implements [`Engine`] by forwarding
-//! each step over a pipe, so the shared `engines::execute` loop observes a
+//! each step over a pipe, so the shared `crate::exec::execute` loop observes a
 //! remote engine exactly like a local one.
 
 mod crash;
 mod protocol;
-pub mod region;
 mod worker;
 
-pub use crash::CrashRecord;
 pub use worker::{serve, Worker, WorkerLimits};

@@ -1,6 +1,7 @@
 //! The wire between the harness and a worker: one JSON message per line.
 
-use crate::engines::{MemorySnapshot, Trap, Val};
+use crate::exec::{MemorySnapshot, Trap};
+use crate::wasm::Val;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Serialize, Deserialize)]

@@ -2,8 +2,9 @@
 //! child side ([`serve`]).
 
 use super::protocol::{Request, Response};
-use super::CrashRecord;
-use crate::engines::{End, Engine, Instance, MemorySnapshot, Trap, Val};
+use crate::exec::CrashRecord;
+use crate::exec::{End, Engine, Instance, MemorySnapshot, Trap};
+use crate::wasm::Val;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
@@ -470,7 +471,7 @@ fn self_test_call(export: &str) {
     }
     let addr = match export {
         "wsv_selftest_wild_read" => 0x18u64,
-        "wsv_selftest_guard_read" => match super::region::current() {
+        "wsv_selftest_guard_read" => match crate::exec::guard::current() {
             Some((base, size, reserved)) if reserved > size + 64 => base + size + 8,
             _ => return,
         },
@@ -574,7 +575,7 @@ extern "C" fn on_fatal_signal(
         // Memory faults: where the address lies relative to the current
         // instance's linear memory (atomics only: async-signal-safe).
         if sig == libc::SIGSEGV || sig == libc::SIGBUS {
-            if let Some(region) = super::region::classify(addr) {
+            if let Some(region) = crate::exec::guard::classify(addr) {
                 n = put(&mut line, n, b" region=");
                 n = put(&mut line, n, region.as_bytes());
             }

@@ -7,10 +7,13 @@
 //! The smallest reproducer is used when `wasmsieve shrink` left one
 //! (`min.wasm` + `shrink.json`), the original input otherwise.
 
-use crate::engines::{self, CallResult, End, Execution, Trap, Val};
+use crate::engines;
+use crate::exec::Provenance;
+use crate::exec::{CallResult, End, Execution, Trap};
 use crate::generate::plan::CallPlan;
-use crate::policy::{Policy, Provenance};
-use crate::report::Finding;
+use crate::judge::Finding;
+use crate::judge::{Bucket, Policy};
+use crate::wasm::Val;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -41,9 +44,9 @@ pub struct Material {
 
 impl Material {
     pub fn load(dir: &Path) -> anyhow::Result<Material> {
-        let (finding, input) = crate::shrink::load_finding(dir)?;
+        let (finding, input) = crate::store::load_finding(dir)?;
         if let (Some(out), Ok(min)) = (
-            crate::shrink::load_outcome(dir),
+            crate::store::load_outcome(dir),
             std::fs::read(dir.join("min.wasm")),
         ) {
             let mut shrunk = out.finding;
@@ -58,7 +61,7 @@ impl Material {
                 original_bytes: Some(input.len()),
             });
         }
-        let plan = crate::shrink::finding_plan(&finding, &input);
+        let plan = finding.plan(&input);
         Ok(Material {
             dir: dir.to_path_buf(),
             finding,
@@ -74,7 +77,7 @@ impl Material {
 /// the draft to `out` when given.
 pub fn write_report(dir: &Path, out: Option<&Path>) -> anyhow::Result<Written> {
     let m = Material::load(dir)?;
-    let security = m.finding.verdict.bucket == "security";
+    let security = m.finding.verdict.bucket == Bucket::Security;
     let text = if security { advisory(&m) } else { issue(&m) };
     let path = match out {
         Some(p) => p.to_path_buf(),
@@ -223,6 +226,7 @@ fn wamr_trap_message(t: &Trap) -> String {
         Trap::StackOverflow => "wasm operand stack overflow".into(),
         Trap::OutOfFuel => "instruction limit exceeded".into(),
         Trap::ResourceLimit => "allocate memory failed".into(),
+        Trap::Unlinkable => "failed to link import".into(),
         Trap::Other(m) => m.clone(),
     }
 }
@@ -656,15 +660,15 @@ pub fn issue(m: &Material) -> String {
     let f = &m.finding;
     let mut s = String::new();
     let _ = writeln!(s, "# {}\n", title(f));
-    match f.verdict.bucket.as_str() {
-        "needs-review" => {
+    match f.verdict.bucket {
+        Bucket::NeedsReview => {
             let _ = writeln!(
                 s,
                 "> **Needs review** before filing: {}\n",
                 f.verdict.reason
             );
         }
-        "not-an-issue" => {
+        Bucket::NotAnIssue => {
             let _ = writeln!(
                 s,
                 "> **Not an issue** by WAMR's policy ({}): kept for the record, do not file.\n",

@@ -1,11 +1,6 @@
-//! Report: where findings are written. A finding folder holds the input first
-//! (on disk before anything else can fail), then `finding.json`; drafts for
-//! maintainers come from that folder.
+//! Reports read the store only: issue and advisory drafts for maintainers,
+//! SARIF for code-scanning tools, the campaign's HTML plots.
 
 pub mod draft;
-pub mod finding;
 pub mod plot;
 pub mod sarif;
-pub mod triage;
-
-pub use finding::{Finding, FindingStore};

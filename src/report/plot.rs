@@ -2,7 +2,8 @@
 //! executions over time, unique findings over time per bucket, and the mix of
 //! engines and test-case sources. Plain inline SVG, no scripts.
 
-use crate::campaign::Summary;
+use crate::judge::Bucket;
+use crate::store::Summary;
 use std::fmt::Write;
 use std::path::Path;
 
@@ -80,12 +81,12 @@ const COLORS: &[&str] = &[
     "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
 ];
 
-fn bucket_color(b: &str) -> &'static str {
+fn bucket_color(b: Bucket) -> &'static str {
     match b {
-        "security" => "#d62728",
-        "bug" => "#ff7f0e",
-        "needs-review" => "#1f77b4",
-        _ => "#7f7f7f",
+        Bucket::Security => "#d62728",
+        Bucket::Bug => "#ff7f0e",
+        Bucket::NeedsReview => "#1f77b4",
+        Bucket::NotAnIssue => "#7f7f7f",
     }
 }
 
@@ -104,18 +105,17 @@ pub fn render(s: &Summary) -> String {
             (e.to_string(), COLORS[i % COLORS.len()], pts)
         })
         .collect();
-    let finding_series: Vec<(String, &'static str, Vec<(f64, f64)>)> =
-        ["security", "bug", "needs-review", "not-an-issue"]
-            .iter()
-            .map(|b| {
-                let pts = s
-                    .timeline
-                    .iter()
-                    .map(|t| (t.seconds, *t.unique.get(*b).unwrap_or(&0) as f64))
-                    .collect();
-                (b.to_string(), bucket_color(b), pts)
-            })
-            .collect();
+    let finding_series: Vec<(String, &'static str, Vec<(f64, f64)>)> = Bucket::ALL
+        .iter()
+        .map(|&b| {
+            let pts = s
+                .timeline
+                .iter()
+                .map(|t| (t.seconds, *t.unique.get(&b).unwrap_or(&0) as f64))
+                .collect();
+            (b.to_string(), bucket_color(b), pts)
+        })
+        .collect();
     let mix: Vec<(String, f64)> = s
         .executions_per_second
         .iter()
@@ -133,7 +133,7 @@ pub fn render(s: &Summary) -> String {
         let _ = write!(
             rows,
             "<tr><td style=\"color:{}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.0}</td><td><a href=\"{}\">{}</a></td></tr>",
-            bucket_color(&u.bucket),
+            bucket_color(u.bucket),
             u.bucket,
             u.kind,
             u.engine,

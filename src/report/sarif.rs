@@ -1,15 +1,15 @@
 //! SARIF 2.1.0 for code-scanning UIs: one result per unique finding, one rule
 //! per policy row, the finding's signature as fingerprint.
 
-use crate::campaign::Summary;
-use crate::policy::Policy;
+use crate::judge::{Bucket, Policy};
+use crate::store::Summary;
 use serde_json::{json, Value};
 
-fn level(bucket: &str) -> &'static str {
+fn level(bucket: Bucket) -> &'static str {
     match bucket {
-        "security" => "error",
-        "bug" => "warning",
-        _ => "note",
+        Bucket::Security => "error",
+        Bucket::Bug => "warning",
+        Bucket::NeedsReview | Bucket::NotAnIssue => "note",
     }
 }
 
@@ -36,7 +36,7 @@ pub fn sarif(s: &Summary, policy: &Policy, out: &std::path::Path) -> Value {
                 .and_then(|v| v["verdict"]["rule"].as_str().map(str::to_string));
             json!({
                 "ruleId": rule.unwrap_or_else(|| u.kind.clone()),
-                "level": level(&u.bucket),
+                "level": level(u.bucket),
                 "message": { "text": format!("{} / {} in {} ({} hits; clauses {})", u.bucket, u.kind, u.engine, u.hits, u.clauses.join(", ")) },
                 "locations": [{ "physicalLocation": { "artifactLocation": { "uri": format!("{}/input.wasm", u.path) } } }],
                 "partialFingerprints": { "wasmsieveSignature/v1": u.signature },

@@ -17,15 +17,15 @@
 //! Writes `min.wasm`, `min.wat` and `shrink.json` (sizes before/after, the
 //! minimal plan, the finding as re-observed on `min.wasm`) into the finding folder.
 
-use crate::campaign::{self, differ::Differ};
-use crate::engines::{Val, ValType};
-use crate::generate::plan::{zero, CallPlan, Exports, PlannedCall};
+use crate::generate::plan::{zero, CallPlan, Exports};
 use crate::isolate::WorkerLimits;
-use crate::policy::Policy;
-use crate::report::Finding;
-use serde::{Deserialize, Serialize};
+use crate::judge::policy::Policy;
+use crate::judge::{Bucket, Finding};
+use crate::pipeline::{self, Differ};
+use crate::store::{self, load_finding, ShrinkOutcome};
+use crate::wasm::{Val, ValType};
 use std::cell::RefCell;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -55,33 +55,10 @@ impl ShrinkConfig {
     }
 }
 
-/// What a shrink did; also written to `shrink.json`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct ShrinkOutcome {
-    pub dir: PathBuf,
-    pub bytes_before: usize,
-    pub bytes_after: usize,
-    pub calls_before: usize,
-    pub calls_after: usize,
-    pub seconds: f64,
-    /// Candidates (module or plan) run through the differ.
-    pub candidates: u64,
-    /// Candidates that kept the finding.
-    pub accepted: u64,
-    /// The budget ran out before wasm-shrink gave up on its own.
-    pub budget_exhausted: bool,
-    pub min_wasm: PathBuf,
-    pub min_wat: Option<PathBuf>,
-    /// The minimal call plan for `min.wasm`.
-    pub plan: CallPlan,
-    /// The finding as observed on `min.wasm` with `plan` (same bucket, kind, signature).
-    pub finding: Finding,
-}
-
 /// The shrink target: what must stay the same.
 #[derive(Clone, Debug)]
 struct Target {
-    bucket: String,
+    bucket: Bucket,
     kind: String,
     signature: String,
 }
@@ -89,7 +66,7 @@ struct Target {
 impl Target {
     fn of(f: &Finding) -> Target {
         Target {
-            bucket: f.verdict.bucket.clone(),
+            bucket: f.verdict.bucket,
             kind: f.verdict.kind.clone(),
             signature: f.signature.clone(),
         }
@@ -142,41 +119,6 @@ fn val_type(v: &Val) -> ValType {
 
 fn is_zero(v: &Val) -> bool {
     v.bits() == 0
-}
-
-/// The call plan a finding was observed with, cut after the diverging call.
-/// The reference's calls are the plan (the reference always walks all of it);
-/// a finding without recorded calls gets the fixed plan `wasmsieve run` uses.
-pub fn finding_plan(f: &Finding, wasm: &[u8]) -> CallPlan {
-    let recorded: Vec<PlannedCall> = f
-        .executions
-        .first()
-        .map(|e| {
-            e.calls
-                .iter()
-                .map(|c| PlannedCall {
-                    export: c.export.clone(),
-                    args: c.args.clone(),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let mut plan = if recorded.is_empty() {
-        CallPlan::fixed(wasm, 3).unwrap_or_default()
-    } else {
-        let ex = Exports::read(wasm).unwrap_or_default();
-        CallPlan {
-            calls: recorded,
-            globals: ex.globals,
-            memories: ex.memories,
-        }
-    };
-    if let Some(i) = f.divergence.call_index {
-        if i < plan.calls.len() {
-            plan.calls.truncate(i + 1);
-        }
-    }
-    plan
 }
 
 /// The plan adapted to a candidate module: calls whose export still exists with
@@ -251,29 +193,11 @@ pub fn shrink_finding(dir: &Path, budget: Duration) -> anyhow::Result<ShrinkOutc
     shrink_finding_with(dir, &ShrinkConfig::new(budget))
 }
 
-/// Reads `finding.json` and the input of a finding folder.
-pub fn load_finding(dir: &Path) -> anyhow::Result<(Finding, Vec<u8>)> {
-    let fj = dir.join("finding.json");
-    let text = std::fs::read_to_string(&fj).map_err(|e| {
-        anyhow::anyhow!(
-            "{} is not a finding folder: cannot read {}: {e}",
-            dir.display(),
-            fj.display()
-        )
-    })?;
-    let f: Finding = serde_json::from_str(&text)
-        .map_err(|e| anyhow::anyhow!("{}: not a finding record: {e}", fj.display()))?;
-    let input = dir.join("input.wasm");
-    let wasm = std::fs::read(&input)
-        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", input.display()))?;
-    Ok((f, wasm))
-}
-
 pub fn shrink_finding_with(dir: &Path, cfg: &ShrinkConfig) -> anyhow::Result<ShrinkOutcome> {
     let started = Instant::now();
     let (finding, wasm) = load_finding(dir)?;
     let target = Target::of(&finding);
-    let subjects = campaign::subjects(
+    let subjects = pipeline::subjects(
         std::slice::from_ref(&finding.engine),
         cfg.isolate,
         &WorkerLimits::default(),
@@ -288,7 +212,7 @@ pub fn shrink_finding_with(dir: &Path, cfg: &ShrinkConfig) -> anyhow::Result<Shr
     };
 
     // The finding must reproduce as recorded before anything is cut.
-    let full = finding_plan(&finding, &wasm);
+    let full = finding.plan(&wasm);
     let calls_before = full.calls.len();
     let mut plan = full.clone();
     if !judge.interesting(&wasm, &plan) {
@@ -359,16 +283,7 @@ pub fn shrink_finding_with(dir: &Path, cfg: &ShrinkConfig) -> anyhow::Result<Shr
         }
     };
 
-    let min_wasm = dir.join("min.wasm");
-    std::fs::write(&min_wasm, &min)?;
-    let min_wat = match wasmprinter::print_bytes(&min) {
-        Ok(text) => {
-            let p = dir.join("min.wat");
-            std::fs::write(&p, text)?;
-            Some(p)
-        }
-        Err(_) => None,
-    };
+    let (min_wasm, min_wat) = store::write_minimized(dir, &min)?;
     let outcome = ShrinkOutcome {
         dir: dir.to_path_buf(),
         bytes_before: wasm.len(),
@@ -384,38 +299,6 @@ pub fn shrink_finding_with(dir: &Path, cfg: &ShrinkConfig) -> anyhow::Result<Shr
         plan,
         finding: confirmed,
     };
-    std::fs::write(
-        dir.join("shrink.json"),
-        serde_json::to_string_pretty(&outcome)?,
-    )?;
+    store::write_shrink_outcome(dir, &outcome)?;
     Ok(outcome)
-}
-
-/// Reads `shrink.json` of a finding folder, when a shrink ran there.
-pub fn load_outcome(dir: &Path) -> Option<ShrinkOutcome> {
-    let text = std::fs::read_to_string(dir.join("shrink.json")).ok()?;
-    serde_json::from_str(&text).ok()
-}
-
-impl ShrinkOutcome {
-    /// One line for humans.
-    pub fn line(&self) -> String {
-        let pct = if self.bytes_before > 0 {
-            100.0 * self.bytes_after as f64 / self.bytes_before as f64
-        } else {
-            100.0
-        };
-        format!(
-            "shrunk {}: {} -> {} bytes ({pct:.1}%), {} -> {} calls, {} candidates ({} kept) in {:.1}s{}",
-            self.dir.display(),
-            self.bytes_before,
-            self.bytes_after,
-            self.calls_before,
-            self.calls_after,
-            self.candidates,
-            self.accepted,
-            self.seconds,
-            if self.budget_exhausted { " (budget exhausted)" } else { "" }
-        )
-    }
 }

@@ -4,8 +4,7 @@
 //! from a file a maintainer edits); this module only matches rows and applies
 //! the tier rule (P8) from the features a module really uses.
 
-pub mod features;
-
+use crate::exec::Provenance;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -13,34 +12,48 @@ use std::path::Path;
 /// The policy table shipped with wasmsieve.
 pub const DEFAULT_POLICY: &str = include_str!("../../policy/wamr.toml");
 
-/// Where the input the runtime ran came from: the AoT trust line (P4/P5).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// Where a verdict sends a finding, by the policy's buckets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Provenance {
-    /// A .wasm run by an interpreter (or loaded by any loader).
-    Wasm,
-    /// An .aot our harness compiled from a .wasm with supported options.
-    AotEmitted,
-    /// An .aot whose bytes were changed after emission.
-    AotManipulated,
-    /// An .aot from elsewhere, no source .wasm given.
-    AotUnknown,
-    /// The AoT compiler itself, given a .wasm.
-    AotCompiler,
-    /// An option combination the toolchain does not support, or bad embedder input.
-    Misuse,
+pub enum Bucket {
+    /// A private security advisory (P12).
+    Security,
+    /// A public bug report.
+    Bug,
+    /// The policy is silent: a maintainer decides.
+    NeedsReview,
+    /// A guest loop, a misuse: nothing to report.
+    NotAnIssue,
 }
 
-impl Provenance {
-    fn name(self) -> &'static str {
+impl Bucket {
+    pub const ALL: [Bucket; 4] = [
+        Bucket::Security,
+        Bucket::Bug,
+        Bucket::NeedsReview,
+        Bucket::NotAnIssue,
+    ];
+
+    /// The name used in folders, JSON and the policy file.
+    pub fn as_str(self) -> &'static str {
         match self {
-            Provenance::Wasm => "wasm",
-            Provenance::AotEmitted => "aot-emitted",
-            Provenance::AotManipulated => "aot-manipulated",
-            Provenance::AotUnknown => "aot-unknown",
-            Provenance::AotCompiler => "aot-compiler",
-            Provenance::Misuse => "misuse",
+            Bucket::Security => "security",
+            Bucket::Bug => "bug",
+            Bucket::NeedsReview => "needs-review",
+            Bucket::NotAnIssue => "not-an-issue",
         }
+    }
+
+    /// Whether a verdict in this bucket is a finding: the one rule every
+    /// command's exit status follows (1 when any verdict is a finding).
+    pub fn is_finding(self) -> bool {
+        self != Bucket::NotAnIssue
+    }
+}
+
+impl std::fmt::Display for Bucket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -49,7 +62,7 @@ pub struct Rule {
     pub id: String,
     pub provenance: String,
     pub symptom: String,
-    pub bucket: String,
+    pub bucket: Bucket,
     pub kind: Option<String>,
     pub clauses: Vec<String>,
     #[serde(default)]
@@ -86,7 +99,7 @@ pub struct Observation<'a> {
 /// The policy's answer: the bucket a finding goes to, and why.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Verdict {
-    pub bucket: String,
+    pub bucket: Bucket,
     pub kind: String,
     pub clauses: Vec<String>,
     pub reason: String,
@@ -114,12 +127,6 @@ impl Policy {
     /// Rejects tables that would give verdicts citing unknown clauses or buckets.
     fn check(&self) -> anyhow::Result<()> {
         for r in &self.rules {
-            anyhow::ensure!(
-                ["security", "bug", "needs-review", "not-an-issue"].contains(&r.bucket.as_str()),
-                "rule {}: unknown bucket {:?}",
-                r.id,
-                r.bucket
-            );
             for c in &r.clauses {
                 anyhow::ensure!(
                     self.clauses.contains_key(c),
@@ -154,7 +161,7 @@ impl Policy {
         });
         let Some(rule) = rule else {
             return Verdict {
-                bucket: "needs-review".into(),
+                bucket: Bucket::NeedsReview,
                 kind: kind_of(obs.symptom).into(),
                 clauses: vec![],
                 reason: format!(
@@ -166,7 +173,7 @@ impl Policy {
             };
         };
         let mut v = Verdict {
-            bucket: rule.bucket.clone(),
+            bucket: rule.bucket,
             kind: rule
                 .kind
                 .clone()
@@ -175,7 +182,7 @@ impl Policy {
             reason: rule.reason.clone(),
             rule: rule.id.clone(),
         };
-        if rule.tier_a_only && v.bucket == "security" {
+        if rule.tier_a_only && v.bucket == Bucket::Security {
             let outside: Vec<&String> = obs
                 .features
                 .iter()
@@ -186,7 +193,7 @@ impl Policy {
                     .iter()
                     .map(|f| format!("{f} (tier {})", self.tier(f)))
                     .collect();
-                v.bucket = "bug".into();
+                v.bucket = Bucket::Bug;
                 v.clauses.push("P8".into());
                 v.reason = format!("{}; needs {}, outside tier A", v.reason, named.join(", "));
             }

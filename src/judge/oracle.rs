@@ -3,7 +3,8 @@
 //! alarms (NaN payloads, stack depth, resource limits) and drops those cases
 //! instead of crying wolf.
 
-use crate::engines::{CallRecord, CallResult, End, Execution, Trap, Val};
+use crate::exec::{CallRecord, CallResult, End, Execution, Trap};
+use crate::wasm::Val;
 use serde::{Deserialize, Serialize};
 
 /// What kind of disagreement or misbehaviour was seen. Policy rules match on
@@ -63,6 +64,10 @@ pub struct Divergence {
     /// Trap kinds on each side where relevant: part of the dedup signature.
     pub reference_trap: Option<Trap>,
     pub subject_trap: Option<Trap>,
+    /// The instruction at the reference's trap site, when the reference trapped
+    /// and reports where: the root cause a missed trap is named by.
+    #[serde(default)]
+    pub reference_site: Option<String>,
 }
 
 /// The oracle's answer for one runtime on one module.
@@ -105,6 +110,7 @@ fn diverge(symptom: Symptom, call: Option<(usize, &CallRecord)>, detail: String)
         detail,
         reference_trap: None,
         subject_trap: None,
+        reference_site: None,
     })
 }
 
@@ -149,69 +155,91 @@ pub fn compare(reference: &Execution, subject: &Execution) -> Comparison {
                 detail: format!("{} crashed: {}", subject.engine, rec.summary()),
                 reference_trap: None,
                 subject_trap: None,
+                reference_site: None,
             });
         }
-        End::Hung {
-            deadline_ms,
-            call_index,
-        } => {
-            let symptom = if reference_gave_up(reference, subject, *call_index) {
-                Symptom::GuestLoop
-            } else {
-                Symptom::Hang
-            };
-            return Comparison::Diverge(Divergence {
-                symptom,
-                call_index: Some(*call_index),
-                export: reference.calls.get(*call_index).map(|c| c.export.clone()),
-                detail: format!("{} did not finish within {deadline_ms} ms", subject.engine),
-                reference_trap: None,
-                subject_trap: None,
-            });
-        }
-        End::Completed => {}
+        // A hang is judged only after the steps before it: see below.
+        End::Hung { .. } | End::Completed => {}
     }
 
+    if let Some(c) = compare_steps(reference, subject) {
+        return c;
+    }
+    if let End::Hung {
+        deadline_ms,
+        call_index,
+    } = &subject.end
+    {
+        // Every step before the hang agreed: the state the hanging call starts
+        // from is the reference's, so the reference's own outcome decides.
+        let symptom = if reference_gave_up(reference, subject, *call_index) {
+            Symptom::GuestLoop
+        } else {
+            Symptom::Hang
+        };
+        return Comparison::Diverge(Divergence {
+            symptom,
+            call_index: Some(*call_index),
+            export: reference.calls.get(*call_index).map(|c| c.export.clone()),
+            detail: format!("{} did not finish within {deadline_ms} ms", subject.engine),
+            reference_trap: None,
+            subject_trap: None,
+            reference_site: None,
+        });
+    }
+    if reference.calls.len() != subject.calls.len() {
+        return Comparison::Poisoned("engines ran different numbers of calls".into());
+    }
+    Comparison::Agree
+}
+
+/// Compares the steps both engines completed (load, instantiation, calls and
+/// the state after each), in order. `None`: every one of them agrees.
+fn compare_steps(reference: &Execution, subject: &Execution) -> Option<Comparison> {
     match (&reference.load, &subject.load) {
         (Some(Ok(())), Some(Err(e))) => {
-            return diverge(
+            return Some(diverge(
                 Symptom::ValidationMismatch,
                 None,
                 format!("{} rejects a valid module: {e}", subject.engine),
-            )
+            ))
         }
         (Some(Err(e)), Some(Ok(()))) => {
-            return diverge(
+            return Some(diverge(
                 Symptom::ValidationMismatch,
                 None,
                 format!(
                     "{} accepts a module the reference rejects ({e})",
                     subject.engine
                 ),
-            )
+            ))
         }
-        (Some(Err(_)), _) | (_, Some(Err(_))) | (None, _) | (_, None) => return Comparison::Agree,
+        // Both reject it: nothing more to compare.
+        (Some(Err(_)), Some(Err(_))) => return Some(Comparison::Agree),
+        // The runtime stopped while loading: its end (a hang) decides.
+        (_, None) if subject.end != End::Completed => return None,
+        (Some(Err(_)), _) | (None, _) | (_, None) => return Some(Comparison::Agree),
         _ => {}
     }
 
     if let (Some(r), Some(s)) = (&reference.instantiate, &subject.instantiate) {
         if let Some(c) = compare_results(r, s, None) {
-            return match c {
+            return Some(match c {
                 Comparison::Diverge(mut d) => {
                     d.symptom = Symptom::InstantiationMismatch;
                     Comparison::Diverge(d)
                 }
                 other => other,
-            };
+            });
         }
         if matches!(r, CallResult::Trapped { .. }) {
-            return Comparison::Agree;
+            return Some(Comparison::Agree);
         }
     }
 
     for (i, (r, s)) in reference.calls.iter().zip(&subject.calls).enumerate() {
         if let Some(c) = compare_results(&r.result, &s.result, Some((i, r))) {
-            return c;
+            return Some(c);
         }
         for ((name, rv), (_, sv)) in r.globals.iter().zip(&s.globals) {
             let same = match (rv, sv) {
@@ -219,31 +247,28 @@ pub fn compare(reference: &Execution, subject: &Execution) -> Comparison {
                 (a, b) => a == b,
             };
             if !same {
-                return diverge(
+                return Some(diverge(
                     Symptom::GlobalMismatch,
                     Some((i, r)),
                     format!(
                         "global `{name}` after call {i} (`{}`): reference {rv:?}, {} {sv:?}",
                         r.export, subject.engine
                     ),
-                );
+                ));
             }
         }
         if r.memories != s.memories {
-            return diverge(
+            return Some(diverge(
                 Symptom::MemoryMismatch,
                 Some((i, r)),
                 format!(
                     "memory after call {i} (`{}`): reference {:?}, {} {:?}",
                     r.export, r.memories, subject.engine, s.memories
                 ),
-            );
+            ));
         }
     }
-    if reference.calls.len() != subject.calls.len() {
-        return Comparison::Poisoned("engines ran different numbers of calls".into());
-    }
-    Comparison::Agree
+    None
 }
 
 /// Compares one call's (or instantiation's) result. `None`: they agree.
@@ -276,16 +301,28 @@ fn compare_results(
                 show(b)
             ),
         )),
+        (
+            Trapped {
+                trap: Trap::Unlinkable,
+                message,
+            },
+            _,
+        )
+        | (
+            _,
+            Trapped {
+                trap: Trap::Unlinkable,
+                message,
+            },
+        ) => Some(Comparison::Poisoned(message.clone())),
         (Trapped { trap: t, .. }, _) | (_, Trapped { trap: t, .. }) if t.is_nondeterministic() => {
-            // Stack depth, fuel and resource limits differ legitimately, and
-            // state after such a trap is not comparable either.
-            if r == s {
-                None
-            } else {
-                Some(Comparison::Poisoned(format!(
-                    "{t:?}: {at} is implementation-defined"
-                )))
-            }
+            // Stack depth, fuel and resource limits differ legitimately, and so
+            // does the state they leave behind (globals, memory, the
+            // termination counter), even when both sides hit one: nothing past
+            // this step is compared, hangs included.
+            Some(Comparison::Poisoned(format!(
+                "{t:?}: {at} is implementation-defined; not compared past it"
+            )))
         }
         (Trapped { trap: a, message }, Returned(vals)) => {
             let symptom = if a.guards_sandbox() {

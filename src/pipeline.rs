@@ -1,14 +1,15 @@
-//! The differential executor: one test case through the reference, each runtime
-//! under test, and (when they disagree) the second opinion; then the oracle and
-//! the policy. Everything a finding needs is assembled here.
+//! The pipeline: one test case through the reference, each runtime under test,
+//! and (when they disagree) the second opinion; then the judge. Campaigns,
+//! triage, shrinking and the cargo-fuzz targets all run test cases through it.
 
-use crate::engines::{self, execute, Engine, Execution};
-use crate::engines::{CallResult, Val};
-use crate::generate::plan::CallPlan;
-use crate::generate::plan::PlannedCall;
-use crate::oracle::{self, Comparison, Divergence, Symptom};
-use crate::policy::{features, Observation, Policy, Provenance};
-use crate::report::Finding;
+use crate::engines::{self, EngineInfo};
+use crate::exec::{execute, CallResult, Engine, Execution, Provenance};
+use crate::generate::plan::{CallPlan, PlannedCall};
+use crate::isolate::{Worker, WorkerLimits};
+use crate::judge::finding::no_access_no_breach;
+use crate::judge::oracle::{self, Comparison, Divergence, Symptom};
+use crate::judge::{Finding, Judged, Policy};
+use crate::wasm::Val;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -19,10 +20,14 @@ static PROBE: OnceLock<Vec<u8>> = OnceLock::new();
 /// Deadline floor for a module the reference did not finish.
 const GUEST_LOOP_DEADLINE: Duration = Duration::from_millis(300);
 
+/// Deadline of the re-run that confirms a hang: seconds, so that a step that
+/// is only slow (a short deadline drawn from a fast reference) finishes.
+const HANG_RECHECK_DEADLINE: Duration = Duration::from_secs(5);
+
 /// A runtime under test, as the campaign drives it.
 pub struct Subject {
     pub engine: Box<dyn Engine>,
-    pub info: &'static engines::EngineInfo,
+    pub info: &'static EngineInfo,
 }
 
 /// The result of one test case.
@@ -78,15 +83,20 @@ impl Differ {
         let mut second: Option<Execution> = None;
         for i in 0..self.subjects.len() {
             self.subjects[i].engine.set_deadline(deadline);
-            let exec = execute(self.subjects[i].engine.as_mut(), subject_input, plan);
-            let cmp = no_access_no_breach(
-                oracle::compare(&reference, &exec),
-                self.subjects[i].info,
-                &exec,
-            );
+            let mut exec = execute(self.subjects[i].engine.as_mut(), subject_input, plan);
+            let mut cmp = oracle::compare(&reference, &exec);
+            if matches!(&cmp, Comparison::Diverge(d) if d.symptom == Symptom::Hang) {
+                (exec, cmp) =
+                    self.recheck_hang(i, &reference, wasm, subject_input, plan, exec, cmp);
+                self.subjects[i].engine.set_deadline(deadline);
+            }
+            let cmp = no_access_no_breach(cmp, self.subjects[i].info, &exec);
             if let Comparison::Diverge(d) = &cmp {
                 let mut d = d.clone();
-                if matches!(d.symptom, Symptom::Crash | Symptom::Hang) {
+                if d.symptom == Symptom::Hang {
+                    // Re-checked above with a long deadline: it still hangs.
+                    findings.push(self.judge(i, &reference, &exec, &d, wasm, None, Some(true)));
+                } else if d.symptom == Symptom::Crash {
                     // Confirm before filing: a flaky one is kept, marked.
                     let again = execute(self.subjects[i].engine.as_mut(), subject_input, plan);
                     let confirmed = matches!(oracle::compare(&reference, &again), Comparison::Diverge(a) if a.symptom == d.symptom);
@@ -133,6 +143,40 @@ impl Differ {
         }
     }
 
+    /// A hang is filed only when it holds up: the reference, re-run, finishes
+    /// the same call, and the runtime, re-run with a long deadline, still does
+    /// not. A runtime that finishes on the re-run is judged on that run
+    /// instead (a slow step, not a hang); a reference that gives up on the
+    /// re-run makes it the guest's own loop (P10).
+    #[allow(clippy::too_many_arguments)]
+    fn recheck_hang(
+        &mut self,
+        subject: usize,
+        reference: &Execution,
+        wasm: &[u8],
+        subject_input: &[u8],
+        plan: &CallPlan,
+        exec: Execution,
+        cmp: Comparison,
+    ) -> (Execution, Comparison) {
+        let Comparison::Diverge(d) = &cmp else {
+            return (exec, cmp);
+        };
+        let again = execute(&mut self.reference, wasm, plan);
+        if oracle::reference_gave_up(&again, &exec, d.call_index.unwrap_or(0)) {
+            let mut d = d.clone();
+            d.symptom = Symptom::GuestLoop;
+            d.detail = format!("{}; the reference gave up there on a re-run", d.detail);
+            return (exec, Comparison::Diverge(d));
+        }
+        self.subjects[subject]
+            .engine
+            .set_deadline(self.deadline_floor.max(HANG_RECHECK_DEADLINE));
+        let long = execute(self.subjects[subject].engine.as_mut(), subject_input, plan);
+        let long_cmp = oracle::compare(reference, &long);
+        (long, long_cmp)
+    }
+
     /// P9: after a trap, the runtime must still run a known-good module. Runs
     /// the probe in the same engine (the same worker process) and returns the
     /// divergence when it cannot.
@@ -168,6 +212,7 @@ impl Differ {
             ),
             reference_trap: None,
             subject_trap: None,
+            reference_site: None,
         })
     }
 
@@ -217,91 +262,27 @@ impl Differ {
     }
 }
 
-/// What the policy is told about a divergence, besides the divergence itself.
-pub struct Judged<'a> {
-    pub provenance: Provenance,
-    /// The policy's symptom family (see `Symptom::policy_name`).
-    pub symptom: &'a str,
-    /// The runtime mode's tier-list name.
-    pub mode_feature: Option<&'a str>,
-    pub confirmed: Option<bool>,
-}
-
-impl Judged<'_> {
-    /// Judges by the policy (with the tier rule from the module's features and
-    /// the mode) and assembles the finding. Shared by campaigns and triage.
-    pub fn finding(
-        &self,
-        policy: &Policy,
-        wasm: &[u8],
-        d: &Divergence,
-        exec: &Execution,
-        executions: Vec<Execution>,
-    ) -> Finding {
-        let mut outside: Vec<String> = features::needed_features(wasm, &policy.tiers.tier_a);
-        if let Some(mode) = self.mode_feature {
-            if policy.tier(mode) != 'A' {
-                outside.push(mode.to_string());
+/// Builds the runtimes under test, in workers or in process.
+pub fn subjects(
+    names: &[String],
+    isolate: bool,
+    limits: &WorkerLimits,
+) -> anyhow::Result<Vec<Subject>> {
+    names
+        .iter()
+        .map(|n| {
+            let info = engines::info(n).ok_or_else(|| anyhow::anyhow!("unknown engine `{n}`"))?;
+            if !engines::is_built(info.name) {
+                anyhow::bail!(
+                    "engine `{n}` is not built into this binary (see `wasmsieve engines`)"
+                );
             }
-        }
-        let verdict = policy.judge(&Observation {
-            provenance: self.provenance,
-            symptom: self.symptom,
-            features: outside.clone(),
-        });
-        let signature = signature(&exec.engine, d, exec);
-        Finding {
-            id: Finding::signature_id(&verdict.kind, &signature),
-            signature,
-            verdict,
-            engine: exec.engine.clone(),
-            provenance: self.provenance,
-            features_outside_tier_a: outside,
-            divergence: d.clone(),
-            executions,
-            seed: None,
-            iteration: None,
-            confirmed: self.confirmed,
-        }
-    }
-}
-
-/// Under hardware bounds checks an out-of-bounds memory access cannot complete: it
-/// faults on the guard region (a trap), or breaches the guard (which the
-/// worker's guard check turns into a crash record marked as a breach). A call
-/// that completes where the reference trapped, with the guard intact, touched
-/// no memory out of bounds: the access was never made (e.g. a dead load the
-/// compiler removed). That is a missing trap, a wrong result inside the
-/// sandbox (P7), not a sandbox escape.
-fn no_access_no_breach(
-    cmp: Comparison,
-    info: &engines::EngineInfo,
-    exec: &Execution,
-) -> Comparison {
-    match cmp {
-        Comparison::Diverge(mut d)
-            if d.symptom == Symptom::SandboxEscape
-                && d.reference_trap == Some(engines::Trap::MemoryOutOfBounds)
-                && info.hardware_bounds
-                && exec.end == engines::End::Completed =>
-        {
-            d.symptom = Symptom::TrapMismatch;
-            d.detail = format!(
-                "missing trap, no out-of-bounds access observed (hardware bounds checks, guard region intact): {}",
-                d.detail
-            );
-            Comparison::Diverge(d)
-        }
-        other => other,
-    }
-}
-
-/// The dedup key of a divergence: who, what, and the trap kinds or crash frames,
-/// never the random names of a generated module.
-pub fn signature(engine: &str, d: &Divergence, exec: &Execution) -> String {
-    let detail = match &exec.end {
-        engines::End::Crashed(rec) => rec.signature(),
-        _ => format!("{:?}/{:?}", d.reference_trap, d.subject_trap),
-    };
-    format!("{engine}|{:?}|{detail}", d.symptom)
+            let engine: Box<dyn Engine> = if isolate || !info.in_process_ok {
+                Box::new(Worker::new(n, limits.clone()))
+            } else {
+                engines::create(n)?
+            };
+            Ok(Subject { engine, info })
+        })
+        .collect()
 }

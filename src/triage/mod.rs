@@ -13,17 +13,19 @@
 //! source, the reference runs the source, and when recompiling the source with
 //! the toolchain reproduces the symptom the provenance becomes `aot-emitted` (P5).
 
-use crate::campaign::{
-    self,
-    differ::{Differ, Judged},
-};
-use crate::engines::{self, execute, CallResult, End, Engine, Execution, Instance, Trap};
+use crate::engines;
+use crate::exec::CrashRecord;
+use crate::exec::Provenance;
+use crate::exec::{execute, CallResult, End, Engine, Execution, Instance, Trap};
 use crate::generate::plan::CallPlan;
 use crate::generate::{self, GenConfig};
-use crate::isolate::{CrashRecord, WorkerLimits};
-use crate::oracle::{self, Comparison};
-use crate::policy::{Policy, Provenance};
-use crate::report::{Finding, FindingStore};
+use crate::isolate::WorkerLimits;
+use crate::judge::oracle::{self, Comparison};
+use crate::judge::Finding;
+use crate::judge::Judged;
+use crate::judge::Policy;
+use crate::pipeline::{self, Differ};
+use crate::store::FindingStore;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -179,7 +181,10 @@ impl FileVerdict {
 pub fn exit_code(v: &[FileVerdict]) -> i32 {
     if v.iter().any(|x| x.error.is_some()) {
         2
-    } else if v.iter().any(|x| !x.findings.is_empty()) {
+    } else if v
+        .iter()
+        .any(|x| x.findings.iter().any(|f| f.verdict.bucket.is_finding()))
+    {
         1
     } else {
         0
@@ -206,7 +211,7 @@ pub fn triage(files: &[PathBuf], cfg: &TriageConfig) -> anyhow::Result<Vec<FileV
                 v.input = kind.into();
                 if differ.is_none() {
                     let subjects =
-                        campaign::subjects(&cfg.engines, cfg.isolate, &WorkerLimits::default())?;
+                        pipeline::subjects(&cfg.engines, cfg.isolate, &WorkerLimits::default())?;
                     differ = Some(Differ::new(subjects, cfg.policy.clone())?);
                 }
                 let report = differ.as_mut().expect("just built").run(&wasm, &plan);
@@ -386,7 +391,7 @@ pub fn aot_child(aot_path: &Path, source: Option<&Path>) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", aot_path.display()))?;
     let (wasm, plan) = match source {
         Some(s) => {
-            let w = crate::cli::read_module(s)?;
+            let w = crate::wasm::read_module(s)?;
             let p = CallPlan::fixed(&w, 3).unwrap_or_default();
             (w, p)
         }
@@ -407,7 +412,7 @@ fn triage_aot(
 ) -> anyhow::Result<(Vec<Finding>, Vec<String>, Vec<u8>)> {
     let mut notes = vec![];
     let source = match &cfg.source {
-        Some(s) => Some((s.clone(), crate::cli::read_module(s)?)),
+        Some(s) => Some((s.clone(), crate::wasm::read_module(s)?)),
         None => None,
     };
     let info = engines::info("wamr-aot").expect("known engine");
@@ -470,7 +475,7 @@ fn triage_aot(
     // Provenance: does recompiling the source with the toolchain reproduce it?
     let mut provenance = Provenance::AotUnknown;
     if let Some((_, w)) = &source {
-        let subjects = campaign::subjects(
+        let subjects = pipeline::subjects(
             &["wamr-aot".to_string()],
             cfg.isolate,
             &WorkerLimits::default(),

@@ -2,9 +2,9 @@
 //! schema (documented in README.md) that CI jobs and dashboards read. It is also
 //! the resume state: a campaign started again on the same folder continues.
 
-use super::differ::CaseReport;
-use crate::oracle::Comparison;
-use crate::report::Finding;
+use crate::judge::oracle::Comparison;
+use crate::judge::{Bucket, Finding};
+use crate::pipeline::CaseReport;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -16,7 +16,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 pub struct UniqueFinding {
     pub id: String,
     pub signature: String,
-    pub bucket: String,
+    pub bucket: Bucket,
     pub kind: String,
     pub engine: String,
     pub clauses: Vec<String>,
@@ -36,7 +36,7 @@ pub struct Tick {
     /// Executions per engine so far.
     pub executions: BTreeMap<String, u64>,
     /// Unique findings per bucket so far.
-    pub unique: BTreeMap<String, u64>,
+    pub unique: BTreeMap<Bucket, u64>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -64,7 +64,7 @@ pub struct Summary {
     /// Wall time over all runs of this campaign folder.
     pub elapsed_seconds: f64,
     /// Hits per bucket and kind (all inputs, not only unique ones).
-    pub findings: BTreeMap<String, BTreeMap<String, u64>>,
+    pub findings: BTreeMap<Bucket, BTreeMap<String, u64>>,
     pub unique: Vec<UniqueFinding>,
     /// Where test cases came from: fresh wasm-smith modules vs the corpus (the
     /// seeds as they are once at the start of a fresh campaign, then mutations).
@@ -163,7 +163,7 @@ impl Summary {
     pub fn record_finding(&mut self, f: &Finding, now_seconds: f64) -> bool {
         *self
             .findings
-            .entry(f.verdict.bucket.clone())
+            .entry(f.verdict.bucket)
             .or_default()
             .entry(f.verdict.kind.clone())
             .or_default() += 1;
@@ -174,7 +174,7 @@ impl Summary {
         self.unique.push(UniqueFinding {
             id: f.id.clone(),
             signature: f.signature.clone(),
-            bucket: f.verdict.bucket.clone(),
+            bucket: f.verdict.bucket,
             kind: f.verdict.kind.clone(),
             engine: f.engine.clone(),
             clauses: f.verdict.clauses.clone(),
@@ -186,7 +186,7 @@ impl Summary {
     }
 
     /// Unique findings in one bucket.
-    pub fn unique_in(&self, bucket: &str) -> usize {
+    pub fn unique_in(&self, bucket: Bucket) -> usize {
         self.unique.iter().filter(|u| u.bucket == bucket).count()
     }
 
@@ -194,7 +194,7 @@ impl Summary {
     pub fn tick(&mut self, this_run: Duration) {
         let mut unique = BTreeMap::new();
         for u in &self.unique {
-            *unique.entry(u.bucket.clone()).or_default() += 1;
+            *unique.entry(u.bucket).or_default() += 1;
         }
         self.timeline.push(Tick {
             seconds: self.previous_seconds + this_run.as_secs_f64(),
@@ -230,9 +230,9 @@ impl Summary {
             s.elapsed_seconds,
             s.modules_generated,
             rates.join(", "),
-            s.unique_in("security"),
-            s.unique_in("bug"),
-            s.unique_in("needs-review"),
+            s.unique_in(Bucket::Security),
+            s.unique_in(Bucket::Bug),
+            s.unique_in(Bucket::NeedsReview),
         )
     }
 

@@ -15,9 +15,10 @@
 //! handlers; they run in worker processes only, and `aot-hw` compiles without
 //! software bounds checks by default (the supported combination there). After
 //! every call a `-hw` instance checks that its guard region is still
-//! inaccessible (see [`crate::isolate::region`]).
+//! inaccessible (see [`crate::exec::guard`]).
 
-use super::{Engine, Instance, MemorySnapshot, Trap, Val};
+use crate::exec::{Engine, Instance, MemorySnapshot, Trap};
+use crate::wasm::Val;
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::sync::OnceLock;
 
@@ -585,7 +586,7 @@ pub struct WamrInstance<'a> {
 
 impl Drop for WamrInstance<'_> {
     fn drop(&mut self) {
-        crate::isolate::region::forget();
+        crate::exec::guard::forget();
         // SAFETY: created by this api's instantiate, dropped once.
         unsafe { (self.api.deinstantiate)(self.inst) };
     }
@@ -606,8 +607,8 @@ impl WamrInstance<'_> {
     /// (memory.grow moves the end, and without guard regions the base too).
     fn publish_region(&self) {
         match self.memory_range() {
-            Some((base, size, reserved)) => crate::isolate::region::publish(base, size, reserved),
-            None => crate::isolate::region::publish_none(),
+            Some((base, size, reserved)) => crate::exec::guard::publish(base, size, reserved),
+            None => crate::exec::guard::publish_none(),
         }
     }
 
@@ -619,8 +620,8 @@ impl WamrInstance<'_> {
             return;
         }
         if let Some((base, size, reserved)) = self.memory_range() {
-            if let Err(breach) = crate::isolate::region::guard_intact(base, size, reserved) {
-                crate::isolate::region::report_breach(&breach);
+            if let Err(breach) = crate::exec::guard::guard_intact(base, size, reserved) {
+                crate::exec::guard::report_breach(&breach);
             }
         }
     }

@@ -1,0 +1,10 @@
+//! Judging: the oracle names the first divergence between the reference and a
+//! runtime under test ([`oracle`]), the policy table turns it into a verdict
+//! ([`policy`]), and [`finding`] is the one constructor of a [`Finding`].
+
+pub mod finding;
+pub mod oracle;
+pub mod policy;
+
+pub use finding::{Finding, Judged};
+pub use policy::{Bucket, Policy, Verdict};

@@ -1,0 +1,70 @@
+//! Wasm itself: values and their types as they cross an engine boundary,
+//! reading a module from disk, and the one feature set (see [`features`]).
+
+pub mod features;
+
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// A Wasm value as observed at the boundary. Floats are kept as bit patterns so
+/// that NaN payloads survive the trip (the oracle decides how to compare them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Val {
+    I32(i32),
+    I64(i64),
+    F32(u32),
+    F64(u64),
+}
+
+impl Val {
+    /// Raw bits, zero-extended, as the C shim takes them.
+    pub fn bits(self) -> u64 {
+        match self {
+            Val::I32(v) => v as u32 as u64,
+            Val::I64(v) => v as u64,
+            Val::F32(v) => v as u64,
+            Val::F64(v) => v,
+        }
+    }
+}
+
+impl std::fmt::Display for Val {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Val::I32(v) => write!(f, "i32:{v}"),
+            Val::I64(v) => write!(f, "i64:{v}"),
+            Val::F32(b) => write!(f, "f32:{}", f32::from_bits(b)),
+            Val::F64(b) => write!(f, "f64:{}", f64::from_bits(b)),
+        }
+    }
+}
+
+/// Value types the harness can pass and read across every engine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ValType {
+    I32,
+    I64,
+    F32,
+    F64,
+}
+
+/// Reads a .wasm or .wat file, with an error that says what is wrong.
+pub fn read_module(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let bytes =
+        std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    if bytes.starts_with(b"\0asm") {
+        return Ok(bytes);
+    }
+    let text = std::str::from_utf8(&bytes).map_err(|_| {
+        anyhow::anyhow!(
+            "{} is not a Wasm module: no \\0asm header and not WAT text",
+            path.display()
+        )
+    })?;
+    wat::parse_str(text).map_err(|e| {
+        anyhow::anyhow!(
+            "{} is not a Wasm module: not valid WAT: {e}",
+            path.display()
+        )
+    })
+}
