@@ -63,6 +63,9 @@ enum Cmd {
         /// Policy table to judge by (default: the shipped policy/wamr.toml).
         #[arg(long)]
         policy: Option<PathBuf>,
+        /// Known upstream issues, counted instead of filed (default: the shipped policy/known-issues.toml).
+        #[arg(long)]
+        known: Option<PathBuf>,
     },
     /// Fuzz: generate modules until the limit, write findings and summary.json.
     Fuzz {
@@ -87,6 +90,9 @@ enum Cmd {
         in_process: bool,
         #[arg(long)]
         policy: Option<PathBuf>,
+        /// Known upstream issues, counted instead of filed (default: the shipped policy/known-issues.toml).
+        #[arg(long)]
+        known: Option<PathBuf>,
         /// Seed modules to mutate (.wasm/.wat); default: corpus/seeds when present.
         #[arg(long)]
         corpus: Option<PathBuf>,
@@ -137,6 +143,9 @@ enum Cmd {
         in_process: bool,
         #[arg(long)]
         policy: Option<PathBuf>,
+        /// Known upstream issues, counted instead of filed (default: the shipped policy/known-issues.toml).
+        #[arg(long)]
+        known: Option<PathBuf>,
     },
     /// Draft for maintainers from a finding folder: report.md (bug, needs-review) or a private
     /// advisory.md (security), plus a running_config.json regression entry.
@@ -169,6 +178,9 @@ enum Cmd {
         in_process: bool,
         #[arg(long)]
         policy: Option<PathBuf>,
+        /// Known upstream issues, counted instead of filed (default: the shipped policy/known-issues.toml).
+        #[arg(long)]
+        known: Option<PathBuf>,
     },
     /// (internal) Run one .aot in this process for `triage`.
     #[command(hide = true, name = "triage-aot-child")]
@@ -233,7 +245,7 @@ fn default_engines(given: Vec<String>) -> anyhow::Result<Vec<String>> {
     };
     for n in &names {
         if engines::info(n).is_none() {
-            let known: Vec<&str> = engines::ENGINES.iter().map(|e| e.name).collect();
+            let known = engines::names();
             anyhow::bail!("unknown engine `{n}`; known engines: {}", known.join(", "));
         }
     }
@@ -244,11 +256,15 @@ fn default_engines(given: Vec<String>) -> anyhow::Result<Vec<String>> {
     Ok(names)
 }
 
-fn load_policy(p: Option<PathBuf>) -> anyhow::Result<Policy> {
-    match p {
-        Some(p) => Policy::load(&p),
-        None => Ok(Policy::builtin()),
+fn load_policy(p: Option<PathBuf>, known: Option<PathBuf>) -> anyhow::Result<Policy> {
+    let mut policy = match p {
+        Some(p) => Policy::load(&p)?,
+        None => Policy::builtin(),
+    };
+    if let Some(k) = known {
+        policy.known = wasmsieve::judge::KnownIssues::load(&k)?;
     }
+    Ok(policy)
 }
 
 fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
@@ -294,7 +310,7 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
             Ok(0)
         }
         Cmd::Engines => {
-            for e in engines::ENGINES {
+            for e in engines::all() {
                 let built = engines::is_built(e.name);
                 println!(
                     "{:<14} {:<10} {}",
@@ -313,10 +329,11 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
             json,
             in_process,
             policy,
+            known,
         } => {
             let wasm = read_module(&file)?;
             let names = default_engines(names)?;
-            let policy = load_policy(policy)?;
+            let policy = load_policy(policy, known)?;
             let plan = CallPlan::fixed(&wasm, 3).unwrap_or_default();
             let subjects = pipeline::subjects(&names, !in_process, &WorkerLimits::default())?;
             let mut differ = Differ::new(subjects, policy)?;
@@ -376,6 +393,7 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
             jobs,
             in_process,
             policy,
+            known,
             corpus,
             mutate_percent,
             sarif,
@@ -412,7 +430,7 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
                 "--mutate-percent is a percentage (0..=100)"
             );
             cfg.isolate = !in_process;
-            cfg.policy = load_policy(policy)?;
+            cfg.policy = load_policy(policy, known)?;
             cfg.mutate_percent = mutate_percent;
             cfg.aot_mutants = if aot_mutate { aot_mutants } else { 0 };
             cfg.shrink_budget = Duration::from_secs(shrink_time);
@@ -431,7 +449,7 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
             let outcome = campaign::run(&cfg)?;
             let s = &outcome.summary;
             if let Some(path) = sarif {
-                let log = wasmsieve::report::sarif::sarif(s, &cfg.policy, &cfg.out);
+                let log = wasmsieve::report::sarif::sarif(s, &cfg.policy);
                 std::fs::write(&path, serde_json::to_string_pretty(&log)?)
                     .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
             }
@@ -467,12 +485,13 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
             seed,
             in_process,
             policy,
+            known,
         } => {
             let mut cfg = wasmsieve::shrink::ShrinkConfig::new(Duration::from_secs(time));
             cfg.attempts = attempts;
             cfg.seed = seed;
             cfg.isolate = !in_process;
-            cfg.policy = load_policy(policy)?;
+            cfg.policy = load_policy(policy, known)?;
             let out = wasmsieve::shrink::shrink_finding_with(&dir, &cfg)?;
             println!("{}", out.line());
             println!("min.wasm: {}", out.min_wasm.display());
@@ -496,11 +515,12 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
             libfuzzer,
             in_process,
             policy,
+            known,
         } => {
             let cfg = wasmsieve::triage::TriageConfig {
                 engines: default_engines(names)?,
                 isolate: !in_process,
-                policy: load_policy(policy)?,
+                policy: load_policy(policy, known)?,
                 source,
                 out,
                 libfuzzer,

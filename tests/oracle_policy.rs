@@ -542,6 +542,7 @@ fn exec_returning(engine: &str, result: CallResult) -> Execution {
             result,
             globals: vec![],
             memories: vec![],
+            trap_site: None,
         }],
         ..Default::default()
     }

@@ -75,4 +75,67 @@ fn dead_out_of_bounds_load_under_hardware_bounds_is_a_missing_trap_not_an_escape
         ("bug", "miscompile")
     );
     assert_eq!(f.verdict.clauses, vec!["P5".to_string(), "P7".to_string()]);
+    // ... and it is WAMR issue #2773, counted as known.
+    assert_eq!(f.known.as_ref().map(|k| k.id.as_str()), Some("wamr-2773"));
+    assert!(
+        f.signature
+            .contains("MissedTrap|MemoryOutOfBounds@I64Load16U"),
+        "{}",
+        f.signature
+    );
+}
+
+#[test]
+fn aot_runs_on_after_out_of_bounds_table_fill() {
+    let findings = findings_of(
+        "aot-table-fill-oob-runs-on.wat",
+        &["wamr-aot", "wamr-aot-hw", "wamr-classic", "wamr-fast"],
+    );
+    // Only AoT without hardware bounds checks runs past the trap.
+    assert!(!findings.is_empty(), "fixed in this WAMR?");
+    assert!(
+        findings.iter().all(|f| f.engine == "wamr-aot"),
+        "{:#?}",
+        details(&findings)
+    );
+    let f = &findings[0];
+    // The first call: the reference traps at table.fill, AoT at the
+    // `unreachable` after it. The signature names the missed trap's site.
+    assert_eq!(f.divergence.symptom, Symptom::WrongTrapKind);
+    assert_eq!(f.divergence.reference_site.as_deref(), Some("TableFill"));
+    assert!(
+        f.signature
+            .ends_with("MissedTrap|TableOutOfBounds@TableFill"),
+        "{}",
+        f.signature
+    );
+    assert_eq!(
+        (f.verdict.bucket.as_str(), f.verdict.kind.as_str()),
+        ("bug", "miscompile")
+    );
+    assert!(f.known.is_none());
+}
+
+#[test]
+fn campaign_module_with_table_trap_is_the_same_root_cause() {
+    // The module a campaign found (838 WAT lines): its divergence must carry
+    // the same signature as the hand-reduced one above.
+    let Some(path) = shared_repro("aot-unreachable-vs-table-oob.wasm") else {
+        return;
+    };
+    worker_exe();
+    let wasm = std::fs::read(path).unwrap();
+    let subjects = subjects(&["wamr-aot".to_string()], true, &WorkerLimits::default()).unwrap();
+    let mut differ = Differ::new(subjects, Policy::builtin()).unwrap();
+    let findings = differ
+        .run(&wasm, &CallPlan::fixed(&wasm, 3).unwrap())
+        .findings;
+    assert_eq!(findings.len(), 1, "{:#?}", details(&findings));
+    assert!(
+        findings[0]
+            .signature
+            .ends_with("MissedTrap|TableOutOfBounds@TableFill"),
+        "{}",
+        findings[0].signature
+    );
 }

@@ -296,7 +296,7 @@ fn job_loop(shared: &Shared, job: usize) -> anyhow::Result<()> {
         Some(Differ::new(
             vec![Subject {
                 engine: worker,
-                info: &engines::AOT_MANIPULATED,
+                info: &engines::wamr::AOT_MANIPULATED,
             }],
             cfg.policy.clone(),
         )?)
@@ -387,6 +387,15 @@ fn record(
 ) -> anyhow::Result<Option<PathBuf>> {
     f.seed = Some(shared.cfg.seed);
     f.iteration = Some(iteration);
+    if let Some(known) = f.known.clone() {
+        // Counted and linked, never filed or shrunk again; the first input is
+        // kept so the match can be checked.
+        if st.record_known(&f, &known, shared.started.elapsed().as_secs_f64()) {
+            shared.store.write_known_example(&known.id, wasm)?;
+            eprintln!("known issue: {} ({}) in {}", known.id, known.link, f.engine);
+        }
+        return Ok(None);
+    }
     if st.record_finding(&f, shared.started.elapsed().as_secs_f64()) {
         let mut artifacts: Vec<(String, Vec<u8>)> = f
             .executions

@@ -24,40 +24,59 @@ pub struct EngineInfo {
     /// checks): an access the reference traps on cannot complete without
     /// faulting or breaching the guard, which the worker watches.
     pub hardware_bounds: bool,
+    /// Frames of the runtime that only carry a call into Wasm code: left out
+    /// of crash signatures, so one bug gives one signature however it is
+    /// reached.
+    pub crash_glue: &'static [&'static str],
     pub about: &'static str,
 }
 
 use crate::exec::Provenance as P;
 
-/// Every engine wasmsieve knows. Runtimes under test first.
-pub static ENGINES: &[EngineInfo] = &[
-    EngineInfo { name: "wamr-classic", provenance: P::Wasm, mode_feature: Some("classic-interpreter"), in_process_ok: true, hardware_bounds: false, about: "WAMR classic interpreter (software bounds checks)" },
-    EngineInfo { name: "wamr-fast", provenance: P::Wasm, mode_feature: Some("fast-interpreter"), in_process_ok: true, hardware_bounds: false, about: "WAMR fast interpreter (software bounds checks)" },
-    EngineInfo { name: "wamr-aot", provenance: P::AotEmitted, mode_feature: Some("aot"), in_process_ok: true, hardware_bounds: false, about: "WAMR AoT compiler (in process, supported options, software bounds checks) + AoT runtime" },
-    EngineInfo { name: "wamr-aot-opts", provenance: P::AotEmitted, mode_feature: Some("aot"), in_process_ok: true, hardware_bounds: false, about: "WAMR AoT with compiler options drawn per module (opt/size level 0-3, software bounds checks)" },
-    // Hardware bounds checks (WAMR's x86-64 default): guard regions and WAMR's
-    // own SIGSEGV/SIGBUS handlers, so worker processes only.
-    EngineInfo { name: "wamr-classic-hw", provenance: P::Wasm, mode_feature: Some("classic-interpreter"), in_process_ok: false, hardware_bounds: true, about: "WAMR classic interpreter (hardware bounds checks: guard region, own signal handlers; worker only)" },
-    EngineInfo { name: "wamr-fast-hw", provenance: P::Wasm, mode_feature: Some("fast-interpreter"), in_process_ok: false, hardware_bounds: true, about: "WAMR fast interpreter (hardware bounds checks: guard region, own signal handlers; worker only)" },
-    EngineInfo { name: "wamr-aot-hw", provenance: P::AotEmitted, mode_feature: Some("aot"), in_process_ok: false, hardware_bounds: true, about: "WAMR AoT (hardware bounds checks; code compiled with bounds_checks=0, the supported combination; worker only)" },
-    EngineInfo { name: "faulty", provenance: P::Wasm, mode_feature: None, in_process_ok: false, hardware_bounds: false, about: "test engine: wasmtime that misbehaves on wsv_fault_* markers" },
-    EngineInfo { name: "wasmtime", provenance: P::Wasm, mode_feature: None, in_process_ok: true, hardware_bounds: false, about: "reference: wasmtime (Cranelift), fuel-bounded" },
-    EngineInfo { name: "wasmi", provenance: P::Wasm, mode_feature: None, in_process_ok: true, hardware_bounds: false, about: "second opinion: wasmi interpreter" },
+/// The reference, the second opinion and the test engine; the runtimes under
+/// test come from their own files ([`wamr::ENGINES`]).
+static OTHERS: &[EngineInfo] = &[
+    EngineInfo {
+        name: "faulty",
+        provenance: P::Wasm,
+        mode_feature: None,
+        in_process_ok: false,
+        hardware_bounds: false,
+        crash_glue: &[],
+        about: "test engine: wasmtime that misbehaves on wsv_fault_* markers",
+    },
+    EngineInfo {
+        name: "wasmtime",
+        provenance: P::Wasm,
+        mode_feature: None,
+        in_process_ok: true,
+        hardware_bounds: false,
+        crash_glue: &[],
+        about: "reference: wasmtime (Cranelift), fuel-bounded",
+    },
+    EngineInfo {
+        name: "wasmi",
+        provenance: P::Wasm,
+        mode_feature: None,
+        in_process_ok: true,
+        hardware_bounds: false,
+        crash_glue: &[],
+        about: "second opinion: wasmi interpreter",
+    },
 ];
 
-/// WAMR's AoT runtime given an .aot whose bytes were changed after emission:
-/// trusted input by policy (P4), so whatever it does is a bug.
-pub static AOT_MANIPULATED: EngineInfo = EngineInfo {
-    name: "wamr-aot",
-    provenance: P::AotManipulated,
-    mode_feature: Some("aot"),
-    in_process_ok: false,
-    hardware_bounds: false,
-    about: "WAMR AoT runtime loading manipulated .aot files",
-};
+/// Every engine wasmsieve knows. Runtimes under test first.
+pub fn all() -> impl Iterator<Item = &'static EngineInfo> {
+    wamr::ENGINES.iter().chain(OTHERS)
+}
 
 pub fn info(name: &str) -> Option<&'static EngineInfo> {
-    ENGINES.iter().find(|e| e.name == name)
+    all().find(|e| e.name == name)
+}
+
+/// Names of every engine, for messages.
+pub fn names() -> Vec<&'static str> {
+    all().map(|e| e.name).collect()
 }
 
 /// Runtimes under test that this binary was built with.
@@ -67,10 +86,9 @@ pub fn runtimes_built() -> Vec<&'static str> {
 
 /// Whether an engine can be created in this binary.
 pub fn is_built(name: &str) -> bool {
-    match name {
-        "wamr-aot-opts" => runtimes_built().contains(&"wamr-aot"),
-        n if n.starts_with("wamr-") => runtimes_built().contains(&n),
-        _ => info(name).is_some(),
+    match wamr::is_built(name) {
+        Some(built) => built,
+        None => info(name).is_some(),
     }
 }
 
@@ -80,17 +98,12 @@ pub fn create(name: &str) -> anyhow::Result<Box<dyn Engine>> {
         "wasmtime" => Box::new(wasmtime::Wasmtime::new()?),
         "wasmi" => Box::new(wasmi::Wasmi::new()),
         "faulty" => Box::new(faulty::Faulty::new()?),
-        "wamr-aot-opts" => Box::new(wamr::Wamr::aot_drawing_options().map_err(anyhow::Error::msg)?),
-        other => {
-            let mode = wamr::Mode::from_name(other).ok_or_else(|| {
-                let known: Vec<&str> = ENGINES.iter().map(|e| e.name).collect();
-                anyhow::anyhow!(
-                    "unknown engine `{other}`; known engines: {}",
-                    known.join(", ")
-                )
-            })?;
-            Box::new(wamr::Wamr::new(mode).map_err(anyhow::Error::msg)?)
-        }
+        other => wamr::create(other).unwrap_or_else(|| {
+            Err(anyhow::anyhow!(
+                "unknown engine `{other}`; known engines: {}",
+                names().join(", ")
+            ))
+        })?,
     })
 }
 

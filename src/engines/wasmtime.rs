@@ -115,13 +115,24 @@ impl Engine for Wasmtime {
         store.set_fuel(FUEL_PER_CALL).expect("fuel enabled");
         let instance = wasmtime::Instance::new(&mut store, module, &[]).map_err(|e| trap_of(&e))?;
         let store = self.store.insert(store);
-        Ok(Box::new(WasmtimeInstance { store, instance }))
+        Ok(Box::new(WasmtimeInstance {
+            store,
+            instance,
+            trap_site: None,
+        }))
     }
 }
 
 struct WasmtimeInstance<'a> {
     store: &'a mut Store<StoreLimits>,
     instance: wasmtime::Instance,
+    trap_site: Option<u32>,
+}
+
+/// The module offset of the innermost Wasm frame of a trap.
+fn trap_site_of(e: &wasmtime::Error) -> Option<u32> {
+    let bt = e.downcast_ref::<wasmtime::WasmBacktrace>()?;
+    bt.frames().first()?.module_offset().map(|o| o as u32)
 }
 
 impl Instance for WasmtimeInstance<'_> {
@@ -134,8 +145,11 @@ impl Instance for WasmtimeInstance<'_> {
         let mut results = vec![wasmtime::Val::I32(0); n];
         let args: Vec<_> = args.iter().copied().map(to_wasmtime).collect();
         self.store.set_fuel(FUEL_PER_CALL).expect("fuel enabled");
-        f.call(&mut *self.store, &args, &mut results)
-            .map_err(|e| trap_of(&e))?;
+        self.trap_site = None;
+        f.call(&mut *self.store, &args, &mut results).map_err(|e| {
+            self.trap_site = trap_site_of(&e);
+            trap_of(&e)
+        })?;
         Ok(results.iter().filter_map(from_wasmtime).collect())
     }
 
@@ -147,5 +161,9 @@ impl Instance for WasmtimeInstance<'_> {
     fn memory(&mut self, name: &str) -> Option<MemorySnapshot> {
         let m = self.instance.get_memory(&mut *self.store, name)?;
         Some(MemorySnapshot::of(name, m.data(&*self.store)))
+    }
+
+    fn trap_site(&self) -> Option<u32> {
+        self.trap_site
     }
 }

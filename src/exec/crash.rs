@@ -40,13 +40,18 @@ impl CrashRecord {
     }
 
     /// The top frames of the runtime, minus addresses: the dedup signature.
-    /// Frames in the C library (raise, abort, malloc internals) are skipped so
-    /// that the signature names where the runtime went wrong.
-    pub fn signature(&self) -> String {
+    /// Frames in the C library (raise, abort, malloc internals), the harness's
+    /// own, unsymbolized ones (generated code) and the runtime's `glue` (frames
+    /// that only carry a call into Wasm) are skipped, so that the signature
+    /// names where the runtime went wrong, however the call reached it.
+    pub fn signature(&self, glue: &[&str]) -> String {
+        let harness = ["wasmsieve::", "std::", "core::", "<", "rust_"];
         let frames: Vec<&str> = self
             .frames
             .iter()
             .filter(|f| !f.contains("libc.so") && !f.starts_with("__") && !f.contains("??"))
+            .filter(|f| !harness.iter().any(|h| f.starts_with(h)))
+            .filter(|f| !glue.iter().any(|g| f.contains(g)))
             .take(3)
             .map(|s| s.as_str())
             .collect();

@@ -94,6 +94,11 @@ pub struct CallRecord {
     pub result: CallResult,
     pub globals: Vec<(String, Option<Val>)>,
     pub memories: Vec<MemorySnapshot>,
+    /// Where the call trapped: the module offset of the trapping instruction,
+    /// when the engine reports one (the reference does). A missed trap is
+    /// named by this instruction, not by whatever the runtime did next.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trap_site: Option<u32>,
 }
 
 /// How the engine process ended the run: normally, or by something the isolation
@@ -142,6 +147,15 @@ pub enum Provenance {
 }
 
 impl Provenance {
+    pub const ALL: [Provenance; 6] = [
+        Provenance::Wasm,
+        Provenance::AotEmitted,
+        Provenance::AotManipulated,
+        Provenance::AotUnknown,
+        Provenance::AotCompiler,
+        Provenance::Misuse,
+    ];
+
     /// The name policy rows use.
     pub fn name(self) -> &'static str {
         match self {
@@ -163,6 +177,11 @@ pub trait Instance {
     fn global(&mut self, name: &str) -> Option<Val>;
     /// Snapshots an exported memory (see [`MemorySnapshot::of`]).
     fn memory(&mut self, name: &str) -> Option<MemorySnapshot>;
+    /// The module offset of the instruction the last call trapped at, for
+    /// engines that know it: root-cause signatures are built on it.
+    fn trap_site(&self) -> Option<u32> {
+        None
+    }
     /// Set when the engine can no longer answer (its worker died or hung):
     /// the run stops there and the isolation layer's record becomes the end.
     fn aborted(&self) -> Option<End> {
@@ -230,9 +249,9 @@ pub fn execute(engine: &mut dyn Engine, wasm: &[u8], plan: &CallPlan) -> Executi
 
 fn run_calls(instance: &mut dyn Instance, plan: &CallPlan, exec: &mut Execution) {
     for call in &plan.calls {
-        let result = match instance.call(&call.export, &call.args) {
-            Ok(vals) => CallResult::Returned(vals),
-            Err((trap, message)) => CallResult::Trapped { trap, message },
+        let (result, trap_site) = match instance.call(&call.export, &call.args) {
+            Ok(vals) => (CallResult::Returned(vals), None),
+            Err((trap, message)) => (CallResult::Trapped { trap, message }, instance.trap_site()),
         };
         if let Some(end) = instance.aborted() {
             exec.end = end;
@@ -254,6 +273,7 @@ fn run_calls(instance: &mut dyn Instance, plan: &CallPlan, exec: &mut Execution)
             result,
             globals,
             memories,
+            trap_site,
         });
     }
 }

@@ -50,6 +50,22 @@ fn numeric(t: &wasmparser::ValType) -> Option<ValType> {
 }
 
 impl Exports {
+    /// Every export's name, whatever its kind.
+    pub fn names(wasm: &[u8]) -> Vec<String> {
+        use wasmparser::Payload;
+        let mut names = vec![];
+        for p in wasmparser::Parser::new(0).parse_all(wasm) {
+            if let Ok(Payload::ExportSection(r)) = p {
+                names.extend(
+                    r.into_iter()
+                        .filter_map(|e| e.ok())
+                        .map(|e| e.name.to_string()),
+                );
+            }
+        }
+        names
+    }
+
     /// Whether any import, export or custom section name contains a NUL byte.
     pub fn names_contain_nul(wasm: &[u8]) -> bool {
         use wasmparser::Payload;

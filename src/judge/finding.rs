@@ -4,9 +4,10 @@
 use crate::engines::EngineInfo;
 use crate::exec::{End, Execution, Provenance, Trap};
 use crate::generate::plan::{CallPlan, Exports, PlannedCall};
+use crate::judge::known::KnownMatch;
 use crate::judge::oracle::{Comparison, Divergence, Symptom};
 use crate::judge::policy::{Observation, Policy, Verdict};
-use crate::wasm::features;
+use crate::wasm::{self, features};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -29,6 +30,9 @@ pub struct Finding {
     pub iteration: Option<u64>,
     /// How the crash or hang reproduced on rerun (`None`: not rerun).
     pub confirmed: Option<bool>,
+    /// The known upstream issue this finding is (see `policy/known-issues.toml`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub known: Option<KnownMatch>,
 }
 
 impl Finding {
@@ -112,7 +116,15 @@ impl Judged<'_> {
             symptom: self.symptom,
             features: outside.clone(),
         });
-        let signature = signature(&exec.engine, d, exec);
+        let mut d = d.clone();
+        if d.reference_trap.is_some() && d.reference_site.is_none() {
+            d.reference_site = d
+                .call_index
+                .and_then(|i| executions.first()?.calls.get(i)?.trap_site)
+                .and_then(|at| wasm::instruction_at(wasm, at));
+        }
+        let signature = signature(&exec.engine, &d, exec);
+        let known = policy.known.find(wasm, &d, executions.first(), exec);
         Finding {
             id: Finding::signature_id(&verdict.kind, &signature),
             signature,
@@ -120,11 +132,12 @@ impl Judged<'_> {
             engine: exec.engine.clone(),
             provenance: self.provenance,
             features_outside_tier_a: outside,
-            divergence: d.clone(),
+            divergence: d,
             executions,
             seed: None,
             iteration: None,
             confirmed: self.confirmed,
+            known,
         }
     }
 }
@@ -155,12 +168,33 @@ pub fn no_access_no_breach(cmp: Comparison, info: &EngineInfo, exec: &Execution)
     }
 }
 
-/// The dedup key of a divergence: who, what, and the trap kinds or crash frames,
-/// never the random names of a generated module.
+/// The dedup key of a divergence: its root cause, never its aftermath nor the
+/// random names of a generated module. A crash is named by its normalized
+/// frames; a trap the reference raised and the runtime did not by that trap and
+/// the instruction that should have raised it (whatever the runtime did next:
+/// returned, or trapped later for another reason); a trap only the runtime
+/// raised by its kind; anything else by its symptom.
 pub fn signature(engine: &str, d: &Divergence, exec: &Execution) -> String {
-    let detail = match &exec.end {
-        End::Crashed(rec) => rec.signature(),
-        _ => format!("{:?}/{:?}", d.reference_trap, d.subject_trap),
+    let cause = match (&exec.end, &d.reference_trap, &d.subject_trap) {
+        (End::Crashed(rec), _, _) => {
+            let glue = crate::engines::info(engine).map_or(&[][..], |i| i.crash_glue);
+            format!("{:?}|{}", d.symptom, rec.signature(glue))
+        }
+        (_, Some(rt), _) => {
+            let what = if d.symptom == Symptom::SandboxEscape {
+                "SandboxEscape"
+            } else {
+                "MissedTrap"
+            };
+            let site = match (&d.reference_site, d.call_index) {
+                (Some(s), _) => s.as_str(),
+                (None, None) => "instantiation",
+                (None, Some(_)) => "?",
+            };
+            format!("{what}|{rt:?}@{site}")
+        }
+        (_, None, Some(st)) => format!("ExtraTrap|{st:?}"),
+        _ => format!("{:?}", d.symptom),
     };
-    format!("{engine}|{:?}|{detail}", d.symptom)
+    format!("{engine}|{cause}")
 }

@@ -3,8 +3,10 @@
 //! ([`policy`]), and [`finding`] is the one constructor of a [`Finding`].
 
 pub mod finding;
+pub mod known;
 pub mod oracle;
 pub mod policy;
 
 pub use finding::{Finding, Judged};
+pub use known::{KnownIssues, KnownMatch};
 pub use policy::{Bucket, Policy, Verdict};

@@ -318,11 +318,15 @@ fn compare_results(
         (Trapped { trap: t, .. }, _) | (_, Trapped { trap: t, .. }) if t.is_nondeterministic() => {
             // Stack depth, fuel and resource limits differ legitimately, and so
             // does the state they leave behind (globals, memory, the
-            // termination counter), even when both sides hit one: nothing past
-            // this step is compared, hangs included.
-            Some(Comparison::Poisoned(format!(
-                "{t:?}: {at} is implementation-defined; not compared past it"
-            )))
+            // termination counter), even when both sides hit the same one:
+            // nothing past this step is compared, hangs included.
+            Some(if r == s {
+                Comparison::Agree
+            } else {
+                Comparison::Poisoned(format!(
+                    "{t:?}: {at} is implementation-defined; not compared past it"
+                ))
+            })
         }
         (Trapped { trap: a, message }, Returned(vals)) => {
             let symptom = if a.guards_sandbox() {

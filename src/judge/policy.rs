@@ -5,6 +5,7 @@
 //! the tier rule (P8) from the features a module really uses.
 
 use crate::exec::Provenance;
+use crate::judge::known::KnownIssues;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -58,6 +59,7 @@ impl std::fmt::Display for Bucket {
 }
 
 #[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Rule {
     pub id: String,
     pub provenance: String,
@@ -71,19 +73,37 @@ pub struct Rule {
 }
 
 #[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Tiers {
     pub tier_a: Vec<String>,
     pub tier_b: Vec<String>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Policy {
     pub version: u32,
     pub clauses: BTreeMap<String, String>,
     pub tiers: Tiers,
     #[serde(rename = "rule")]
     pub rules: Vec<Rule>,
+    /// Known upstream issues (a file of their own, see [`KnownIssues`]);
+    /// the shipped list unless replaced.
+    #[serde(skip)]
+    pub known: KnownIssues,
 }
+
+/// The symptom families rows can name (see `Symptom::policy_name`).
+pub const SYMPTOMS: &[&str] = &[
+    "crash",
+    "hang",
+    "guest-loop",
+    "sandbox-escape",
+    "wrong-result",
+    "validation",
+    "unrecoverable",
+    "reference-suspect",
+];
 
 /// What the policy is asked about.
 #[derive(Clone, Debug)]
@@ -109,8 +129,9 @@ pub struct Verdict {
 
 impl Policy {
     pub fn parse(text: &str) -> anyhow::Result<Policy> {
-        let p: Policy = toml::from_str(text)?;
+        let mut p: Policy = toml::from_str(text)?;
         p.check()?;
+        p.known = KnownIssues::builtin();
         Ok(p)
     }
 
@@ -126,7 +147,28 @@ impl Policy {
 
     /// Rejects tables that would give verdicts citing unknown clauses or buckets.
     fn check(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.version == 1,
+            "unsupported policy version {} (this wasmsieve reads version 1)",
+            self.version
+        );
+        let mut ids = std::collections::HashSet::new();
         for r in &self.rules {
+            anyhow::ensure!(ids.insert(&r.id), "duplicate rule id {:?}", r.id);
+            anyhow::ensure!(
+                r.provenance == "any" || Provenance::ALL.iter().any(|p| p.name() == r.provenance),
+                "rule {}: unknown provenance {:?} (one of any, {})",
+                r.id,
+                r.provenance,
+                Provenance::ALL.map(|p| p.name()).join(", ")
+            );
+            anyhow::ensure!(
+                r.symptom == "any" || SYMPTOMS.contains(&r.symptom.as_str()),
+                "rule {}: unknown symptom {:?} (one of any, {})",
+                r.id,
+                r.symptom,
+                SYMPTOMS.join(", ")
+            );
             for c in &r.clauses {
                 anyhow::ensure!(
                     self.clauses.contains_key(c),

@@ -144,12 +144,26 @@ pub fn render(s: &Summary) -> String {
             u.id
         );
     }
+    let mut known = String::new();
+    for k in &s.known {
+        let _ = write!(
+            known,
+            "<tr><td><a href=\"{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{:.0}</td></tr>",
+            k.link,
+            k.id,
+            k.title,
+            k.engines.join(", "),
+            k.hits,
+            k.first_seen_seconds
+        );
+    }
     format!(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>wasmsieve campaign</title>\
          <style>body{{font-family:sans-serif;margin:2em}}td,th{{padding:2px 8px;text-align:left}}</style></head><body>\
          <h1>wasmsieve campaign</h1><p>engines: {} &middot; seed {} &middot; {:.0} s &middot; {} modules \
          ({} fresh, {} mutated) &middot; corpus {} &middot; {} comparisons poisoned</p>{}{}{}{}\
          <h2>Unique findings</h2><table><tr><th>bucket</th><th>kind</th><th>engine</th><th>clauses</th><th>hits</th><th>first seen (s)</th><th>finding</th></tr>{}</table>\
+         <h2>Known issues (counted, not filed)</h2><table><tr><th>issue</th><th>what</th><th>engines</th><th>hits</th><th>first seen (s)</th></tr>{}</table>\
          </body></html>",
         s.engines.join(", "),
         s.seed,
@@ -163,7 +177,8 @@ pub fn render(s: &Summary) -> String {
         line_chart("Unique findings over time", &finding_series),
         bars("Engine mix", &mix),
         bars("Test-case sources", &sources),
-        rows
+        rows,
+        known
     )
 }
 

@@ -14,7 +14,7 @@ fn level(bucket: Bucket) -> &'static str {
 }
 
 /// Builds the SARIF log of a campaign. Paths are relative to the campaign folder.
-pub fn sarif(s: &Summary, policy: &Policy, out: &std::path::Path) -> Value {
+pub fn sarif(s: &Summary, policy: &Policy) -> Value {
     let rules: Vec<Value> = policy
         .rules
         .iter()
@@ -26,16 +26,12 @@ pub fn sarif(s: &Summary, policy: &Policy, out: &std::path::Path) -> Value {
             })
         })
         .collect();
-    let results: Vec<Value> = s
+    let mut results: Vec<Value> = s
         .unique
         .iter()
         .map(|u| {
-            let rule = std::fs::read(out.join(&u.path).join("finding.json"))
-                .ok()
-                .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
-                .and_then(|v| v["verdict"]["rule"].as_str().map(str::to_string));
             json!({
-                "ruleId": rule.unwrap_or_else(|| u.kind.clone()),
+                "ruleId": if u.rule.is_empty() { &u.kind } else { &u.rule },
                 "level": level(u.bucket),
                 "message": { "text": format!("{} / {} in {} ({} hits; clauses {})", u.bucket, u.kind, u.engine, u.hits, u.clauses.join(", ")) },
                 "locations": [{ "physicalLocation": { "artifactLocation": { "uri": format!("{}/input.wasm", u.path) } } }],
@@ -44,6 +40,17 @@ pub fn sarif(s: &Summary, policy: &Policy, out: &std::path::Path) -> Value {
             })
         })
         .collect();
+    // Known upstream issues: one note each, linked, never a new alert.
+    results.extend(s.known.iter().map(|k| {
+        json!({
+            "ruleId": format!("known/{}", k.id),
+            "level": "note",
+            "message": { "text": format!("known issue {} ({}): {} hits in {}; {}", k.id, k.link, k.hits, k.engines.join(", "), k.title) },
+            "locations": [{ "physicalLocation": { "artifactLocation": { "uri": k.example } } }],
+            "partialFingerprints": { "wasmsieveKnownIssue/v1": k.id },
+            "properties": { "known": k.id, "link": k.link, "bucket": k.bucket, "hits": k.hits },
+        })
+    }));
     json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",

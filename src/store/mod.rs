@@ -24,6 +24,13 @@ impl FindingStore {
         }
     }
 
+    /// Keeps the first input that hit a known issue: `DIR/known/<id>.wasm`.
+    pub fn write_known_example(&self, id: &str, wasm: &[u8]) -> std::io::Result<()> {
+        let dir = self.root.with_file_name("known");
+        std::fs::create_dir_all(&dir)?;
+        std::fs::write(dir.join(format!("{id}.wasm")), wasm)
+    }
+
     pub fn dir_of(&self, f: &Finding) -> PathBuf {
         self.root.join(f.verdict.bucket.as_str()).join(&f.id)
     }

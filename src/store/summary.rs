@@ -3,7 +3,7 @@
 //! the resume state: a campaign started again on the same folder continues.
 
 use crate::judge::oracle::Comparison;
-use crate::judge::{Bucket, Finding};
+use crate::judge::{Bucket, Finding, KnownMatch};
 use crate::pipeline::CaseReport;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -11,6 +11,22 @@ use std::path::Path;
 use std::time::Duration;
 
 pub const SCHEMA_VERSION: u32 = 1;
+
+/// Hits of one known issue in a campaign.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct KnownHits {
+    pub id: String,
+    pub link: String,
+    pub title: String,
+    /// The policy's verdict on the first hit (known issues keep their bucket).
+    pub bucket: Bucket,
+    pub kind: String,
+    pub engines: Vec<String>,
+    pub hits: u64,
+    pub first_seen_seconds: f64,
+    /// The first input that hit it, relative to the campaign folder.
+    pub example: String,
+}
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct UniqueFinding {
@@ -20,6 +36,9 @@ pub struct UniqueFinding {
     pub kind: String,
     pub engine: String,
     pub clauses: Vec<String>,
+    /// The policy row that decided the verdict.
+    #[serde(default)]
+    pub rule: String,
     /// How many inputs hit this signature (the first is kept whole).
     pub hits: u64,
     /// Campaign time when first seen, in seconds.
@@ -66,6 +85,10 @@ pub struct Summary {
     /// Hits per bucket and kind (all inputs, not only unique ones).
     pub findings: BTreeMap<Bucket, BTreeMap<String, u64>>,
     pub unique: Vec<UniqueFinding>,
+    /// Findings that are known upstream issues (`policy/known-issues.toml`):
+    /// counted here, not filed again.
+    #[serde(default)]
+    pub known: Vec<KnownHits>,
     /// Where test cases came from: fresh wasm-smith modules vs the corpus (the
     /// seeds as they are once at the start of a fresh campaign, then mutations).
     #[serde(default)]
@@ -111,6 +134,7 @@ impl Summary {
             elapsed_seconds: 0.0,
             findings: BTreeMap::new(),
             unique: vec![],
+            known: vec![],
             modules_fresh: 0,
             modules_mutated: 0,
             corpus_size: 0,
@@ -159,6 +183,29 @@ impl Summary {
         self.modules_compared += 1;
     }
 
+    /// Counts a finding of a known issue; `true` on the issue's first hit.
+    pub fn record_known(&mut self, f: &Finding, known: &KnownMatch, now_seconds: f64) -> bool {
+        if let Some(k) = self.known.iter_mut().find(|k| k.id == known.id) {
+            k.hits += 1;
+            if !k.engines.contains(&f.engine) {
+                k.engines.push(f.engine.clone());
+            }
+            return false;
+        }
+        self.known.push(KnownHits {
+            id: known.id.clone(),
+            link: known.link.clone(),
+            title: known.title.clone(),
+            bucket: f.verdict.bucket,
+            kind: f.verdict.kind.clone(),
+            engines: vec![f.engine.clone()],
+            hits: 1,
+            first_seen_seconds: self.previous_seconds + now_seconds,
+            example: format!("known/{}.wasm", known.id),
+        });
+        true
+    }
+
     /// Counts a finding; `true` when its signature is new (keep it whole).
     pub fn record_finding(&mut self, f: &Finding, now_seconds: f64) -> bool {
         *self
@@ -178,6 +225,7 @@ impl Summary {
             kind: f.verdict.kind.clone(),
             engine: f.engine.clone(),
             clauses: f.verdict.clauses.clone(),
+            rule: f.verdict.rule.clone(),
             hits: 1,
             first_seen_seconds: self.previous_seconds + now_seconds,
             path: format!("findings/{}/{}", f.verdict.bucket, f.id),
@@ -226,13 +274,14 @@ impl Summary {
             .map(|l| format!(" ({}s left)", l.saturating_sub(this_run).as_secs()))
             .unwrap_or_default();
         format!(
-            "[{:>5.0}s{remaining}] modules {} | {} | unique findings: security {} bug {} needs-review {}",
+            "[{:>5.0}s{remaining}] modules {} | {} | unique findings: security {} bug {} needs-review {} | known issues {}",
             s.elapsed_seconds,
             s.modules_generated,
             rates.join(", "),
             s.unique_in(Bucket::Security),
             s.unique_in(Bucket::Bug),
             s.unique_in(Bucket::NeedsReview),
+            s.known.iter().map(|k| k.hits).sum::<u64>(),
         )
     }
 

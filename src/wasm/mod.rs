@@ -68,3 +68,27 @@ pub fn read_module(path: &Path) -> anyhow::Result<Vec<u8>> {
         )
     })
 }
+
+/// The instruction at a module offset (as engines report trap sites), named
+/// by wasmparser's operator name (`I32Load`, `TableGet`, ...).
+pub fn instruction_at(wasm: &[u8], offset: u32) -> Option<String> {
+    let offset = u64::from(offset);
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        let Ok(wasmparser::Payload::CodeSectionEntry(body)) = payload else {
+            continue;
+        };
+        if !body.range().contains(&offset) {
+            continue;
+        }
+        let mut ops = body.get_operators_reader().ok()?;
+        while !ops.eof() {
+            let (op, at) = ops.read_with_offset().ok()?;
+            if at == offset {
+                let name = format!("{op:?}");
+                return name.split([' ', '{', '(']).next().map(str::to_string);
+            }
+        }
+        return None;
+    }
+    None
+}

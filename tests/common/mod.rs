@@ -32,3 +32,18 @@ pub fn temp_dir(tag: &str) -> PathBuf {
     std::fs::create_dir_all(&d).unwrap();
     d
 }
+
+/// A module from `../shared/repro/` (modules from campaigns on stock WAMR,
+/// handed to the project beside the repository); `None`, with a note, where
+/// that folder is absent (e.g. on a user's machine).
+pub fn shared_repro(name: &str) -> Option<PathBuf> {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/repro")
+        .join(name);
+    if p.exists() {
+        Some(p)
+    } else {
+        eprintln!("skipped: {} is absent", p.display());
+        None
+    }
+}

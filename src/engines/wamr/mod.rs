@@ -184,6 +184,11 @@ impl Mode {
         Mode::ALL.into_iter().find(|m| m.name() == n)
     }
 
+    /// Accepts an engine name only ("wamr-fast").
+    pub fn from_engine_name(name: &str) -> Option<Mode> {
+        Mode::ALL.into_iter().find(|m| m.engine_name() == name)
+    }
+
     /// Whether this mode was built into the binary.
     pub fn is_built(self) -> bool {
         api(self).is_some()
@@ -213,6 +218,71 @@ fn api(mode: Mode) -> Option<&'static WsvApi> {
             Mode::AotHw => None,
         }
     }
+}
+
+use crate::engines::EngineInfo;
+use crate::exec::Provenance as P;
+
+/// WAMR functions that only carry a call into Wasm code (the embedding API,
+/// native-call trampolines, the hardware-bounds wrapper).
+const CALL_GLUE: &[&str] = &[
+    "invoke_native",
+    "wasm_runtime_call_wasm",
+    "wasm_runtime_invoke_native",
+    "call_wasm_with_hw_bound_check",
+    "aot_call_function",
+    "wasm_call_function",
+    "wasm_interp_call_wasm",
+    "wsv_",
+];
+
+/// WAMR's runtimes under test. Hardware bounds checks (WAMR's x86-64
+/// default) install guard regions and WAMR's own SIGSEGV/SIGBUS handlers, so
+/// those modes run in worker processes only.
+pub static ENGINES: &[EngineInfo] = &[
+    EngineInfo { name: "wamr-classic", provenance: P::Wasm, mode_feature: Some("classic-interpreter"), in_process_ok: true, hardware_bounds: false, crash_glue: CALL_GLUE, about: "WAMR classic interpreter (software bounds checks)" },
+    EngineInfo { name: "wamr-fast", provenance: P::Wasm, mode_feature: Some("fast-interpreter"), in_process_ok: true, hardware_bounds: false, crash_glue: CALL_GLUE, about: "WAMR fast interpreter (software bounds checks)" },
+    EngineInfo { name: "wamr-aot", provenance: P::AotEmitted, mode_feature: Some("aot"), in_process_ok: true, hardware_bounds: false, crash_glue: CALL_GLUE, about: "WAMR AoT compiler (in process, supported options, software bounds checks) + AoT runtime" },
+    EngineInfo { name: "wamr-aot-opts", provenance: P::AotEmitted, mode_feature: Some("aot"), in_process_ok: true, hardware_bounds: false, crash_glue: CALL_GLUE, about: "WAMR AoT with compiler options drawn per module (opt/size level 0-3, software bounds checks)" },
+    EngineInfo { name: "wamr-classic-hw", provenance: P::Wasm, mode_feature: Some("classic-interpreter"), in_process_ok: false, hardware_bounds: true, crash_glue: CALL_GLUE, about: "WAMR classic interpreter (hardware bounds checks: guard region, own signal handlers; worker only)" },
+    EngineInfo { name: "wamr-fast-hw", provenance: P::Wasm, mode_feature: Some("fast-interpreter"), in_process_ok: false, hardware_bounds: true, crash_glue: CALL_GLUE, about: "WAMR fast interpreter (hardware bounds checks: guard region, own signal handlers; worker only)" },
+    EngineInfo { name: "wamr-aot-hw", provenance: P::AotEmitted, mode_feature: Some("aot"), in_process_ok: false, hardware_bounds: true, crash_glue: CALL_GLUE, about: "WAMR AoT (hardware bounds checks; code compiled with bounds_checks=0, the supported combination; worker only)" },
+];
+
+/// WAMR's AoT runtime given an .aot whose bytes were changed after emission:
+/// trusted input by policy (P4), so whatever it does is a bug.
+pub static AOT_MANIPULATED: EngineInfo = EngineInfo {
+    name: "wamr-aot",
+    provenance: P::AotManipulated,
+    mode_feature: Some("aot"),
+    in_process_ok: false,
+    hardware_bounds: false,
+    crash_glue: CALL_GLUE,
+    about: "WAMR AoT runtime loading manipulated .aot files",
+};
+
+/// The engine that draws AoT compiler options per module.
+const AOT_OPTS: &str = "wamr-aot-opts";
+
+/// Whether a WAMR engine is built into this binary; `None` for other names.
+pub fn is_built(name: &str) -> Option<bool> {
+    if name == AOT_OPTS {
+        return Some(Mode::Aot.is_built());
+    }
+    Mode::from_engine_name(name).map(Mode::is_built)
+}
+
+/// Creates a WAMR engine by name; `None` when the name is not WAMR's.
+pub fn create(name: &str) -> Option<anyhow::Result<Box<dyn Engine>>> {
+    let made = if name == AOT_OPTS {
+        Wamr::aot_drawing_options()
+    } else {
+        Wamr::new(Mode::from_engine_name(name)?)
+    };
+    Some(
+        made.map(|w| Box::new(w) as Box<dyn Engine>)
+            .map_err(anyhow::Error::msg),
+    )
 }
 
 /// Initializes the mode's runtime once per process.
