@@ -3,7 +3,7 @@
 //! triage, shrinking and the cargo-fuzz targets all run test cases through it.
 
 use crate::engines::{self, EngineInfo};
-use crate::exec::{execute, CallResult, Engine, Execution, Provenance};
+use crate::exec::{execute, CallResult, Engine, Execution, Provenance, TOOLCHAIN_ERROR};
 use crate::generate::plan::{CallPlan, PlannedCall};
 use crate::isolate::{Worker, WorkerLimits};
 use crate::judge::finding::no_access_no_breach;
@@ -242,7 +242,7 @@ impl Differ {
                 if exec
                     .load
                     .as_ref()
-                    .is_none_or(|l| l.as_ref().is_err_and(|e| e.starts_with("aot compile"))) =>
+                    .is_none_or(|l| l.as_ref().is_err_and(|e| e.starts_with(TOOLCHAIN_ERROR))) =>
             {
                 Provenance::AotCompiler
             }

@@ -615,3 +615,233 @@ fn stack_overflow_on_one_side_poisons() {
         other => panic!("{other:?}"),
     }
 }
+
+// ---------------------------------------------------------------- poisoning and hangs
+
+fn exec_of(engine: &str, results: Vec<CallResult>, end: End) -> Execution {
+    Execution {
+        engine: engine.into(),
+        load: Some(Ok(())),
+        instantiate: Some(CallResult::Returned(vec![])),
+        calls: results
+            .into_iter()
+            .map(|result| CallRecord {
+                export: "f".into(),
+                args: vec![],
+                result,
+                globals: vec![],
+                memories: vec![],
+                trap_site: None,
+            })
+            .collect(),
+        end,
+        ..Default::default()
+    }
+}
+
+fn trapped(trap: Trap) -> CallResult {
+    CallResult::Trapped {
+        trap,
+        message: String::new(),
+    }
+}
+
+/// The reference overflows its stack on call 0 where the runtime traps
+/// `unreachable`; the module's state (its termination counter included) differs
+/// from then on, so the runtime's hang on call 2 is not compared.
+#[test]
+fn reference_stack_overflow_poisons_a_later_hang() {
+    let r = exec_of(
+        "wasmtime",
+        vec![
+            trapped(Trap::StackOverflow),
+            CallResult::Returned(vec![Val::I32(1)]),
+            trapped(Trap::IntegerOverflow),
+        ],
+        End::Completed,
+    );
+    let s = exec_of(
+        "wamr-fast",
+        vec![
+            trapped(Trap::Unreachable),
+            CallResult::Returned(vec![Val::I32(1)]),
+        ],
+        End::Hung {
+            deadline_ms: 300,
+            call_index: 2,
+        },
+    );
+    match oracle::compare(&r, &s) {
+        Comparison::Poisoned(why) => assert!(why.contains("StackOverflow"), "{why}"),
+        other => panic!("a hang after a poisoned step was judged: {other:?}"),
+    }
+    // The same hang after calls that agree is a hang.
+    let r2 = exec_of(
+        "wasmtime",
+        vec![
+            CallResult::Returned(vec![Val::I32(1)]),
+            trapped(Trap::IntegerOverflow),
+        ],
+        End::Completed,
+    );
+    let s2 = exec_of(
+        "wamr-fast",
+        vec![CallResult::Returned(vec![Val::I32(1)])],
+        End::Hung {
+            deadline_ms: 300,
+            call_index: 1,
+        },
+    );
+    match oracle::compare(&r2, &s2) {
+        Comparison::Diverge(d) => assert_eq!(d.symptom, Symptom::Hang),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// A hang is judged only when every earlier call agreed: an earlier wrong value
+/// is the finding, not the hang that follows from it.
+#[test]
+fn hang_after_an_earlier_divergence_is_that_divergence() {
+    let r = exec_of(
+        "wasmtime",
+        vec![
+            CallResult::Returned(vec![Val::I32(1)]),
+            CallResult::Returned(vec![]),
+        ],
+        End::Completed,
+    );
+    let s = exec_of(
+        "wamr-fast",
+        vec![CallResult::Returned(vec![Val::I32(2)])],
+        End::Hung {
+            deadline_ms: 300,
+            call_index: 1,
+        },
+    );
+    match oracle::compare(&r, &s) {
+        Comparison::Diverge(d) => {
+            assert_eq!(d.symptom, Symptom::WrongValue);
+            assert_eq!(d.call_index, Some(0));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// The shared reproducer of the false security hang: no security finding in
+/// any mode (it was `security / hang` in all six).
+#[test]
+fn false_hang_after_stack_overflow_files_no_security_finding() {
+    let Some(path) = shared_repro("false-security-hang-after-stack-overflow.wasm") else {
+        return;
+    };
+    let wasm = std::fs::read(path).unwrap();
+    let mut names: Vec<&str> = wasmsieve::engines::runtimes_built();
+    names.push("wamr-aot-opts");
+    let mut d = differ(&names);
+    let r = d.run(&wasm, &CallPlan::fixed(&wasm, 3).unwrap());
+    assert!(
+        r.findings
+            .iter()
+            .all(|f| f.verdict.bucket.as_str() != "security"),
+        "{}",
+        describe(&r)
+    );
+}
+
+/// A call that takes longer than the (short) first deadline but finishes
+/// within the long re-check is slow, not hung: no finding.
+#[test]
+fn slow_call_that_finishes_on_recheck_is_no_hang() {
+    let mut d = differ(&["faulty"]);
+    d.deadline_floor = Duration::from_millis(300);
+    let r = run(&mut d, r#"(module (func (export "wsv_fault_slow")))"#);
+    assert!(r.findings.is_empty(), "{}", describe(&r));
+    assert!(
+        matches!(r.comparisons[0].1, Comparison::Agree),
+        "{}",
+        describe(&r)
+    );
+}
+
+/// Modules with imports: the reference cannot instantiate them without host
+/// definitions while WAMR instantiates with the imports unresolved. Not
+/// comparable, never a finding from the mismatch itself, in any mode.
+#[test]
+fn module_with_imports_is_not_comparable() {
+    let wat = r#"(module
+        (import "env" "f" (func $f (result i32)))
+        (import "env" "m" (memory 1))
+        (func (export "g") (result i32) (call $f)))"#;
+    let wasm = wat::parse_str(wat).unwrap();
+    let mut names: Vec<&str> = wasmsieve::engines::runtimes_built();
+    names.push("faulty");
+    let mut d = differ(&names);
+    let plan = CallPlan::fixed(&wasm, 1).unwrap_or_default();
+    let r = d.run(&wasm, &plan);
+    assert!(r.findings.is_empty(), "{}", describe(&r));
+    for (exec, cmp) in &r.comparisons {
+        match cmp {
+            Comparison::Poisoned(why) => assert!(why.contains("import"), "{}: {why}", exec.engine),
+            other => panic!("{}: {other:?}", exec.engine),
+        }
+    }
+}
+
+/// Two aftermaths of one cause (the runtime swallows a divide trap and
+/// returns; or reports it as another trap) give one root-cause signature,
+/// named by the reference's trap and the instruction that should have raised it.
+#[test]
+fn aftermaths_of_one_missed_trap_share_a_signature() {
+    let mut d = differ_in_process();
+    let swallowed = run(
+        &mut d,
+        r#"(module (func (export "wsv_fault_no_trap") (result i32) i32.const 1 i32.const 0 i32.div_u))"#,
+    );
+    let other_trap = run(
+        &mut d,
+        r#"(module (func (export "wsv_fault_trap_kind") (result i32) i32.const 1 i32.const 0 i32.div_u))"#,
+    );
+    let (a, b) = (single(&swallowed), single(&other_trap));
+    assert_eq!(a.divergence.symptom, Symptom::TrapMismatch);
+    assert_eq!(b.divergence.symptom, Symptom::WrongTrapKind);
+    assert_eq!(a.signature, b.signature);
+    assert_eq!(
+        a.signature,
+        "faulty|MissedTrap|IntegerDivisionByZero@I32DivU"
+    );
+    assert_eq!(a.id, b.id);
+}
+
+/// A finding that matches a known-issues row names it; one that does not, not.
+#[test]
+fn known_issue_rows_match_by_engine_trap_and_site() {
+    let text = r#"
+version = 1
+[[issue]]
+id = "faulty-div"
+link = "https://example.org/1"
+title = "faulty swallows divide traps"
+note = "test row"
+[issue.match]
+engines = ["faul*"]
+symptoms = ["trap-mismatch"]
+reference_trap = "IntegerDivisionByZero"
+instructions = ["I32Div"]
+"#;
+    let mut d = differ_in_process();
+    d.policy.known = wasmsieve::judge::KnownIssues::parse(text).unwrap();
+    let r = run(
+        &mut d,
+        r#"(module (func (export "wsv_fault_no_trap") (result i32) i32.const 1 i32.const 0 i32.div_u))"#,
+    );
+    assert_eq!(
+        single(&r).known.as_ref().map(|k| k.id.as_str()),
+        Some("faulty-div")
+    );
+    // Another instruction at the trap site: not this issue.
+    let r = run(
+        &mut d,
+        r#"(module (func (export "wsv_fault_no_trap") (result i64) i64.const 1 i64.const 0 i64.rem_u))"#,
+    );
+    assert!(single(&r).known.is_none());
+}

@@ -10,21 +10,20 @@
 use crate::exec::{Engine, Instance, MemorySnapshot, Trap};
 use crate::wasm::Val;
 
-/// The markers, as export names of the called function (or anywhere in the module
-/// for `wsv_fault_reject`).
-pub const MARKERS: &[&str] = &[
-    "wsv_fault_value",     // first result off by one
-    "wsv_fault_no_trap",   // swallow a trap and return nothing
-    "wsv_fault_trap_kind", // report every trap as `unreachable`
-    "wsv_fault_memory",    // memory snapshot altered after the call
-    "wsv_fault_global",    // globals altered after the call
-    "wsv_fault_reject",    // rejects the module at load
-    "wsv_fault_segv",      // dies of SIGSEGV in the call
-    "wsv_fault_abort",     // aborts in the call
-    "wsv_fault_spin",      // never returns from the call
-    "wsv_fault_oom",       // allocates without bound in the call
-    "wsv_fault_wedge",     // traps, and the engine refuses every module after it
-];
+// The markers, as export names of the called function (or anywhere in the
+// module for `wsv_fault_reject`):
+//   wsv_fault_value      first result off by one
+//   wsv_fault_no_trap    swallow a trap and return nothing
+//   wsv_fault_trap_kind  report every trap as `unreachable`
+//   wsv_fault_memory     memory snapshot altered after the call
+//   wsv_fault_global     globals altered after the call
+//   wsv_fault_reject     rejects the module at load
+//   wsv_fault_segv       dies of SIGSEGV in the call
+//   wsv_fault_abort      aborts in the call
+//   wsv_fault_spin       never returns from the call
+//   wsv_fault_slow       takes 1.5 s, then behaves (slow, not hung)
+//   wsv_fault_oom        allocates without bound in the call
+//   wsv_fault_wedge      traps, and the engine refuses every module after it
 
 /// Set by `wsv_fault_wedge`: the engine is left unusable (P9).
 static WEDGED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
@@ -89,6 +88,7 @@ impl Instance for FaultyInstance<'_> {
             "wsv_fault_spin" => loop {
                 std::hint::spin_loop();
             },
+            "wsv_fault_slow" => std::thread::sleep(std::time::Duration::from_millis(1500)),
             "wsv_fault_wedge" => {
                 WEDGED.store(true, std::sync::atomic::Ordering::Relaxed);
                 return Err((Trap::Unreachable, "faulty: wedged".into()));

@@ -66,6 +66,11 @@ impl Trap {
     }
 }
 
+/// Prefix of a load error raised by an ahead-of-time toolchain that compiles
+/// the module inside the load step, rather than by the loader of what it
+/// emitted: the AoT trust line (P5) puts the two on different sides.
+pub const TOOLCHAIN_ERROR: &str = "toolchain: ";
+
 /// The message of a [`Trap::Unlinkable`] instantiation.
 pub fn unlinkable(imports: usize) -> String {
     format!("the module has {imports} import(s) and no host defines them: not comparable")

@@ -26,7 +26,6 @@ pub struct CallPlan {
 pub struct CallableExport {
     pub name: String,
     pub params: Vec<ValType>,
-    pub results: Vec<ValType>,
 }
 
 /// What the plan needs to know about a module's exports.
@@ -136,11 +135,10 @@ impl Exports {
                     let sig = func_types
                         .get(index as usize)
                         .and_then(|t| types.get(*t as usize));
-                    if let Some(Some((params, results))) = sig {
+                    if let Some(Some((params, _))) = sig {
                         out.funcs.push(CallableExport {
                             name,
                             params: params.clone(),
-                            results: results.clone(),
                         });
                     }
                 }

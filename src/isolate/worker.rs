@@ -52,8 +52,6 @@ pub struct Worker {
     artifacts: Vec<(String, Vec<u8>)>,
     aborted: Option<End>,
     call_index: usize,
-    /// Workers started so far (1 + replacements after deaths).
-    pub spawned: u64,
 }
 
 const STDERR_KEEP: usize = 64 * 1024;
@@ -67,7 +65,6 @@ impl Worker {
             artifacts: vec![],
             aborted: None,
             call_index: 0,
-            spawned: 0,
         }
     }
 
@@ -156,7 +153,6 @@ impl Worker {
                 }
             }
         });
-        self.spawned += 1;
         self.process = Some(Process {
             child,
             stdin,

@@ -68,7 +68,8 @@ pub struct Summary {
     /// Modules generated and run.
     pub modules_generated: u64,
     pub generation_failures: u64,
-    /// Modules every engine ran and the oracle judged.
+    /// Modules the reference accepted and the oracle judged in at least one
+    /// runtime (not dropped as implementation-defined).
     pub modules_compared: u64,
     /// Comparisons dropped as implementation-defined (stack depth, limits).
     pub comparisons_poisoned: u64,
@@ -180,7 +181,15 @@ impl Summary {
                 *self.poisoned_by.entry(key).or_default() += 1;
             }
         }
-        self.modules_compared += 1;
+        // Judged: the reference accepted it and at least one runtime's run
+        // was compared (not dropped as implementation-defined).
+        if matches!(r.reference.load, Some(Ok(())))
+            && r.comparisons
+                .iter()
+                .any(|(_, c)| !matches!(c, Comparison::Poisoned(_)))
+        {
+            self.modules_compared += 1;
+        }
     }
 
     /// Counts a finding of a known issue; `true` on the issue's first hit.

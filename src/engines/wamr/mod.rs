@@ -222,6 +222,7 @@ fn api(mode: Mode) -> Option<&'static WsvApi> {
 
 use crate::engines::EngineInfo;
 use crate::exec::Provenance as P;
+use crate::exec::TOOLCHAIN_ERROR;
 
 /// WAMR functions that only carry a call into Wasm code (the embedding API,
 /// native-call trampolines, the hardware-bounds wrapper).
@@ -502,33 +503,12 @@ impl Wamr {
         Ok(w)
     }
 
-    /// AoT mode with chosen compiler options.
-    pub fn aot_with(opts: AotOptions) -> Result<Self, String> {
-        let mut w = Wamr::new(Mode::Aot)?;
-        w.aot_options = opts;
-        Ok(w)
-    }
-
     pub fn mode(&self) -> Mode {
         self.mode
     }
 
     pub fn aot_options(&self) -> AotOptions {
         self.aot_options
-    }
-
-    pub fn set_aot_options(&mut self, opts: AotOptions) {
-        self.aot_options = opts;
-    }
-
-    /// WAMR stack size for instances created from now on (bytes).
-    pub fn set_stack_size(&mut self, bytes: u32) {
-        self.stack_size = bytes;
-    }
-
-    /// `.aot` bytes of the module loaded last (AoT mode only).
-    pub fn aot_bytes(&self) -> Option<&[u8]> {
-        self.aot.as_deref()
     }
 
     fn unload(&mut self) {
@@ -594,7 +574,7 @@ impl Engine for Wamr {
             self.aot_options = AotOptions::drawn_from(wasm);
         }
         let aot = compile_aot_in(self.mode, wasm, &self.aot_options)
-            .map_err(|e| format!("aot compile: {e}"))?;
+            .map_err(|e| format!("{TOOLCHAIN_ERROR}wamrc: {e}"))?;
         self.load_aot(&aot)
     }
 
@@ -936,7 +916,7 @@ mod tests {
         for mut e in engines() {
             let err = e.load(b"\0asm\x01\0\0\0\x7f").unwrap_err();
             if e.mode() == Mode::Aot {
-                assert!(err.starts_with("aot compile: "), "{err}");
+                assert!(err.starts_with(TOOLCHAIN_ERROR), "{err}");
             }
         }
     }
