@@ -6,3 +6,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 cargo test --release --locked "$@"
+# The cargo-fuzz crate is not part of this workspace: check that it still
+# compiles against the library (same target dir, so the WAMR build is shared).
+cargo check --release --locked --manifest-path fuzz/Cargo.toml --target-dir target

@@ -357,7 +357,18 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
                     }
                 }
                 if report.findings.is_empty() {
-                    println!("verdict: all engines agree");
+                    let poisoned = report
+                        .comparisons
+                        .iter()
+                        .any(|(_, c)| matches!(c, Comparison::Poisoned(_)));
+                    println!(
+                        "verdict: {}",
+                        if poisoned {
+                            "no finding (some runs were not comparable, see above)"
+                        } else {
+                            "all engines agree"
+                        }
+                    );
                 }
                 for f in &report.findings {
                     println!(
@@ -369,20 +380,18 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
                         f.verdict.reason,
                         f.divergence.detail
                     );
+                    if let Some(k) = &f.known {
+                        println!("  known issue {} ({}): {}", k.id, k.link, k.title);
+                    }
                 }
             }
-            // A verdict of not-an-issue (a guest loop, a misuse) is no finding.
-            Ok(
-                if report
-                    .findings
-                    .iter()
-                    .any(|f| f.verdict.bucket.is_finding())
-                {
-                    1
-                } else {
-                    0
-                },
-            )
+            // Not-an-issue verdicts and known issues do not count (one rule,
+            // `Finding::counts`, for every command).
+            Ok(if report.findings.iter().any(|f| f.counts()) {
+                1
+            } else {
+                0
+            })
         }
         Cmd::Fuzz {
             engines: names,

@@ -374,6 +374,57 @@ fn every_bucket_report_renders() {
         assert_eq!(rc["mode"], mode, "{rc}");
     }
 
+    // The AoT modes with other options name the mode, its real build flags
+    // and the exact wamrc options the reproducer compiles with.
+    let wasm = std::fs::read(bug.join("input.wasm")).unwrap();
+    let drawn = wasmsieve::engines::wamr::AotOptions::drawn_from(&wasm);
+    for (engine, title, wamrc, flags_of) in [
+        (
+            "wamr-aot-hw",
+            "hardware bounds checks",
+            "wamrc --bounds-checks=0 --opt-level=3 --size-level=3".to_string(),
+            "wamr-aot-hw",
+        ),
+        (
+            "wamr-aot-opts",
+            "options drawn per module",
+            format!(
+                "wamrc --bounds-checks=1 --opt-level={} --size-level={}",
+                drawn.opt_level, drawn.size_level
+            ),
+            "wamr-aot",
+        ),
+    ] {
+        let d = variant(&bug, &format!("as-{engine}"), |v| {
+            v["engine"] = engine.into();
+            for e in v["executions"].as_array_mut().unwrap() {
+                if e["engine"] == "faulty" {
+                    e["engine"] = engine.into();
+                }
+            }
+        });
+        let (_, text, rc) = report(&d);
+        assert!(!text.contains("unknown mode"), "{engine}:\n{text}");
+        assert!(text.contains(title), "{engine}: lacks {title:?}:\n{text}");
+        assert!(text.contains(&wamrc), "{engine}: lacks {wamrc:?}:\n{text}");
+        let flags = wasmsieve::engines::wamr::build_info()
+            .into_iter()
+            .find(|(k, _)| k == flags_of)
+            .map(|(_, v)| v)
+            .unwrap();
+        assert!(
+            text.contains(&flags),
+            "{engine}: lacks its build flags {flags:?}:\n{text}"
+        );
+        // Hardware bounds checks are product-mini's default; software ones are said.
+        assert_eq!(
+            text.contains("-DWAMR_DISABLE_HW_BOUND_CHECK=1"),
+            engine != "wamr-aot-hw",
+            "{engine}:\n{text}"
+        );
+        assert_eq!(rc["mode"], "aot", "{rc}");
+    }
+
     // --out writes the draft where asked.
     let elsewhere = out.join("elsewhere.md");
     let o = wasmsieve(&[

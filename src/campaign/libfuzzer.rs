@@ -4,9 +4,12 @@
 //! divergence aborts with a message naming bucket, kind and clauses; the
 //! artifact is then re-run in isolation by `wasmsieve triage`.
 
+use crate::exec::{Engine, Execution};
+use crate::generate::plan::Exports;
 use crate::generate::{self, GenConfig};
 use crate::isolate::WorkerLimits;
-use crate::judge::policy::Policy;
+use crate::judge::oracle::{self, Comparison};
+use crate::judge::{Finding, Judged, Policy};
 use crate::pipeline::Differ;
 use std::cell::RefCell;
 
@@ -32,18 +35,73 @@ pub fn one_input(engines: &[&str], data: &[u8]) {
         }
         let (_, differ) = slot.as_mut().expect("set above");
         for f in differ.run(&case.wasm, &case.plan).findings {
-            if f.verdict.bucket.is_finding() {
-                panic!(
-                    "wasmsieve finding: {} / {} [{}] in {}: {}",
-                    f.verdict.bucket,
-                    f.verdict.kind,
-                    f.verdict.clauses.join(", "),
-                    f.engine,
-                    f.divergence.detail
-                );
-            }
+            abort_on(&f);
         }
     });
+}
+
+/// Raw bytes through a runtime's loader and validator against wasmparser's
+/// verdict with the generator's features. A crash is libFuzzer's; accepting
+/// or rejecting differently is judged by the policy like any divergence.
+pub fn load_input(engine: &str, data: &[u8]) {
+    thread_local! {
+        static LOADER: RefCell<Option<(String, Box<dyn Engine>, Policy)>> = const { RefCell::new(None) };
+    }
+    let valid = wasmparser::Validator::new_with_features(GenConfig::wasm_features())
+        .validate_all(data)
+        .is_ok();
+    // WAMR documents NUL in names as unsupported: not a finding.
+    if valid && Exports::names_contain_nul(data) {
+        return;
+    }
+    LOADER.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.as_ref().is_none_or(|(n, _, _)| n != engine) {
+            let e = crate::engines::create(engine).expect("engine built");
+            *slot = Some((engine.to_string(), e, Policy::builtin()));
+        }
+        let (_, e, policy) = slot.as_mut().expect("set above");
+        let loaded = e.load(data);
+        if valid == loaded.is_ok() {
+            return;
+        }
+        let reference = Execution {
+            engine: "wasmparser".into(),
+            load: Some(if valid { Ok(()) } else { Err("invalid".into()) }),
+            ..Default::default()
+        };
+        let subject = Execution {
+            engine: engine.into(),
+            load: Some(loaded),
+            ..Default::default()
+        };
+        let Comparison::Diverge(d) = oracle::compare(&reference, &subject) else {
+            return;
+        };
+        let info = crate::engines::info(engine).expect("known engine");
+        let judged = Judged {
+            provenance: info.provenance,
+            symptom: d.symptom.policy_name(),
+            mode_feature: info.mode_feature,
+            confirmed: None,
+        };
+        abort_on(&judged.finding(policy, data, &d, &subject, vec![reference, subject.clone()]));
+    });
+}
+
+/// A finding that counts stops the fuzzer with its verdict (the artifact is
+/// then re-run in isolation by `wasmsieve triage`).
+fn abort_on(f: &Finding) {
+    if f.counts() {
+        panic!(
+            "wasmsieve finding: {} / {} [{}] in {}: {}",
+            f.verdict.bucket,
+            f.verdict.kind,
+            f.verdict.clauses.join(", "),
+            f.engine,
+            f.divergence.detail
+        );
+    }
 }
 
 /// Defines a libFuzzer target that runs the differential pipeline against

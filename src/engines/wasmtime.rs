@@ -12,6 +12,8 @@ pub struct Wasmtime {
     engine: wasmtime::Engine,
     module: Option<Module>,
     store: Option<Store<StoreLimits>>,
+    /// Where the last instantiation trapped.
+    trap_site: Option<u32>,
 }
 
 impl Wasmtime {
@@ -37,6 +39,7 @@ impl Wasmtime {
             engine: wasmtime::Engine::new(&c)?,
             module: None,
             store: None,
+            trap_site: None,
         })
     }
 }
@@ -101,6 +104,10 @@ impl Engine for Wasmtime {
         Ok(())
     }
 
+    fn trap_site(&self) -> Option<u32> {
+        self.trap_site
+    }
+
     fn instantiate(&mut self) -> Result<Box<dyn Instance + '_>, (Trap, String)> {
         let module = self.module.as_ref().expect("load before instantiate");
         if module.imports().len() > 0 {
@@ -113,7 +120,11 @@ impl Engine for Wasmtime {
         let mut store = Store::new(&self.engine, limits);
         store.limiter(|l| l);
         store.set_fuel(FUEL_PER_CALL).expect("fuel enabled");
-        let instance = wasmtime::Instance::new(&mut store, module, &[]).map_err(|e| trap_of(&e))?;
+        self.trap_site = None;
+        let instance = wasmtime::Instance::new(&mut store, module, &[]).map_err(|e| {
+            self.trap_site = trap_site_of(&e);
+            trap_of(&e)
+        })?;
         let store = self.store.insert(store);
         Ok(Box::new(WasmtimeInstance {
             store,

@@ -53,6 +53,24 @@ impl Trap {
         )
     }
 
+    /// Whether an instruction (by wasmparser's operator name) can raise this
+    /// trap: names a trap's site when the engine reports a neighbour.
+    pub fn raised_by(&self, op: &str) -> bool {
+        let any = |keys: &[&str]| keys.iter().any(|k| op.contains(k));
+        match self {
+            Trap::Unreachable => op == "Unreachable",
+            Trap::MemoryOutOfBounds => any(&["Load", "Store", "Memory", "Atomic"]),
+            Trap::TableOutOfBounds | Trap::IndirectCallToNull | Trap::IndirectCallTypeMismatch => {
+                any(&["Table", "CallIndirect", "Elem"])
+            }
+            Trap::NullReference => any(&["Ref", "Call"]),
+            Trap::IntegerDivisionByZero => any(&["Div", "Rem"]),
+            Trap::IntegerOverflow => any(&["Div", "Trunc"]),
+            Trap::BadConversionToInteger => op.contains("Trunc"),
+            _ => true,
+        }
+    }
+
     /// Traps a runtime must raise to stay inside the sandbox: completing instead
     /// means an access or call the reference refused went through.
     pub fn guards_sandbox(&self) -> bool {
@@ -127,6 +145,9 @@ pub struct Execution {
     /// `None` when not reached; a trap here is a start function or segment trap.
     pub instantiate: Option<CallResult>,
     pub calls: Vec<CallRecord>,
+    /// Where instantiation trapped (see [`CallRecord::trap_site`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instantiate_trap_site: Option<u32>,
     pub end: End,
     /// Engine-specific artifacts worth keeping with a finding (e.g. emitted .aot).
     #[serde(skip)]
@@ -210,6 +231,11 @@ pub trait Engine {
     fn aborted(&self) -> Option<End> {
         None
     }
+    /// Like [`Instance::trap_site`], for a trap while instantiating (a start
+    /// function or a segment).
+    fn trap_site(&self) -> Option<u32> {
+        None
+    }
     /// How long one step may take (only isolated engines can enforce it).
     fn set_deadline(&mut self, _deadline: std::time::Duration) {}
 }
@@ -246,7 +272,8 @@ pub fn execute(engine: &mut dyn Engine, wasm: &[u8], plan: &CallPlan) -> Executi
             exec.instantiate = Some(CallResult::Trapped {
                 trap: failure.0,
                 message: failure.1,
-            })
+            });
+            exec.instantiate_trap_site = engine.trap_site();
         }
     }
     exec

@@ -36,6 +36,12 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// Whether this finding fails a run (every command's exit status, `--fail-on`,
+    /// the fuzz targets): a finding by its bucket, and not a known issue.
+    pub fn counts(&self) -> bool {
+        self.verdict.bucket.is_finding() && self.known.is_none()
+    }
+
     /// The call plan a finding was observed with, cut after the diverging call.
     /// The reference's calls are the plan (the reference always walks all of it);
     /// a finding without recorded calls gets the fixed plan `wasmsieve run` uses.
@@ -118,10 +124,14 @@ impl Judged<'_> {
         });
         let mut d = d.clone();
         if d.reference_trap.is_some() && d.reference_site.is_none() {
-            d.reference_site = d
-                .call_index
-                .and_then(|i| executions.first()?.calls.get(i)?.trap_site)
-                .and_then(|at| wasm::instruction_at(wasm, at));
+            let reference = executions.first();
+            let at = match d.call_index {
+                Some(i) => reference.and_then(|r| r.calls.get(i)?.trap_site),
+                None => reference.and_then(|r| r.instantiate_trap_site),
+            };
+            let trap = d.reference_trap.clone().unwrap_or(Trap::Unreachable);
+            d.reference_site =
+                at.and_then(|at| wasm::instruction_at(wasm, at, |op| trap.raised_by(op)));
         }
         let signature = signature(&exec.engine, &d, exec);
         let known = policy.known.find(wasm, &d, executions.first(), exec);
@@ -181,10 +191,12 @@ pub fn signature(engine: &str, d: &Divergence, exec: &Execution) -> String {
             format!("{:?}|{}", d.symptom, rec.signature(glue))
         }
         (_, Some(rt), _) => {
-            let what = if d.symptom == Symptom::SandboxEscape {
-                "SandboxEscape"
-            } else {
-                "MissedTrap"
+            let what = match d.symptom {
+                Symptom::SandboxEscape => "SandboxEscape",
+                // Both trapped alike but the state differs: the runtime did
+                // not stop where the reference did.
+                Symptom::GlobalMismatch | Symptom::MemoryMismatch => "TrapPoint",
+                _ => "MissedTrap",
             };
             let site = match (&d.reference_site, d.call_index) {
                 (Some(s), _) => s.as_str(),

@@ -241,15 +241,25 @@ fn compare_steps(reference: &Execution, subject: &Execution) -> Option<Compariso
         if let Some(c) = compare_results(&r.result, &s.result, Some((i, r))) {
             return Some(c);
         }
+        // After a call both trapped alike, differing state means the runtime
+        // did not stop where the reference did: the trap names the cause.
+        let state_diverge = |symptom, detail| {
+            let mut c = diverge(symptom, Some((i, r)), detail);
+            if let (Comparison::Diverge(d), CallResult::Trapped { trap, .. }) = (&mut c, &r.result)
+            {
+                d.reference_trap = Some(trap.clone());
+                d.subject_trap = Some(trap.clone());
+            }
+            c
+        };
         for ((name, rv), (_, sv)) in r.globals.iter().zip(&s.globals) {
             let same = match (rv, sv) {
                 (Some(a), Some(b)) => same_value(a, b),
                 (a, b) => a == b,
             };
             if !same {
-                return Some(diverge(
+                return Some(state_diverge(
                     Symptom::GlobalMismatch,
-                    Some((i, r)),
                     format!(
                         "global `{name}` after call {i} (`{}`): reference {rv:?}, {} {sv:?}",
                         r.export, subject.engine
@@ -258,9 +268,8 @@ fn compare_steps(reference: &Execution, subject: &Execution) -> Option<Compariso
             }
         }
         if r.memories != s.memories {
-            return Some(diverge(
+            return Some(state_diverge(
                 Symptom::MemoryMismatch,
-                Some((i, r)),
                 format!(
                     "memory after call {i} (`{}`): reference {:?}, {} {:?}",
                     r.export, r.memories, subject.engine, s.memories

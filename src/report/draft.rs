@@ -8,12 +8,12 @@
 //! (`min.wasm` + `shrink.json`), the original input otherwise.
 
 use crate::engines;
+use crate::engines::wamr::repro::{self, StockRepro};
 use crate::exec::Provenance;
-use crate::exec::{CallResult, End, Execution, Trap};
+use crate::exec::{CallResult, End, Execution};
 use crate::generate::plan::CallPlan;
 use crate::judge::Finding;
 use crate::judge::{Bucket, Policy};
-use crate::wasm::Val;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -97,145 +97,19 @@ pub fn write_report(dir: &Path, out: Option<&Path>) -> anyhow::Result<Written> {
     })
 }
 
-// ---- facts about the runtime ----
-
-fn build_fact(key: &str) -> Option<String> {
-    engines::wamr::build_info()
-        .into_iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v)
+/// How stock WAMR tools reproduce a finding of this engine, when it is WAMR's.
+fn stock(m: &Material) -> Option<StockRepro> {
+    repro::stock_repro(&m.finding.engine, &m.wasm)
 }
 
-/// "classic-interp" | "fast-interp" | "aot" (ba-issues' mode names), or None for non-WAMR engines.
-fn ba_mode(engine: &str) -> Option<&'static str> {
-    match engine {
-        "wamr-classic" => Some("classic-interp"),
-        "wamr-fast" => Some("fast-interp"),
-        "wamr-aot" => Some("aot"),
-        _ => None,
-    }
-}
-
-fn mode_title(engine: &str) -> &'static str {
-    match engine {
-        "wamr-classic" => "classic interpreter",
-        "wamr-fast" => "fast interpreter",
-        "wamr-aot" => "AoT (wamrc + AoT runtime)",
-        "faulty" => "faulty (wasmsieve's deliberately broken test engine, not WAMR)",
-        _ => "unknown mode",
-    }
-}
-
-/// CMake flags to build a stock `iwasm` for the mode.
-fn iwasm_cmake_flags(engine: &str) -> &'static str {
-    match engine {
-        "wamr-classic" => "-DWAMR_BUILD_FAST_INTERP=0 -DWAMR_BUILD_AOT=0 -DWAMR_BUILD_LIBC_WASI=0 -DWAMR_BUILD_REF_TYPES=1",
-        "wamr-fast" => "-DWAMR_BUILD_FAST_INTERP=1 -DWAMR_BUILD_AOT=0 -DWAMR_BUILD_LIBC_WASI=0 -DWAMR_BUILD_REF_TYPES=1",
-        _ => "-DWAMR_BUILD_AOT=1 -DWAMR_BUILD_FAST_INTERP=1 -DWAMR_BUILD_LIBC_WASI=0 -DWAMR_BUILD_REF_TYPES=1",
-    }
-}
-
-// ---- values as iwasm prints and parses them ----
-
-/// C's `%.{prec}g`.
-fn fmt_g(x: f64, prec: usize) -> String {
-    if x.is_nan() {
-        return if x.is_sign_negative() {
-            "-nan".into()
-        } else {
-            "nan".into()
-        };
-    }
-    if x.is_infinite() {
-        return if x < 0.0 { "-inf".into() } else { "inf".into() };
-    }
-    if x == 0.0 {
-        return if x.is_sign_negative() {
-            "-0".into()
-        } else {
-            "0".into()
-        };
-    }
-    let sci = format!("{:.*e}", prec - 1, x);
-    let (mant, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let strip = |s: String| -> String {
-        if s.contains('.') {
-            s.trim_end_matches('0').trim_end_matches('.').to_string()
-        } else {
-            s
-        }
-    };
-    if exp < -4 || exp >= prec as i32 {
-        let m = strip(mant.to_string());
-        format!("{m}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs())
-    } else {
-        let decimals = (prec as i32 - 1 - exp).max(0) as usize;
-        strip(format!("{x:.decimals$}"))
-    }
-}
-
-/// A result as stock `iwasm -f` prints it (`0x2a:i32`, `1.5:f64`).
-fn iwasm_value(v: &Val) -> String {
-    match *v {
-        Val::I32(x) => format!("{:#x}:i32", x as u32),
-        Val::I64(x) => format!("{:#x}:i64", x as u64),
-        Val::F32(b) => format!("{}:f32", fmt_g(f32::from_bits(b) as f64, 7)),
-        Val::F64(b) => format!("{}:f64", fmt_g(f64::from_bits(b), 7)),
-    }
-}
-
-/// An argument as stock `iwasm -f` parses it (strtol/strtof and friends).
-fn iwasm_arg(v: &Val) -> String {
-    match *v {
-        Val::I32(x) => x.to_string(),
-        Val::I64(x) => x.to_string(),
-        Val::F32(b) => iwasm_float(f32::from_bits(b) as f64, format!("{:?}", f32::from_bits(b))),
-        Val::F64(b) => iwasm_float(f64::from_bits(b), format!("{:?}", f64::from_bits(b))),
-    }
-}
-
-/// `nan`, `inf`, `-inf` as strtod spells them; finite values in Rust's shortest
-/// round-trip form (`finite`) of their own width.
-fn iwasm_float(f: f64, finite: String) -> String {
-    if f.is_nan() {
-        "nan".into()
-    } else if f.is_infinite() {
-        if f < 0.0 {
-            "-inf".into()
-        } else {
-            "inf".into()
-        }
-    } else {
-        finite
-    }
-}
-
-/// WAMR's wording of a trap (its `exception_msgs[]`).
-fn wamr_trap_message(t: &Trap) -> String {
-    match t {
-        Trap::Unreachable => "unreachable".into(),
-        Trap::MemoryOutOfBounds => "out of bounds memory access".into(),
-        Trap::TableOutOfBounds => "undefined element".into(),
-        Trap::IndirectCallTypeMismatch => "indirect call type mismatch".into(),
-        Trap::IndirectCallToNull => "uninitialized element".into(),
-        Trap::NullReference => "null reference".into(),
-        Trap::IntegerDivisionByZero => "integer divide by zero".into(),
-        Trap::IntegerOverflow => "integer overflow".into(),
-        Trap::BadConversionToInteger => "invalid conversion to integer".into(),
-        Trap::StackOverflow => "wasm operand stack overflow".into(),
-        Trap::OutOfFuel => "instruction limit exceeded".into(),
-        Trap::ResourceLimit => "allocate memory failed".into(),
-        Trap::Unlinkable => "failed to link import".into(),
-        Trap::Other(m) => m.clone(),
-    }
-}
-
-/// What stock iwasm should print and return for a call: (ret code, stdout).
-fn iwasm_expectation(r: &CallResult) -> (i32, String) {
-    match r {
-        CallResult::Returned(v) => (0, v.iter().map(iwasm_value).collect::<Vec<_>>().join(",")),
-        CallResult::Trapped { trap, .. } => (1, format!("Exception: {}", wamr_trap_message(trap))),
+/// The running mode in words.
+fn mode_title(m: &Material) -> String {
+    match stock(m) {
+        Some(r) => r.title.to_string(),
+        None => format!(
+            "not a WAMR mode ({})",
+            engines::info(&m.finding.engine).map_or("unknown engine", |i| i.about)
+        ),
     }
 }
 
@@ -244,7 +118,10 @@ fn show_call_result(r: &CallResult) -> String {
         CallResult::Returned(v) if v.is_empty() => "returns (no results)".into(),
         CallResult::Returned(v) => format!(
             "returns {}",
-            v.iter().map(iwasm_value).collect::<Vec<_>>().join(", ")
+            v.iter()
+                .map(repro::iwasm_value)
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         CallResult::Trapped { trap, message } => format!("traps: {trap:?} ({message})"),
     }
@@ -285,7 +162,8 @@ fn behaviour(e: &Execution, f: &Finding) -> String {
                     .map(|(n, v)| {
                         format!(
                             "{n}={}",
-                            v.map(|v| iwasm_value(&v)).unwrap_or_else(|| "?".into())
+                            v.map(|v| repro::iwasm_value(&v))
+                                .unwrap_or_else(|| "?".into())
                         )
                     })
                     .collect();
@@ -331,22 +209,17 @@ fn sha256_hex(bytes: &[u8]) -> String {
 
 fn section_environment(s: &mut String, m: &Material) {
     let f = &m.finding;
-    let version = build_fact("wamr-version").unwrap_or_else(|| "unknown".into());
-    let root = build_fact("wamr-root").unwrap_or_else(|| "unknown".into());
-    let flags = build_fact(&f.engine).unwrap_or_else(|| "not a WAMR mode".into());
+    let flags = repro::build_flags(&f.engine).unwrap_or_else(|| "not a WAMR mode".into());
     let _ = writeln!(s, "## Environment\n");
-    let _ = writeln!(s, "- WAMR version: {version}");
-    let _ = writeln!(s, "- WAMR source: `{root}`");
-    let _ = writeln!(
-        s,
-        "- Running mode: {} (`{}`)",
-        mode_title(&f.engine),
-        f.engine
-    );
+    let _ = writeln!(s, "- WAMR version: {}", repro::source_description());
+    let _ = writeln!(s, "- Running mode: {} (`{}`)", mode_title(m), f.engine);
     let _ = writeln!(
         s,
         "- Build flags of the mode under test (wasmsieve's build): `{flags}`"
     );
+    if let Some(wamrc) = stock(m).and_then(|r| r.wamrc) {
+        let _ = writeln!(s, "- AoT compiler options: `wamrc {wamrc}`");
+    }
     let _ = writeln!(s, "- Input provenance: {:?}", f.provenance);
     let _ = writeln!(
         s,
@@ -409,33 +282,30 @@ fn section_commands(s: &mut String, m: &Material) {
     let f = &m.finding;
     let file = m.wasm_name;
     let _ = writeln!(s, "## Steps to reproduce (stock iwasm / wamrc)\n");
-    if ba_mode(&f.engine).is_none() {
+    let Some(stock) = stock(m) else {
         let _ = writeln!(s, "`{}` is not a WAMR mode: no stock reproduction. Rerun with `wasmsieve run {file} --engine {}`.\n", f.engine, f.engine);
         return;
-    }
+    };
     let _ = writeln!(s, "```sh");
     let _ = writeln!(s, "# in a wasm-micro-runtime checkout");
     let _ = writeln!(
         s,
         "cmake -S product-mini/platforms/linux -B build-iwasm {}",
-        iwasm_cmake_flags(&f.engine)
+        stock.iwasm_cmake
     );
     let _ = writeln!(s, "cmake --build build-iwasm -j");
     let mut target = file.to_string();
-    if f.engine == "wamr-aot" {
+    if let Some(wamrc) = &stock.wamrc {
         let _ = writeln!(s, "cmake -S wamr-compiler -B build-wamrc && cmake --build build-wamrc -j   # needs LLVM (wamr-compiler/build_llvm.sh)");
         let aot = file.replace(".wasm", ".aot");
-        let _ = writeln!(
-            s,
-            "build-wamrc/wamrc --bounds-checks=1 --opt-level=3 --size-level=3 -o {aot} {file}"
-        );
+        let _ = writeln!(s, "build-wamrc/wamrc {wamrc} -o {aot} {file}");
         target = aot;
     }
     if m.plan.calls.is_empty() {
         let _ = writeln!(s, "build-iwasm/iwasm --heap-size=0 {target}   # the module is rejected or fails at load/instantiation");
     }
     for (i, c) in m.plan.calls.iter().enumerate() {
-        let args: Vec<String> = c.args.iter().map(iwasm_arg).collect();
+        let args: Vec<String> = c.args.iter().map(repro::iwasm_arg).collect();
         let last = i + 1 == m.plan.calls.len();
         let _ = writeln!(
             s,
@@ -554,11 +424,10 @@ fn section_regression(s: &mut String, m: &Material) {
         "```json\n{}\n```\n",
         serde_json::to_string_pretty(&entry).unwrap_or_default()
     );
-    if m.finding.engine == "wamr-classic" {
+    if let Some(build) = stock(m).and_then(|r| r.ba_build) {
         let _ = writeln!(
             s,
-            "ba-issues builds no classic-interpreter iwasm yet; add to `build_wamr.sh`: \
-             `build_iwasm \"-DWAMR_BUILD_REF_TYPES=1 -DWAMR_BUILD_FAST_INTERP=0 -DWAMR_BUILD_LIBC_WASI=0\" \"classic-interp-wasi-disabled\"`.\n"
+            "ba-issues builds no iwasm for this mode yet; add to `build_wamr.sh`: `{build}`.\n"
         );
     }
 }
@@ -567,19 +436,24 @@ fn section_regression(s: &mut String, m: &Material) {
 /// (the reference's behaviour in WAMR's words).
 pub fn running_config_entry(m: &Material) -> serde_json::Value {
     let f = &m.finding;
-    let mode = ba_mode(&f.engine).unwrap_or("fast-interp");
-    let runtime = if f.engine == "wamr-classic" {
-        "iwasm-classic-interp-wasi-disabled"
-    } else {
-        "iwasm-default-wasi-disabled"
-    };
+    let stock = stock(m);
+    let mode = stock
+        .as_ref()
+        .map_or("none (not a WAMR engine)", |r| r.ba_mode);
+    let runtime = stock.as_ref().map_or("none", |r| r.ba_runtime);
     let last = m.plan.calls.last();
     let options = match last {
         Some(c) => format!("--heap-size=0 -f {}", c.export),
         None => "--heap-size=0".into(),
     };
     let argument = last
-        .map(|c| c.args.iter().map(iwasm_arg).collect::<Vec<_>>().join(" "))
+        .map(|c| {
+            c.args
+                .iter()
+                .map(repro::iwasm_arg)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
         .unwrap_or_default();
     let reference = reference_of(f);
     let (ret, stdout, description) = match (reference, f.divergence.call_index) {
@@ -589,7 +463,7 @@ pub fn running_config_entry(m: &Material) -> serde_json::Value {
             "the module is invalid and must be rejected".to_string(),
         ),
         (Some(r), Some(i)) if r.calls.get(i).is_some() => {
-            let (code, out) = iwasm_expectation(&r.calls[i].result);
+            let (code, out) = repro::iwasm_expectation(&r.calls[i].result);
             let what = match f.verdict.kind.as_str() {
                 "crash" => format!(
                     "no crash; expected {}",
@@ -776,11 +650,11 @@ pub fn advisory(m: &Material) -> String {
         f.verdict.reason, f.divergence.detail
     );
     let _ = writeln!(s, "## Affected\n");
-    let version = build_fact("wamr-version").unwrap_or_else(|| "unknown".into());
     let _ = writeln!(
         s,
-        "- WAMR {version}, running mode: {} (`{}`)",
-        mode_title(&f.engine),
+        "- WAMR {}, running mode: {} (`{}`)",
+        repro::source_description(),
+        mode_title(m),
         f.engine
     );
     let others: Vec<&str> = engines::runtimes_built()
@@ -821,22 +695,4 @@ pub fn advisory(m: &Material) -> String {
         m.dir.display()
     );
     s
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn printf_g_matches_c() {
-        assert_eq!(fmt_g(1.5, 7), "1.5");
-        assert_eq!(fmt_g(0.0, 7), "0");
-        assert_eq!(fmt_g(1e10, 7), "1e+10");
-        assert_eq!(fmt_g(123456789.0, 7), "1.234568e+08");
-        assert_eq!(fmt_g(0.0001, 7), "0.0001");
-        assert_eq!(fmt_g(0.00001, 7), "1e-05");
-        assert_eq!(fmt_g(f64::NAN, 7), "nan");
-        assert_eq!(iwasm_value(&Val::I32(-1)), "0xffffffff:i32");
-        assert_eq!(iwasm_value(&Val::I64(0)), "0x0:i64");
-    }
 }

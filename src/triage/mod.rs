@@ -166,6 +166,12 @@ impl FileVerdict {
                 x.verdict.reason,
                 x.divergence.detail
             ));
+            if let Some(k) = &x.known {
+                out.push(format!(
+                    "{f}: known issue {} ({}): {}",
+                    k.id, k.link, k.title
+                ));
+            }
         }
         for n in &self.notes {
             out.push(format!("{f}: note: {n}"));
@@ -181,10 +187,7 @@ impl FileVerdict {
 pub fn exit_code(v: &[FileVerdict]) -> i32 {
     if v.iter().any(|x| x.error.is_some()) {
         2
-    } else if v
-        .iter()
-        .any(|x| x.findings.iter().any(|f| f.verdict.bucket.is_finding()))
-    {
+    } else if v.iter().any(|x| x.findings.iter().any(|f| f.counts())) {
         1
     } else {
         0

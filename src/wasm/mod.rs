@@ -70,8 +70,13 @@ pub fn read_module(path: &Path) -> anyhow::Result<Vec<u8>> {
 }
 
 /// The instruction at a module offset (as engines report trap sites), named
-/// by wasmparser's operator name (`I32Load`, `TableGet`, ...).
-pub fn instruction_at(wasm: &[u8], offset: u32) -> Option<String> {
+/// by wasmparser's operator name (`I32Load`, `TableGet`, ...). An optimizing
+/// compiler may report a trap at the instruction its access was fused into
+/// (a load folded into the `i32.popcnt` that uses it): when the instruction
+/// there is not one `can_trap` accepts, the nearest one before it in the same
+/// function that is (within a few instructions) is the site.
+pub fn instruction_at(wasm: &[u8], offset: u32, can_trap: impl Fn(&str) -> bool) -> Option<String> {
+    const LOOK_BACK: usize = 8;
     let offset = u64::from(offset);
     for payload in wasmparser::Parser::new(0).parse_all(wasm) {
         let Ok(wasmparser::Payload::CodeSectionEntry(body)) = payload else {
@@ -81,11 +86,18 @@ pub fn instruction_at(wasm: &[u8], offset: u32) -> Option<String> {
             continue;
         }
         let mut ops = body.get_operators_reader().ok()?;
+        let mut names = vec![];
         while !ops.eof() {
             let (op, at) = ops.read_with_offset().ok()?;
+            let name = format!("{op:?}");
+            names.push(name.split([' ', '{', '(']).next()?.to_string());
             if at == offset {
-                let name = format!("{op:?}");
-                return name.split([' ', '{', '(']).next().map(str::to_string);
+                let back = names.iter().rev().take(LOOK_BACK + 1);
+                return back
+                    .clone()
+                    .find(|n| can_trap(n))
+                    .or_else(|| names.last())
+                    .cloned();
             }
         }
         return None;

@@ -25,6 +25,8 @@ use std::sync::OnceLock;
 // WAMR_ROOT, WAMR_VERSION, WAMR_MODES, WAMR_ASAN, written by build.rs.
 include!(concat!(env!("OUT_DIR"), "/wamr_info.rs"));
 
+pub mod repro;
+
 /// Default WAMR operand/frame stack size per instance (bytes).
 pub const DEFAULT_STACK_SIZE: u32 = 2 * 1024 * 1024;
 const ERR_LEN: usize = 1024;
@@ -356,6 +358,18 @@ impl Default for AotOptions {
 }
 
 impl AotOptions {
+    /// The options a mode compiles with: the supported defaults; with
+    /// hardware bounds checks the emitted code needs no software checks.
+    pub fn for_mode(mode: Mode) -> AotOptions {
+        match mode {
+            Mode::AotHw => AotOptions {
+                bounds_checks: 0,
+                ..AotOptions::default()
+            },
+            _ => AotOptions::default(),
+        }
+    }
+
     /// A supported option set chosen by the module's bytes: the same module
     /// always gets the same options, so findings reproduce.
     pub fn drawn_from(wasm: &[u8]) -> AotOptions {
@@ -476,14 +490,7 @@ impl Wamr {
     /// runtime does not initialize.
     pub fn new(mode: Mode) -> Result<Self, String> {
         let api = init(mode)?;
-        // With hardware bounds checks the emitted code needs no software checks.
-        let aot_options = match mode {
-            Mode::AotHw => AotOptions {
-                bounds_checks: 0,
-                ..AotOptions::default()
-            },
-            _ => AotOptions::default(),
-        };
+        let aot_options = AotOptions::for_mode(mode);
         Ok(Wamr {
             mode,
             api,

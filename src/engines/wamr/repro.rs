@@ -1,0 +1,278 @@
+//! How a maintainer reproduces a finding with stock WAMR tools: the running
+//! mode in words, `iwasm` (product-mini) and `wamrc` (wamr-compiler) built
+//! and invoked to match the build that found it, values and traps as `iwasm`
+//! prints them, and WAMR's regression-test (`ba-issues`) names. Reports take
+//! every WAMR fact from here.
+
+use super::{AotOptions, Mode, AOT_OPTS};
+use crate::exec::{CallResult, Trap};
+use crate::wasm::Val;
+
+/// The stock reproduction of one WAMR engine's finding.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StockRepro {
+    /// The running mode in words.
+    pub title: &'static str,
+    /// `-D` flags for `cmake -S product-mini/platforms/linux` that make a
+    /// stock `iwasm` match the mode (flags that differ from product-mini's
+    /// defaults).
+    pub iwasm_cmake: String,
+    /// `wamrc` options the finding's `.aot` was compiled with (AoT modes).
+    pub wamrc: Option<String>,
+    /// ba-issues' `mode` and `runtime` names for `running_config.json`.
+    pub ba_mode: &'static str,
+    pub ba_runtime: &'static str,
+    /// A `build_iwasm` line for ba-issues' `build_wamr.sh` when its stock
+    /// runtimes do not cover the mode.
+    pub ba_build: Option<&'static str>,
+}
+
+/// Flags every mode shares: the features wasmsieve builds (reference types,
+/// bulk memory, extended const; SIMD off, which also avoids product-mini's
+/// online SIMDe fetch) and no WASI (generated modules import nothing).
+const COMMON_CMAKE: &str =
+    "-DWAMR_BUILD_LIBC_WASI=0 -DWAMR_BUILD_REF_TYPES=1 -DWAMR_BUILD_BULK_MEMORY=1 \
+                            -DWAMR_BUILD_EXTENDED_CONST_EXPR=1 -DWAMR_BUILD_SIMD=0";
+
+/// How to reproduce a finding of `engine` on `wasm` (the module the report
+/// gives); `None` for engines that are not WAMR's.
+pub fn stock_repro(engine: &str, wasm: &[u8]) -> Option<StockRepro> {
+    let (mode, options) = if engine == AOT_OPTS {
+        (Mode::Aot, Some(AotOptions::drawn_from(wasm)))
+    } else {
+        let mode = Mode::from_engine_name(engine)?;
+        (mode, mode.is_aot().then(|| AotOptions::for_mode(mode)))
+    };
+    let (interp, title) = match mode {
+        Mode::Classic => (
+            "-DWAMR_BUILD_FAST_INTERP=0 -DWAMR_BUILD_AOT=0",
+            "classic interpreter, software bounds checks",
+        ),
+        Mode::Fast => (
+            "-DWAMR_BUILD_FAST_INTERP=1 -DWAMR_BUILD_AOT=0",
+            "fast interpreter, software bounds checks",
+        ),
+        Mode::ClassicHw => (
+            "-DWAMR_BUILD_FAST_INTERP=0 -DWAMR_BUILD_AOT=0",
+            "classic interpreter, hardware bounds checks",
+        ),
+        Mode::FastHw => (
+            "-DWAMR_BUILD_FAST_INTERP=1 -DWAMR_BUILD_AOT=0",
+            "fast interpreter, hardware bounds checks",
+        ),
+        Mode::Aot if engine == AOT_OPTS => (
+            "-DWAMR_BUILD_AOT=1",
+            "AoT (wamrc options drawn per module) + AoT runtime, software bounds checks",
+        ),
+        Mode::Aot => (
+            "-DWAMR_BUILD_AOT=1",
+            "AoT (wamrc + AoT runtime), software bounds checks",
+        ),
+        Mode::AotHw => (
+            "-DWAMR_BUILD_AOT=1",
+            "AoT (wamrc + AoT runtime), hardware bounds checks",
+        ),
+    };
+    // Hardware bounds checks are product-mini's default on x86-64.
+    let bounds = if mode.hw_bound_check() {
+        ""
+    } else {
+        " -DWAMR_DISABLE_HW_BOUND_CHECK=1"
+    };
+    let classic = matches!(mode, Mode::Classic | Mode::ClassicHw);
+    Some(StockRepro {
+        title,
+        iwasm_cmake: format!("{interp}{bounds} {COMMON_CMAKE}"),
+        wamrc: options.map(|o| {
+            format!(
+                "--bounds-checks={} --opt-level={} --size-level={}",
+                o.bounds_checks, o.opt_level, o.size_level
+            )
+        }),
+        ba_mode: match mode {
+            Mode::Classic | Mode::ClassicHw => "classic-interp",
+            Mode::Fast | Mode::FastHw => "fast-interp",
+            Mode::Aot | Mode::AotHw => "aot",
+        },
+        ba_runtime: if classic {
+            "iwasm-classic-interp-wasi-disabled"
+        } else {
+            "iwasm-default-wasi-disabled"
+        },
+        ba_build: classic.then_some(
+            "build_iwasm \"-DWAMR_BUILD_REF_TYPES=1 -DWAMR_BUILD_FAST_INTERP=0 -DWAMR_BUILD_LIBC_WASI=0\" \"classic-interp-wasi-disabled\"",
+        ),
+    })
+}
+
+/// What this binary's WAMR is, for readers elsewhere: the version and where
+/// the tree came from (never a path on the finder's machine).
+pub fn source_description() -> String {
+    let tree = if super::WAMR_ROOT.contains("wamrx-sys") {
+        "the tree vendored in the crates.io package wamrx-sys (WAMR main branch, mid-2026)"
+    } else {
+        "a local WAMR checkout (WAMR_ROOT)"
+    };
+    format!("{} from {tree}", super::WAMR_VERSION)
+}
+
+/// wasmsieve's own build flags of an engine's mode (for the record).
+pub fn build_flags(engine: &str) -> Option<String> {
+    let name = if engine == AOT_OPTS {
+        Mode::Aot.engine_name()
+    } else {
+        engine
+    };
+    super::build_info()
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+}
+
+/// C's `%.{prec}g`.
+fn fmt_g(x: f64, prec: usize) -> String {
+    if x.is_nan() {
+        return if x.is_sign_negative() {
+            "-nan".into()
+        } else {
+            "nan".into()
+        };
+    }
+    if x.is_infinite() {
+        return if x < 0.0 { "-inf".into() } else { "inf".into() };
+    }
+    if x == 0.0 {
+        return if x.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
+    }
+    let sci = format!("{:.*e}", prec - 1, x);
+    let (mant, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let strip = |s: String| -> String {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
+    };
+    if exp < -4 || exp >= prec as i32 {
+        let m = strip(mant.to_string());
+        format!("{m}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs())
+    } else {
+        let decimals = (prec as i32 - 1 - exp).max(0) as usize;
+        strip(format!("{x:.decimals$}"))
+    }
+}
+
+/// A result as stock `iwasm -f` prints it (`0x2a:i32`, `1.5:f64`).
+pub fn iwasm_value(v: &Val) -> String {
+    match *v {
+        Val::I32(x) => format!("{:#x}:i32", x as u32),
+        Val::I64(x) => format!("{:#x}:i64", x as u64),
+        Val::F32(b) => format!("{}:f32", fmt_g(f32::from_bits(b) as f64, 7)),
+        Val::F64(b) => format!("{}:f64", fmt_g(f64::from_bits(b), 7)),
+    }
+}
+
+/// An argument as stock `iwasm -f` parses it (strtol/strtof and friends).
+pub fn iwasm_arg(v: &Val) -> String {
+    match *v {
+        Val::I32(x) => x.to_string(),
+        Val::I64(x) => x.to_string(),
+        Val::F32(b) => iwasm_float(f32::from_bits(b) as f64, format!("{:?}", f32::from_bits(b))),
+        Val::F64(b) => iwasm_float(f64::from_bits(b), format!("{:?}", f64::from_bits(b))),
+    }
+}
+
+/// `nan`, `inf`, `-inf` as strtod spells them; finite values in Rust's shortest
+/// round-trip form (`finite`) of their own width.
+fn iwasm_float(f: f64, finite: String) -> String {
+    if f.is_nan() {
+        "nan".into()
+    } else if f.is_infinite() {
+        if f < 0.0 {
+            "-inf".into()
+        } else {
+            "inf".into()
+        }
+    } else {
+        finite
+    }
+}
+
+/// WAMR's wording of a trap (its `exception_msgs[]`).
+pub fn trap_message(t: &Trap) -> String {
+    match t {
+        Trap::Unreachable => "unreachable".into(),
+        Trap::MemoryOutOfBounds => "out of bounds memory access".into(),
+        Trap::TableOutOfBounds => "undefined element".into(),
+        Trap::IndirectCallTypeMismatch => "indirect call type mismatch".into(),
+        Trap::IndirectCallToNull => "uninitialized element".into(),
+        Trap::NullReference => "null reference".into(),
+        Trap::IntegerDivisionByZero => "integer divide by zero".into(),
+        Trap::IntegerOverflow => "integer overflow".into(),
+        Trap::BadConversionToInteger => "invalid conversion to integer".into(),
+        Trap::StackOverflow => "wasm operand stack overflow".into(),
+        Trap::OutOfFuel => "instruction limit exceeded".into(),
+        Trap::ResourceLimit => "allocate memory failed".into(),
+        Trap::Unlinkable => "failed to link import".into(),
+        Trap::Other(m) => m.clone(),
+    }
+}
+
+/// What stock iwasm should print and return for a call: (ret code, stdout).
+pub fn iwasm_expectation(r: &CallResult) -> (i32, String) {
+    match r {
+        CallResult::Returned(v) => (0, v.iter().map(iwasm_value).collect::<Vec<_>>().join(",")),
+        CallResult::Trapped { trap, .. } => (1, format!("Exception: {}", trap_message(trap))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printf_g_matches_c() {
+        assert_eq!(fmt_g(1.5, 7), "1.5");
+        assert_eq!(fmt_g(0.0, 7), "0");
+        assert_eq!(fmt_g(1e10, 7), "1e+10");
+        assert_eq!(fmt_g(123456789.0, 7), "1.234568e+08");
+        assert_eq!(fmt_g(0.0001, 7), "0.0001");
+        assert_eq!(fmt_g(0.00001, 7), "1e-05");
+        assert_eq!(fmt_g(f64::NAN, 7), "nan");
+        assert_eq!(iwasm_value(&Val::I32(-1)), "0xffffffff:i32");
+        assert_eq!(iwasm_value(&Val::I64(0)), "0x0:i64");
+    }
+
+    #[test]
+    fn every_wamr_engine_has_a_stock_reproduction() {
+        for info in super::super::ENGINES {
+            let r = stock_repro(info.name, b"").unwrap_or_else(|| panic!("{}", info.name));
+            assert!(!r.title.contains("unknown"), "{}", info.name);
+            // Software bounds checks are not product-mini's default: said.
+            assert_eq!(
+                r.iwasm_cmake.contains("-DWAMR_DISABLE_HW_BOUND_CHECK=1"),
+                !info.hardware_bounds,
+                "{}: {}",
+                info.name,
+                r.iwasm_cmake
+            );
+            assert_eq!(
+                r.wamrc.is_some(),
+                info.name.contains("aot"),
+                "{}",
+                info.name
+            );
+        }
+        let hw = stock_repro("wamr-aot-hw", b"").unwrap();
+        assert_eq!(
+            hw.wamrc.as_deref(),
+            Some("--bounds-checks=0 --opt-level=3 --size-level=3")
+        );
+        assert!(stock_repro("wasmtime", b"").is_none());
+    }
+}
