@@ -234,7 +234,10 @@ pub fn main() -> i32 {
     }
 }
 
-fn default_engines(given: Vec<String>) -> anyhow::Result<Vec<String>> {
+fn default_engines(mut given: Vec<String>) -> anyhow::Result<Vec<String>> {
+    // A repeated --engine would run that engine twice.
+    let mut seen = std::collections::HashSet::new();
+    given.retain(|e| seen.insert(e.clone()));
     let names = if given.is_empty() {
         engines::runtimes_built()
             .iter()
@@ -434,6 +437,15 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
                     .unwrap_or(1)
             });
             anyhow::ensure!(cfg.jobs > 0, "--jobs must be at least 1");
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            if cfg.jobs > 4 * cores {
+                eprintln!(
+                    "wasmsieve: --jobs {} on {cores} core(s) only adds contention (each job runs a worker per engine); using {}",
+                    cfg.jobs,
+                    4 * cores
+                );
+                cfg.jobs = 4 * cores;
+            }
             anyhow::ensure!(
                 mutate_percent <= 100,
                 "--mutate-percent is a percentage (0..=100)"
@@ -455,6 +467,16 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
                 cfg.seed,
                 cfg.out.display()
             );
+            // Output paths fail now, not after the whole --time.
+            if let Some(path) = &sarif {
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .map_err(|e| {
+                        anyhow::anyhow!("--sarif {}: cannot write there: {e}", path.display())
+                    })?;
+            }
             let outcome = campaign::run(&cfg)?;
             let s = &outcome.summary;
             if let Some(path) = sarif {
@@ -480,11 +502,13 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
                 .filter(|(b, _)| fail_on.covers(**b))
                 .map(|(b, n)| format!("{n} {b}"))
                 .collect();
-            if failing.is_empty() {
-                Ok(0)
-            } else {
+            if !failing.is_empty() {
                 eprintln!("wasmsieve: new unique findings: {}", failing.join(", "));
                 Ok(1)
+            } else if outcome.interrupted {
+                Ok(campaign::EXIT_INTERRUPTED)
+            } else {
+                Ok(0)
             }
         }
         Cmd::Shrink {

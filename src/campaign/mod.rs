@@ -10,7 +10,7 @@ use crate::generate::{self, plan::CallPlan, GenConfig, TestCase};
 use crate::isolate::{Worker, WorkerLimits};
 use crate::judge::{Bucket, Policy};
 use crate::pipeline::{subjects, Differ, Subject};
-use crate::store::{FindingStore, Summary};
+use crate::store::{FindingStore, OutLock, Summary, Written};
 use corpus::Corpus;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -71,12 +71,20 @@ impl CampaignConfig {
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
+/// Exit status of an interrupted run (128 + SIGINT, as shells report it).
+pub const EXIT_INTERRUPTED: i32 = 130;
+
 extern "C" fn on_interrupt(_: libc::c_int) {
-    INTERRUPTED.store(true, Ordering::Relaxed);
+    // A second Ctrl-C exits at once: everything found is on disk already
+    // (folders are written before the summary lists them).
+    if INTERRUPTED.swap(true, Ordering::Relaxed) {
+        unsafe { libc::_exit(EXIT_INTERRUPTED) };
+    }
 }
 
 /// Ctrl-C and SIGTERM end the campaign cleanly: the loops finish the module
-/// at hand, and everything is written before exit.
+/// at hand (a running shrink is cancelled), and everything is written before
+/// exit.
 fn catch_interrupts() {
     unsafe {
         libc::signal(
@@ -125,6 +133,7 @@ pub fn run(cfg: &CampaignConfig) -> anyhow::Result<Outcome> {
         cfg.time.is_some() || cfg.iterations.is_some(),
         "give --time or --iterations"
     );
+    let _lock = OutLock::acquire(&cfg.out)?;
     std::fs::create_dir_all(cfg.out.join("inflight"))
         .map_err(|e| anyhow::anyhow!("cannot create output folder {}: {e}", cfg.out.display()))?;
     // Fail before the first module if an engine is missing.
@@ -134,7 +143,14 @@ pub fn run(cfg: &CampaignConfig) -> anyhow::Result<Outcome> {
         &WorkerLimits::default(),
     )?);
     catch_interrupts();
-    let summary = Summary::resume_or_new(&cfg.out, &cfg.engines, cfg.seed);
+    let mut summary = Summary::resume_or_new(&cfg.out, &cfg.engines, cfg.seed)?;
+    let store = FindingStore::new(&cfg.out);
+    let indexed = summary.reconcile(&store);
+    if indexed > 0 {
+        eprintln!(
+            "wasmsieve: {indexed} finding folder(s) on disk were not in summary.json; indexed again"
+        );
+    }
     let unique_before = summary.unique.len();
     let start_iterations = summary.iterations;
     if start_iterations > 0 {
@@ -150,7 +166,7 @@ pub fn run(cfg: &CampaignConfig) -> anyhow::Result<Outcome> {
         next: AtomicU64::new(start_iterations),
         start_iterations,
         stop: AtomicBool::new(false),
-        store: FindingStore::new(&cfg.out),
+        store,
         started: Instant::now(),
         deadline: cfg.time.map(|t| Instant::now() + t),
     };
@@ -182,15 +198,16 @@ pub fn run(cfg: &CampaignConfig) -> anyhow::Result<Outcome> {
             }
         });
     });
-    if let Some(e) = errors.into_inner().unwrap().into_iter().next() {
-        return Err(e);
-    }
+    // The summary is written however the jobs ended, then the first error.
     let mut st = shared.state.into_inner().unwrap();
     let run_time = shared.started.elapsed();
     st.corpus_size = shared.corpus.lock().unwrap().len() as u64;
     st.tick(run_time);
-    st.finish(run_time);
-    st.write(&cfg.out)?;
+    let written = st.checkpoint(&cfg.out, run_time);
+    if let Some(e) = errors.into_inner().unwrap().into_iter().next() {
+        return Err(e);
+    }
+    written?;
     crate::report::plot::write_html(&st, &cfg.out.join("report.html"))?;
     let mut new_unique = std::collections::BTreeMap::new();
     for u in &st.unique[unique_before..] {
@@ -203,8 +220,12 @@ pub fn run(cfg: &CampaignConfig) -> anyhow::Result<Outcome> {
     })
 }
 
-/// Live progress: a bar on a terminal, plain lines in logs; the summary and
-/// its timeline are refreshed at each tick so a killed campaign loses little.
+/// How often the summary is written besides after every new finding: a
+/// killed campaign loses at most this much of its counters and time.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(2);
+
+/// Live progress: a bar on a terminal, plain lines in logs, a timeline sample
+/// at each tick; the summary is checkpointed every [`CHECKPOINT_EVERY`].
 fn progress(shared: &Shared, finished: &AtomicBool) {
     let cfg = shared.cfg;
     let bar = std::io::stderr().is_terminal().then(|| {
@@ -222,6 +243,7 @@ fn progress(shared: &Shared, finished: &AtomicBool) {
         b
     });
     let mut last = Instant::now();
+    let mut saved = Instant::now();
     while !finished.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(200));
         let elapsed = shared.started.elapsed();
@@ -241,7 +263,13 @@ fn progress(shared: &Shared, finished: &AtomicBool) {
             if bar.is_none() {
                 eprintln!("{}", st.progress_line(elapsed, cfg.time));
             }
-            let _ = st.write(&cfg.out);
+        }
+        if saved.elapsed() >= CHECKPOINT_EVERY {
+            saved = Instant::now();
+            let mut st = shared.state.lock().unwrap();
+            if let Err(e) = st.checkpoint(&cfg.out, elapsed) {
+                eprintln!("wasmsieve: {e:#}");
+            }
         }
     }
     if let Some(b) = bar {
@@ -369,7 +397,14 @@ fn shrink_new(shared: &Shared, dirs: &[PathBuf]) {
         if shared.should_stop() {
             return;
         }
-        match crate::shrink::shrink_finding(dir, shared.cfg.shrink_budget) {
+        // Never past the campaign's own end; Ctrl-C cancels it.
+        let left = shared.deadline.map_or(Duration::MAX, |d| {
+            d.saturating_duration_since(Instant::now())
+        });
+        let mut cfg = crate::shrink::ShrinkConfig::new(shared.cfg.shrink_budget.min(left));
+        cfg.policy = shared.cfg.policy.clone();
+        cfg.cancel = Some(&INTERRUPTED);
+        match crate::shrink::shrink_finding_with(dir, &cfg) {
             Ok(outcome) => eprintln!("shrink: {}", outcome.line()),
             Err(e) => eprintln!("shrink: {}: {e:#}", dir.display()),
         }
@@ -403,7 +438,17 @@ fn record(
             .flat_map(|e| e.artifacts.clone())
             .collect();
         artifacts.extend(extra);
-        let dir = shared.store.write(&f, wasm, &artifacts)?;
+        let written = shared.store.write(&f, wasm, &artifacts)?;
+        if let Written::Repaired(dir, aside) = &written {
+            eprintln!(
+                "wasmsieve: {} had no readable finding.json; its contents were moved to {} and the folder written anew",
+                dir.display(),
+                aside.display()
+            );
+        }
+        let dir = written.dir().to_path_buf();
+        // Listed in the summary only once its folder is complete on disk.
+        st.checkpoint(&shared.cfg.out, shared.started.elapsed())?;
         eprintln!(
             "finding: {} / {} in {}: {} -> {}",
             f.verdict.bucket,

@@ -172,3 +172,47 @@ fn memory_smaller(d: &Divergence, reference: Option<&Execution>, subject: &Execu
         .zip(&sc.memories)
         .any(|(a, b)| a.name == b.name && b.len < a.len)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rejected(text: &str, says: &str) {
+        let e = format!("{:#}", KnownIssues::parse(text).unwrap_err());
+        assert!(e.contains(says), "{e}");
+    }
+
+    const ROW: &str = r#"
+[[issue]]
+id = "x"
+link = "https://example.org"
+title = "t"
+note = "n"
+[issue.match]
+symptoms = ["wrong-value"]
+"#;
+
+    #[test]
+    fn bad_lists_are_rejected() {
+        rejected(&format!("version = 2\n{ROW}"), "version 2");
+        rejected(
+            &format!("version = 1\n{ROW}{ROW}"),
+            "duplicate known issue id",
+        );
+        rejected(
+            &format!("version = 1\n{}", ROW.replace("wrong-value", "wrong-valu")),
+            "unknown variant",
+        );
+        rejected(
+            &format!("version = 1\n{}", ROW.replace("symptoms", "symptom")),
+            "unknown field",
+        );
+        assert_eq!(
+            KnownIssues::parse(&format!("version = 1\n{ROW}"))
+                .unwrap()
+                .issues
+                .len(),
+            1
+        );
+    }
+}

@@ -253,3 +253,65 @@ fn kind_of(symptom: &str) -> &'static str {
         _ => "wrong-result",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shipped table with one line replaced.
+    fn edited(from: &str, to: &str) -> anyhow::Result<Policy> {
+        assert!(DEFAULT_POLICY.contains(from), "{from}");
+        Policy::parse(&DEFAULT_POLICY.replacen(from, to, 1))
+    }
+
+    fn rejected(from: &str, to: &str, says: &str) {
+        let e = edited(from, to).expect_err(to);
+        let e = format!("{e:#}");
+        assert!(e.contains(says), "{to}: {e}");
+    }
+
+    #[test]
+    fn typos_and_unknown_values_are_rejected_with_the_allowed_ones() {
+        rejected(
+            r#"symptom = "wrong-result""#,
+            r#"symptom = "wrong-resultz""#,
+            "wrong-result, validation",
+        );
+        rejected(
+            r#"provenance = "wasm""#,
+            r#"provenance = "wasmz""#,
+            "aot-emitted",
+        );
+        rejected(r#"bucket = "bug""#, r#"bucket = "bugz""#, "unknown variant");
+        rejected(
+            r#"clauses = ["P7"]"#,
+            r#"clauses = ["P77"]"#,
+            "unknown clause P77",
+        );
+        rejected("version = 1", "version = 7", "version 7");
+        rejected(
+            r#"reason = "a wrong result"#,
+            r#"colour = "red"
+reason = "a wrong result"#,
+            "unknown field `colour`",
+        );
+        rejected(
+            r#"id = "wasm-hang""#,
+            r#"id = "wasm-crash""#,
+            "duplicate rule id",
+        );
+        // Errors name the line (toml's own position report).
+        let e = format!(
+            "{:#}",
+            edited(r#"bucket = "bug""#, r#"bucket = "bugz""#).unwrap_err()
+        );
+        assert!(e.contains("line"), "{e}");
+    }
+
+    #[test]
+    fn the_shipped_table_and_known_issues_parse() {
+        let p = Policy::builtin();
+        assert!(!p.rules.is_empty());
+        assert!(p.known.issues.iter().any(|i| i.id == "wamr-2773"));
+    }
+}

@@ -41,6 +41,9 @@ pub struct ShrinkConfig {
     /// Run the runtime under test in a worker process (needed for crashes and hangs).
     pub isolate: bool,
     pub policy: Policy,
+    /// Set from elsewhere (a campaign's Ctrl-C) to end the shrink at once;
+    /// the best module so far is kept.
+    pub cancel: Option<&'static std::sync::atomic::AtomicBool>,
 }
 
 impl ShrinkConfig {
@@ -51,6 +54,7 @@ impl ShrinkConfig {
             seed: 42,
             isolate: true,
             policy: Policy::builtin(),
+            cancel: None,
         }
     }
 }
@@ -83,6 +87,7 @@ struct Judge {
     differ: Differ,
     target: Target,
     deadline: Instant,
+    cancel: Option<&'static std::sync::atomic::AtomicBool>,
     candidates: u64,
     accepted: u64,
 }
@@ -90,6 +95,9 @@ struct Judge {
 impl Judge {
     fn out_of_time(&self) -> bool {
         Instant::now() >= self.deadline
+            || self
+                .cancel
+                .is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed))
     }
 
     /// The matching finding, if the candidate keeps it.
@@ -207,6 +215,7 @@ pub fn shrink_finding_with(dir: &Path, cfg: &ShrinkConfig) -> anyhow::Result<Shr
         differ,
         target,
         deadline: started + cfg.budget,
+        cancel: cfg.cancel,
         candidates: 0,
         accepted: 0,
     };

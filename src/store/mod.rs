@@ -11,10 +11,41 @@ use crate::judge::Finding;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-/// Writes findings under `DIR/findings`.
+/// Writes findings under `DIR/findings`. A folder is immutable once its
+/// `finding.json` is written: a re-found signature only counts a hit.
 #[derive(Clone, Debug)]
 pub struct FindingStore {
     pub root: PathBuf,
+}
+
+/// What [`FindingStore::write`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Written {
+    /// A new folder.
+    New(PathBuf),
+    /// The folder was there, complete: left as it is.
+    Kept(PathBuf),
+    /// The folder was there without a readable `finding.json`: moved aside
+    /// (to the second path, never mixed with this input) and written anew.
+    Repaired(PathBuf, PathBuf),
+}
+
+impl Written {
+    pub fn dir(&self) -> &Path {
+        match self {
+            Written::New(d) | Written::Kept(d) | Written::Repaired(d, _) => d,
+        }
+    }
+}
+
+/// An I/O error that names the file (disk full says which write failed).
+fn at(path: &Path) -> impl FnOnce(std::io::Error) -> anyhow::Error + '_ {
+    move |e| anyhow::anyhow!("cannot write {}: {e}", path.display())
+}
+
+/// Writes a file, naming it in the error.
+fn put(path: &Path, bytes: impl AsRef<[u8]>) -> anyhow::Result<()> {
+    std::fs::write(path, bytes).map_err(at(path))
 }
 
 impl FindingStore {
@@ -25,42 +56,84 @@ impl FindingStore {
     }
 
     /// Keeps the first input that hit a known issue: `DIR/known/<id>.wasm`.
-    pub fn write_known_example(&self, id: &str, wasm: &[u8]) -> std::io::Result<()> {
+    pub fn write_known_example(&self, id: &str, wasm: &[u8]) -> anyhow::Result<()> {
         let dir = self.root.with_file_name("known");
-        std::fs::create_dir_all(&dir)?;
-        std::fs::write(dir.join(format!("{id}.wasm")), wasm)
+        std::fs::create_dir_all(&dir).map_err(at(&dir))?;
+        put(&dir.join(format!("{id}.wasm")), wasm)
     }
 
     pub fn dir_of(&self, f: &Finding) -> PathBuf {
         self.root.join(f.verdict.bucket.as_str()).join(&f.id)
     }
 
-    /// Writes the input and its artifacts first, then the record. Returns the folder.
+    /// A folder's path relative to the campaign folder (as `summary.json` lists it).
+    pub fn relative(&self, dir: &Path) -> String {
+        let base = self.root.parent().unwrap_or(&self.root);
+        dir.strip_prefix(base).unwrap_or(dir).display().to_string()
+    }
+
+    /// Every complete finding folder on disk, with its record.
+    pub fn all(&self) -> Vec<(PathBuf, Finding)> {
+        let mut out = vec![];
+        for bucket in crate::judge::Bucket::ALL {
+            let Ok(entries) = std::fs::read_dir(self.root.join(bucket.as_str())) else {
+                continue;
+            };
+            let mut dirs: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+            dirs.sort();
+            for dir in dirs {
+                if let Ok(f) = read_record(&dir) {
+                    out.push((dir, f));
+                }
+            }
+        }
+        out
+    }
+
+    /// Writes the input and its artifacts first, then the record (atomically).
+    /// An existing complete folder is never touched; a damaged one is moved
+    /// aside and reported, never mixed with another input.
     pub fn write(
         &self,
         f: &Finding,
         wasm: &[u8],
         extra: &[(String, Vec<u8>)],
-    ) -> std::io::Result<PathBuf> {
+    ) -> anyhow::Result<Written> {
         let dir = self.dir_of(f);
-        std::fs::create_dir_all(&dir)?;
-        std::fs::write(dir.join("input.wasm"), wasm)?;
+        let mut aside = None;
+        if dir.exists() {
+            if read_record(&dir).is_ok() {
+                return Ok(Written::Kept(dir));
+            }
+            let stamp = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            let moved = dir.with_file_name(format!("{}.damaged-{stamp}", f.id));
+            std::fs::rename(&dir, &moved).map_err(at(&moved))?;
+            aside = Some(moved);
+        }
+        std::fs::create_dir_all(&dir).map_err(at(&dir))?;
+        put(&dir.join("input.wasm"), wasm)?;
         for (name, bytes) in extra {
-            std::fs::write(dir.join(name), bytes)?;
+            put(&dir.join(name), bytes)?;
         }
         if let Ok(text) = wasmprinter::print_bytes(wasm) {
-            std::fs::write(dir.join("input.wat"), text)?;
+            put(&dir.join("input.wat"), text)?;
         }
         let json = serde_json::to_string_pretty(f).expect("findings serialize");
         let tmp = dir.join("finding.json.tmp");
-        std::fs::write(&tmp, json)?;
-        std::fs::rename(tmp, dir.join("finding.json"))?;
-        Ok(dir)
+        put(&tmp, json)?;
+        let record = dir.join("finding.json");
+        std::fs::rename(&tmp, &record).map_err(at(&record))?;
+        Ok(match aside {
+            Some(moved) => Written::Repaired(dir, moved),
+            None => Written::New(dir),
+        })
     }
 }
 
-/// Reads `finding.json` and the input of a finding folder.
-pub fn load_finding(dir: &Path) -> anyhow::Result<(Finding, Vec<u8>)> {
+/// Reads a folder's `finding.json`.
+fn read_record(dir: &Path) -> anyhow::Result<Finding> {
     let fj = dir.join("finding.json");
     let text = std::fs::read_to_string(&fj).map_err(|e| {
         anyhow::anyhow!(
@@ -69,22 +142,74 @@ pub fn load_finding(dir: &Path) -> anyhow::Result<(Finding, Vec<u8>)> {
             fj.display()
         )
     })?;
-    let f: Finding = serde_json::from_str(&text)
-        .map_err(|e| anyhow::anyhow!("{}: not a finding record: {e}", fj.display()))?;
-    let input = dir.join("input.wasm");
-    let wasm = std::fs::read(&input)
-        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", input.display()))?;
-    Ok((f, wasm))
+    serde_json::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{}: not a finding record: {e}", fj.display()))
+}
+
+/// One owner per output folder: an exclusive lock on `DIR/.lock`, held for
+/// the life of the campaign (the kernel drops it when the process dies, so a
+/// killed campaign never leaves a stale lock).
+pub struct OutLock {
+    _file: std::fs::File,
+}
+
+impl OutLock {
+    pub fn acquire(out: &Path) -> anyhow::Result<OutLock> {
+        use std::io::{Read, Seek, Write};
+        use std::os::fd::AsRawFd;
+        std::fs::create_dir_all(out)
+            .map_err(|e| anyhow::anyhow!("cannot create output folder {}: {e}", out.display()))?;
+        let path = out.join(".lock");
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?;
+        // SAFETY: flock on a file descriptor we own.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            anyhow::bail!(
+                "{} is in use by another wasmsieve campaign (pid {}); wait for it to end, \
+                 or use another --out",
+                out.display(),
+                holder.trim()
+            );
+        }
+        file.set_len(0).map_err(at(&path))?;
+        file.rewind().map_err(at(&path))?;
+        write!(file, "{}", std::process::id()).map_err(at(&path))?;
+        Ok(OutLock { _file: file })
+    }
+}
+
+/// Reads `finding.json` and the input of a finding folder.
+/// The input is `input.wasm`, or when that is gone `input.wat`, or the
+/// shrunk `min.wasm`.
+pub fn load_finding(dir: &Path) -> anyhow::Result<(Finding, Vec<u8>)> {
+    let f = read_record(dir)?;
+    for name in ["input.wasm", "input.wat", "min.wasm"] {
+        let p = dir.join(name);
+        if p.exists() {
+            return Ok((f, crate::wasm::read_module(&p)?));
+        }
+    }
+    anyhow::bail!(
+        "{} holds no input (input.wasm, input.wat or min.wasm)",
+        dir.display()
+    )
 }
 
 /// Writes the minimized module (and its text) beside the finding's input.
-pub fn write_minimized(dir: &Path, min: &[u8]) -> std::io::Result<(PathBuf, Option<PathBuf>)> {
+pub fn write_minimized(dir: &Path, min: &[u8]) -> anyhow::Result<(PathBuf, Option<PathBuf>)> {
     let min_wasm = dir.join("min.wasm");
-    std::fs::write(&min_wasm, min)?;
+    put(&min_wasm, min)?;
     let min_wat = match wasmprinter::print_bytes(min) {
         Ok(text) => {
             let p = dir.join("min.wat");
-            std::fs::write(&p, text)?;
+            put(&p, text)?;
             Some(p)
         }
         Err(_) => None,
@@ -93,9 +218,9 @@ pub fn write_minimized(dir: &Path, min: &[u8]) -> std::io::Result<(PathBuf, Opti
 }
 
 /// Writes `shrink.json`, the record of a shrink.
-pub fn write_shrink_outcome(dir: &Path, outcome: &ShrinkOutcome) -> std::io::Result<()> {
+pub fn write_shrink_outcome(dir: &Path, outcome: &ShrinkOutcome) -> anyhow::Result<()> {
     let json = serde_json::to_string_pretty(outcome).expect("shrink outcomes serialize");
-    std::fs::write(dir.join("shrink.json"), json)
+    put(&dir.join("shrink.json"), json)
 }
 
 /// What a shrink did; also written to `shrink.json`.

@@ -5,6 +5,7 @@
 use crate::judge::oracle::Comparison;
 use crate::judge::{Bucket, Finding, KnownMatch};
 use crate::pipeline::CaseReport;
+use crate::store::FindingStore;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -148,19 +149,73 @@ impl Summary {
         }
     }
 
-    /// Continues the campaign in `out` when its summary matches (same engines
-    /// and seed); starts afresh otherwise.
-    pub fn resume_or_new(out: &Path, engines: &[String], seed: u64) -> Summary {
-        let old: Option<Summary> = std::fs::read(out.join("summary.json"))
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok());
-        match old {
-            Some(mut s) if s.engines == engines && s.seed == seed && s.schema == SCHEMA_VERSION => {
-                s.previous_seconds = s.elapsed_seconds;
-                s
+    /// Continues the campaign in `out` (same engines and seed), or starts one
+    /// in a folder that holds none. Refuses, saying how to go on, a folder
+    /// holding another campaign or a damaged summary: earlier results are
+    /// never replaced silently.
+    pub fn resume_or_new(out: &Path, engines: &[String], seed: u64) -> anyhow::Result<Summary> {
+        let path = out.join("summary.json");
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Summary::new(engines, seed))
             }
-            _ => Summary::new(engines, seed),
+            Err(e) => anyhow::bail!("cannot read {}: {e}", path.display()),
+        };
+        let mut s: Summary = serde_json::from_slice(&bytes).map_err(|e| {
+            anyhow::anyhow!(
+                "{} is damaged ({e}); the findings beside it are intact. Move it away to \
+                 start a new campaign in this folder (its findings are indexed again), \
+                 or use another --out",
+                path.display()
+            )
+        })?;
+        anyhow::ensure!(
+            s.schema == SCHEMA_VERSION,
+            "{} has schema {} (this wasmsieve writes {SCHEMA_VERSION}): use another --out",
+            path.display(),
+            s.schema
+        );
+        if s.engines != engines || s.seed != seed {
+            anyhow::bail!(
+                "{} holds a campaign with engines {} and seed {}; resume it with the same \
+                 --engine and --seed, or use another --out for a new campaign",
+                out.display(),
+                s.engines.join(", "),
+                s.seed
+            );
         }
+        s.previous_seconds = s.elapsed_seconds;
+        Ok(s)
+    }
+
+    /// Lists findings on disk that the summary does not know (written just
+    /// before a kill, or after a damaged summary was moved away): nothing on
+    /// disk is ever missing from the index. Returns how many were added.
+    pub fn reconcile(&mut self, store: &FindingStore) -> usize {
+        let mut added = 0;
+        for (dir, f) in store.all() {
+            if self.unique.iter().any(|u| u.signature == f.signature) {
+                continue;
+            }
+            if f.known.is_none() && self.record_finding(&f, 0.0) {
+                if let Some(u) = self.unique.last_mut() {
+                    u.first_seen_seconds = self.elapsed_seconds;
+                    u.path = store.relative(&dir);
+                }
+                added += 1;
+            }
+        }
+        added
+    }
+
+    /// Brings the time and rates up to date and writes `summary.json`: a
+    /// checkpoint a killed campaign resumes from.
+    pub fn checkpoint(&mut self, out: &Path, this_run: Duration) -> anyhow::Result<()> {
+        self.finish(this_run);
+        self.write(out).map_err(|e| {
+            anyhow::anyhow!("cannot write {}: {e}", out.join("summary.json").display())
+        })
     }
 
     pub fn record_case(&mut self, r: &CaseReport) {

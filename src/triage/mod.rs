@@ -3,8 +3,9 @@
 //! `leak-*`, `slow-unit-*`: raw fuzz input, rebuilt into the module the fuzz
 //! target built). One verdict per file; bad input is named, never guessed at.
 //!
-//! Exit code of the whole run: 2 when any file was unreadable or not Wasm, else
-//! 1 when any finding, else 0.
+//! Exit code of the whole run (the rule every command follows): 1 when any
+//! finding counts (not not-an-issue, not a known issue), else 2 when any file
+//! was unreadable or not Wasm, else 0.
 //!
 //! An `.aot` runs in a child process of this binary (the hidden `triage-aot-child`
 //! command): a crash or hang there is observed, not suffered. Without its source
@@ -185,10 +186,10 @@ impl FileVerdict {
 
 /// The exit code for a set of verdicts.
 pub fn exit_code(v: &[FileVerdict]) -> i32 {
-    if v.iter().any(|x| x.error.is_some()) {
-        2
-    } else if v.iter().any(|x| x.findings.iter().any(|f| f.counts())) {
+    if v.iter().any(|x| x.findings.iter().any(|f| f.counts())) {
         1
+    } else if v.iter().any(|x| x.error.is_some()) {
+        2
     } else {
         0
     }
@@ -239,7 +240,8 @@ pub fn triage(files: &[PathBuf], cfg: &TriageConfig) -> anyhow::Result<Vec<FileV
                             .iter()
                             .flat_map(|e| e.artifacts.clone())
                             .collect();
-                        v.stored.push(s.write(&f, &wasm, &artifacts)?);
+                        v.stored
+                            .push(s.write(&f, &wasm, &artifacts)?.dir().to_path_buf());
                     }
                     v.findings.push(f);
                 }
@@ -253,7 +255,8 @@ pub fn triage(files: &[PathBuf], cfg: &TriageConfig) -> anyhow::Result<Vec<FileV
                         for f in found {
                             if let Some(s) = &store {
                                 let extra = vec![("input.aot".to_string(), aot.clone())];
-                                v.stored.push(s.write(&f, &wasm, &extra)?);
+                                v.stored
+                                    .push(s.write(&f, &wasm, &extra)?.dir().to_path_buf());
                             }
                             v.findings.push(f);
                         }

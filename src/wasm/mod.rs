@@ -48,10 +48,17 @@ pub enum ValType {
     F64,
 }
 
-/// Reads a .wasm or .wat file, with an error that says what is wrong.
+/// Reads a .wasm or .wat file (`-`: standard input), with an error that says
+/// what is wrong.
 pub fn read_module(path: &Path) -> anyhow::Result<Vec<u8>> {
-    let bytes =
-        std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    let bytes = if path == Path::new("-") {
+        let mut b = vec![];
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut b)
+            .map_err(|e| anyhow::anyhow!("cannot read standard input: {e}"))?;
+        b
+    } else {
+        std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?
+    };
     if bytes.starts_with(b"\0asm") {
         return Ok(bytes);
     }

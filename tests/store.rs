@@ -1,0 +1,282 @@
+//! The output folder (store) end to end: one owner per folder, resume rules,
+//! immutable finding folders, early checks of output paths, interrupts, and
+//! crash consistency under kill -9.
+
+mod common;
+use common::*;
+use std::process::Command;
+
+fn json(path: &std::path::Path) -> serde_json::Value {
+    serde_json::from_slice(
+        &std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
+    .unwrap()
+}
+
+/// Seeds that make the faulty engine give a wrong value (a bug finding at once).
+fn value_seeds() -> std::path::PathBuf {
+    let seeds = temp_dir("value-seeds");
+    std::fs::write(
+        seeds.join("value.wat"),
+        r#"(module (func (export "wsv_fault_value") (param i32) (result i32) local.get 0 i32.const 1 i32.add))"#,
+    )
+    .unwrap();
+    seeds
+}
+
+fn fuzz_faulty(out: &std::path::Path, seeds: &std::path::Path, extra: &[&str]) -> Command {
+    let mut c = Command::new(EXE);
+    c.args([
+        "fuzz",
+        "--engine",
+        "faulty",
+        "--jobs",
+        "1",
+        "--shrink-time",
+        "0",
+    ])
+    .args(["--fail-on", "never", "--corpus"])
+    .arg(seeds)
+    .arg("--out")
+    .arg(out)
+    .args(extra);
+    c
+}
+
+fn run_capture(mut c: Command) -> (Option<i32>, String) {
+    let o = c.output().unwrap();
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_second_campaign_on_the_same_folder_refuses_naming_the_first() {
+    let (out, seeds) = (temp_dir("locked"), value_seeds());
+    let mut first = fuzz_faulty(&out, &seeds, &["--time", "20"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the first one holds the folder.
+    let lock = out.join(".lock");
+    for _ in 0..100 {
+        if std::fs::read_to_string(&lock).is_ok_and(|s| !s.is_empty()) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let (code, err) = run_capture(fuzz_faulty(&out, &seeds, &["--time", "1"]));
+    let _ = first.kill();
+    let _ = first.wait();
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("in use by another wasmsieve campaign")
+            && err.contains(&first.id().to_string()),
+        "{err}"
+    );
+    // The lock dies with its holder: the folder is usable again.
+    let (code, err) = run_capture(fuzz_faulty(&out, &seeds, &["--iterations", "1"]));
+    assert_eq!(code, Some(0), "{err}");
+}
+
+#[test]
+fn resuming_with_another_seed_or_a_damaged_summary_refuses_and_keeps_results() {
+    let (out, seeds) = (temp_dir("resume-rules"), value_seeds());
+    let (code, err) = run_capture(fuzz_faulty(&out, &seeds, &["--iterations", "3"]));
+    assert_eq!(code, Some(0), "{err}");
+    let before = std::fs::read(out.join("summary.json")).unwrap();
+    let summary = json(&out.join("summary.json"));
+    let finding = out.join(summary["unique"][0]["path"].as_str().unwrap());
+    let input_before = std::fs::read(finding.join("input.wasm")).unwrap();
+
+    // Another seed: refused, saying how to go on; nothing replaced.
+    let (code, err) = run_capture(fuzz_faulty(
+        &out,
+        &seeds,
+        &["--iterations", "3", "--seed", "9"],
+    ));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("resume it with the same") && err.contains("another --out"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(out.join("summary.json")).unwrap(), before);
+
+    // A summary cut in half: refused, named as damaged.
+    std::fs::write(out.join("summary.json"), &before[..before.len() / 2]).unwrap();
+    let (code, err) = run_capture(fuzz_faulty(&out, &seeds, &["--iterations", "3"]));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("is damaged"), "{err}");
+
+    // Moved away: a new campaign indexes the finding on disk again and never
+    // rewrites its folder (its input stays the one first found).
+    std::fs::rename(out.join("summary.json"), out.join("summary.json.bak")).unwrap();
+    let (code, err) = run_capture(fuzz_faulty(
+        &out,
+        &seeds,
+        &["--iterations", "3", "--seed", "5"],
+    ));
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("indexed again"), "{err}");
+    let summary = json(&out.join("summary.json"));
+    assert_eq!(summary["unique"].as_array().unwrap().len(), 1, "{summary}");
+    assert_eq!(
+        std::fs::read(finding.join("input.wasm")).unwrap(),
+        input_before
+    );
+}
+
+#[test]
+fn a_folder_without_its_record_is_repaired_never_mixed() {
+    let (out, seeds) = (temp_dir("repair"), value_seeds());
+    let (code, err) = run_capture(fuzz_faulty(&out, &seeds, &["--iterations", "2"]));
+    assert_eq!(code, Some(0), "{err}");
+    let summary = json(&out.join("summary.json"));
+    let finding = out.join(summary["unique"][0]["path"].as_str().unwrap());
+    std::fs::remove_file(finding.join("finding.json")).unwrap();
+    std::fs::write(finding.join("min.wasm"), b"left over from another input").unwrap();
+    // A fresh campaign in a fresh folder state (summary moved away) hits the
+    // same signature: the damaged folder is moved aside and written anew.
+    std::fs::remove_file(out.join("summary.json")).unwrap();
+    let (code, err) = run_capture(fuzz_faulty(&out, &seeds, &["--iterations", "2"]));
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("had no readable finding.json"), "{err}");
+    assert!(finding.join("finding.json").is_file());
+    assert!(
+        !finding.join("min.wasm").exists(),
+        "old shrink output mixed in"
+    );
+    let aside: Vec<_> = std::fs::read_dir(finding.parent().unwrap())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().contains(".damaged-"))
+        .collect();
+    assert_eq!(aside.len(), 1);
+    assert!(aside[0].path().join("min.wasm").is_file(), "kept, not lost");
+}
+
+#[test]
+fn bad_output_paths_fail_before_any_work() {
+    let (out, seeds) = (temp_dir("bad-sarif"), value_seeds());
+    let started = std::time::Instant::now();
+    let (code, err) = run_capture(fuzz_faulty(
+        &out,
+        &seeds,
+        &["--time", "30", "--sarif", "/nonexistent-dir/x.sarif"],
+    ));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--sarif /nonexistent-dir/x.sarif"), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}
+
+#[test]
+fn ctrl_c_stops_at_once_with_status_130_cancelling_a_shrink() {
+    let (out, seeds) = (temp_dir("interrupt"), value_seeds());
+    let mut c = Command::new(EXE);
+    c.args(["fuzz", "--engine", "faulty", "--jobs", "1", "--time", "60"])
+        .args(["--shrink-time", "60", "--fail-on", "never", "--corpus"])
+        .arg(&seeds)
+        .arg("--out")
+        .arg(&out)
+        .stderr(std::process::Stdio::null());
+    let mut child = c.spawn().unwrap();
+    // The seed's finding is shrinking by now (a 60 s budget).
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let t = std::time::Instant::now();
+    let status = child.wait().unwrap();
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(5),
+        "took {:?} to stop",
+        t.elapsed()
+    );
+    assert_eq!(status.code(), Some(130));
+    let summary = json(&out.join("summary.json"));
+    assert!(
+        !summary["unique"].as_array().unwrap().is_empty(),
+        "{summary}"
+    );
+}
+
+/// Killed with SIGKILL at random moments and resumed, many times: a finding
+/// on disk is never lost from the summary, the summary never lists a folder
+/// that does not exist, and counters and time never go backwards.
+#[test]
+fn kill_9_at_random_moments_never_loses_or_mixes_results() {
+    let (out, seeds) = (temp_dir("kill9"), value_seeds());
+    std::fs::write(
+        seeds.join("global.wat"),
+        r#"(module (global (export "g") (mut i32) (i32.const 0)) (func (export "wsv_fault_global") (global.set 0 (i32.const 7))))"#,
+    )
+    .unwrap();
+    let trials = 12;
+    let (mut iterations, mut elapsed) = (0u64, 0f64);
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    for trial in 0..trials {
+        let mut child = fuzz_faulty(&out, &seeds, &["--time", "30", "--mutate-percent", "100"])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let wait = 300 + x % 2700;
+        std::thread::sleep(std::time::Duration::from_millis(wait));
+        unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+        let _ = child.wait();
+        let Ok(bytes) = std::fs::read(out.join("summary.json")) else {
+            // Killed before the first checkpoint: nothing may be on disk yet
+            // but inputs in flight.
+            assert!(!out.join("findings").exists() || trial > 0, "trial {trial}");
+            continue;
+        };
+        let s: serde_json::Value = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|e| panic!("trial {trial}: summary not whole after kill: {e}"));
+        let it = s["iterations"].as_u64().unwrap();
+        let el = s["elapsed_seconds"].as_f64().unwrap();
+        assert!(
+            it >= iterations,
+            "trial {trial}: iterations went back {iterations} -> {it}"
+        );
+        assert!(
+            el >= elapsed,
+            "trial {trial}: time went back {elapsed} -> {el}"
+        );
+        (iterations, elapsed) = (it, el);
+        for u in s["unique"].as_array().unwrap() {
+            let dir = out.join(u["path"].as_str().unwrap());
+            assert!(
+                dir.join("finding.json").is_file(),
+                "trial {trial}: listed but missing: {}",
+                dir.display()
+            );
+        }
+    }
+    // A last, clean run: every complete folder on disk is listed.
+    let (code, err) = run_capture(fuzz_faulty(
+        &out,
+        &seeds,
+        &["--iterations", &(iterations + 1).to_string()],
+    ));
+    assert_eq!(code, Some(0), "{err}");
+    let s = json(&out.join("summary.json"));
+    let listed: std::collections::BTreeSet<String> = s["unique"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["path"].as_str().unwrap().to_string())
+        .collect();
+    for bucket in std::fs::read_dir(out.join("findings")).unwrap().flatten() {
+        for dir in std::fs::read_dir(bucket.path()).unwrap().flatten() {
+            if dir.path().join("finding.json").is_file() {
+                let rel = dir.path().strip_prefix(&out).unwrap().display().to_string();
+                assert!(
+                    listed.contains(&rel),
+                    "on disk, not listed: {rel} ({listed:?})"
+                );
+            }
+        }
+    }
+    assert!(s["elapsed_seconds"].as_f64().unwrap() >= elapsed);
+}
