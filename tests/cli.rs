@@ -208,3 +208,128 @@ fn fuzz_writes_summary_and_resumes() {
     assert!(s2["previous_seconds"].as_f64().unwrap() > 0.0, "{s2:#}");
     let _ = std::fs::remove_dir_all(out);
 }
+
+/// The WAMR modes built, the engine registry and `wasmsieve engines` agree.
+#[test]
+fn modes_built_registry_and_engines_command_agree() {
+    use wasmsieve::engines::{self, wamr};
+    let o = wasmsieve(&["engines"]);
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    let listed: std::collections::BTreeMap<String, bool> = out
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .map(|l| {
+            let mut w = l.split_whitespace();
+            let name = w.next().unwrap().to_string();
+            (name, w.next() == Some("built"))
+        })
+        .collect();
+    // Every registered engine is listed, with its real build state.
+    for e in engines::all() {
+        assert_eq!(
+            listed.get(e.name),
+            Some(&engines::is_built(e.name)),
+            "{}",
+            e.name
+        );
+    }
+    assert_eq!(listed.len(), engines::all().count());
+    // Every mode built into the binary is a registered engine, listed as
+    // built, with its build flags shown.
+    for mode in wamr::Mode::built() {
+        assert_eq!(listed.get(mode.engine_name()), Some(&true), "{mode:?}");
+        assert!(
+            out.contains(&format!("{}: ", mode.engine_name())),
+            "{mode:?}: {out}"
+        );
+    }
+    let built: Vec<&str> = wamr::Mode::built()
+        .into_iter()
+        .map(|m| m.engine_name())
+        .collect();
+    assert_eq!(engines::runtimes_built(), built);
+    // And every WAMR engine of the registry maps onto a mode.
+    for e in wamr::ENGINES {
+        assert!(
+            wamr::Mode::from_engine_name(e.name).is_some() || e.name == "wamr-aot-opts",
+            "{}",
+            e.name
+        );
+    }
+}
+
+#[test]
+fn run_reads_standard_input_and_runs_a_repeated_engine_once() {
+    use std::io::Write;
+    let mut child = Command::new(EXE)
+        .args([
+            "run", "-", "--engine", "faulty", "--engine", "faulty", "--json",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(AGREEING.as_bytes())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let faulty = v["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e.to_string().contains("\"faulty\""))
+        .count();
+    assert_eq!(faulty, 1, "{v}");
+}
+
+/// `run` and `triage` follow one exit-status rule: a not-an-issue verdict (a
+/// guest loop) is no finding for either.
+#[test]
+fn run_and_triage_agree_on_a_not_an_issue_verdict() {
+    let d = temp_dir("loop");
+    let f = write(
+        &d,
+        "loop.wat",
+        br#"(module (func (export "forever") (loop br 0)))"#,
+    );
+    let run = wasmsieve(&["run", f.to_str().unwrap(), "--engine", "wamr-classic"]);
+    let triage = wasmsieve(&["triage", f.to_str().unwrap(), "--engine", "wamr-classic"]);
+    assert!(
+        String::from_utf8_lossy(&run.stdout).contains("not-an-issue"),
+        "{}",
+        show(&run)
+    );
+    assert_eq!(run.status.code(), Some(0), "{}", show(&run));
+    assert_eq!(triage.status.code(), Some(0), "{}", show(&triage));
+}
+
+#[test]
+fn too_many_jobs_are_capped_with_a_word() {
+    let d = temp_dir("jobs");
+    let o = Command::new(EXE)
+        .args([
+            "fuzz",
+            "--engine",
+            "faulty",
+            "--iterations",
+            "1",
+            "--jobs",
+            "1000",
+        ])
+        .args(["--shrink-time", "0", "--out"])
+        .arg(d.join("out"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("--jobs 1000 on"),
+        "{}",
+        show(&o)
+    );
+}
