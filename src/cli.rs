@@ -183,12 +183,6 @@ enum Cmd {
         known: Option<PathBuf>,
     },
     /// (internal) Run one .aot in this process for `triage`.
-    #[command(hide = true, name = "triage-aot-child")]
-    TriageAotChild {
-        aot: PathBuf,
-        #[arg(long)]
-        source: Option<PathBuf>,
-    },
     /// Write seed corpora for the cargo-fuzz targets (corpus/<target>/).
     #[command(hide = true)]
     MakeFuzzCorpus {
@@ -415,12 +409,12 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
             shrink_time,
         } => {
             let names = if aot_mutate && names.is_empty() {
-                vec!["wamr-aot".to_string()]
+                vec![engines::wamr::AOT_ENGINE.to_string()]
             } else {
                 names
             };
             anyhow::ensure!(
-                !aot_mutate || names.iter().any(|n| n == "wamr-aot"),
+                !aot_mutate || names.iter().any(|n| n == engines::wamr::AOT_ENGINE),
                 "--aot-mutate needs --engine wamr-aot (it mutates the .aot files that engine emits)"
             );
             let names = default_engines(names)?;
@@ -575,10 +569,6 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
                 }
             }
             Ok(code)
-        }
-        Cmd::TriageAotChild { aot, source } => {
-            wasmsieve::triage::aot_child(&aot, source.as_deref())?;
-            Ok(0)
         }
         Cmd::Bench {
             modules,

@@ -17,8 +17,9 @@ fuzz_target!(|data: &[u8]| {
     if let Some(path) = std::env::var_os("WASMSIEVE_FUZZ_AOT_OUT") {
         let _ = std::fs::write(path, &aot);
     }
-    let Ok(mut engine) = wamr::Wamr::new(wamr::Mode::Aot) else { return };
-    // The AoT engine loads `\0aot` input as is. A crash or hang here becomes
-    // libFuzzer's artifact; its bucket is bug (P4), whatever it does.
-    let _ = execute(&mut engine, &aot, &case.plan);
+    // The AoT engine loads `\0aot` input as is (as campaigns and triage do,
+    // there in a worker). A crash or hang here becomes libFuzzer's artifact;
+    // its bucket is bug (P4), whatever it does.
+    let Ok(mut engine) = wasmsieve::engines::create(wamr::AOT_ENGINE) else { return };
+    let _ = execute(engine.as_mut(), &aot, &case.plan);
 });

@@ -320,7 +320,10 @@ fn job_loop(shared: &Shared, job: usize) -> anyhow::Result<()> {
     let mut differ = Differ::new(subjects, cfg.policy.clone())?;
     // Manipulated .aot files run in a worker of their own, judged under P4.
     let mut mutant_differ = if cfg.aot_mutants > 0 {
-        let worker = Box::new(Worker::new("wamr-aot", WorkerLimits::default()));
+        let worker = Box::new(Worker::new(
+            engines::wamr::AOT_ENGINE,
+            WorkerLimits::default(),
+        ));
         Some(Differ::new(
             vec![Subject {
                 engine: worker,

@@ -7,17 +7,16 @@
 //! finding counts (not not-an-issue, not a known issue), else 2 when any file
 //! was unreadable or not Wasm, else 0.
 //!
-//! An `.aot` runs in a child process of this binary (the hidden `triage-aot-child`
-//! command): a crash or hang there is observed, not suffered. Without its source
+//! An `.aot` runs in an isolation worker like every runtime under test: a crash
+//! or hang there is observed, not suffered. Without its source
 //! there is no reference to compare with, so only crashes and hangs count, with
 //! provenance `aot-unknown` (P4). With `--source X.wasm` the calls come from the
 //! source, the reference runs the source, and when recompiling the source with
 //! the toolchain reproduces the symptom the provenance becomes `aot-emitted` (P5).
 
 use crate::engines;
-use crate::exec::CrashRecord;
-use crate::exec::Provenance;
-use crate::exec::{execute, CallResult, End, Engine, Execution, Instance, Trap};
+use crate::engines::wamr::AOT_ENGINE;
+use crate::exec::{execute, CallResult, End, Execution, Provenance};
 use crate::generate::plan::CallPlan;
 use crate::generate::{self, GenConfig};
 use crate::isolate::WorkerLimits;
@@ -29,7 +28,7 @@ use crate::pipeline::{self, Differ};
 use crate::store::FindingStore;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How a file was understood.
 #[derive(Debug)]
@@ -269,151 +268,13 @@ pub fn triage(files: &[PathBuf], cfg: &TriageConfig) -> anyhow::Result<Vec<FileV
     Ok(verdicts)
 }
 
-/// How long an `.aot` child may take over one file.
-const AOT_CHILD_DEADLINE: Duration = Duration::from_secs(10);
-
-fn child_exe() -> std::io::Result<PathBuf> {
-    match std::env::var_os("WASMSIEVE_WORKER_EXE") {
-        Some(p) => Ok(p.into()),
-        None => std::env::current_exe(),
-    }
-}
-
-/// Runs the `.aot` in a child process; the child's report or what the parent saw.
-fn run_aot_child(
-    aot_path: &Path,
-    source: Option<&Path>,
-    deadline: Duration,
-) -> anyhow::Result<Execution> {
-    use std::io::Read;
-    use std::process::{Command, Stdio};
-    let exe = child_exe()?;
-    let mut cmd = Command::new(&exe);
-    cmd.arg("triage-aot-child").arg(aot_path);
-    if let Some(s) = source {
-        cmd.arg("--source").arg(s);
-    }
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    unsafe {
-        use std::os::unix::process::CommandExt;
-        cmd.pre_exec(|| {
-            let zero = libc::rlimit {
-                rlim_cur: 0,
-                rlim_max: 0,
-            };
-            libc::setrlimit(libc::RLIMIT_CORE, &zero);
-            let mem = libc::rlimit {
-                rlim_cur: 2 << 30,
-                rlim_max: 2 << 30,
-            };
-            libc::setrlimit(libc::RLIMIT_DATA, &mem);
-            Ok(())
-        });
-    }
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| anyhow::anyhow!("cannot start {}: {e}", exe.display()))?;
-    let mut stdout = child.stdout.take().expect("piped");
-    let mut stderr = child.stderr.take().expect("piped");
-    let out_t = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stdout.read_to_string(&mut s);
-        s
-    });
-    let err_t = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stderr.read_to_string(&mut s);
-        s
-    });
-    let started = Instant::now();
-    let status = loop {
-        if let Some(st) = child.try_wait()? {
-            break Some(st);
-        }
-        if started.elapsed() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let out = out_t.join().unwrap_or_default();
-    let err = err_t.join().unwrap_or_default();
-    let mut exec = Execution {
-        engine: "wamr-aot".into(),
-        ..Default::default()
-    };
-    match status {
-        None => {
-            exec.load = Some(Ok(()));
-            exec.end = End::Hung {
-                deadline_ms: deadline.as_millis() as u64,
-                call_index: 0,
-            };
-        }
-        Some(st) if st.success() => {
-            exec = serde_json::from_str(out.trim()).map_err(|e| {
-                anyhow::anyhow!(
-                    "the .aot child answered something unreadable ({e}): {}",
-                    err.trim()
-                )
-            })?;
-        }
-        Some(st) => {
-            use std::os::unix::process::ExitStatusExt;
-            if st.signal().is_none() && st.code() == Some(2) {
-                anyhow::bail!("{}", err.trim().trim_start_matches("wasmsieve: error: "));
-            }
-            exec.load = Some(Ok(()));
-            exec.end = End::Crashed(CrashRecord::from_exit(Some(st), &err, &exe));
-        }
-    }
-    Ok(exec)
-}
-
-/// An engine that runs given `.aot` bytes whatever module it is asked to load.
-struct AotFile {
-    wamr: engines::wamr::Wamr,
-    aot: Vec<u8>,
-}
-
-impl Engine for AotFile {
-    fn name(&self) -> &str {
-        "wamr-aot"
-    }
-    fn load(&mut self, _wasm: &[u8]) -> Result<(), String> {
-        self.wamr.load_aot(&self.aot)
-    }
-    fn instantiate(&mut self) -> Result<Box<dyn Instance + '_>, (Trap, String)> {
-        self.wamr.instantiate()
-    }
-}
-
-/// The child side: runs one `.aot` in this process and prints its execution as JSON.
-pub fn aot_child(aot_path: &Path, source: Option<&Path>) -> anyhow::Result<()> {
-    let aot = std::fs::read(aot_path)
-        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", aot_path.display()))?;
-    let (wasm, plan) = match source {
-        Some(s) => {
-            let w = crate::wasm::read_module(s)?;
-            let p = CallPlan::fixed(&w, 3).unwrap_or_default();
-            (w, p)
-        }
-        None => (vec![], CallPlan::default()),
-    };
-    let wamr = engines::wamr::Wamr::new(engines::wamr::Mode::Aot).map_err(anyhow::Error::msg)?;
-    let mut engine = AotFile { wamr, aot };
-    let exec = execute(&mut engine, &wasm, &plan);
-    println!("{}", serde_json::to_string(&exec)?);
-    Ok(())
-}
+/// How long a step of an `.aot` may take.
+const AOT_DEADLINE: Duration = Duration::from_secs(10);
 
 /// Triage of one `.aot`: (findings, notes, the source module or empty).
 fn triage_aot(
     path: &Path,
-    _aot: &[u8],
+    aot: &[u8],
     cfg: &TriageConfig,
 ) -> anyhow::Result<(Vec<Finding>, Vec<String>, Vec<u8>)> {
     let mut notes = vec![];
@@ -421,31 +282,25 @@ fn triage_aot(
         Some(s) => Some((s.clone(), crate::wasm::read_module(s)?)),
         None => None,
     };
-    let info = engines::info("wamr-aot").expect("known engine");
     anyhow::ensure!(
-        engines::runtimes_built().contains(&"wamr-aot"),
+        engines::is_built(AOT_ENGINE),
         "{}: this binary has no AoT runtime built in (see `wasmsieve engines`)",
         path.display()
     );
-    let _ = info;
-    let exec = if cfg.isolate {
-        run_aot_child(
-            path,
-            source.as_ref().map(|s| s.0.as_path()),
-            AOT_CHILD_DEADLINE,
-        )?
-    } else {
-        // In process (the caller asked for it): a crash takes the harness down.
-        let aot = std::fs::read(path)?;
-        let wamr =
-            engines::wamr::Wamr::new(engines::wamr::Mode::Aot).map_err(anyhow::Error::msg)?;
-        let mut engine = AotFile { wamr, aot };
-        let (w, p) = match &source {
-            Some((_, w)) => (w.clone(), CallPlan::fixed(w, 3).unwrap_or_default()),
-            None => (vec![], CallPlan::default()),
-        };
-        execute(&mut engine, &w, &p)
+    // The same way a campaign runs .aot files: the AoT engine loads `\0aot`
+    // bytes as they are, in a worker unless --in-process.
+    let source_plan = match &source {
+        Some((_, w)) => CallPlan::fixed(w, 3).unwrap_or_default(),
+        None => CallPlan::default(),
     };
+    let mut subject = pipeline::subjects(
+        &[AOT_ENGINE.to_string()],
+        cfg.isolate,
+        &WorkerLimits::default(),
+    )?
+    .remove(0);
+    subject.engine.set_deadline(AOT_DEADLINE);
+    let exec = execute(subject.engine.as_mut(), aot, &source_plan);
     let (reference, plan, wasm) = match &source {
         Some((_, w)) => {
             let plan = CallPlan::fixed(w, 3).unwrap_or_default();
@@ -482,7 +337,7 @@ fn triage_aot(
     let mut provenance = Provenance::AotUnknown;
     if let Some((_, w)) = &source {
         let subjects = pipeline::subjects(
-            &["wamr-aot".to_string()],
+            &[AOT_ENGINE.to_string()],
             cfg.isolate,
             &WorkerLimits::default(),
         )?;

@@ -264,6 +264,10 @@ pub static AOT_MANIPULATED: EngineInfo = EngineInfo {
     about: "WAMR AoT runtime loading manipulated .aot files",
 };
 
+/// The engine that loads `.aot` files as they are (manipulated ones, ones
+/// given to triage) besides compiling `.wasm` itself.
+pub const AOT_ENGINE: &str = "wamr-aot";
+
 /// The engine that draws AoT compiler options per module.
 const AOT_OPTS: &str = "wamr-aot-opts";
 
