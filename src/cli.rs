@@ -473,6 +473,9 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
             }
             let outcome = campaign::run(&cfg)?;
             let s = &outcome.summary;
+            let html = cfg.out.join("report.html");
+            wasmsieve::report::plot::write_html(s, &html)
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", html.display()))?;
             if let Some(path) = sarif {
                 let log = wasmsieve::report::sarif::sarif(s, &cfg.policy);
                 std::fs::write(&path, serde_json::to_string_pretty(&log)?)

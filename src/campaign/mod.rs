@@ -208,7 +208,6 @@ pub fn run(cfg: &CampaignConfig) -> anyhow::Result<Outcome> {
         return Err(e);
     }
     written?;
-    crate::report::plot::write_html(&st, &cfg.out.join("report.html"))?;
     let mut new_unique = std::collections::BTreeMap::new();
     for u in &st.unique[unique_before..] {
         *new_unique.entry(u.bucket).or_default() += 1;

@@ -3,6 +3,7 @@
 //! the suspect.
 
 use crate::exec::{Engine, Instance, MemorySnapshot, Trap};
+use crate::wasm::features::FeatureSet;
 use crate::wasm::Val;
 use wasmi::{Config, Linker, Module, Store};
 
@@ -16,16 +17,19 @@ pub struct Wasmi {
 
 impl Wasmi {
     pub fn new() -> Self {
+        let f = FeatureSet::GENERATED;
         let mut c = Config::default();
         c.consume_fuel(true)
-            .wasm_multi_value(true)
-            .wasm_bulk_memory(true)
-            .wasm_reference_types(true)
-            .wasm_extended_const(true)
-            .wasm_tail_call(false)
-            .wasm_multi_memory(false)
-            .wasm_wide_arithmetic(false)
-            .wasm_custom_page_sizes(false);
+            .wasm_multi_value(f.multi_value)
+            .wasm_bulk_memory(f.bulk_memory)
+            .wasm_reference_types(f.reference_types)
+            .wasm_extended_const(f.extended_const)
+            .wasm_sign_extension(f.sign_extension)
+            .wasm_saturating_float_to_int(f.saturating_float_to_int)
+            .wasm_tail_call(f.tail_call)
+            .wasm_multi_memory(f.multi_memory)
+            .wasm_wide_arithmetic(f.wide_arithmetic)
+            .wasm_custom_page_sizes(f.custom_page_sizes);
         Wasmi {
             engine: wasmi::Engine::new(&c),
             module: None,

@@ -2,6 +2,7 @@
 //! limits so that it always finishes and never runs the host out of memory.
 
 use crate::exec::{unlinkable, Engine, Instance, MemorySnapshot, Trap};
+use crate::wasm::features::FeatureSet;
 use crate::wasm::Val;
 use wasmtime::{Config, Module, Store, StoreLimits, StoreLimitsBuilder};
 
@@ -18,23 +19,26 @@ pub struct Wasmtime {
 
 impl Wasmtime {
     pub fn new() -> anyhow::Result<Self> {
+        let f = FeatureSet::GENERATED;
+        // Threads need wasmtime's `threads` cargo feature, not enabled here.
+        assert!(!f.threads, "the reference is built without threads");
         let mut c = Config::new();
         c.consume_fuel(true)
-            .wasm_multi_value(true)
-            .wasm_bulk_memory(true)
-            .wasm_reference_types(true)
-            .wasm_extended_const(true)
-            .wasm_simd(false)
-            .wasm_relaxed_simd(false)
-            .wasm_tail_call(false)
-            .wasm_memory64(false)
-            .wasm_multi_memory(false)
-            .wasm_gc(false)
-            .wasm_function_references(false)
-            .wasm_wide_arithmetic(false)
+            .wasm_multi_value(f.multi_value)
+            .wasm_bulk_memory(f.bulk_memory)
+            .wasm_reference_types(f.reference_types)
+            .wasm_extended_const(f.extended_const)
+            .wasm_simd(f.simd)
+            .wasm_relaxed_simd(f.relaxed_simd)
+            .wasm_tail_call(f.tail_call)
+            .wasm_memory64(f.memory64)
+            .wasm_multi_memory(f.multi_memory)
+            .wasm_gc(f.gc)
+            .wasm_function_references(f.gc)
+            .wasm_wide_arithmetic(f.wide_arithmetic)
             .wasm_stack_switching(false)
-            .wasm_custom_page_sizes(false)
-            .wasm_exceptions(false);
+            .wasm_custom_page_sizes(f.custom_page_sizes)
+            .wasm_exceptions(f.exceptions);
         Ok(Wasmtime {
             engine: wasmtime::Engine::new(&c)?,
             module: None,

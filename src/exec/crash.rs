@@ -1,5 +1,5 @@
 //! What is known about a runtime that died: signal, faulting address, stack.
-//! Filled in by the isolation layer (`crate::isolate`), read by the judge.
+//! Filled in by the isolation layer, read by the judge.
 
 use serde::{Deserialize, Serialize};
 

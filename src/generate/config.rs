@@ -1,12 +1,11 @@
-//! The Wasm features of the runtime under test, stated once, and the wasm-smith
-//! configuration derived from them.
+//! The wasm-smith configuration, derived from the one feature set
+//! (`crate::wasm::features`).
 
+use crate::wasm::features::FeatureSet;
 use arbitrary::Unstructured;
 
-/// Knobs of generation. Defaults match the WAMR builds made by `build.rs`
-/// (MVP, multi-value, bulk memory, reference types, sign extension,
-/// non-trapping float-to-int, extended const; no SIMD, threads, memory64,
-/// tail calls, GC or exceptions).
+/// Knobs of generation. The Wasm features come from
+/// [`FeatureSet::GENERATED`], the one feature set.
 #[derive(Clone, Debug)]
 pub struct GenConfig {
     /// Fuel of the injected termination counter: enough to do real work, small
@@ -42,24 +41,23 @@ impl GenConfig {
     /// wasm-smith settings; the few choices drawn from the input keep variety.
     pub fn smith_config(&self, u: &mut Unstructured) -> arbitrary::Result<wasm_smith::Config> {
         let mut c = wasm_smith::Config::default();
-        // Features the WAMR builds support (tier A).
-        c.multi_value_enabled = true;
-        c.bulk_memory_enabled = true;
-        c.reference_types_enabled = true;
-        c.sign_extension_ops_enabled = true;
-        c.saturating_float_to_int_enabled = true;
-        c.extended_const_enabled = true;
-        // Not built into the runtime under test, or nondeterministic by design.
-        c.simd_enabled = false;
-        c.relaxed_simd_enabled = false;
-        c.threads_enabled = false;
+        let f = FeatureSet::GENERATED;
+        c.multi_value_enabled = f.multi_value;
+        c.bulk_memory_enabled = f.bulk_memory;
+        c.reference_types_enabled = f.reference_types;
+        c.sign_extension_ops_enabled = f.sign_extension;
+        c.saturating_float_to_int_enabled = f.saturating_float_to_int;
+        c.extended_const_enabled = f.extended_const;
+        c.simd_enabled = f.simd;
+        c.relaxed_simd_enabled = f.relaxed_simd;
+        c.threads_enabled = f.threads;
         c.shared_everything_threads_enabled = false;
-        c.memory64_enabled = false;
-        c.tail_call_enabled = false;
-        c.gc_enabled = false;
-        c.exceptions_enabled = false;
-        c.custom_page_sizes_enabled = false;
-        c.wide_arithmetic_enabled = false;
+        c.memory64_enabled = f.memory64;
+        c.tail_call_enabled = f.tail_call;
+        c.gc_enabled = f.gc;
+        c.exceptions_enabled = f.exceptions;
+        c.custom_page_sizes_enabled = f.custom_page_sizes;
+        c.wide_arithmetic_enabled = f.wide_arithmetic;
         c.custom_descriptors_enabled = false;
         // Shape: self-contained modules whose every item is observable.
         c.max_imports = 0;
@@ -82,16 +80,6 @@ impl GenConfig {
 
     /// The feature set a validator should accept for generated modules.
     pub fn wasm_features() -> wasmparser::WasmFeatures {
-        use wasmparser::WasmFeatures as F;
-        F::MUTABLE_GLOBAL
-            | F::SATURATING_FLOAT_TO_INT
-            | F::SIGN_EXTENSION
-            | F::MULTI_VALUE
-            | F::BULK_MEMORY
-            | F::REFERENCE_TYPES
-            | F::EXTENDED_CONST
-            | F::FLOATS
-            // wasmparser's name for the funcref/externref types themselves.
-            | F::GC_TYPES
+        FeatureSet::GENERATED.wasmparser()
     }
 }

@@ -1,5 +1,5 @@
 //! The finding: the one place a divergence becomes a judged record (policy
-//! verdict, tier rule, root-cause signature). Writing it is `crate::store`'s.
+//! verdict, tier rule, root-cause signature). Writing it is the store's.
 
 use crate::engines::EngineInfo;
 use crate::exec::{End, Execution, Provenance, Trap};

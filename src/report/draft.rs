@@ -83,10 +83,9 @@ pub fn write_report(dir: &Path, out: Option<&Path>) -> anyhow::Result<Written> {
         Some(p) => p.to_path_buf(),
         None => dir.join(if security { "advisory.md" } else { "report.md" }),
     };
-    std::fs::write(&path, text)
-        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+    crate::store::put(&path, text)?;
     let running_config = dir.join("running_config.json");
-    std::fs::write(
+    crate::store::put(
         &running_config,
         serde_json::to_string_pretty(&running_config_entry(&m))?,
     )?;

@@ -43,8 +43,9 @@ fn at(path: &Path) -> impl FnOnce(std::io::Error) -> anyhow::Error + '_ {
     move |e| anyhow::anyhow!("cannot write {}: {e}", path.display())
 }
 
-/// Writes a file, naming it in the error.
-fn put(path: &Path, bytes: impl AsRef<[u8]>) -> anyhow::Result<()> {
+/// Writes a file of a finding folder (or a draft for one), naming it in the
+/// error.
+pub fn put(path: &Path, bytes: impl AsRef<[u8]>) -> anyhow::Result<()> {
     std::fs::write(path, bytes).map_err(at(path))
 }
 
