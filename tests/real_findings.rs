@@ -139,3 +139,15 @@ fn campaign_module_with_table_trap_is_the_same_root_cause() {
         findings[0].signature
     );
 }
+
+#[test]
+fn one_interpreter_bug_under_both_bounds_checks_is_one_signature() {
+    let findings = findings_of(
+        "fast-interp-wrong-i64-after-br.wasm",
+        &["wamr-fast", "wamr-fast-hw"],
+    );
+    assert_eq!(findings.len(), 2, "{:#?}", details(&findings));
+    // The same interpreter code with either bounds check: one root cause.
+    assert_eq!(findings[0].signature, findings[1].signature);
+    assert_eq!(findings[0].signature, "wamr-fast|WrongValue");
+}

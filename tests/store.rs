@@ -280,3 +280,25 @@ fn kill_9_at_random_moments_never_loses_or_mixes_results() {
     }
     assert!(s["elapsed_seconds"].as_f64().unwrap() >= elapsed);
 }
+
+/// Shrinking new findings inside a campaign never runs past `--time` by more
+/// than a couple of seconds.
+#[test]
+fn shrinking_never_makes_a_campaign_overrun_its_time() {
+    let (out, seeds) = (temp_dir("overrun"), value_seeds());
+    let started = std::time::Instant::now();
+    let mut c = Command::new(EXE);
+    c.args(["fuzz", "--engine", "faulty", "--jobs", "1", "--time", "6"])
+        .args(["--shrink-time", "120", "--fail-on", "never", "--corpus"])
+        .arg(&seeds)
+        .arg("--out")
+        .arg(&out);
+    let (code, err) = run_capture(c);
+    assert_eq!(code, Some(0), "{err}");
+    let took = started.elapsed();
+    assert!(
+        took < std::time::Duration::from_secs(12),
+        "a 6 s campaign took {took:?}"
+    );
+    assert!(err.contains("shrink"), "a shrink ran: {err}");
+}

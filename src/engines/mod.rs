@@ -24,6 +24,10 @@ pub struct EngineInfo {
     /// checks): an access the reference traps on cannot complete without
     /// faulting or breaching the guard, which the worker watches.
     pub hardware_bounds: bool,
+    /// The code that runs the module: engines that differ only in how memory
+    /// bounds are checked share it, so a divergence that involves no memory
+    /// bounds, crash or hang is one root cause across them.
+    pub code: &'static str,
     /// Frames of the runtime that only carry a call into Wasm code: left out
     /// of crash signatures, so one bug gives one signature however it is
     /// reached.
@@ -42,6 +46,7 @@ static OTHERS: &[EngineInfo] = &[
         mode_feature: None,
         in_process_ok: false,
         hardware_bounds: false,
+        code: "faulty",
         crash_glue: &[],
         about: "test engine: wasmtime that misbehaves on wsv_fault_* markers",
     },
@@ -51,6 +56,7 @@ static OTHERS: &[EngineInfo] = &[
         mode_feature: None,
         in_process_ok: true,
         hardware_bounds: false,
+        code: "wasmtime",
         crash_glue: &[],
         about: "reference: wasmtime (Cranelift), fuel-bounded",
     },
@@ -60,6 +66,7 @@ static OTHERS: &[EngineInfo] = &[
         mode_feature: None,
         in_process_ok: true,
         hardware_bounds: false,
+        code: "wasmi",
         crash_glue: &[],
         about: "second opinion: wasmi interpreter",
     },

@@ -208,5 +208,21 @@ pub fn signature(engine: &str, d: &Divergence, exec: &Execution) -> String {
         (_, None, Some(st)) => format!("ExtraTrap|{st:?}"),
         _ => format!("{:?}", d.symptom),
     };
-    format!("{engine}|{cause}")
+    // Engines that differ only in memory bounds checking run the same code:
+    // a divergence that involves no memory bounds, crash or hang is keyed by
+    // that code, so one bug seen in both is one finding.
+    let bounds_free = !matches!(
+        d.symptom,
+        Symptom::Crash
+            | Symptom::Hang
+            | Symptom::GuestLoop
+            | Symptom::SandboxEscape
+            | Symptom::Unrecoverable
+    ) && d.reference_trap != Some(Trap::MemoryOutOfBounds)
+        && d.subject_trap != Some(Trap::MemoryOutOfBounds);
+    let who = match crate::engines::info(engine) {
+        Some(i) if bounds_free => i.code,
+        _ => engine,
+    };
+    format!("{who}|{cause}")
 }
