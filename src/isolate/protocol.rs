@@ -70,12 +70,16 @@ mod hex_named {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
     pub fn serialize<S: Serializer>(v: &[(String, Vec<u8>)], s: S) -> Result<S::Ok, S::Error> {
-        let encoded: Vec<(&str, String)> =
-            v.iter().map(|(n, b)| (n.as_str(), super::hex::encode(b))).collect();
+        let encoded: Vec<(&str, String)> = v
+            .iter()
+            .map(|(n, b)| (n.as_str(), super::hex::encode(b)))
+            .collect();
         encoded.serialize(s)
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(String, Vec<u8>)>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Vec<(String, Vec<u8>)>, D::Error> {
         let encoded = Vec::<(String, String)>::deserialize(d)?;
         encoded
             .into_iter()
@@ -102,7 +106,9 @@ mod tests {
             artifacts: vec![("input.aot".into(), bytes.clone())],
         };
         match serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap() {
-            Response::Loaded { artifacts, .. } => assert_eq!(artifacts, vec![("input.aot".to_string(), bytes)]),
+            Response::Loaded { artifacts, .. } => {
+                assert_eq!(artifacts, vec![("input.aot".to_string(), bytes)])
+            }
             other => panic!("{other:?}"),
         }
         assert!(hex::decode("0g").is_err() && hex::decode("abc").is_err());

@@ -486,6 +486,21 @@ pub struct Wamr {
     /// Draw the compiler options per module (engine `wamr-aot-opts`).
     draw_options: bool,
     stack_size: u32,
+    /// The last few compilations, newest last: the recoverability probe
+    /// after every trapping module, crash re-runs and shrink candidates load
+    /// the same bytes again, and an LLVM compile dwarfs everything else.
+    compiled: Vec<(u64, AotOptions, Vec<u8>)>,
+}
+
+/// How many compilations an AoT engine keeps.
+const COMPILED_KEEP: usize = 4;
+
+/// The cache key of a module's bytes.
+fn bytes_key(wasm: &[u8]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    wasm.hash(&mut h);
+    h.finish()
 }
 
 // WAMR modules are not tied to the thread that loaded them; the exec env's
@@ -506,6 +521,7 @@ impl Wamr {
             aot_options,
             draw_options: false,
             stack_size: DEFAULT_STACK_SIZE,
+            compiled: vec![],
         })
     }
 
@@ -587,8 +603,29 @@ impl Engine for Wamr {
         if self.draw_options {
             self.aot_options = AotOptions::drawn_from(wasm);
         }
-        let aot = compile_aot_in(self.mode, wasm, &self.aot_options)
-            .map_err(|e| format!("{TOOLCHAIN_ERROR}wamrc: {e}"))?;
+        let key = bytes_key(wasm);
+        let opts = self.aot_options;
+        let aot = match self
+            .compiled
+            .iter()
+            .position(|(k, o, _)| *k == key && *o == opts)
+        {
+            Some(i) => {
+                let hit = self.compiled.remove(i);
+                let aot = hit.2.clone();
+                self.compiled.push(hit);
+                aot
+            }
+            None => {
+                let aot = compile_aot_in(self.mode, wasm, &opts)
+                    .map_err(|e| format!("{TOOLCHAIN_ERROR}wamrc: {e}"))?;
+                if self.compiled.len() == COMPILED_KEEP {
+                    self.compiled.remove(0);
+                }
+                self.compiled.push((key, opts, aot.clone()));
+                aot
+            }
+        };
         self.load_aot(&aot)
     }
 
