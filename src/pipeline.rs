@@ -39,6 +39,9 @@ pub struct CaseReport {
     pub reference_time: Duration,
 }
 
+/// Runs test cases through the reference, the runtimes under test and, on a
+/// divergence, the second opinion, and judges each runtime: the one place a
+/// test case becomes findings.
 pub struct Differ {
     reference: engines::wasmtime::Wasmtime,
     second: engines::wasmi::Wasmi,

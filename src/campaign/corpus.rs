@@ -29,6 +29,8 @@ fn outcome_features(reference: &Execution) -> Vec<u64> {
         .collect()
 }
 
+/// The campaign's corpus: the seeds, run once as they are, and modules kept
+/// for showing new outcomes, which later test cases mutate.
 pub struct Corpus {
     dir: PathBuf,
     entries: Vec<Vec<u8>>,

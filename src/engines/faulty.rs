@@ -28,6 +28,8 @@ use crate::wasm::Val;
 /// Set by `wsv_fault_wedge`: the engine is left unusable (P9).
 static WEDGED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
+/// wasmtime with deliberate faults on marker exports: proves every oracle
+/// check and policy row fires, through the same trait as real engines.
 pub struct Faulty {
     inner: super::wasmtime::Wasmtime,
     reject: bool,

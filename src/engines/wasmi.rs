@@ -9,6 +9,8 @@ use wasmi::{Config, Linker, Module, Store};
 
 const FUEL_PER_CALL: u64 = 10_000_000;
 
+/// The second opinion: when WAMR and wasmi agree against the reference, the
+/// finding says "reference suspect".
 pub struct Wasmi {
     engine: wasmi::Engine,
     module: Option<Module>,

@@ -9,6 +9,8 @@ use wasmtime::{Config, Module, Store, StoreLimits, StoreLimitsBuilder};
 /// Fuel per call: a safety net behind the module's own termination counter.
 const FUEL_PER_CALL: u64 = 10_000_000;
 
+/// The reference every runtime under test is compared with; fuel and store
+/// limits make it always finish.
 pub struct Wasmtime {
     engine: wasmtime::Engine,
     module: Option<Module>,

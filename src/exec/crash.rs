@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+/// What the isolation layer saw of a runtime that died: the evidence a crash
+/// finding carries and its signature is built from.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct CrashRecord {
     /// Fatal signal number, when the process died of one.

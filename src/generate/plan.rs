@@ -5,12 +5,15 @@ use crate::wasm::{Val, ValType};
 use arbitrary::Unstructured;
 use serde::{Deserialize, Serialize};
 
+/// One call of a plan: an export and its arguments.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PlannedCall {
     pub export: String,
     pub args: Vec<Val>,
 }
 
+/// How to drive a module: every engine makes the same calls in the same order
+/// and is observed on the same state, so executions compare step by step.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct CallPlan {
     pub calls: Vec<PlannedCall>,

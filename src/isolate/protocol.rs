@@ -6,6 +6,7 @@ use crate::exec::{MemorySnapshot, Trap};
 use crate::wasm::Val;
 use serde::{Deserialize, Serialize};
 
+/// One step the harness asks a worker to take.
 #[derive(Debug, Serialize, Deserialize)]
 pub enum Request {
     Load(#[serde(with = "hex")] Vec<u8>),
@@ -15,6 +16,7 @@ pub enum Request {
     Memory(String),
 }
 
+/// The worker's answer to a step.
 #[derive(Debug, Serialize, Deserialize)]
 pub enum Response {
     Loaded {

@@ -10,6 +10,8 @@ use crate::judge::policy::{Observation, Policy, Verdict};
 use crate::wasm::{self, features};
 use serde::{Deserialize, Serialize};
 
+/// A judged divergence: what a campaign files, triage prints, shrink keeps
+/// and a report is drafted from.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Finding {
     /// Stable per signature: `<kind>-<hash>`.

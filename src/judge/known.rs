@@ -63,6 +63,7 @@ pub struct KnownMatch {
     pub title: String,
 }
 
+/// The known-issues file: rows matched against every finding.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KnownIssues {

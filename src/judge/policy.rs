@@ -58,6 +58,7 @@ impl std::fmt::Display for Bucket {
     }
 }
 
+/// One row of the policy table: provenance and symptom in, verdict out.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Rule {
@@ -72,6 +73,7 @@ pub struct Rule {
     pub reason: String,
 }
 
+/// The tier lists (P8): features and modes in tier A can be security issues.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Tiers {
@@ -79,6 +81,7 @@ pub struct Tiers {
     pub tier_b: Vec<String>,
 }
 
+/// The policy as data (`policy/wamr.toml`): a maintainer edits rows, not code.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Policy {

@@ -29,6 +29,8 @@ pub struct KnownHits {
     pub example: String,
 }
 
+/// One root cause seen by a campaign: its first finding is kept whole on
+/// disk, later hits are counted here.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct UniqueFinding {
     pub id: String,
@@ -59,6 +61,8 @@ pub struct Tick {
     pub unique: BTreeMap<Bucket, u64>,
 }
 
+/// `summary.json`: everything a campaign folder holds, for machines (CI, the
+/// HTML report, SARIF) and for resuming.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Summary {
     pub schema: u32,
