@@ -5,13 +5,6 @@ mod common;
 use common::*;
 use std::process::Command;
 
-fn json(path: &std::path::Path) -> serde_json::Value {
-    serde_json::from_slice(
-        &std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
-    )
-    .unwrap()
-}
-
 #[test]
 fn aot_mutate_files_bug_findings_with_all_three_files() {
     let out = temp_dir("aot-mutate");

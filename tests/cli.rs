@@ -311,21 +311,20 @@ fn run_and_triage_agree_on_a_not_an_issue_verdict() {
 
 #[test]
 fn too_many_jobs_are_capped_with_a_word() {
-    let d = temp_dir("jobs");
-    let o = Command::new(EXE)
-        .args([
-            "fuzz",
-            "--engine",
-            "faulty",
-            "--iterations",
-            "1",
-            "--jobs",
-            "1000",
-        ])
-        .args(["--shrink-time", "0", "--out"])
-        .arg(d.join("out"))
-        .output()
-        .unwrap();
+    let out = temp_dir("jobs").join("out");
+    let o = wasmsieve(&[
+        "fuzz",
+        "--engine",
+        "faulty",
+        "--iterations",
+        "1",
+        "--jobs",
+        "1000",
+        "--shrink-time",
+        "0",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", show(&o));
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("--jobs 1000 on"),

@@ -532,20 +532,41 @@ fn guest_loop_in_wamr_is_not_an_issue() {
 // ---------------------------------------------------------------- oracle by hand
 
 fn exec_returning(engine: &str, result: CallResult) -> Execution {
+    exec_of(engine, vec![result], End::Completed)
+}
+
+fn exec_of(engine: &str, results: Vec<CallResult>, end: End) -> Execution {
     Execution {
         engine: engine.into(),
         load: Some(Ok(())),
         instantiate: Some(CallResult::Returned(vec![])),
-        calls: vec![CallRecord {
-            export: "f".into(),
-            args: vec![],
-            result,
-            globals: vec![],
-            memories: vec![],
-            trap_site: None,
-        }],
+        calls: results
+            .into_iter()
+            .map(|result| CallRecord {
+                export: "f".into(),
+                args: vec![],
+                result,
+                globals: vec![],
+                memories: vec![],
+                trap_site: None,
+            })
+            .collect(),
+        end,
         ..Default::default()
     }
+}
+
+/// A runtime under test that completed `calls`, then hung on the next one.
+fn hung_after(calls: Vec<CallResult>) -> Execution {
+    let call_index = calls.len();
+    exec_of(
+        "wamr-fast",
+        calls,
+        End::Hung {
+            deadline_ms: 300,
+            call_index,
+        },
+    )
 }
 
 #[test]
@@ -618,27 +639,6 @@ fn stack_overflow_on_one_side_poisons() {
 
 // ---------------------------------------------------------------- poisoning and hangs
 
-fn exec_of(engine: &str, results: Vec<CallResult>, end: End) -> Execution {
-    Execution {
-        engine: engine.into(),
-        load: Some(Ok(())),
-        instantiate: Some(CallResult::Returned(vec![])),
-        calls: results
-            .into_iter()
-            .map(|result| CallRecord {
-                export: "f".into(),
-                args: vec![],
-                result,
-                globals: vec![],
-                memories: vec![],
-                trap_site: None,
-            })
-            .collect(),
-        end,
-        ..Default::default()
-    }
-}
-
 fn trapped(trap: Trap) -> CallResult {
     CallResult::Trapped {
         trap,
@@ -660,17 +660,10 @@ fn reference_stack_overflow_poisons_a_later_hang() {
         ],
         End::Completed,
     );
-    let s = exec_of(
-        "wamr-fast",
-        vec![
-            trapped(Trap::Unreachable),
-            CallResult::Returned(vec![Val::I32(1)]),
-        ],
-        End::Hung {
-            deadline_ms: 300,
-            call_index: 2,
-        },
-    );
+    let s = hung_after(vec![
+        trapped(Trap::Unreachable),
+        CallResult::Returned(vec![Val::I32(1)]),
+    ]);
     match oracle::compare(&r, &s) {
         Comparison::Poisoned(why) => assert!(why.contains("StackOverflow"), "{why}"),
         other => panic!("a hang after a poisoned step was judged: {other:?}"),
@@ -684,14 +677,7 @@ fn reference_stack_overflow_poisons_a_later_hang() {
         ],
         End::Completed,
     );
-    let s2 = exec_of(
-        "wamr-fast",
-        vec![CallResult::Returned(vec![Val::I32(1)])],
-        End::Hung {
-            deadline_ms: 300,
-            call_index: 1,
-        },
-    );
+    let s2 = hung_after(vec![CallResult::Returned(vec![Val::I32(1)])]);
     match oracle::compare(&r2, &s2) {
         Comparison::Diverge(d) => assert_eq!(d.symptom, Symptom::Hang),
         other => panic!("{other:?}"),
@@ -710,14 +696,7 @@ fn hang_after_an_earlier_divergence_is_that_divergence() {
         ],
         End::Completed,
     );
-    let s = exec_of(
-        "wamr-fast",
-        vec![CallResult::Returned(vec![Val::I32(2)])],
-        End::Hung {
-            deadline_ms: 300,
-            call_index: 1,
-        },
-    );
+    let s = hung_after(vec![CallResult::Returned(vec![Val::I32(2)])]);
     match oracle::compare(&r, &s) {
         Comparison::Diverge(d) => {
             assert_eq!(d.symptom, Symptom::WrongValue);

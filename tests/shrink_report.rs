@@ -249,6 +249,18 @@ fn variant(src: &Path, name: &str, edit: impl Fn(&mut serde_json::Value)) -> Pat
     dst
 }
 
+/// A copy of a `faulty` finding folder as if `engine` had found it.
+fn as_engine(src: &Path, engine: &str) -> PathBuf {
+    variant(src, &format!("as-{engine}"), |v| {
+        v["engine"] = engine.into();
+        for e in v["executions"].as_array_mut().unwrap() {
+            if e["engine"] == "faulty" {
+                e["engine"] = engine.into();
+            }
+        }
+    })
+}
+
 fn report(dir: &Path) -> (PathBuf, String, serde_json::Value) {
     let o = wasmsieve(&["report", dir.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", show(&o));
@@ -352,14 +364,7 @@ fn every_bucket_report_renders() {
         ),
         ("wamr-aot", "aot", "wamrc --bounds-checks=1"),
     ] {
-        let d = variant(&bug, &format!("as-{engine}"), |v| {
-            v["engine"] = engine.into();
-            for e in v["executions"].as_array_mut().unwrap() {
-                if e["engine"] == "faulty" {
-                    e["engine"] = engine.into();
-                }
-            }
-        });
+        let d = as_engine(&bug, engine);
         let (_, text, rc) = report(&d);
         assert!(text.contains(needle), "{engine}: lacks {needle:?}:\n{text}");
         assert!(
@@ -395,14 +400,7 @@ fn every_bucket_report_renders() {
             "wamr-aot",
         ),
     ] {
-        let d = variant(&bug, &format!("as-{engine}"), |v| {
-            v["engine"] = engine.into();
-            for e in v["executions"].as_array_mut().unwrap() {
-                if e["engine"] == "faulty" {
-                    e["engine"] = engine.into();
-                }
-            }
-        });
+        let d = as_engine(&bug, engine);
         let (_, text, rc) = report(&d);
         assert!(!text.contains("unknown mode"), "{engine}:\n{text}");
         assert!(text.contains(title), "{engine}: lacks {title:?}:\n{text}");

@@ -6,13 +6,6 @@ mod common;
 use common::*;
 use std::process::Command;
 
-fn json(path: &std::path::Path) -> serde_json::Value {
-    serde_json::from_slice(
-        &std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
-    )
-    .unwrap()
-}
-
 /// Seeds that make the faulty engine give a wrong value (a bug finding at once).
 fn value_seeds() -> std::path::PathBuf {
     let seeds = temp_dir("value-seeds");
@@ -24,22 +17,31 @@ fn value_seeds() -> std::path::PathBuf {
     seeds
 }
 
+/// A faulty-engine campaign on `seeds` into `out`, without shrinking.
 fn fuzz_faulty(out: &std::path::Path, seeds: &std::path::Path, extra: &[&str]) -> Command {
+    fuzz_faulty_shrinking(out, seeds, "0", extra)
+}
+
+/// The same, shrinking each new finding for up to `shrink_secs`.
+fn fuzz_faulty_shrinking(
+    out: &std::path::Path,
+    seeds: &std::path::Path,
+    shrink_secs: &str,
+    extra: &[&str],
+) -> Command {
     let mut c = Command::new(EXE);
-    c.args([
-        "fuzz",
-        "--engine",
-        "faulty",
-        "--jobs",
-        "1",
-        "--shrink-time",
-        "0",
-    ])
-    .args(["--fail-on", "never", "--corpus"])
-    .arg(seeds)
-    .arg("--out")
-    .arg(out)
-    .args(extra);
+    c.args(["fuzz", "--engine", "faulty", "--jobs", "1"])
+        .args([
+            "--shrink-time",
+            shrink_secs,
+            "--fail-on",
+            "never",
+            "--corpus",
+        ])
+        .arg(seeds)
+        .arg("--out")
+        .arg(out)
+        .args(extra);
     c
 }
 
@@ -173,14 +175,10 @@ fn bad_output_paths_fail_before_any_work() {
 #[test]
 fn ctrl_c_stops_at_once_with_status_130_cancelling_a_shrink() {
     let (out, seeds) = (temp_dir("interrupt"), value_seeds());
-    let mut c = Command::new(EXE);
-    c.args(["fuzz", "--engine", "faulty", "--jobs", "1", "--time", "60"])
-        .args(["--shrink-time", "60", "--fail-on", "never", "--corpus"])
-        .arg(&seeds)
-        .arg("--out")
-        .arg(&out)
-        .stderr(std::process::Stdio::null());
-    let mut child = c.spawn().unwrap();
+    let mut child = fuzz_faulty_shrinking(&out, &seeds, "60", &["--time", "60"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
     // The seed's finding is shrinking by now (a 60 s budget).
     std::thread::sleep(std::time::Duration::from_secs(4));
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
@@ -287,13 +285,7 @@ fn kill_9_at_random_moments_never_loses_or_mixes_results() {
 fn shrinking_never_makes_a_campaign_overrun_its_time() {
     let (out, seeds) = (temp_dir("overrun"), value_seeds());
     let started = std::time::Instant::now();
-    let mut c = Command::new(EXE);
-    c.args(["fuzz", "--engine", "faulty", "--jobs", "1", "--time", "6"])
-        .args(["--shrink-time", "120", "--fail-on", "never", "--corpus"])
-        .arg(&seeds)
-        .arg("--out")
-        .arg(&out);
-    let (code, err) = run_capture(c);
+    let (code, err) = run_capture(fuzz_faulty_shrinking(&out, &seeds, "120", &["--time", "6"]));
     assert_eq!(code, Some(0), "{err}");
     let took = started.elapsed();
     assert!(

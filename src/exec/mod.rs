@@ -318,7 +318,7 @@ impl MemorySnapshot {
         MemorySnapshot {
             name: name.to_string(),
             len: bytes.len() as u64,
-            hash: digest[..12].iter().map(|b| format!("{b:02x}")).collect(),
+            hash: crate::wasm::to_hex(&digest[..12]),
         }
     }
 }

@@ -33,15 +33,7 @@ pub enum Response {
 mod hex {
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub fn encode(bytes: &[u8]) -> String {
-        const DIGITS: &[u8; 16] = b"0123456789abcdef";
-        let mut s = String::with_capacity(bytes.len() * 2);
-        for b in bytes {
-            s.push(DIGITS[(b >> 4) as usize] as char);
-            s.push(DIGITS[(b & 15) as usize] as char);
-        }
-        s
-    }
+    pub use crate::wasm::to_hex as encode;
 
     pub fn decode(s: &str) -> Result<Vec<u8>, String> {
         let digit = |c: u8| match c {

@@ -82,13 +82,7 @@ impl Finding {
     pub fn signature_id(kind: &str, signature: &str) -> String {
         use sha2::{Digest, Sha256};
         let h = Sha256::digest(signature.as_bytes());
-        format!(
-            "{kind}-{}",
-            h[..5]
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect::<String>()
-        )
+        format!("{kind}-{}", wasm::to_hex(&h[..5]))
     }
 }
 

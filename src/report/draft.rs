@@ -198,10 +198,7 @@ fn wat_of(wasm: &[u8]) -> Option<String> {
 
 fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::wasm::to_hex(&Sha256::digest(bytes))
 }
 
 // ---- sections shared by both drafts ----

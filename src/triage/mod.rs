@@ -358,7 +358,7 @@ fn triage_aot(
     let judged = Judged {
         provenance,
         symptom: d.symptom.policy_name(),
-        mode_feature: Some("aot"),
+        mode_feature: subject.info.mode_feature,
         confirmed,
     };
     let f = judged.finding(

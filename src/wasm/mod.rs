@@ -48,6 +48,17 @@ pub enum ValType {
     F64,
 }
 
+/// Lower-case hex of bytes: digests, signature ids, bytes on the worker wire.
+pub fn to_hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[(b >> 4) as usize] as char);
+        s.push(DIGITS[(b & 15) as usize] as char);
+    }
+    s
+}
+
 /// Reads a .wasm or .wat file (`-`: standard input), with an error that says
 /// what is wrong.
 pub fn read_module(path: &Path) -> anyhow::Result<Vec<u8>> {

@@ -47,3 +47,11 @@ pub fn shared_repro(name: &str) -> Option<PathBuf> {
         None
     }
 }
+
+/// A JSON file the harness wrote, parsed.
+pub fn json(path: &std::path::Path) -> serde_json::Value {
+    serde_json::from_slice(
+        &std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
+    .unwrap()
+}
