@@ -112,16 +112,26 @@ enum Cmd {
         /// Seconds to shrink each new unique finding as it is found (0: off).
         #[arg(long, default_value_t = 20)]
         shrink_time: u64,
+        /// Percent of the cases on which every runtime agreed with the screen (wasmi)
+        /// that the reference (wasmtime) checks all the same (100: every case).
+        #[arg(long, default_value_t = wasmsieve::campaign::DEFAULT_REFERENCE_SHARE * 100.0)]
+        reference_share: f64,
         /// Exit 1 when this run finds a new unique finding in these buckets.
         #[arg(long, value_enum, default_value = "security")]
         fail_on: FailOn,
     },
     /// List engines, the WAMR sources and the build flags of each mode.
     Engines,
-    /// Differential modules per second per engine on a fixed seed set.
+    /// Throughput on a fixed seed: engines alone, then campaigns per mode (compared
+    /// modules/s per core, old path, isolation cost, time per stage) and the default campaign.
     Bench {
+        /// Modules of the engines-alone table.
         #[arg(long, default_value_t = 200)]
         modules: u64,
+        /// Seconds of each campaign measured.
+        #[arg(long, default_value_t = 15)]
+        seconds: u64,
+        /// Modes measured one by one (default: wamr-classic, wamr-fast, wamr-aot).
         #[arg(long = "engine")]
         engines: Vec<String>,
     },
@@ -407,6 +417,7 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
             aot_mutate,
             aot_mutants,
             shrink_time,
+            reference_share,
         } => {
             let names = if aot_mutate && names.is_empty() {
                 vec![engines::wamr::AOT_ENGINE.to_string()]
@@ -449,6 +460,11 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
             cfg.mutate_percent = mutate_percent;
             cfg.aot_mutants = if aot_mutate { aot_mutants } else { 0 };
             cfg.shrink_budget = Duration::from_secs(shrink_time);
+            anyhow::ensure!(
+                (0.0..=100.0).contains(&reference_share),
+                "--reference-share is a percentage (0..=100)"
+            );
+            cfg.reference_share = reference_share / 100.0;
             cfg.seeds = match corpus {
                 Some(c) if !c.is_dir() => anyhow::bail!("--corpus {}: not a folder", c.display()),
                 Some(c) => Some(c),
@@ -575,10 +591,24 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
         }
         Cmd::Bench {
             modules,
+            seconds,
             engines: names,
         } => {
-            let names = default_engines(names)?;
-            wasmsieve::campaign::bench::run(&names, modules)?;
+            let modes = match names.is_empty() {
+                true => ["wamr-classic", "wamr-fast", engines::wamr::AOT_ENGINE]
+                    .iter()
+                    .filter(|n| engines::is_built(n))
+                    .map(|n| n.to_string())
+                    .collect(),
+                false => names,
+            };
+            let cfg = wasmsieve::campaign::bench::BenchConfig {
+                modes: default_engines(modes)?,
+                default_engines: default_engines(vec![])?,
+                seconds,
+                modules,
+            };
+            wasmsieve::campaign::bench::run(&cfg)?;
             Ok(0)
         }
     }

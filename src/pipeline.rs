@@ -3,7 +3,7 @@
 //! triage, shrinking and the cargo-fuzz targets all run test cases through it.
 
 use crate::engines::{self, EngineInfo};
-use crate::exec::{execute, CallResult, Engine, Execution, Provenance, TOOLCHAIN_ERROR};
+use crate::exec::{CallResult, End, Execution, Executor, Provenance, TOOLCHAIN_ERROR};
 use crate::generate::plan::{CallPlan, PlannedCall};
 use crate::isolate::{Worker, WorkerLimits};
 use crate::judge::finding::no_access_no_breach;
@@ -18,7 +18,7 @@ const PROBE_WAT: &str = r#"(module (func (export "probe") (param i32 i32) (resul
 static PROBE: OnceLock<Vec<u8>> = OnceLock::new();
 
 /// Deadline floor for a module the reference did not finish.
-const GUEST_LOOP_DEADLINE: Duration = Duration::from_millis(300);
+const GUEST_LOOP_DEADLINE: Duration = Duration::from_millis(100);
 
 /// Deadline of the re-run that confirms a hang: seconds, so that a step that
 /// is only slow (a short deadline drawn from a fast reference) finishes.
@@ -26,39 +26,71 @@ const HANG_RECHECK_DEADLINE: Duration = Duration::from_secs(5);
 
 /// A runtime under test, as the campaign drives it.
 pub struct Subject {
-    pub engine: Box<dyn Engine>,
+    pub engine: Box<dyn Executor>,
     pub info: &'static EngineInfo,
+}
+
+/// Where one test case's time went, by stage (seconds): the screen, the
+/// reference, each runtime under test (its wire included), judging.
+pub type StageTimes = std::collections::BTreeMap<String, f64>;
+
+/// Adds `d` to a stage's time.
+pub fn add_time(times: &mut StageTimes, stage: &str, d: Duration) {
+    *times.entry(stage.to_string()).or_default() += d.as_secs_f64();
 }
 
 /// The result of one test case.
 pub struct CaseReport {
+    /// The run the runtimes were judged against: the reference's when it ran,
+    /// else the screen's (every runtime agreed with it).
     pub reference: Execution,
     pub comparisons: Vec<(Execution, Comparison)>,
     pub findings: Vec<Finding>,
-    /// Time the reference took: hang deadlines derive from it.
-    pub reference_time: Duration,
+    /// The screen's engine: it ran on every case.
+    pub screen: String,
+    /// Why the reference ran (`None`: the screen's verdict stood).
+    pub referenced: Option<Referenced>,
+    pub times: StageTimes,
 }
 
-/// Runs test cases through the reference, the runtimes under test and, on a
-/// divergence, the second opinion, and judges each runtime: the one place a
-/// test case becomes findings.
+/// Why the reference (wasmtime) ran on a case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Referenced {
+    /// A runtime disagreed with the screen (or could not run the probe).
+    Disagreement,
+    /// Everyone agreed with the screen; the case was in the sampled share.
+    Sampled,
+}
+
+/// Runs test cases and judges each runtime under test: the one place a test
+/// case becomes findings. Each case runs first in the screen (wasmi, an
+/// interpreter that needs no compilation, about 15x cheaper than Cranelift),
+/// then in every runtime. Where a runtime disagrees with the screen, and on a
+/// sampled share of the rest, the reference (wasmtime) runs too and the
+/// verdicts are its: findings are always judged against wasmtime, with wasmi
+/// as the second opinion. The sampled share catches a mistake WAMR and wasmi
+/// would share.
 pub struct Differ {
+    screen: engines::wasmi::Wasmi,
     reference: engines::wasmtime::Wasmtime,
-    second: engines::wasmi::Wasmi,
     pub subjects: Vec<Subject>,
     pub policy: Policy,
     /// Shortest hang deadline, whatever the reference's speed.
     pub deadline_floor: Duration,
+    /// Share of agreeing cases the reference checks all the same (0 to 1;
+    /// 1: every case, as a single-module `run` or a shrink needs).
+    pub reference_share: f64,
 }
 
 impl Differ {
     pub fn new(subjects: Vec<Subject>, policy: Policy) -> anyhow::Result<Differ> {
         Ok(Differ {
+            screen: engines::wasmi::Wasmi::new(),
             reference: engines::wasmtime::Wasmtime::new()?,
-            second: engines::wasmi::Wasmi::new(),
             subjects,
             policy,
             deadline_floor: Duration::from_secs(2),
+            reference_share: 1.0,
         })
     }
 
@@ -67,26 +99,81 @@ impl Differ {
         self.run_with(wasm, wasm, plan)
     }
 
+    /// Whether an agreeing case is in the reference's sampled share: decided
+    /// by the module's bytes, so a re-run decides the same.
+    fn sampled(&self, wasm: &[u8]) -> bool {
+        use std::hash::{Hash, Hasher};
+        if self.reference_share >= 1.0 {
+            return true;
+        }
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        wasm.hash(&mut h);
+        (h.finish() % 1_000_000) as f64 / 1_000_000.0 < self.reference_share
+    }
+
     /// Like [`Differ::run`], giving the runtimes under test another input than
     /// the reference (an .aot built from `wasm`, e.g. manipulated).
     pub fn run_with(&mut self, wasm: &[u8], subject_input: &[u8], plan: &CallPlan) -> CaseReport {
+        let mut times = StageTimes::new();
         let start = Instant::now();
-        let reference = execute(&mut self.reference, wasm, plan);
-        let reference_time = start.elapsed();
-        // When the reference itself gave up (its fuel ran out), a runtime that
+        let screen = self.screen.run(wasm, plan);
+        let screen_time = start.elapsed();
+        add_time(&mut times, "screen (wasmi)", screen_time);
+        // When the screen itself gave up (its fuel ran out), a runtime that
         // does not finish either is looping with the guest (P10): a short
         // deadline tells that apart from a crash without waiting seconds.
-        let deadline = if oracle::reference_gave_up_anywhere(&reference) {
-            GUEST_LOOP_DEADLINE.max(reference_time * 5)
+        let deadline = if oracle::reference_gave_up_anywhere(&screen) {
+            GUEST_LOOP_DEADLINE.max(screen_time * 5)
         } else {
-            self.deadline_floor.max(reference_time * 50)
+            self.deadline_floor.max(screen_time * 50)
         };
+        let mut runs = vec![];
+        let mut disagreed = false;
+        for i in 0..self.subjects.len() {
+            let t = Instant::now();
+            self.subjects[i].engine.set_deadline(deadline);
+            let exec = self.subjects[i].engine.run(subject_input, plan);
+            // P9, at once: the worker must not have run anything else since.
+            let probe = self.unrecoverable(i, &exec);
+            add_time(&mut times, self.subjects[i].info.name, t.elapsed());
+            let t = Instant::now();
+            // A comparison dropped as implementation-defined (stack depth,
+            // fuel) is no disagreement: the reference could only drop it too.
+            let diverged = matches!(oracle::compare(&screen, &exec), Comparison::Diverge(_));
+            disagreed |= probe.is_some() || diverged;
+            add_time(&mut times, "judging", t.elapsed());
+            runs.push((exec, probe));
+        }
+        let referenced = match (disagreed, self.sampled(wasm)) {
+            (true, _) => Referenced::Disagreement,
+            (false, true) => Referenced::Sampled,
+            (false, false) => {
+                let t = Instant::now();
+                let comparisons = runs
+                    .into_iter()
+                    .map(|(exec, _)| {
+                        let cmp = oracle::compare(&screen, &exec);
+                        (exec, cmp)
+                    })
+                    .collect();
+                add_time(&mut times, "judging", t.elapsed());
+                return CaseReport {
+                    screen: screen.engine.clone(),
+                    reference: screen,
+                    comparisons,
+                    findings: vec![],
+                    referenced: None,
+                    times,
+                };
+            }
+        };
+        let t = Instant::now();
+        let reference = self.reference.run(wasm, plan);
+        add_time(&mut times, "reference (wasmtime)", t.elapsed());
+        let t = Instant::now();
         let mut comparisons = vec![];
         let mut findings = vec![];
-        let mut second: Option<Execution> = None;
-        for i in 0..self.subjects.len() {
-            self.subjects[i].engine.set_deadline(deadline);
-            let mut exec = execute(self.subjects[i].engine.as_mut(), subject_input, plan);
+        for (i, (mut exec, probe)) in runs.into_iter().enumerate() {
             let mut cmp = oracle::compare(&reference, &exec);
             if matches!(&cmp, Comparison::Diverge(d) if d.symptom == Symptom::Hang) {
                 (exec, cmp) =
@@ -101,48 +188,38 @@ impl Differ {
                     findings.push(self.judge(i, &reference, &exec, &d, wasm, None, Some(true)));
                 } else if d.symptom == Symptom::Crash {
                     // Confirm before filing: a flaky one is kept, marked.
-                    let again = execute(self.subjects[i].engine.as_mut(), subject_input, plan);
+                    let again = self.subjects[i].engine.run(subject_input, plan);
                     let confirmed = matches!(oracle::compare(&reference, &again), Comparison::Diverge(a) if a.symptom == d.symptom);
                     let f = self.judge(i, &reference, &exec, &d, wasm, None, Some(confirmed));
                     findings.push(f);
                 } else if d.symptom == Symptom::GuestLoop {
                     findings.push(self.judge(i, &reference, &exec, &d, wasm, None, None));
                 } else {
-                    let wasmi = second.get_or_insert_with(|| execute(&mut self.second, wasm, plan));
-                    let suspect = oracle::compare(wasmi, &exec) == Comparison::Agree
-                        && matches!(oracle::compare(&reference, wasmi), Comparison::Diverge(_));
+                    let suspect = oracle::compare(&screen, &exec) == Comparison::Agree
+                        && matches!(oracle::compare(&reference, &screen), Comparison::Diverge(_));
                     if suspect {
                         d.detail = format!(
                             "reference suspect: wasmi agrees with {}; {}",
                             exec.engine, d.detail
                         );
                     }
-                    let f = self.judge(
-                        i,
-                        &reference,
-                        &exec,
-                        &d,
-                        wasm,
-                        Some((suspect, wasmi.clone())),
-                        None,
-                    );
-                    findings.push(f);
+                    let second = Some((suspect, screen.clone()));
+                    findings.push(self.judge(i, &reference, &exec, &d, wasm, second, None));
                 }
             }
-            if cmp == Comparison::Agree
-                || matches!(&cmp, Comparison::Diverge(d) if d.symptom != Symptom::Crash && d.symptom != Symptom::Hang)
-            {
-                if let Some(d) = self.unrecoverable(i, &exec) {
-                    findings.push(self.judge(i, &reference, &exec, &d, wasm, None, Some(true)));
-                }
+            if let Some(d) = probe {
+                findings.push(self.judge(i, &reference, &exec, &d, wasm, None, Some(true)));
             }
             comparisons.push((exec, cmp));
         }
+        add_time(&mut times, "judging", t.elapsed());
         CaseReport {
+            screen: screen.engine,
             reference,
             comparisons,
             findings,
-            reference_time,
+            referenced: Some(referenced),
+            times,
         }
     }
 
@@ -165,7 +242,7 @@ impl Differ {
         let Comparison::Diverge(d) = &cmp else {
             return (exec, cmp);
         };
-        let again = execute(&mut self.reference, wasm, plan);
+        let again = self.reference.run(wasm, plan);
         if oracle::reference_gave_up(&again, &exec, d.call_index.unwrap_or(0)) {
             let mut d = d.clone();
             d.symptom = Symptom::GuestLoop;
@@ -175,7 +252,7 @@ impl Differ {
         self.subjects[subject]
             .engine
             .set_deadline(self.deadline_floor.max(HANG_RECHECK_DEADLINE));
-        let long = execute(self.subjects[subject].engine.as_mut(), subject_input, plan);
+        let long = self.subjects[subject].engine.run(subject_input, plan);
         let long_cmp = oracle::compare(reference, &long);
         (long, long_cmp)
     }
@@ -185,8 +262,10 @@ impl Differ {
     /// divergence when it cannot.
     fn unrecoverable(&mut self, subject: usize, exec: &Execution) -> Option<Divergence> {
         let trapped = |r: &CallResult| matches!(r, CallResult::Trapped { .. });
-        if !exec.instantiate.as_ref().is_some_and(trapped)
-            && !exec.calls.iter().any(|c| trapped(&c.result))
+        // A worker that crashed or hung is gone: there is nothing to probe.
+        if exec.end != End::Completed
+            || (!exec.instantiate.as_ref().is_some_and(trapped)
+                && !exec.calls.iter().any(|c| trapped(&c.result)))
         {
             return None;
         }
@@ -198,7 +277,7 @@ impl Differ {
             }],
             ..Default::default()
         };
-        let after = execute(self.subjects[subject].engine.as_mut(), probe, &plan);
+        let after = self.subjects[subject].engine.run(probe, &plan);
         let ok = after
             .calls
             .first()
@@ -280,10 +359,10 @@ pub fn subjects(
                     "engine `{n}` is not built into this binary (see `wasmsieve engines`)"
                 );
             }
-            let engine: Box<dyn Engine> = if isolate || !info.in_process_ok {
+            let engine: Box<dyn Executor> = if isolate || !info.in_process_ok {
                 Box::new(Worker::new(n, limits.clone()))
             } else {
-                engines::create(n)?
+                Box::new(engines::create(n)?)
             };
             Ok(Subject { engine, info })
         })

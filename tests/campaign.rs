@@ -87,6 +87,12 @@ fn aot_mutate_files_bug_findings_with_all_three_files() {
         .any(|r| r["level"] == "warning" && r["ruleId"] == "aot-manipulated"));
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(html.contains("<svg") && html.contains("Unique findings over time"));
+    // Where the time went, per stage, in the summary and the report.
+    let stages = summary["time_by_stage"].as_object().unwrap();
+    for stage in ["generation", "screen (wasmi)", "wamr-aot", "judging", "recording"] {
+        assert!(stages[stage].as_f64().unwrap() > 0.0, "{stage}: {stages:?}");
+    }
+    assert!(html.contains("Where the time goes") && html.contains("screen (wasmi)"));
 }
 
 #[test]

@@ -21,7 +21,7 @@ use wasmsieve::wasm::Val;
 /// policy paths independently of the isolation layer.
 fn differ_in_process() -> Differ {
     let subject = Subject {
-        engine: wasmsieve::engines::create("faulty").expect("faulty"),
+        engine: Box::new(wasmsieve::engines::create("faulty").expect("faulty")),
         info: wasmsieve::engines::info("faulty").expect("faulty info"),
     };
     Differ::new(vec![subject], Policy::builtin()).expect("differ")
@@ -823,4 +823,45 @@ instructions = ["I32Div"]
         r#"(module (func (export "wsv_fault_no_trap") (result i64) i64.const 1 i64.const 0 i64.rem_u))"#,
     );
     assert!(single(&r).known.is_none());
+}
+
+/// The screen (wasmi) judges agreeing cases alone; a runtime that disagrees
+/// with it brings in the reference (wasmtime), whose run the finding is judged
+/// against, with wasmi's kept as the second opinion. With no sampled share,
+/// an agreeing case never runs the reference.
+#[test]
+fn screen_alone_on_agreement_reference_on_disagreement() {
+    use wasmsieve::pipeline::Referenced;
+    let mut d = differ_in_process();
+    d.reference_share = 0.0;
+    let agree = run(
+        &mut d,
+        r#"(module (func (export "f") (param i32) (result i32) (i32.mul (local.get 0) (i32.const 3))))"#,
+    );
+    assert_eq!(agree.referenced, None, "{}", describe(&agree));
+    assert_eq!(agree.reference.engine, "wasmi");
+    assert!(agree.findings.is_empty(), "{}", describe(&agree));
+    assert!(agree.times.contains_key("screen (wasmi)"));
+    assert!(!agree.times.contains_key("reference (wasmtime)"));
+
+    let wrong = run(
+        &mut d,
+        r#"(module (func (export "wsv_fault_value") (param i32) (result i32) (i32.add (local.get 0) (i32.const 1))))"#,
+    );
+    assert_eq!(wrong.referenced, Some(Referenced::Disagreement), "{}", describe(&wrong));
+    assert_eq!(wrong.reference.engine, "wasmtime");
+    let f = wrong.findings.first().unwrap_or_else(|| panic!("{}", describe(&wrong)));
+    let engines: Vec<&str> = f.executions.iter().map(|e| e.engine.as_str()).collect();
+    assert_eq!(engines, ["wasmtime", "faulty", "wasmi"], "{f:?}");
+    assert_eq!(f.divergence.symptom, Symptom::WrongValue, "{}", describe(&wrong));
+
+    // Every case in the share: the reference runs on agreement too.
+    d.reference_share = 1.0;
+    let sampled = run(
+        &mut d,
+        r#"(module (func (export "f") (param i32) (result i32) (i32.mul (local.get 0) (i32.const 3))))"#,
+    );
+    assert_eq!(sampled.referenced, Some(Referenced::Sampled), "{}", describe(&sampled));
+    assert_eq!(sampled.reference.engine, "wasmtime");
+    assert!(sampled.findings.is_empty(), "{}", describe(&sampled));
 }

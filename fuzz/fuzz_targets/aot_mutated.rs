@@ -21,5 +21,5 @@ fuzz_target!(|data: &[u8]| {
     // there in a worker). A crash or hang here becomes libFuzzer's artifact;
     // its bucket is bug (P4), whatever it does.
     let Ok(mut engine) = wasmsieve::engines::create(wamr::AOT_ENGINE) else { return };
-    let _ = execute(engine.as_mut(), &aot, &case.plan);
+    let _ = engine.run(&aot, &case.plan);
 });

@@ -1,69 +1,169 @@
-//! `wasmsieve bench`: executions per second per engine on a fixed set of
-//! generated modules, in process and through isolation workers, and the whole
-//! differential pipeline. Figures, not assertions.
+//! `wasmsieve bench`: figures, not assertions. On a fixed seed, it prints
+//! each engine's speed alone, then what a campaign achieves: compared modules
+//! per second per core for each mode (and on the old path, with the reference
+//! on every case), the cost of isolation, the default campaign with one and
+//! two jobs, and where a test case's time goes.
 
+use super::{CampaignConfig, Outcome};
 use crate::engines;
-use crate::exec::{execute, Engine};
+use crate::exec::Executor;
 use crate::generate::{self, GenConfig, TestCase};
 use crate::isolate::{Worker, WorkerLimits};
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// What to measure.
+pub struct BenchConfig {
+    /// Modes measured one by one.
+    pub modes: Vec<String>,
+    /// The default campaign's engines (every mode built).
+    pub default_engines: Vec<String>,
+    /// Length of each campaign measured.
+    pub seconds: u64,
+    /// Modules of the engines-alone table.
+    pub modules: u64,
+}
+
+const SEED: u64 = 0xBE7C;
 
 fn cases(n: u64) -> Vec<TestCase> {
     let cfg = GenConfig::default();
     (0..n)
-        .filter_map(|i| generate::generate(&generate::seed_bytes(0xBE7C_0000 + i, 8192), &cfg).ok())
+        .filter_map(|i| generate::generate(&generate::seed_bytes(SEED + i, 8192), &cfg).ok())
         .collect()
 }
 
-fn time_engine(e: &mut dyn Engine, cases: &[TestCase]) -> f64 {
+fn rate(e: &mut dyn Executor, cases: &[TestCase]) -> f64 {
     let t = Instant::now();
     for c in cases {
-        execute(e, &c.wasm, &c.plan);
+        e.run(&c.wasm, &c.plan);
     }
     cases.len() as f64 / t.elapsed().as_secs_f64()
 }
 
-pub fn run(subjects: &[String], n: u64) -> anyhow::Result<()> {
-    let cases = cases(n);
+/// One measured campaign: compared modules per second and the summary.
+struct Measured {
+    per_second: f64,
+    outcome: Outcome,
+}
+
+fn campaign(
+    engines: &[String],
+    seconds: u64,
+    jobs: usize,
+    isolate: bool,
+    reference_share: f64,
+) -> anyhow::Result<Measured> {
+    let out = std::env::temp_dir().join(format!(
+        "wasmsieve-bench-{}-{}",
+        std::process::id(),
+        engines.join("+")
+    ));
+    let _ = std::fs::remove_dir_all(&out);
+    let mut cfg = CampaignConfig::new(engines.to_vec(), out.clone());
+    cfg.time = Some(Duration::from_secs(seconds));
+    cfg.seed = SEED;
+    cfg.jobs = jobs;
+    cfg.isolate = isolate;
+    cfg.reference_share = reference_share;
+    cfg.progress_every = Duration::from_secs(3600);
+    let outcome = super::run(&cfg);
+    let _ = std::fs::remove_dir_all(&out);
+    let outcome = outcome?;
+    let s = &outcome.summary;
+    Ok(Measured {
+        per_second: s.modules_compared as f64 / s.elapsed_seconds.max(1e-9),
+        outcome,
+    })
+}
+
+/// Shares of the jobs' time per stage, largest first.
+fn breakdown(m: &Measured) -> String {
+    let stages = &m.outcome.summary.time_by_stage;
+    let total: f64 = stages.values().sum::<f64>().max(1e-9);
+    let mut v: Vec<_> = stages.iter().collect();
+    v.sort_by(|a, b| b.1.total_cmp(a.1));
+    v.iter()
+        .map(|(k, s)| format!("{k} {:.0}%", **s / total * 100.0))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub fn run(cfg: &BenchConfig) -> anyhow::Result<()> {
+    let cases = cases(cfg.modules);
     let calls: usize = cases.iter().map(|c| c.plan.calls.len()).sum();
     println!(
-        "bench: {} modules ({} calls) from fixed seeds",
-        cases.len(),
-        calls
+        "bench: engines alone on {} modules ({calls} calls) from seed {SEED:#x}",
+        cases.len()
     );
-    println!("{:<28} {:>12}", "engine", "modules/s");
+    println!("{:<32} {:>10}", "engine", "modules/s");
     for name in ["wasmtime", "wasmi"] {
         let mut e = engines::create(name)?;
-        println!("{:<28} {:>12.1}", name, time_engine(e.as_mut(), &cases));
+        println!("{:<32} {:>10.1}", name, rate(&mut e, &cases));
     }
-    for name in subjects {
+    for name in &cfg.modes {
         if engines::info(name).is_some_and(|i| i.in_process_ok) {
             let mut e = engines::create(name)?;
-            println!(
-                "{:<28} {:>12.1}",
-                format!("{name} (in process)"),
-                time_engine(e.as_mut(), &cases)
-            );
+            let r = rate(&mut e, &cases);
+            println!("{:<32} {:>10.1}", format!("{name} (in process)"), r);
         }
         let mut w = Worker::new(name, WorkerLimits::default());
+        let r = rate(&mut w, &cases);
+        println!("{:<32} {:>10.1}", format!("{name} (worker)"), r);
+    }
+
+    println!(
+        "\ncampaigns of {} s each, seed {SEED:#x}, shrinking on; compared modules/s per core (one job)",
+        cfg.seconds
+    );
+    println!(
+        "{:<16} {:>10} {:>16} {:>12} {:>10}  time per stage",
+        "mode", "compared/s", "old path (ref=all)", "in process", "isolation"
+    );
+    for name in &cfg.modes {
+        let m = campaign(std::slice::from_ref(name), cfg.seconds, 1, true, super::DEFAULT_REFERENCE_SHARE)?;
+        let old = campaign(std::slice::from_ref(name), cfg.seconds, 1, true, 1.0)?;
+        let local = match engines::info(name).is_some_and(|i| i.in_process_ok) {
+            true => Some(campaign(std::slice::from_ref(name), cfg.seconds, 1, false, super::DEFAULT_REFERENCE_SHARE)?),
+            false => None,
+        };
+        let s = &m.outcome.summary;
         println!(
-            "{:<28} {:>12.1}",
-            format!("{name} (worker)"),
-            time_engine(&mut w, &cases)
+            "{:<16} {:>10.1} {:>16.1} {:>12} {:>10}  {}",
+            name,
+            m.per_second,
+            old.per_second,
+            local
+                .as_ref()
+                .map_or("-".into(), |l| format!("{:.1}", l.per_second)),
+            local.as_ref().map_or("-".into(), |l| format!(
+                "{:+.0}%",
+                (l.per_second / m.per_second.max(1e-9) - 1.0) * 100.0
+            )),
+            breakdown(&m)
+        );
+        println!(
+            "{:<16} reference ran on {} disagreeing and {} sampled of {} cases",
+            "",
+            s.reference_on_disagreement,
+            s.reference_sampled,
+            s.modules_generated
         );
     }
-    let subj = crate::pipeline::subjects(subjects, true, &WorkerLimits::default())?;
-    let mut differ = crate::pipeline::Differ::new(subj, crate::judge::policy::Policy::builtin())?;
-    let t = Instant::now();
-    let mut findings = 0;
-    for c in &cases {
-        findings += differ.run(&c.wasm, &c.plan).findings.len();
+
+    let all = &cfg.default_engines;
+    println!("\ndefault campaign ({}), shrinking on", all.join(", "));
+    let one = campaign(all, cfg.seconds, 1, true, super::DEFAULT_REFERENCE_SHARE)?;
+    let two = campaign(all, cfg.seconds, 2, true, super::DEFAULT_REFERENCE_SHARE)?;
+    for (jobs, m) in [(1, &one), (2, &two)] {
+        println!(
+            "  {jobs} job(s): {:>8.1} compared modules/s   {}",
+            m.per_second,
+            breakdown(m)
+        );
     }
     println!(
-        "{:<28} {:>12.1}   ({} findings)",
-        format!("differential ({})", subjects.join("+")),
-        cases.len() as f64 / t.elapsed().as_secs_f64(),
-        findings
+        "  2 jobs / 1 job: {:.2}x",
+        two.per_second / one.per_second.max(1e-9)
     );
     Ok(())
 }

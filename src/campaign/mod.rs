@@ -9,7 +9,7 @@ use crate::engines;
 use crate::generate::{self, plan::CallPlan, GenConfig, TestCase};
 use crate::isolate::{Worker, WorkerLimits};
 use crate::judge::{Bucket, Policy};
-use crate::pipeline::{subjects, Differ, Subject};
+use crate::pipeline::{add_time, subjects, Differ, Subject};
 use crate::store::{FindingStore, OutLock, Summary, Written};
 use corpus::Corpus;
 use std::io::IsTerminal;
@@ -43,8 +43,13 @@ pub struct CampaignConfig {
     /// Manipulated-AoT mode: mutants of each emitted .aot to load and run
     /// (0: off). Needs `wamr-aot` among the engines.
     pub aot_mutants: u64,
-    /// Time to shrink each new unique finding right away (zero: never).
+    /// Time to shrink each new unique finding (zero: never). Shrinking runs
+    /// in its own low-priority lane beside the jobs.
     pub shrink_budget: Duration,
+    /// Share of cases on which every runtime agreed with the screen (wasmi)
+    /// that the reference (wasmtime) checks all the same, 0 to 1 (1: the
+    /// reference runs on every case).
+    pub reference_share: f64,
 }
 
 impl CampaignConfig {
@@ -65,9 +70,18 @@ impl CampaignConfig {
             mutate_percent: 30,
             aot_mutants: 0,
             shrink_budget: Duration::from_secs(20),
+            reference_share: DEFAULT_REFERENCE_SHARE,
         }
     }
 }
+
+/// Agreeing cases the reference checks: enough that a mistake WAMR and the
+/// screen share shows within minutes, cheap enough not to matter.
+pub const DEFAULT_REFERENCE_SHARE: f64 = 0.05;
+
+/// Nice value of the shrink lane (and the workers it starts): a new finding's
+/// shrink takes about a quarter of one core from the jobs, not a whole one.
+const SHRINK_NICE: libc::c_int = 5;
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
@@ -175,9 +189,11 @@ pub fn run(cfg: &CampaignConfig) -> anyhow::Result<Outcome> {
         .build()?;
     let errors: Mutex<Vec<anyhow::Error>> = Mutex::new(vec![]);
     let finished = AtomicBool::new(false);
+    let (to_shrink, shrink_queue) = std::sync::mpsc::channel::<PathBuf>();
     std::thread::scope(|ts| {
         // Progress on its own thread, so every pool thread fuzzes.
         ts.spawn(|| progress(&shared, &finished));
+        ts.spawn(|| shrink_lane(&shared, shrink_queue));
         // Stop the progress thread however the jobs end (a panic included).
         struct Finish<'a>(&'a AtomicBool);
         impl Drop for Finish<'_> {
@@ -189,14 +205,17 @@ pub fn run(cfg: &CampaignConfig) -> anyhow::Result<Outcome> {
         pool.scope(|s| {
             for job in 0..cfg.jobs.max(1) {
                 let (shared, errors) = (&shared, &errors);
+                let to_shrink = to_shrink.clone();
                 s.spawn(move |_| {
-                    if let Err(e) = job_loop(shared, job) {
+                    if let Err(e) = job_loop(shared, job, to_shrink) {
                         errors.lock().unwrap().push(e);
                         shared.stop.store(true, Ordering::Relaxed);
                     }
                 });
             }
         });
+        // The lane drains what is queued, then ends.
+        drop(to_shrink);
     });
     // The summary is written however the jobs ended, then the first error.
     let mut st = shared.state.into_inner().unwrap();
@@ -313,10 +332,15 @@ fn next_case(shared: &Shared, data: &[u8], iteration: u64) -> Option<(TestCase, 
         .map(|c| (c, false))
 }
 
-fn job_loop(shared: &Shared, job: usize) -> anyhow::Result<()> {
+fn job_loop(
+    shared: &Shared,
+    job: usize,
+    to_shrink: std::sync::mpsc::Sender<PathBuf>,
+) -> anyhow::Result<()> {
     let cfg = shared.cfg;
     let subjects = subjects(&cfg.engines, cfg.isolate, &WorkerLimits::default())?;
     let mut differ = Differ::new(subjects, cfg.policy.clone())?;
+    differ.reference_share = cfg.reference_share;
     // Manipulated .aot files run in a worker of their own, judged under P4.
     let mut mutant_differ = if cfg.aot_mutants > 0 {
         let worker = Box::new(Worker::new(
@@ -345,20 +369,27 @@ fn job_loop(shared: &Shared, job: usize) -> anyhow::Result<()> {
         {
             return Ok(());
         }
+        let t = Instant::now();
         let data = generate::seed_bytes(
             cfg.seed ^ iteration.wrapping_mul(0x2545_F491_4F6C_DD1D),
             cfg.input_len,
         );
-        let Some((case, mutated)) = next_case(shared, &data, iteration) else {
+        let next = next_case(shared, &data, iteration);
+        let generation = t.elapsed();
+        let Some((case, mutated)) = next else {
             let mut st = shared.state.lock().unwrap();
+            add_time(&mut st.time_by_stage, "generation", generation);
             st.generation_failures += 1;
             st.iterations += 1;
             continue;
         };
+        let t = Instant::now();
         // On disk before any runtime sees it: a crash that takes the harness
         // down still leaves the input behind.
         std::fs::write(&inflight, &case.wasm)?;
+        let mut recording = t.elapsed();
         let report = differ.run(&case.wasm, &case.plan);
+        let t = Instant::now();
         shared
             .corpus
             .lock()
@@ -377,39 +408,62 @@ fn job_loop(shared: &Shared, job: usize) -> anyhow::Result<()> {
             .flat_map(|(e, _)| e.artifacts.iter())
             .find(|(name, _)| name == "input.aot")
             .map(|(_, aot)| aot.clone());
-        let mut new_dirs = vec![];
         for f in report.findings {
-            new_dirs.extend(record(shared, &mut st, f, iteration, &case.wasm, vec![])?);
+            if let Some(dir) = record(shared, &mut st, f, iteration, &case.wasm, vec![])? {
+                // The lane outlives every job: a send cannot fail.
+                let _ = to_shrink.send(dir);
+            }
         }
+        recording += t.elapsed();
+        add_time(&mut st.time_by_stage, "generation", generation);
+        add_time(&mut st.time_by_stage, "recording", recording);
         drop(st);
         if let (Some(md), Some(aot)) = (mutant_differ.as_mut(), emitted) {
             run_aot_mutants(shared, md, &case, &aot, iteration)?;
         }
-        shrink_new(shared, &new_dirs);
     }
 }
 
-/// Shrinks new unique findings within the budget; a failure to shrink is
-/// reported and never loses the finding (it is on disk already).
-fn shrink_new(shared: &Shared, dirs: &[PathBuf]) {
-    if shared.cfg.shrink_budget.is_zero() {
-        return;
+/// The shrink lane: shrinks new unique findings one at a time, each within
+/// the budget, at a lower priority than the jobs (its workers inherit it),
+/// so findings arriving do not stall the campaign. It never runs past the
+/// campaign's end; Ctrl-C cancels it. A failure to shrink is reported and
+/// never loses the finding (it is on disk already).
+fn shrink_lane(shared: &Shared, queue: std::sync::mpsc::Receiver<PathBuf>) {
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, SHRINK_NICE);
     }
-    for dir in dirs {
-        if shared.should_stop() {
-            return;
+    let mut skipped = 0;
+    for dir in queue {
+        if shared.cfg.shrink_budget.is_zero() {
+            continue;
         }
-        // Never past the campaign's own end; Ctrl-C cancels it.
         let left = shared.deadline.map_or(Duration::MAX, |d| {
             d.saturating_duration_since(Instant::now())
         });
+        if INTERRUPTED.load(Ordering::Relaxed) || left.is_zero() {
+            skipped += 1;
+            continue;
+        }
+        let t = Instant::now();
         let mut cfg = crate::shrink::ShrinkConfig::new(shared.cfg.shrink_budget.min(left));
         cfg.policy = shared.cfg.policy.clone();
         cfg.cancel = Some(&INTERRUPTED);
-        match crate::shrink::shrink_finding_with(dir, &cfg) {
+        match crate::shrink::shrink_finding_with(&dir, &cfg) {
             Ok(outcome) => eprintln!("shrink: {}", outcome.line()),
             Err(e) => eprintln!("shrink: {}: {e:#}", dir.display()),
         }
+        add_time(
+            &mut shared.state.lock().unwrap().time_by_stage,
+            "shrinking",
+            t.elapsed(),
+        );
+    }
+    if skipped > 0 {
+        eprintln!(
+            "shrink: {skipped} new finding(s) not shrunk before the campaign ended: \
+             run `wasmsieve shrink DIR` on them"
+        );
     }
 }
 

@@ -7,8 +7,6 @@ use crate::wasm::features::FeatureSet;
 use crate::wasm::Val;
 use wasmi::{Config, Linker, Module, Store};
 
-const FUEL_PER_CALL: u64 = 10_000_000;
-
 /// The second opinion: when WAMR and wasmi agree against the reference, the
 /// finding says "reference suspect".
 pub struct Wasmi {
@@ -105,7 +103,7 @@ impl Engine for Wasmi {
             ));
         }
         let mut store = Store::new(&self.engine, ());
-        store.set_fuel(FUEL_PER_CALL).expect("fuel enabled");
+        store.set_fuel(crate::exec::FUEL_PER_CALL).expect("fuel enabled");
         let linker = Linker::<()>::new(&self.engine);
         let instance = linker
             .instantiate_and_start(&mut store, module)
@@ -133,7 +131,7 @@ impl Instance for WasmiInstance<'_> {
             .map(|t| wasmi::Val::default_for_ty(*t))
             .collect();
         let args: Vec<_> = args.iter().copied().map(to_wasmi).collect();
-        self.store.set_fuel(FUEL_PER_CALL).expect("fuel enabled");
+        self.store.set_fuel(crate::exec::FUEL_PER_CALL).expect("fuel enabled");
         f.call(&mut *self.store, &args, &mut results)
             .map_err(|e| trap_of(&e))?;
         Ok(results.iter().filter_map(from_wasmi).collect())

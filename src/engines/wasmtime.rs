@@ -6,9 +6,6 @@ use crate::wasm::features::FeatureSet;
 use crate::wasm::Val;
 use wasmtime::{Config, Module, Store, StoreLimits, StoreLimitsBuilder};
 
-/// Fuel per call: a safety net behind the module's own termination counter.
-const FUEL_PER_CALL: u64 = 10_000_000;
-
 /// The reference every runtime under test is compared with; fuel and store
 /// limits make it always finish.
 pub struct Wasmtime {
@@ -125,7 +122,7 @@ impl Engine for Wasmtime {
             .build();
         let mut store = Store::new(&self.engine, limits);
         store.limiter(|l| l);
-        store.set_fuel(FUEL_PER_CALL).expect("fuel enabled");
+        store.set_fuel(crate::exec::FUEL_PER_CALL).expect("fuel enabled");
         self.trap_site = None;
         let instance = wasmtime::Instance::new(&mut store, module, &[]).map_err(|e| {
             self.trap_site = trap_site_of(&e);
@@ -161,7 +158,7 @@ impl Instance for WasmtimeInstance<'_> {
         let n = f.ty(&*self.store).results().len();
         let mut results = vec![wasmtime::Val::I32(0); n];
         let args: Vec<_> = args.iter().copied().map(to_wasmtime).collect();
-        self.store.set_fuel(FUEL_PER_CALL).expect("fuel enabled");
+        self.store.set_fuel(crate::exec::FUEL_PER_CALL).expect("fuel enabled");
         self.trap_site = None;
         f.call(&mut *self.store, &args, &mut results).map_err(|e| {
             self.trap_site = trap_site_of(&e);

@@ -84,6 +84,13 @@ impl Trap {
     }
 }
 
+/// Fuel the reference engines give each call: a safety net behind the
+/// module's own termination counter (2,000 iterations of at most a few
+/// hundred instructions). A call that needs more is the guest's own loop as
+/// far as judging goes, and the interpreters under test then run it only as
+/// long as the short guest-loop deadline.
+pub const FUEL_PER_CALL: u64 = 2_000_000;
+
 /// Prefix of a load error raised by an ahead-of-time toolchain that compiles
 /// the module inside the load step, rather than by the loader of what it
 /// emitted: the AoT trust line (P5) puts the two on different sides.
@@ -208,14 +215,11 @@ pub trait Instance {
     fn trap_site(&self) -> Option<u32> {
         None
     }
-    /// Set when the engine can no longer answer (its worker died or hung):
-    /// the run stops there and the isolation layer's record becomes the end.
-    fn aborted(&self) -> Option<End> {
-        None
-    }
 }
 
-/// A Wasm engine: the reference, a second opinion, or a runtime under test.
+/// A Wasm engine in this process: the reference, a second opinion, or a
+/// runtime under test. It takes a test case step by step; [`Executor`] is
+/// how the pipeline runs it.
 pub trait Engine {
     /// Stable name used on the command line and in findings.
     fn name(&self) -> &str;
@@ -227,68 +231,130 @@ pub trait Engine {
     fn artifacts(&self) -> Vec<(String, Vec<u8>)> {
         Vec::new()
     }
-    /// Like [`Instance::aborted`], for failures while loading or instantiating.
-    fn aborted(&self) -> Option<End> {
-        None
-    }
     /// Like [`Instance::trap_site`], for a trap while instantiating (a start
     /// function or a segment).
     fn trap_site(&self) -> Option<u32> {
         None
     }
-    /// How long one step may take (only isolated engines can enforce it).
+}
+
+/// Runs whole test cases: an [`Engine`] in this process through the shared
+/// step loop, or a worker process in one round trip (`isolate`).
+pub trait Executor {
+    fn name(&self) -> &str;
+    fn run(&mut self, wasm: &[u8], plan: &CallPlan) -> Execution;
+    /// How long one step may take (only isolated executors can enforce it).
     fn set_deadline(&mut self, _deadline: std::time::Duration) {}
 }
 
-/// Walks a call plan through one engine and records everything observable.
-/// Shared by all engines (in process and inside isolation workers).
-pub fn execute(engine: &mut dyn Engine, wasm: &[u8], plan: &CallPlan) -> Execution {
+impl<E: Engine + ?Sized> Executor for E {
+    fn name(&self) -> &str {
+        Engine::name(self)
+    }
+
+    fn run(&mut self, wasm: &[u8], plan: &CallPlan) -> Execution {
+        execute(self, wasm, plan, &mut |_| {})
+    }
+}
+
+impl Executor for Box<dyn Engine> {
+    fn name(&self) -> &str {
+        self.as_ref().name()
+    }
+
+    fn run(&mut self, wasm: &[u8], plan: &CallPlan) -> Execution {
+        execute(self.as_mut(), wasm, plan, &mut |_| {})
+    }
+}
+
+/// One observed step of a run, in order. A worker streams them back as it
+/// goes, so a run that dies or hangs midway keeps every step before.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Step {
+    Loaded {
+        result: Result<(), String>,
+        #[serde(with = "crate::wasm::hex::named")]
+        artifacts: Vec<(String, Vec<u8>)>,
+    },
+    Instantiated {
+        result: CallResult,
+        trap_site: Option<u32>,
+    },
+    Called(CallRecord),
+}
+
+impl Execution {
+    /// Adds the next step of the run.
+    pub fn record(&mut self, step: Step) {
+        match step {
+            Step::Loaded { result, artifacts } => {
+                self.load = Some(result);
+                self.artifacts = artifacts;
+            }
+            Step::Instantiated { result, trap_site } => {
+                self.instantiate = Some(result);
+                self.instantiate_trap_site = trap_site;
+            }
+            Step::Called(call) => self.calls.push(call),
+        }
+    }
+}
+
+/// Walks a call plan through one engine and records everything observable,
+/// showing each step to `observe` as it is taken. Shared by all engines (in
+/// process and inside isolation workers).
+pub fn execute<E: Engine + ?Sized>(
+    engine: &mut E,
+    wasm: &[u8],
+    plan: &CallPlan,
+    observe: &mut dyn FnMut(&Step),
+) -> Execution {
     let mut exec = Execution {
         engine: engine.name().to_string(),
         ..Default::default()
     };
-    let loaded = engine.load(wasm);
-    exec.artifacts = engine.artifacts();
-    if let Some(end) = engine.aborted() {
-        exec.end = end;
+    let mut take = |exec: &mut Execution, step: Step| {
+        observe(&step);
+        exec.record(step);
+    };
+    let result = engine.load(wasm);
+    let loaded = result.is_ok();
+    let artifacts = engine.artifacts();
+    take(&mut exec, Step::Loaded { result, artifacts });
+    if !loaded {
         return exec;
     }
-    let failed = loaded.is_err();
-    exec.load = Some(loaded);
-    if failed {
-        return exec;
-    }
-    let failure = match engine.instantiate() {
+    let (trap, message) = match engine.instantiate() {
         Ok(mut instance) => {
-            exec.instantiate = Some(CallResult::Returned(vec![]));
-            run_calls(instance.as_mut(), plan, &mut exec);
+            let step = Step::Instantiated {
+                result: CallResult::Returned(vec![]),
+                trap_site: None,
+            };
+            take(&mut exec, step);
+            run_calls(instance.as_mut(), plan, &mut exec, &mut take);
             return exec;
         }
         Err(failure) => failure,
     };
-    match engine.aborted() {
-        Some(end) => exec.end = end,
-        None => {
-            exec.instantiate = Some(CallResult::Trapped {
-                trap: failure.0,
-                message: failure.1,
-            });
-            exec.instantiate_trap_site = engine.trap_site();
-        }
-    }
+    let step = Step::Instantiated {
+        result: CallResult::Trapped { trap, message },
+        trap_site: engine.trap_site(),
+    };
+    take(&mut exec, step);
     exec
 }
 
-fn run_calls(instance: &mut dyn Instance, plan: &CallPlan, exec: &mut Execution) {
+fn run_calls(
+    instance: &mut dyn Instance,
+    plan: &CallPlan,
+    exec: &mut Execution,
+    take: &mut dyn FnMut(&mut Execution, Step),
+) {
     for call in &plan.calls {
         let (result, trap_site) = match instance.call(&call.export, &call.args) {
             Ok(vals) => (CallResult::Returned(vals), None),
             Err((trap, message)) => (CallResult::Trapped { trap, message }, instance.trap_site()),
         };
-        if let Some(end) = instance.aborted() {
-            exec.end = end;
-            return;
-        }
         let globals = plan
             .globals
             .iter()
@@ -299,14 +365,15 @@ fn run_calls(instance: &mut dyn Instance, plan: &CallPlan, exec: &mut Execution)
             .iter()
             .filter_map(|m| instance.memory(m))
             .collect();
-        exec.calls.push(CallRecord {
+        let record = CallRecord {
             export: call.export.clone(),
             args: call.args.clone(),
             result,
             globals,
             memories,
             trap_site,
-        });
+        };
+        take(exec, Step::Called(record));
     }
 }
 

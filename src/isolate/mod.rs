@@ -3,9 +3,10 @@
 //! ending the campaign. A worker is long-lived (reused across modules) and
 //! replaced when it dies.
 //!
-//! The worker is a proxy engine: [`Worker`] implements [`Engine`] by forwarding
-//! each step over a pipe, so the shared `crate::exec::execute` loop observes a
-//! remote engine exactly like a local one.
+//! A [`Worker`] is an [`crate::exec::Executor`]: it sends a whole test case in
+//! one message, the worker runs it through the same `crate::exec::execute`
+//! loop as an in-process engine and streams back each step, so a remote
+//! engine is observed exactly like a local one at one round trip per case.
 
 mod crash;
 mod protocol;

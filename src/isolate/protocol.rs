@@ -1,85 +1,25 @@
-//! The wire between the harness and a worker: one JSON message per line.
-//! Bytes (modules, emitted `.aot` files) travel as hex strings: as JSON
-//! arrays of numbers they cost several times more to write and parse.
+//! The wire between the harness and a worker: one JSON message per line, one
+//! round trip per test case. The harness sends the whole case; the worker
+//! streams back each step as it is taken (so a worker that dies or hangs
+//! midway has reported every step before) and then `Done`.
 
-use crate::exec::{MemorySnapshot, Trap};
-use crate::wasm::Val;
+use crate::exec::Step;
+use crate::generate::plan::CallPlan;
 use serde::{Deserialize, Serialize};
 
-/// One step the harness asks a worker to take.
+/// A test case for the worker to run.
 #[derive(Debug, Serialize, Deserialize)]
-pub enum Request {
-    Load(#[serde(with = "hex")] Vec<u8>),
-    Instantiate,
-    Call { export: String, args: Vec<Val> },
-    Global(String),
-    Memory(String),
+pub struct Request {
+    #[serde(with = "crate::wasm::hex")]
+    pub wasm: Vec<u8>,
+    pub plan: CallPlan,
 }
 
-/// The worker's answer to a step.
+/// One line of the worker's answer.
 #[derive(Debug, Serialize, Deserialize)]
 pub enum Response {
-    Loaded {
-        result: Result<(), String>,
-        #[serde(with = "hex_named")]
-        artifacts: Vec<(String, Vec<u8>)>,
-    },
-    Instantiated(Result<(), (Trap, String)>),
-    Called(Result<Vec<Val>, (Trap, String)>),
-    Global(Option<Val>),
-    Memory(Option<MemorySnapshot>),
-}
-
-mod hex {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub use crate::wasm::to_hex as encode;
-
-    pub fn decode(s: &str) -> Result<Vec<u8>, String> {
-        let digit = |c: u8| match c {
-            b'0'..=b'9' => Ok(c - b'0'),
-            b'a'..=b'f' => Ok(c - b'a' + 10),
-            _ => Err(format!("not a hex digit: {:?}", c as char)),
-        };
-        if s.len() % 2 != 0 {
-            return Err("odd number of hex digits".into());
-        }
-        s.as_bytes()
-            .chunks(2)
-            .map(|p| Ok(digit(p[0])? << 4 | digit(p[1])?))
-            .collect()
-    }
-
-    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&encode(bytes))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        let s = std::borrow::Cow::<str>::deserialize(d)?;
-        decode(&s).map_err(serde::de::Error::custom)
-    }
-}
-
-mod hex_named {
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    pub fn serialize<S: Serializer>(v: &[(String, Vec<u8>)], s: S) -> Result<S::Ok, S::Error> {
-        let encoded: Vec<(&str, String)> = v
-            .iter()
-            .map(|(n, b)| (n.as_str(), super::hex::encode(b)))
-            .collect();
-        encoded.serialize(s)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<Vec<(String, Vec<u8>)>, D::Error> {
-        let encoded = Vec::<(String, String)>::deserialize(d)?;
-        encoded
-            .into_iter()
-            .map(|(n, h)| Ok((n, super::hex::decode(&h).map_err(serde::de::Error::custom)?)))
-            .collect()
-    }
+    Step(Step),
+    Done,
 }
 
 #[cfg(test)]
@@ -87,24 +27,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn bytes_round_trip_as_hex() {
+    fn a_case_and_its_steps_round_trip() {
         let bytes: Vec<u8> = (0..=255).collect();
-        let line = serde_json::to_string(&Request::Load(bytes.clone())).unwrap();
+        let line = serde_json::to_string(&Request {
+            wasm: bytes.clone(),
+            plan: CallPlan::default(),
+        })
+        .unwrap();
         assert!(line.contains("000102"), "{line}");
-        match serde_json::from_str(&line).unwrap() {
-            Request::Load(b) => assert_eq!(b, bytes),
-            other => panic!("{other:?}"),
-        }
-        let r = Response::Loaded {
+        let back: Request = serde_json::from_str(&line).unwrap();
+        assert_eq!(back.wasm, bytes);
+        let step = Response::Step(Step::Loaded {
             result: Ok(()),
             artifacts: vec![("input.aot".into(), bytes.clone())],
-        };
-        match serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap() {
-            Response::Loaded { artifacts, .. } => {
+        });
+        match serde_json::from_str(&serde_json::to_string(&step).unwrap()).unwrap() {
+            Response::Step(Step::Loaded { artifacts, .. }) => {
                 assert_eq!(artifacts, vec![("input.aot".to_string(), bytes)])
             }
             other => panic!("{other:?}"),
         }
-        assert!(hex::decode("0g").is_err() && hex::decode("abc").is_err());
     }
 }

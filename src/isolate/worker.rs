@@ -2,9 +2,8 @@
 //! child side ([`serve`]).
 
 use super::protocol::{Request, Response};
-use crate::exec::CrashRecord;
-use crate::exec::{End, Engine, Instance, MemorySnapshot, Trap};
-use crate::wasm::Val;
+use crate::exec::{execute, CrashRecord, End, Engine, Execution, Executor, Step};
+use crate::generate::plan::CallPlan;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
@@ -44,14 +43,11 @@ struct Process {
     stderr_done: Receiver<()>,
 }
 
-/// A runtime under test in a worker process, seen as an [`Engine`].
+/// A runtime under test in a worker process, seen as an [`Executor`].
 pub struct Worker {
     engine: String,
     pub limits: WorkerLimits,
     process: Option<Process>,
-    artifacts: Vec<(String, Vec<u8>)>,
-    aborted: Option<End>,
-    call_index: usize,
 }
 
 const STDERR_KEEP: usize = 64 * 1024;
@@ -62,9 +58,6 @@ impl Worker {
             engine: engine.to_string(),
             limits,
             process: None,
-            artifacts: vec![],
-            aborted: None,
-            call_index: 0,
         }
     }
 
@@ -163,9 +156,14 @@ impl Worker {
         Ok(())
     }
 
-    /// Sends one request; `None` when the worker died, hung or babbled, with
-    /// the reason recorded in `aborted` and the worker discarded.
-    fn request(&mut self, req: &Request) -> Option<Response> {
+    /// Sends the case, then takes the worker's steps as they come, each
+    /// within its deadline. A worker that dies, hangs or babbles is discarded
+    /// and what the isolation layer saw becomes the run's end.
+    fn run_case(&mut self, wasm: &[u8], plan: &CallPlan) -> Execution {
+        let mut exec = Execution {
+            engine: self.engine.clone(),
+            ..Default::default()
+        };
         if self.process.is_none() {
             if let Err(e) = self.spawn() {
                 // Not the runtime's doing: the harness cannot go on.
@@ -176,45 +174,57 @@ impl Worker {
             }
         }
         let p = self.process.as_mut().expect("spawned");
-        let line = serde_json::to_string(req).expect("requests serialize");
-        let sent = writeln!(p.stdin, "{line}").and_then(|_| p.stdin.flush());
-        let deadline = match req {
-            Request::Load(_) => self.limits.load_deadline,
-            _ => self.limits.deadline,
+        let request = Request {
+            wasm: wasm.to_vec(),
+            plan: plan.clone(),
         };
-        let reply = match sent {
-            Ok(()) => p.replies.recv_timeout(deadline),
-            Err(_) => Err(RecvTimeoutError::Disconnected),
-        };
-        match reply {
-            Ok(line) => match serde_json::from_str(&line) {
-                Ok(r) => Some(r),
-                Err(e) => {
-                    let mut rec = self.kill_and_record();
-                    rec.sanitizer
-                        .get_or_insert(format!("garbled reply from worker: {e}"));
-                    self.aborted = Some(End::Crashed(rec));
-                    None
-                }
-            },
-            Err(RecvTimeoutError::Timeout) => {
-                let rec = self.kill_and_record();
-                // A crash handler that wedged (e.g. in malloc) is still a crash.
-                self.aborted = Some(if rec.signal != Some(libc::SIGKILL) {
-                    End::Crashed(rec)
-                } else {
-                    End::Hung {
-                        deadline_ms: deadline.as_millis() as u64,
-                        call_index: self.call_index,
+        let line = serde_json::to_string(&request).expect("requests serialize");
+        let mut sent = writeln!(p.stdin, "{line}").and_then(|_| p.stdin.flush()).is_ok();
+        loop {
+            // The load step includes AoT compilation: it has its own deadline.
+            let deadline = match exec.load {
+                None => self.limits.load_deadline,
+                Some(_) => self.limits.deadline,
+            };
+            let p = self.process.as_mut().expect("spawned");
+            let reply = match sent {
+                true => p.replies.recv_timeout(deadline),
+                false => Err(RecvTimeoutError::Disconnected),
+            };
+            sent = true;
+            let end = match reply {
+                Ok(line) => match serde_json::from_str(&line) {
+                    Ok(Response::Step(step)) => {
+                        exec.record(step);
+                        continue;
                     }
-                });
-                None
-            }
-            Err(RecvTimeoutError::Disconnected) => {
-                let rec = self.kill_and_record();
-                self.aborted = Some(End::Crashed(rec));
-                None
-            }
+                    Ok(Response::Done) => return exec,
+                    Err(e) => {
+                        let mut rec = self.kill_and_record();
+                        rec.sanitizer
+                            .get_or_insert(format!("garbled reply from worker: {e}"));
+                        End::Crashed(rec)
+                    }
+                },
+                Err(RecvTimeoutError::Timeout) => {
+                    let rec = self.kill_and_record();
+                    // A crash handler that wedged (e.g. in malloc) is still a crash.
+                    if rec.signal != Some(libc::SIGKILL) {
+                        End::Crashed(rec)
+                    } else {
+                        End::Hung {
+                            deadline_ms: deadline.as_millis() as u64,
+                            call_index: exec.calls.len(),
+                        }
+                    }
+                }
+                Err(RecvTimeoutError::Disconnected) => End::Crashed(self.kill_and_record()),
+            };
+            exec.end = end;
+            // The next worker starts now: it initializes while the harness
+            // judges this run and screens the next case.
+            let _ = self.spawn();
+            return exec;
         }
     }
 
@@ -243,13 +253,6 @@ impl Worker {
         let stderr = p.stderr.lock().unwrap().clone();
         CrashRecord::from_exit(status, &stderr, &worker_executable().unwrap_or_default())
     }
-
-    fn dead<T>(&self) -> Result<T, (Trap, String)> {
-        Err((
-            Trap::Other("worker aborted".into()),
-            "worker aborted".into(),
-        ))
-    }
 }
 
 impl Drop for Worker {
@@ -261,78 +264,17 @@ impl Drop for Worker {
     }
 }
 
-impl Engine for Worker {
+impl Executor for Worker {
     fn name(&self) -> &str {
         &self.engine
     }
 
-    fn load(&mut self, wasm: &[u8]) -> Result<(), String> {
-        self.aborted = None;
-        self.artifacts.clear();
-        self.call_index = 0;
-        match self.request(&Request::Load(wasm.to_vec())) {
-            Some(Response::Loaded { result, artifacts }) => {
-                self.artifacts = artifacts;
-                result
-            }
-            _ => Err("worker aborted".into()),
-        }
-    }
-
-    fn instantiate(&mut self) -> Result<Box<dyn Instance + '_>, (Trap, String)> {
-        match self.request(&Request::Instantiate) {
-            Some(Response::Instantiated(Ok(()))) => Ok(Box::new(WorkerInstance { w: self })),
-            Some(Response::Instantiated(Err(e))) => Err(e),
-            _ => self.dead(),
-        }
-    }
-
-    fn artifacts(&self) -> Vec<(String, Vec<u8>)> {
-        self.artifacts.clone()
-    }
-
-    fn aborted(&self) -> Option<End> {
-        self.aborted.clone()
+    fn run(&mut self, wasm: &[u8], plan: &CallPlan) -> Execution {
+        self.run_case(wasm, plan)
     }
 
     fn set_deadline(&mut self, deadline: Duration) {
         self.limits.deadline = deadline;
-    }
-}
-
-struct WorkerInstance<'a> {
-    w: &'a mut Worker,
-}
-
-impl Instance for WorkerInstance<'_> {
-    fn call(&mut self, export: &str, args: &[Val]) -> Result<Vec<Val>, (Trap, String)> {
-        let r = self.w.request(&Request::Call {
-            export: export.to_string(),
-            args: args.to_vec(),
-        });
-        self.w.call_index += 1;
-        match r {
-            Some(Response::Called(r)) => r,
-            _ => self.w.dead(),
-        }
-    }
-
-    fn global(&mut self, name: &str) -> Option<Val> {
-        match self.w.request(&Request::Global(name.to_string())) {
-            Some(Response::Global(v)) => v,
-            _ => None,
-        }
-    }
-
-    fn memory(&mut self, name: &str) -> Option<MemorySnapshot> {
-        match self.w.request(&Request::Memory(name.to_string())) {
-            Some(Response::Memory(m)) => m,
-            _ => None,
-        }
-    }
-
-    fn aborted(&self) -> Option<End> {
-        self.w.aborted.clone()
     }
 }
 
@@ -355,63 +297,29 @@ pub fn serve(make_engine: impl FnOnce() -> anyhow::Result<Box<dyn Engine>>) -> a
     let mut engine = make_engine()?;
     let engine = engine.as_mut();
     let stdin = std::io::stdin();
-    let mut lines = stdin.lock().lines();
+    let lines = stdin.lock().lines();
     let mut out = std::io::stdout().lock();
-    let mut reply = |r: Response| -> anyhow::Result<()> {
-        writeln!(out, "{}", serde_json::to_string(&r)?)?;
-        out.flush()?;
-        Ok(())
-    };
-    let mut pending: Option<Request> = None;
-    loop {
-        let req = match pending.take() {
-            Some(r) => r,
-            None => match lines.next() {
-                Some(l) => serde_json::from_str(&l?)?,
-                None => return Ok(()),
-            },
-        };
-        match req {
-            Request::Load(wasm) => {
-                self_test(&wasm);
-                let result = engine.load(&wasm);
-                reply(Response::Loaded {
-                    result,
-                    artifacts: engine.artifacts(),
-                })?;
+    for line in lines {
+        let Request { wasm, plan } = serde_json::from_str(&line?)?;
+        self_test(&wasm);
+        let mut failed = None;
+        let mut stream = |step: &Step| {
+            if let Step::Called(call) = step {
+                self_test_call(&call.export);
             }
-            Request::Instantiate => match engine.instantiate() {
-                Err(e) => reply(Response::Instantiated(Err(e)))?,
-                Ok(mut instance) => {
-                    reply(Response::Instantiated(Ok(())))?;
-                    // Serve this instance until the next module arrives.
-                    for l in lines.by_ref() {
-                        match serde_json::from_str(&l?)? {
-                            Request::Call { export, args } => {
-                                self_test_call(&export);
-                                reply(Response::Called(instance.call(&export, &args)))?
-                            }
-                            Request::Global(g) => reply(Response::Global(instance.global(&g)))?,
-                            Request::Memory(m) => reply(Response::Memory(instance.memory(&m)))?,
-                            other => {
-                                pending = Some(other);
-                                break;
-                            }
-                        }
-                    }
-                    if pending.is_none() {
-                        return Ok(());
-                    }
-                }
-            },
-            Request::Call { .. } => reply(Response::Called(Err((
-                Trap::Other("no instance".into()),
-                String::new(),
-            ))))?,
-            Request::Global(_) => reply(Response::Global(None))?,
-            Request::Memory(_) => reply(Response::Memory(None))?,
+            let sent = serde_json::to_string(&Response::Step(step.clone()))
+                .map_err(anyhow::Error::from)
+                .and_then(|l| Ok(writeln!(out, "{l}").and_then(|_| out.flush())?));
+            failed = failed.take().or(sent.err());
+        };
+        execute(engine, &wasm, &plan, &mut stream);
+        if let Some(e) = failed {
+            return Err(e);
         }
+        writeln!(out, "{}", serde_json::to_string(&Response::Done)?)?;
+        out.flush()?;
     }
+    Ok(())
 }
 
 // ---- self-tests of the crash path (tests/isolation.rs) ----

@@ -1,6 +1,6 @@
 //! `report.html`: a campaign a person would rather look at than read —
-//! executions over time, unique findings over time per bucket, and the mix of
-//! engines and test-case sources. Plain inline SVG, no scripts.
+//! modules per second per engine and where the time goes over time, unique
+//! findings over time per bucket, and the mix of engines and test-case sources. Plain inline SVG, no scripts.
 
 use crate::judge::Bucket;
 use crate::store::Summary;
@@ -78,7 +78,7 @@ fn bars(title: &str, items: &[(String, f64)]) -> String {
 }
 
 const COLORS: &[&str] = &[
-    "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
+    "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
 ];
 
 fn bucket_color(b: Bucket) -> &'static str {
@@ -90,21 +90,66 @@ fn bucket_color(b: Bucket) -> &'static str {
     }
 }
 
-/// Renders the campaign's HTML report.
-pub fn render(s: &Summary) -> String {
-    let engines: Vec<&String> = s.executions.keys().collect();
-    let exec_series: Vec<(String, &'static str, Vec<(f64, f64)>)> = engines
+/// Per-interval rates of a cumulative series sampled at the ticks.
+fn rates(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
+    points
+        .windows(2)
+        .filter(|w| w[1].0 > w[0].0)
+        .map(|w| (w[1].0, (w[1].1 - w[0].1) / (w[1].0 - w[0].0)))
+        .collect()
+}
+
+/// Modules per second per engine, one line per distinct series: engines that
+/// ran every case (the screen and each runtime) share one line.
+fn rate_series(s: &Summary) -> Vec<(String, &'static str, Vec<(f64, f64)>)> {
+    let mut groups: Vec<(Vec<&str>, Vec<(f64, f64)>)> = vec![];
+    for e in s.executions.keys() {
+        let pts: Vec<(f64, f64)> = s
+            .timeline
+            .iter()
+            .map(|t| (t.seconds, *t.executions.get(e).unwrap_or(&0) as f64))
+            .collect();
+        match groups.iter_mut().find(|g| g.1 == pts) {
+            Some(g) => g.0.push(e),
+            None => groups.push((vec![e], pts)),
+        }
+    }
+    groups
+        .into_iter()
+        .enumerate()
+        .map(|(i, (names, pts))| (names.join(", "), COLORS[i % COLORS.len()], rates(&pts)))
+        .collect()
+}
+
+/// Share of the jobs' time per stage in each interval, in percent.
+fn stage_series(s: &Summary) -> Vec<(String, &'static str, Vec<(f64, f64)>)> {
+    let stages: Vec<&String> = s.time_by_stage.keys().collect();
+    let cumulative = |t: &crate::store::summary::Tick, k: &str| *t.time_by_stage.get(k).unwrap_or(&0.0);
+    stages
         .iter()
         .enumerate()
-        .map(|(i, e)| {
+        .map(|(i, k)| {
             let pts = s
                 .timeline
-                .iter()
-                .map(|t| (t.seconds, *t.executions.get(*e).unwrap_or(&0) as f64))
+                .windows(2)
+                .filter_map(|w| {
+                    let total: f64 = stages
+                        .iter()
+                        .map(|k| cumulative(&w[1], k) - cumulative(&w[0], k))
+                        .sum();
+                    (total > 0.0).then(|| {
+                        let part = cumulative(&w[1], k) - cumulative(&w[0], k);
+                        (w[1].seconds, part / total * 100.0)
+                    })
+                })
                 .collect();
-            (e.to_string(), COLORS[i % COLORS.len()], pts)
+            (k.to_string(), COLORS[i % COLORS.len()], pts)
         })
-        .collect();
+        .collect()
+}
+
+/// Renders the campaign's HTML report.
+pub fn render(s: &Summary) -> String {
     let finding_series: Vec<(String, &'static str, Vec<(f64, f64)>)> = Bucket::ALL
         .iter()
         .map(|&b| {
@@ -161,7 +206,7 @@ pub fn render(s: &Summary) -> String {
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>wasmsieve campaign</title>\
          <style>body{{font-family:sans-serif;margin:2em}}td,th{{padding:2px 8px;text-align:left}}</style></head><body>\
          <h1>wasmsieve campaign</h1><p>engines: {} &middot; seed {} &middot; {:.0} s &middot; {} modules \
-         ({} fresh, {} mutated) &middot; corpus {} &middot; {} comparisons poisoned</p>{}{}{}{}\
+         ({} fresh, {} mutated) &middot; corpus {} &middot; {} comparisons poisoned</p>{}{}{}{}{}\
          <h2>Unique findings</h2><table><tr><th>bucket</th><th>kind</th><th>engine</th><th>clauses</th><th>hits</th><th>first seen (s)</th><th>finding</th></tr>{}</table>\
          <h2>Known issues (counted, not filed)</h2><table><tr><th>issue</th><th>what</th><th>engines</th><th>hits</th><th>first seen (s)</th></tr>{}</table>\
          </body></html>",
@@ -173,7 +218,8 @@ pub fn render(s: &Summary) -> String {
         s.modules_mutated,
         s.corpus_size,
         s.comparisons_poisoned,
-        line_chart("Executions over time", &exec_series),
+        line_chart("Modules per second, per engine (engines with the same counts share a line)", &rate_series(s)),
+        line_chart("Where the time goes: % of the jobs' time per stage", &stage_series(s)),
         line_chart("Unique findings over time", &finding_series),
         bars("Engine mix", &mix),
         bars("Test-case sources", &sources),

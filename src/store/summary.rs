@@ -4,7 +4,7 @@
 
 use crate::judge::oracle::Comparison;
 use crate::judge::{Bucket, Finding, KnownMatch};
-use crate::pipeline::CaseReport;
+use crate::pipeline::{CaseReport, Referenced};
 use crate::store::FindingStore;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -59,6 +59,9 @@ pub struct Tick {
     pub executions: BTreeMap<String, u64>,
     /// Unique findings per bucket so far.
     pub unique: BTreeMap<Bucket, u64>,
+    /// Seconds spent per stage so far (see [`Summary::time_by_stage`]).
+    #[serde(default)]
+    pub time_by_stage: BTreeMap<String, f64>,
 }
 
 /// `summary.json`: everything a campaign folder holds, for machines (CI, the
@@ -85,6 +88,17 @@ pub struct Summary {
     pub modules_invalid: u64,
     /// Module executions per engine, reference included.
     pub executions: BTreeMap<String, u64>,
+    /// Cases the reference (wasmtime) ran because a runtime disagreed with
+    /// the screen (wasmi), and agreeing cases it checked as the sampled share.
+    #[serde(default)]
+    pub reference_on_disagreement: u64,
+    #[serde(default)]
+    pub reference_sampled: u64,
+    /// Seconds spent per stage, summed over jobs: generation, screen,
+    /// reference, each runtime (its worker wire included), judging,
+    /// recording, shrinking.
+    #[serde(default)]
+    pub time_by_stage: BTreeMap<String, f64>,
     pub executions_per_second: BTreeMap<String, f64>,
     /// Wall time over all runs of this campaign folder.
     pub elapsed_seconds: f64,
@@ -136,6 +150,9 @@ impl Summary {
             poisoned_by: BTreeMap::new(),
             modules_invalid: 0,
             executions: BTreeMap::new(),
+            reference_on_disagreement: 0,
+            reference_sampled: 0,
+            time_by_stage: BTreeMap::new(),
             executions_per_second: BTreeMap::new(),
             elapsed_seconds: 0.0,
             findings: BTreeMap::new(),
@@ -225,12 +242,20 @@ impl Summary {
     pub fn record_case(&mut self, r: &CaseReport) {
         self.iterations += 1;
         self.modules_generated += 1;
-        *self
-            .executions
-            .entry(r.reference.engine.clone())
-            .or_default() += 1;
+        *self.executions.entry(r.screen.clone()).or_default() += 1;
         if matches!(r.reference.load, Some(Err(_))) {
             self.modules_invalid += 1;
+        }
+        match r.referenced {
+            Some(Referenced::Disagreement) => self.reference_on_disagreement += 1,
+            Some(Referenced::Sampled) => self.reference_sampled += 1,
+            None => {}
+        }
+        if r.referenced.is_some() {
+            *self.executions.entry(r.reference.engine.clone()).or_default() += 1;
+        }
+        for (stage, secs) in &r.times {
+            *self.time_by_stage.entry(stage.clone()).or_default() += secs;
         }
         for (exec, cmp) in &r.comparisons {
             *self.executions.entry(exec.engine.clone()).or_default() += 1;
@@ -316,6 +341,7 @@ impl Summary {
             seconds: self.previous_seconds + this_run.as_secs_f64(),
             modules: self.modules_generated,
             executions: self.executions.clone(),
+            time_by_stage: self.time_by_stage.clone(),
             unique,
         });
     }

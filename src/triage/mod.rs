@@ -16,7 +16,7 @@
 
 use crate::engines;
 use crate::engines::wamr::AOT_ENGINE;
-use crate::exec::{execute, CallResult, End, Execution, Provenance};
+use crate::exec::{CallResult, End, Execution, Executor, Provenance};
 use crate::generate::plan::CallPlan;
 use crate::generate::{self, GenConfig};
 use crate::isolate::WorkerLimits;
@@ -300,12 +300,12 @@ fn triage_aot(
     )?
     .remove(0);
     subject.engine.set_deadline(AOT_DEADLINE);
-    let exec = execute(subject.engine.as_mut(), aot, &source_plan);
+    let exec = subject.engine.run(aot, &source_plan);
     let (reference, plan, wasm) = match &source {
         Some((_, w)) => {
             let plan = CallPlan::fixed(w, 3).unwrap_or_default();
             let mut wt = engines::wasmtime::Wasmtime::new()?;
-            (execute(&mut wt, w, &plan), plan, w.clone())
+            (wt.run(w, &plan), plan, w.clone())
         }
         None => {
             notes.push("no --source: no reference to compare with; only a crash or hang counts, and only load and instantiation ran".into());

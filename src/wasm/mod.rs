@@ -2,6 +2,7 @@
 //! reading a module from disk, and the one feature set (see [`features`]).
 
 pub mod features;
+pub mod hex;
 
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -48,16 +49,8 @@ pub enum ValType {
     F64,
 }
 
-/// Lower-case hex of bytes: digests, signature ids, bytes on the worker wire.
-pub fn to_hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(DIGITS[(b >> 4) as usize] as char);
-        s.push(DIGITS[(b & 15) as usize] as char);
-    }
-    s
-}
+/// Lower-case hex of bytes: digests, signature ids.
+pub use hex::encode as to_hex;
 
 /// Reads a .wasm or .wat file (`-`: standard input), with an error that says
 /// what is wrong.
