@@ -121,6 +121,16 @@ fn shrink_value_finding_is_smaller_with_same_signature() {
     );
     assert_eq!(o.calls_after, 1, "one call suffices: {:?}", o.plan);
     assert_eq!(o.plan.calls[0].export, "wsv_fault_value");
+    // The generated functions, their termination counter and most of the
+    // marker's body are gone: a handful of instructions remain.
+    let min = std::fs::read(dir.join("min.wasm")).unwrap();
+    let left = shrink::reduce::instruction_count(&min);
+    assert!(
+        left <= 6 && o.instructions_after == left && o.instructions_before > 20,
+        "{}\n{}",
+        o.line(),
+        std::fs::read_to_string(dir.join("min.wat")).unwrap()
+    );
     assert!(
         o.plan.calls[0].args.iter().all(|a| a.bits() == 0),
         "arguments zeroed: {:?}",

@@ -7,15 +7,22 @@
 //! frames). A candidate that merely "still fails somehow" is rejected, so a
 //! shrink never drifts from one bug to another.
 //!
-//! Order of work: the plan first (cut after the diverging call, drop earlier
-//! calls, zero the arguments; cheap and it makes every later run shorter), then
-//! the module with wasm-shrink (the plan is rebuilt for each candidate, since
-//! wasm-shrink removes exports and changes signatures), then the plan once more
-//! on the small module. Everything runs against a deadline: when it passes, the
-//! smallest interesting module so far is the result.
+//! Stages, each keeping the same verdict and signature: the plan first (cut
+//! after the diverging call, drop earlier calls, zero the arguments; cheap and
+//! it makes every later run shorter); the termination counter wasm-smith
+//! injected, all of it at once; the module's items with wasm-shrink (the plan
+//! is rebuilt for each candidate, since wasm-shrink removes exports and
+//! changes signatures), with half the time left at most; instruction-level
+//! edits inside function bodies ([`reduce`]); wasm-shrink once more for the
+//! items those edits left unused; the plan again. A module that does not
+//! validate (a loader finding) is reduced byte by byte instead. Everything
+//! runs against a deadline: when it passes, the smallest interesting module so
+//! far is the result.
 //!
 //! Writes `min.wasm`, `min.wat` and `shrink.json` (sizes before/after, the
 //! minimal plan, the finding as re-observed on `min.wasm`) into the finding folder.
+
+pub mod reduce;
 
 use crate::generate::plan::{zero, CallPlan, Exports};
 use crate::isolate::WorkerLimits;
@@ -195,6 +202,50 @@ fn simplify_plan(judge: &mut Judge, wasm: &[u8], plan: CallPlan) -> CallPlan {
     plan
 }
 
+/// wasm-shrink on the module's items until it gives up or the judge's
+/// deadline passes; the smallest interesting module so far either way.
+fn wasm_shrink_stage(
+    judge: &mut Judge,
+    wasm: Vec<u8>,
+    plan: &CallPlan,
+    cfg: &ShrinkConfig,
+    budget_hit: &Rc<RefCell<bool>>,
+) -> Vec<u8> {
+    if judge.out_of_time() {
+        *budget_hit.borrow_mut() = true;
+        return wasm;
+    }
+    // wasm-shrink wants 'static callbacks: the best so far lives in a cell.
+    let best: Rc<RefCell<Vec<u8>>> = Rc::new(RefCell::new(wasm.clone()));
+    let sink = best.clone();
+    let shrink = wasm_shrink::WasmShrink::default()
+        .attempts(cfg.attempts)
+        .seed(cfg.seed)
+        .on_new_smallest(Some(Box::new(move |w: &[u8]| {
+            *sink.borrow_mut() = w.to_vec();
+            Ok(())
+        })));
+    let hit = budget_hit.clone();
+    let result = shrink.run(wasm, |candidate: &[u8]| -> anyhow::Result<bool> {
+        if judge.out_of_time() {
+            *hit.borrow_mut() = true;
+            anyhow::bail!("shrink budget exhausted");
+        }
+        let p = adapt(plan, candidate);
+        Ok(judge.interesting(candidate, &p))
+    });
+    match result {
+        Ok(info) => info.output,
+        Err(_) if *budget_hit.borrow() => best.borrow().clone(),
+        Err(e) => {
+            eprintln!(
+                "wasmsieve: shrink: wasm-shrink stopped: {e:#}; keeping the smallest module so far"
+            );
+            best.borrow().clone()
+        }
+    }
+}
+
 /// Shrinks the finding in `dir` within `budget` (defaults otherwise). The hook a
 /// campaign calls for each new unique finding.
 pub fn shrink_finding(dir: &Path, budget: Duration) -> anyhow::Result<ShrinkOutcome> {
@@ -240,39 +291,54 @@ pub fn shrink_finding_with(dir: &Path, cfg: &ShrinkConfig) -> anyhow::Result<Shr
     // 1. The plan, on the original module.
     plan = simplify_plan(&mut judge, &wasm, plan);
 
-    // 2. The module. wasm-shrink wants 'static callbacks: the best so far lives in a cell.
-    let best: Rc<RefCell<Vec<u8>>> = Rc::new(RefCell::new(wasm.clone()));
     let budget_hit = Rc::new(RefCell::new(false));
-    if !judge.out_of_time() {
-        let sink = best.clone();
-        let shrink = wasm_shrink::WasmShrink::default()
-            .attempts(cfg.attempts)
-            .seed(cfg.seed)
-            .on_new_smallest(Some(Box::new(move |w: &[u8]| {
-                *sink.borrow_mut() = w.to_vec();
-                Ok(())
-            })));
-        let hit = budget_hit.clone();
-        let base_plan = plan.clone();
-        let result = shrink.run(wasm.clone(), |candidate: &[u8]| -> anyhow::Result<bool> {
-            if judge.out_of_time() {
-                *hit.borrow_mut() = true;
-                anyhow::bail!("shrink budget exhausted");
+    let min = if reduce::valid(&wasm) {
+        // 2. The termination counter, all at once.
+        let mut min = wasm.clone();
+        if let Some(bare) = reduce::without_fuel_checks(&min) {
+            let p = adapt(&plan, &bare);
+            if reduce::valid(&bare) && judge.interesting(&bare, &p) {
+                eprintln!("shrink: the termination counter is not needed: removed");
+                min = bare;
             }
-            let p = adapt(&base_plan, candidate);
-            Ok(judge.interesting(candidate, &p))
-        });
-        match result {
-            Ok(info) => *best.borrow_mut() = info.output,
-            Err(_) if *budget_hit.borrow() => {}
-            Err(e) => eprintln!(
-                "wasmsieve: shrink: wasm-shrink stopped: {e:#}; keeping the smallest module so far"
-            ),
         }
+        // 3. Items, with at most half the time left.
+        let global = judge.deadline;
+        judge.deadline = global.min(Instant::now() + global.saturating_duration_since(Instant::now()) / 2);
+        min = wasm_shrink_stage(&mut judge, min, &plan, cfg, &budget_hit);
+        judge.deadline = global;
+        *budget_hit.borrow_mut() = false;
+        // 4. Inside function bodies.
+        let before = reduce::instruction_count(&min);
+        let base_plan = plan.clone();
+        let judge_cell = RefCell::new(&mut judge);
+        min = reduce::reduce_bodies(
+            min,
+            &mut |c: &[u8]| {
+                let mut j = judge_cell.borrow_mut();
+                let p = adapt(&base_plan, c);
+                j.interesting(c, &p)
+            },
+            &|| judge_cell.borrow().out_of_time(),
+        );
+        eprintln!(
+            "shrink: instructions {before} -> {}",
+            reduce::instruction_count(&min)
+        );
+        // 5. Items left unused by the edits.
+        wasm_shrink_stage(&mut judge, min, &plan, cfg, &budget_hit)
     } else {
-        *budget_hit.borrow_mut() = true;
-    }
-    let min = best.borrow().clone();
+        // A loader finding: its bytes.
+        let base_plan = plan.clone();
+        let judge_cell = RefCell::new(&mut judge);
+        let min = reduce::reduce_bytes(
+            wasm.clone(),
+            &mut |c: &[u8]| judge_cell.borrow_mut().interesting(c, &base_plan),
+            &|| judge_cell.borrow().out_of_time(),
+        );
+        *budget_hit.borrow_mut() = judge.out_of_time();
+        min
+    };
 
     // 3. The plan again, on the small module; then one last confirming run.
     plan = adapt(&plan, &min);
@@ -297,6 +363,8 @@ pub fn shrink_finding_with(dir: &Path, cfg: &ShrinkConfig) -> anyhow::Result<Shr
         dir: dir.to_path_buf(),
         bytes_before: wasm.len(),
         bytes_after: min.len(),
+        instructions_before: reduce::instruction_count(&wasm),
+        instructions_after: reduce::instruction_count(&min),
         calls_before,
         calls_after: plan.calls.len(),
         seconds: started.elapsed().as_secs_f64(),

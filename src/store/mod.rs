@@ -232,6 +232,11 @@ pub struct ShrinkOutcome {
     pub bytes_after: usize,
     pub calls_before: usize,
     pub calls_after: usize,
+    /// Instructions in all function bodies, before and after.
+    #[serde(default)]
+    pub instructions_before: usize,
+    #[serde(default)]
+    pub instructions_after: usize,
     pub seconds: f64,
     /// Candidates (module or plan) run through the differ.
     pub candidates: u64,
@@ -262,10 +267,12 @@ impl ShrinkOutcome {
             100.0
         };
         format!(
-            "shrunk {}: {} -> {} bytes ({pct:.1}%), {} -> {} calls, {} candidates ({} kept) in {:.1}s{}",
+            "shrunk {}: {} -> {} bytes ({pct:.1}%), {} -> {} instructions, {} -> {} calls, {} candidates ({} kept) in {:.1}s{}",
             self.dir.display(),
             self.bytes_before,
             self.bytes_after,
+            self.instructions_before,
+            self.instructions_after,
             self.calls_before,
             self.calls_after,
             self.candidates,
