@@ -471,7 +471,7 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
                 None => Some(PathBuf::from("corpus/seeds")).filter(|p| p.is_dir()),
             };
             eprintln!(
-                "wasmsieve: fuzzing {} against wasmtime, {} job(s), seed {}, output in {}",
+                "wasmsieve: fuzzing {} (screened by wasmi, judged against wasmtime), {} job(s), seed {}, output in {}",
                 cfg.engines.join(", "),
                 cfg.jobs,
                 cfg.seed,

@@ -4,7 +4,7 @@
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use wasmsieve::engines::wamr;
-use wasmsieve::exec::execute;
+use wasmsieve::exec::Executor;
 use wasmsieve::generate::{self, GenConfig};
 
 fuzz_target!(|data: &[u8]| {
