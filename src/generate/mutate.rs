@@ -24,8 +24,14 @@ fn quiet_panics_while_mutating() {
     });
 }
 
+/// Largest mutant kept. Mutations of mutations grow (seen: 6.5 MB modules
+/// after a minute), and a module that size costs more to send, validate and
+/// record than to run: wasm-smith's own modules are a few KB.
+pub const MAX_MUTANT_BYTES: usize = 64 << 10;
+
 /// One seeded mutation of `wasm`; `None` when wasm-mutate has nothing to offer,
-/// fails, or the result is not something the runtime under test is built for.
+/// fails, grows it past [`MAX_MUTANT_BYTES`], or the result is not something
+/// the runtime under test is built for.
 pub fn mutate(wasm: &[u8], seed: u64) -> Option<Vec<u8>> {
     quiet_panics_while_mutating();
     QUIET.with(|q| q.set(true));
@@ -37,7 +43,7 @@ pub fn mutate(wasm: &[u8], seed: u64) -> Option<Vec<u8>> {
         first
     });
     QUIET.with(|q| q.set(false));
-    let out = out.ok().flatten()?;
+    let out = out.ok().flatten().filter(|m| m.len() <= MAX_MUTANT_BYTES)?;
     let valid = wasmparser::Validator::new_with_features(super::GenConfig::wasm_features())
         .validate_all(&out)
         .is_ok();

@@ -1,7 +1,7 @@
 //! Worker processes: the parent side ([`Worker`], a proxy [`Engine`]) and the
 //! child side ([`serve`]).
 
-use super::protocol::{Request, Response};
+use super::protocol::{read_case, write_case, Response};
 use crate::exec::{execute, CrashRecord, End, Engine, Execution, Executor, Step};
 use crate::generate::plan::CallPlan;
 use std::io::{BufRead, BufReader, Write};
@@ -174,12 +174,7 @@ impl Worker {
             }
         }
         let p = self.process.as_mut().expect("spawned");
-        let request = Request {
-            wasm: wasm.to_vec(),
-            plan: plan.clone(),
-        };
-        let line = serde_json::to_string(&request).expect("requests serialize");
-        let mut sent = writeln!(p.stdin, "{line}").and_then(|_| p.stdin.flush()).is_ok();
+        let mut sent = write_case(&mut p.stdin, wasm, plan).is_ok();
         loop {
             // The load step includes AoT compilation: it has its own deadline.
             let deadline = match exec.load {
@@ -297,10 +292,9 @@ pub fn serve(make_engine: impl FnOnce() -> anyhow::Result<Box<dyn Engine>>) -> a
     let mut engine = make_engine()?;
     let engine = engine.as_mut();
     let stdin = std::io::stdin();
-    let lines = stdin.lock().lines();
+    let mut input = stdin.lock();
     let mut out = std::io::stdout().lock();
-    for line in lines {
-        let Request { wasm, plan } = serde_json::from_str(&line?)?;
+    while let Some((wasm, plan)) = read_case(&mut input)? {
         self_test(&wasm);
         let mut failed = None;
         let mut stream = |step: &Step| {

@@ -1,8 +1,7 @@
-//! Bytes as lower-case hex: digests and signature ids, and module or `.aot`
-//! bytes inside JSON (as arrays of numbers they cost several times more to
-//! write and parse). The serde helpers are for `#[serde(with = ...)]`.
+//! Bytes as lower-case hex: digests and signature ids, and `.aot` bytes
+//! inside JSON (as arrays of numbers they cost several times more to write
+//! and parse). The serde helpers are for `#[serde(with = ...)]`.
 
-use serde::{Deserialize, Deserializer, Serializer};
 
 pub fn encode(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
@@ -27,15 +26,6 @@ pub fn decode(s: &str) -> Result<Vec<u8>, String> {
         .chunks(2)
         .map(|p| Ok(digit(p[0])? << 4 | digit(p[1])?))
         .collect()
-}
-
-pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&encode(bytes))
-}
-
-pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-    let s = std::borrow::Cow::<str>::deserialize(d)?;
-    decode(&s).map_err(serde::de::Error::custom)
 }
 
 /// Named files (`input.aot` and its bytes), the bytes in hex.
