@@ -36,10 +36,15 @@ const COMMON: &[(&str, &str)] = &[
     ("WAMR_BUILD_BULK_MEMORY", "1"),
     ("WAMR_BUILD_REF_TYPES", "1"),
     ("WAMR_BUILD_EXTENDED_CONST_EXPR", "1"),
+    // Per mode below: SIMD in AoT only (WSV_AOT_SIMD, see csrc/CMakeLists.txt) (the classic interpreter has none, the
+    // fast interpreter's needs SIMDe fetched online); memory64 only with
+    // software bounds checks (WAMR's cmake turns hardware checks off with it;
+    // the fast interpreter has none). The crate states the same per mode
+    // (engines/wamr: `FeatureSet`s); tests/cli.rs checks they agree.
     ("WAMR_BUILD_SIMD", "0"),
-    ("WAMR_BUILD_TAIL_CALL", "0"),
+    ("WAMR_BUILD_TAIL_CALL", "1"),
     ("WAMR_BUILD_MULTI_MODULE", "0"),
-    ("WAMR_BUILD_SHARED_MEMORY", "0"),
+    ("WAMR_BUILD_SHARED_MEMORY", "1"),
     ("WAMR_BUILD_MEMORY64", "0"),
     ("WAMR_DISABLE_HW_BOUND_CHECK", "1"),
     ("WAMR_BUILD_FAST_JIT", "0"),
@@ -58,6 +63,7 @@ const MODES: &[Mode] = &[
             ("WAMR_BUILD_FAST_INTERP", "0"),
             ("WAMR_BUILD_AOT", "0"),
             ("WAMR_BUILD_JIT", "0"),
+            ("WAMR_BUILD_MEMORY64", "1"),
         ],
     },
     Mode {
@@ -83,6 +89,8 @@ const MODES: &[Mode] = &[
             ("WAMR_BUILD_AOT", "1"),
             ("WAMR_BUILD_JIT", "0"),
             ("WSV_WAMR_COMPILER", "1"),
+            ("WSV_AOT_SIMD", "1"),
+            ("WAMR_BUILD_MEMORY64", "1"),
         ],
     },
     // Hardware bounds checks (WAMR's default on x86-64, tier A): 8 GiB
@@ -121,6 +129,7 @@ const MODES: &[Mode] = &[
             ("WAMR_BUILD_AOT", "1"),
             ("WAMR_BUILD_JIT", "0"),
             ("WSV_WAMR_COMPILER", "1"),
+            ("WSV_AOT_SIMD", "1"),
             ("WAMR_DISABLE_HW_BOUND_CHECK", "0"),
         ],
     },

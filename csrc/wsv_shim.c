@@ -394,6 +394,12 @@ shim_compile(const uint8_t *wasm, uint32_t len, const wsv_aot_options *opts,
     o.enable_call_indirect_overlong = true;
     o.enable_extended_const = true;
     o.enable_aux_stack_check = true;
+    /* As the build (build.rs): tail calls in every mode, SIMD where built in
+       (wamrc's x86-64 default). Shared-memory atomics need no option. */
+    o.enable_tail_call = true;
+#if WASM_ENABLE_SIMD != 0
+    o.enable_simd = true;
+#endif
     if (!(ctx = aot_create_comp_context(data, &o))) {
         set_err(err, err_len, aot_get_last_error());
         goto done;

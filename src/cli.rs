@@ -319,11 +319,14 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
         Cmd::Engines => {
             for e in engines::all() {
                 let built = engines::is_built(e.name);
+                let extra = e.features.optional_names();
                 println!(
-                    "{:<14} {:<10} {}",
+                    "{:<14} {:<10} {} (features: base{}{})",
                     e.name,
                     if built { "built" } else { "not built" },
-                    e.about
+                    e.about,
+                    if extra.is_empty() { "" } else { ", " },
+                    extra.join(", ")
                 );
             }
             println!();

@@ -9,6 +9,7 @@ use crate::isolate::{Worker, WorkerLimits};
 use crate::judge::finding::no_access_no_breach;
 use crate::judge::oracle::{self, Comparison, Divergence, Symptom};
 use crate::judge::{Finding, Judged, Policy};
+use crate::wasm::features::FeatureSet;
 use crate::wasm::Val;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -46,8 +47,13 @@ pub struct CaseReport {
     pub reference: Execution,
     pub comparisons: Vec<(Execution, Comparison)>,
     pub findings: Vec<Finding>,
-    /// The screen's engine: it ran on every case.
+    /// The screen's engine: it ran on every case it supports.
     pub screen: String,
+    /// The optional Wasm features the module needs.
+    pub features: FeatureSet,
+    /// Runtimes under test that were not given the module: it needs a
+    /// feature they are not built with.
+    pub skipped: Vec<&'static str>,
     /// Why the reference ran (`None`: the screen's verdict stood).
     pub referenced: Option<Referenced>,
     pub times: StageTimes,
@@ -58,6 +64,9 @@ pub struct CaseReport {
 pub enum Referenced {
     /// A runtime disagreed with the screen (or could not run the probe).
     Disagreement,
+    /// The module needs a feature the screen lacks (threads): the reference
+    /// was the first and only reference.
+    Unscreened,
     /// Everyone agreed with the screen; the case was in the sampled share.
     Sampled,
 }
@@ -116,9 +125,16 @@ impl Differ {
     pub fn run_with(&mut self, wasm: &[u8], subject_input: &[u8], plan: &CallPlan) -> CaseReport {
         let mut times = StageTimes::new();
         let start = Instant::now();
-        let screen = self.screen.run(wasm, plan);
+        let features = FeatureSet::needed_by(wasm);
+        let screened = engines::info("wasmi").is_some_and(|i| i.features.covers(&features));
+        let screen = if screened {
+            self.screen.run(wasm, plan)
+        } else {
+            self.reference.run(wasm, plan)
+        };
         let screen_time = start.elapsed();
-        add_time(&mut times, "screen (wasmi)", screen_time);
+        let stage = if screened { "screen (wasmi)" } else { "reference (wasmtime)" };
+        add_time(&mut times, stage, screen_time);
         // When the screen itself gave up (its fuel ran out), a runtime that
         // does not finish either is looping with the guest (P10): a short
         // deadline tells that apart from a crash without waiting seconds.
@@ -127,9 +143,18 @@ impl Differ {
         } else {
             self.deadline_floor.max(screen_time * 50)
         };
+        let skipped: Vec<&'static str> = self
+            .subjects
+            .iter()
+            .filter(|s| !s.info.features.covers(&features))
+            .map(|s| s.info.name)
+            .collect();
         let mut runs = vec![];
         let mut disagreed = false;
         for i in 0..self.subjects.len() {
+            if skipped.contains(&self.subjects[i].info.name) {
+                continue;
+            }
             let t = Instant::now();
             self.subjects[i].engine.set_deadline(deadline);
             let exec = self.subjects[i].engine.run(subject_input, plan);
@@ -142,16 +167,17 @@ impl Differ {
             let diverged = matches!(oracle::compare(&screen, &exec), Comparison::Diverge(_));
             disagreed |= probe.is_some() || diverged;
             add_time(&mut times, "judging", t.elapsed());
-            runs.push((exec, probe));
+            runs.push((i, exec, probe));
         }
-        let referenced = match (disagreed, self.sampled(wasm)) {
-            (true, _) => Referenced::Disagreement,
-            (false, true) => Referenced::Sampled,
-            (false, false) => {
+        let referenced = match (screened, disagreed, self.sampled(wasm)) {
+            (false, _, _) => Referenced::Unscreened,
+            (true, true, _) => Referenced::Disagreement,
+            (true, false, true) => Referenced::Sampled,
+            (true, false, false) => {
                 let t = Instant::now();
                 let comparisons = runs
                     .into_iter()
-                    .map(|(exec, _)| {
+                    .map(|(_, exec, _)| {
                         let cmp = oracle::compare(&screen, &exec);
                         (exec, cmp)
                     })
@@ -159,6 +185,8 @@ impl Differ {
                 add_time(&mut times, "judging", t.elapsed());
                 return CaseReport {
                     screen: screen.engine.clone(),
+                    features,
+                    skipped,
                     reference: screen,
                     comparisons,
                     findings: vec![],
@@ -167,13 +195,19 @@ impl Differ {
                 };
             }
         };
-        let t = Instant::now();
-        let reference = self.reference.run(wasm, plan);
-        add_time(&mut times, "reference (wasmtime)", t.elapsed());
+        let reference = match screened {
+            true => {
+                let t = Instant::now();
+                let reference = self.reference.run(wasm, plan);
+                add_time(&mut times, "reference (wasmtime)", t.elapsed());
+                reference
+            }
+            false => screen.clone(),
+        };
         let t = Instant::now();
         let mut comparisons = vec![];
         let mut findings = vec![];
-        for (i, (mut exec, probe)) in runs.into_iter().enumerate() {
+        for (i, mut exec, probe) in runs {
             let mut cmp = oracle::compare(&reference, &exec);
             if matches!(&cmp, Comparison::Diverge(d) if d.symptom == Symptom::Hang) {
                 (exec, cmp) =
@@ -195,7 +229,9 @@ impl Differ {
                 } else if d.symptom == Symptom::GuestLoop {
                     findings.push(self.judge(i, &reference, &exec, &d, wasm, None, None));
                 } else {
-                    let suspect = oracle::compare(&screen, &exec) == Comparison::Agree
+                    // Without a screen run there is no second opinion.
+                    let suspect = screened
+                        && oracle::compare(&screen, &exec) == Comparison::Agree
                         && matches!(oracle::compare(&reference, &screen), Comparison::Diverge(_));
                     if suspect {
                         d.detail = format!(
@@ -203,7 +239,7 @@ impl Differ {
                             exec.engine, d.detail
                         );
                     }
-                    let second = Some((suspect, screen.clone()));
+                    let second = screened.then(|| (suspect, screen.clone()));
                     findings.push(self.judge(i, &reference, &exec, &d, wasm, second, None));
                 }
             }
@@ -215,6 +251,8 @@ impl Differ {
         add_time(&mut times, "judging", t.elapsed());
         CaseReport {
             screen: screen.engine,
+            features,
+            skipped,
             reference,
             comparisons,
             findings,

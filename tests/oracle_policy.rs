@@ -865,3 +865,101 @@ fn screen_alone_on_agreement_reference_on_disagreement() {
     assert_eq!(sampled.reference.engine, "wasmtime");
     assert!(sampled.findings.is_empty(), "{}", describe(&sampled));
 }
+
+const SIMD_LANE: &str = r#"(module (func (export "wsv_fault_value") (result i32)
+    (i32x4.extract_lane 2 (i32x4.add (v128.const i32x4 1 2 3 4) (v128.const i32x4 10 20 30 40)))))"#;
+const MEMORY64: &str = r#"(module (memory (export "m") i64 1 1)
+    (func (export "wsv_fault_memory") (param i64) (i64.store offset=8 (local.get 0) (i64.const 42))))"#;
+const ATOMIC: &str = r#"(module (memory (export "m") 1 1 shared)
+    (func (export "wsv_fault_value") (result i32)
+      (drop (i32.atomic.rmw.add (i32.const 0) (i32.const 5)))
+      (i32.atomic.load (i32.const 0))))"#;
+
+/// Each optional feature is compared: a deliberately wrong SIMD lane, memory64
+/// store and atomic result of the faulty engine are found, judged against
+/// wasmtime. Threads modules skip the screen (wasmi has no threads).
+#[test]
+fn simd_memory64_and_atomics_are_compared() {
+    use wasmsieve::pipeline::Referenced;
+    let mut d = differ_in_process();
+    d.reference_share = 0.0;
+    for (wat, feature, referenced) in [
+        (SIMD_LANE, "simd", Referenced::Disagreement),
+        (MEMORY64, "memory64", Referenced::Disagreement),
+        (ATOMIC, "threads", Referenced::Unscreened),
+    ] {
+        let r = run(&mut d, wat);
+        assert_eq!(r.features.optional_names(), [feature], "{}", describe(&r));
+        assert_eq!(r.referenced, Some(referenced), "{feature}: {}", describe(&r));
+        assert!(r.skipped.is_empty());
+        let f = r.findings.first().unwrap_or_else(|| panic!("{feature}: {}", describe(&r)));
+        assert_eq!(f.executions[0].engine, "wasmtime", "{feature}");
+    }
+}
+
+/// Real WAMR: each feature is run in the modes built with it (and agrees on a
+/// correct module), and a mode built without it is not given the module.
+#[test]
+fn features_go_to_the_modes_built_with_them() {
+    use wasmsieve::engines::wamr;
+    let correct_simd = SIMD_LANE.replace("wsv_fault_value", "lane");
+    let correct_m64 = MEMORY64.replace("wsv_fault_memory", "store");
+    let correct_atomic = ATOMIC.replace("wsv_fault_value", "add");
+    let mut names = vec![];
+    for m in wamr::Mode::built() {
+        names.push(m.engine_name().to_string());
+    }
+    let mut d = differ(&names.iter().map(String::as_str).collect::<Vec<_>>());
+    for (wat, feature) in [(&correct_simd, "simd"), (&correct_m64, "memory64"), (&correct_atomic, "threads")] {
+        let r = run(&mut d, wat);
+        assert!(r.findings.is_empty(), "{feature}: {}", describe(&r));
+        for name in &names {
+            let supports = wasmsieve::engines::info(name)
+                .unwrap()
+                .features
+                .optional_names()
+                .contains(&feature);
+            let ran = r.comparisons.iter().any(|(e, c)| &e.engine == name && *c == Comparison::Agree);
+            assert_eq!(ran, supports, "{feature} in {name}: {}", describe(&r));
+            assert_eq!(r.skipped.iter().any(|s| s == name), !supports, "{feature} in {name}");
+        }
+    }
+}
+
+/// A false security alarm met while adding SIMD: the AoT build ran SIMD C code
+/// with the plain invokeNative, and every trap in a function returning a
+/// float crashed the runtime. A trap there is a trap.
+#[test]
+fn aot_trap_in_a_float_function_is_a_trap() {
+    let mut d = differ(&[wasmsieve::engines::wamr::AOT_ENGINE]);
+    let r = run(
+        &mut d,
+        r#"(module (func (export "f") (result f64) unreachable) (func (export "g") (param f32) (result f32) unreachable))"#,
+    );
+    assert!(r.findings.is_empty(), "{}", describe(&r));
+    assert!(matches!(r.comparisons[0].1, Comparison::Agree), "{}", describe(&r));
+}
+
+/// False bugs met while adding threads: both engines trap on an unaligned
+/// atomic access, in their own words; and an access both out of bounds and
+/// misaligned may raise either trap (wasmtime#3144). Agreement both times.
+#[test]
+fn unaligned_atomics_trap_alike() {
+    let names: Vec<String> = wasmsieve::engines::wamr::Mode::built()
+        .iter()
+        .map(|m| m.engine_name().to_string())
+        .collect();
+    let mut d = differ(&names.iter().map(String::as_str).collect::<Vec<_>>());
+    let r = run(
+        &mut d,
+        r#"(module (memory 1 1 shared)
+             (func (export "f") (param i32) (result i32) (i32.atomic.load (i32.add (local.get 0) (i32.const 2))))
+             (func (export "g") (result i32) (i32.atomic.load (i32.const 65535))))"#,
+    );
+    assert!(r.findings.is_empty(), "{}", describe(&r));
+    assert!(
+        matches!(&r.reference.calls[0].result, CallResult::Trapped { trap: Trap::UnalignedAtomic, .. }),
+        "{}",
+        describe(&r)
+    );
+}

@@ -148,6 +148,15 @@ pub fn run(cfg: &CampaignConfig) -> anyhow::Result<Outcome> {
         "give --time or --iterations"
     );
     let _lock = OutLock::acquire(&cfg.out)?;
+    // Generate only what the runtimes under test can run between them.
+    let supported: Vec<_> = cfg
+        .engines
+        .iter()
+        .filter_map(|n| engines::info(n).map(|i| &i.features))
+        .collect();
+    let mut cfg = cfg.clone();
+    cfg.gen.features = GenConfig::features_for(&supported);
+    let cfg = &cfg;
     std::fs::create_dir_all(cfg.out.join("inflight"))
         .map_err(|e| anyhow::anyhow!("cannot create output folder {}: {e}", cfg.out.display()))?;
     // Fail before the first module if an engine is missing.

@@ -32,10 +32,14 @@ pub struct EngineInfo {
     /// of crash signatures, so one bug gives one signature however it is
     /// reached.
     pub crash_glue: &'static [&'static str],
+    /// The Wasm proposals it runs (from its build flags, for WAMR): it is
+    /// given only modules that need no more.
+    pub features: FeatureSet,
     pub about: &'static str,
 }
 
 use crate::exec::Provenance as P;
+use crate::wasm::features::FeatureSet;
 
 /// The reference, the second opinion and the test engine; the runtimes under
 /// test come from their own files ([`wamr::ENGINES`]).
@@ -48,6 +52,7 @@ static OTHERS: &[EngineInfo] = &[
         hardware_bounds: false,
         code: "faulty",
         crash_glue: &[],
+        features: FeatureSet::GENERATED,
         about: "test engine: wasmtime that misbehaves on wsv_fault_* markers",
     },
     EngineInfo {
@@ -58,6 +63,7 @@ static OTHERS: &[EngineInfo] = &[
         hardware_bounds: false,
         code: "wasmtime",
         crash_glue: &[],
+        features: FeatureSet::GENERATED,
         about: "reference: wasmtime (Cranelift), fuel-bounded",
     },
     EngineInfo {
@@ -68,6 +74,8 @@ static OTHERS: &[EngineInfo] = &[
         hardware_bounds: false,
         code: "wasmi",
         crash_glue: &[],
+        // wasmi has no threads proposal: such a case goes to wasmtime directly.
+        features: FeatureSet { threads: false, ..FeatureSet::GENERATED },
         about: "second opinion: wasmi interpreter",
     },
 ];

@@ -27,6 +27,8 @@ impl Wasmi {
             .wasm_sign_extension(f.sign_extension)
             .wasm_saturating_float_to_int(f.saturating_float_to_int)
             .wasm_tail_call(f.tail_call)
+            .wasm_simd(f.simd)
+            .wasm_memory64(f.memory64)
             .wasm_multi_memory(f.multi_memory)
             .wasm_wide_arithmetic(f.wide_arithmetic)
             .wasm_custom_page_sizes(f.custom_page_sizes);

@@ -19,8 +19,6 @@ pub struct Wasmtime {
 impl Wasmtime {
     pub fn new() -> anyhow::Result<Self> {
         let f = FeatureSet::GENERATED;
-        // Threads need wasmtime's `threads` cargo feature, not enabled here.
-        assert!(!f.threads, "the reference is built without threads");
         let mut c = Config::new();
         c.consume_fuel(true)
             .wasm_multi_value(f.multi_value)
@@ -30,6 +28,8 @@ impl Wasmtime {
             .wasm_simd(f.simd)
             .wasm_relaxed_simd(f.relaxed_simd)
             .wasm_tail_call(f.tail_call)
+            .wasm_threads(f.threads)
+            .shared_memory(f.threads)
             .wasm_memory64(f.memory64)
             .wasm_multi_memory(f.multi_memory)
             .wasm_gc(f.gc)
@@ -75,7 +75,8 @@ fn trap_of(e: &wasmtime::Error) -> (Trap, String) {
         .unwrap_or_else(|| format!("{e:#}"));
     let trap = match e.downcast_ref::<T>() {
         Some(T::UnreachableCodeReached) => Trap::Unreachable,
-        Some(T::MemoryOutOfBounds) | Some(T::HeapMisaligned) => Trap::MemoryOutOfBounds,
+        Some(T::MemoryOutOfBounds) => Trap::MemoryOutOfBounds,
+        Some(T::HeapMisaligned) => Trap::UnalignedAtomic,
         Some(T::TableOutOfBounds) => Trap::TableOutOfBounds,
         Some(T::IndirectCallToNull) => Trap::IndirectCallToNull,
         Some(T::BadSignature) => Trap::IndirectCallTypeMismatch,
@@ -173,8 +174,14 @@ impl Instance for WasmtimeInstance<'_> {
     }
 
     fn memory(&mut self, name: &str) -> Option<MemorySnapshot> {
-        let m = self.instance.get_memory(&mut *self.store, name)?;
-        Some(MemorySnapshot::of(name, m.data(&*self.store)))
+        if let Some(m) = self.instance.get_memory(&mut *self.store, name) {
+            return Some(MemorySnapshot::of(name, m.data(&*self.store)));
+        }
+        // A shared memory (threads) is its own kind of export; one thread
+        // runs here, so reading it whole is a consistent snapshot.
+        let shared = self.instance.get_shared_memory(&mut *self.store, name)?;
+        let bytes: Vec<u8> = shared.data().iter().map(|b| unsafe { *b.get() }).collect();
+        Some(MemorySnapshot::of(name, &bytes))
     }
 
     fn trap_site(&self) -> Option<u32> {

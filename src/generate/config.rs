@@ -4,10 +4,15 @@
 use crate::wasm::features::FeatureSet;
 use arbitrary::Unstructured;
 
-/// Knobs of generation. The Wasm features come from
-/// [`FeatureSet::GENERATED`], the one feature set.
+/// Knobs of generation. The Wasm features come from the one feature set
+/// (`crate::wasm::features`).
 #[derive(Clone, Debug)]
 pub struct GenConfig {
+    /// The most a module may use: [`FeatureSet::BASE`] always, and each
+    /// optional feature in here drawn on or off per module (swarm testing:
+    /// modules that leave features out explore the rest deeper). A campaign
+    /// sets it to what its runtimes support between them.
+    pub features: FeatureSet,
     /// Fuel of the injected termination counter: enough to do real work, small
     /// enough that a module finishes in milliseconds in the slowest engine.
     pub termination_fuel: u32,
@@ -26,6 +31,7 @@ pub struct GenConfig {
 impl Default for GenConfig {
     fn default() -> Self {
         GenConfig {
+            features: FeatureSet::GENERATED,
             termination_fuel: 2_000,
             calls_per_export: 3,
             max_memory_bytes: 2 * 65536,
@@ -41,7 +47,12 @@ impl GenConfig {
     /// wasm-smith settings; the few choices drawn from the input keep variety.
     pub fn smith_config(&self, u: &mut Unstructured) -> arbitrary::Result<wasm_smith::Config> {
         let mut c = wasm_smith::Config::default();
-        let f = FeatureSet::GENERATED;
+        let mut f = FeatureSet::BASE;
+        for (name, _) in FeatureSet::OPTIONAL {
+            if self.features.covers(&FeatureSet::BASE.with(name, true)) {
+                f = f.with(name, u.arbitrary::<bool>()?);
+            }
+        }
         c.multi_value_enabled = f.multi_value;
         c.bulk_memory_enabled = f.bulk_memory;
         c.reference_types_enabled = f.reference_types;
@@ -69,6 +80,7 @@ impl GenConfig {
         c.max_instructions = self.max_instructions;
         c.max_memories = 1;
         c.max_memory32_bytes = self.max_memory_bytes;
+        c.max_memory64_bytes = self.max_memory_bytes.into();
         c.memory_max_size_required = true;
         c.max_tables = 2;
         c.max_table_elements = self.max_table_elements;
@@ -81,5 +93,16 @@ impl GenConfig {
     /// The feature set a validator should accept for generated modules.
     pub fn wasm_features() -> wasmparser::WasmFeatures {
         FeatureSet::GENERATED.wasmparser()
+    }
+
+    /// The most generation needs to cover the given runtimes between them.
+    pub fn features_for(engines: &[&crate::wasm::features::FeatureSet]) -> FeatureSet {
+        let mut union = FeatureSet::BASE;
+        for (name, _) in FeatureSet::OPTIONAL {
+            if engines.iter().any(|e| e.covers(&FeatureSet::BASE.with(name, true))) {
+                union = union.with(name, true);
+            }
+        }
+        union
     }
 }

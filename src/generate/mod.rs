@@ -30,13 +30,35 @@ pub fn generate(data: &[u8], cfg: &GenConfig) -> arbitrary::Result<TestCase> {
         .map_err(|_| arbitrary::Error::IncorrectFormat)?;
     let wasm = module.to_bytes();
     // WAMR documents names containing NUL as unsupported ("LIMITATION" in
-    // wasm_check_utf8_str): such a module would only rediscover that.
-    if plan::Exports::names_contain_nul(&wasm) {
+    // wasm_check_utf8_str): such a module would only rediscover that. An
+    // atomic wait on a shared memory blocks its only thread for its timeout
+    // in every engine: no comparison, only waiting.
+    if plan::Exports::names_contain_nul(&wasm) || waits(&wasm) {
         return Err(arbitrary::Error::IncorrectFormat);
     }
     let plan = plan::CallPlan::build(&wasm, &mut u, cfg.calls_per_export)
         .map_err(|_| arbitrary::Error::IncorrectFormat)?;
     Ok(TestCase { wasm, plan })
+}
+
+/// Whether a module contains `memory.atomic.wait32/64`.
+pub(crate) fn waits(wasm: &[u8]) -> bool {
+    use wasmparser::{Operator, Payload};
+    wasmparser::Parser::new(0).parse_all(wasm).any(|p| match p {
+        Ok(Payload::CodeSectionEntry(body)) => body.get_operators_reader().is_ok_and(|mut r| {
+            while !r.eof() {
+                match r.read() {
+                    Ok(Operator::MemoryAtomicWait32 { .. } | Operator::MemoryAtomicWait64 { .. }) => {
+                        return true
+                    }
+                    Ok(_) => {}
+                    Err(_) => return false,
+                }
+            }
+            false
+        }),
+        _ => false,
+    })
 }
 
 /// Deterministic fuzz input for a campaign iteration: a seed expands to bytes

@@ -47,5 +47,5 @@ pub fn mutate(wasm: &[u8], seed: u64) -> Option<Vec<u8>> {
     let valid = wasmparser::Validator::new_with_features(super::GenConfig::wasm_features())
         .validate_all(&out)
         .is_ok();
-    (valid && !super::plan::Exports::names_contain_nul(&out)).then_some(out)
+    (valid && !super::plan::Exports::names_contain_nul(&out) && !super::waits(&out)).then_some(out)
 }

@@ -368,7 +368,7 @@ fn compare_results(
             None,
             Some(b),
         )),
-        (Trapped { trap: a, .. }, Trapped { trap: b, .. }) if a == b => None,
+        (Trapped { trap: a, .. }, Trapped { trap: b, .. }) if a.same_fault(b) => None,
         (
             Trapped {
                 trap: a,

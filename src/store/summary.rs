@@ -94,6 +94,17 @@ pub struct Summary {
     pub reference_on_disagreement: u64,
     #[serde(default)]
     pub reference_sampled: u64,
+    /// Cases the screen could not run (a feature it lacks): wasmtime only.
+    #[serde(default)]
+    pub reference_unscreened: u64,
+    /// Per runtime under test: modules it ran that use each optional feature
+    /// (its share: divide by its `executions`).
+    #[serde(default)]
+    pub features_by_engine: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Per runtime under test: modules it was not given (they need a feature
+    /// it is not built with).
+    #[serde(default)]
+    pub skipped_by_engine: BTreeMap<String, u64>,
     /// Seconds spent per stage, summed over jobs: generation, screen,
     /// reference, each runtime (its worker wire included), judging,
     /// recording, shrinking.
@@ -152,6 +163,9 @@ impl Summary {
             executions: BTreeMap::new(),
             reference_on_disagreement: 0,
             reference_sampled: 0,
+            reference_unscreened: 0,
+            features_by_engine: BTreeMap::new(),
+            skipped_by_engine: BTreeMap::new(),
             time_by_stage: BTreeMap::new(),
             executions_per_second: BTreeMap::new(),
             elapsed_seconds: 0.0,
@@ -249,16 +263,24 @@ impl Summary {
         match r.referenced {
             Some(Referenced::Disagreement) => self.reference_on_disagreement += 1,
             Some(Referenced::Sampled) => self.reference_sampled += 1,
+            Some(Referenced::Unscreened) => self.reference_unscreened += 1,
             None => {}
         }
-        if r.referenced.is_some() {
+        if r.referenced.is_some() && r.referenced != Some(Referenced::Unscreened) {
             *self.executions.entry(r.reference.engine.clone()).or_default() += 1;
         }
         for (stage, secs) in &r.times {
             *self.time_by_stage.entry(stage.clone()).or_default() += secs;
         }
+        for name in &r.skipped {
+            *self.skipped_by_engine.entry(name.to_string()).or_default() += 1;
+        }
         for (exec, cmp) in &r.comparisons {
             *self.executions.entry(exec.engine.clone()).or_default() += 1;
+            let used = self.features_by_engine.entry(exec.engine.clone()).or_default();
+            for f in r.features.optional_names() {
+                *used.entry(f.to_string()).or_default() += 1;
+            }
             if let Comparison::Poisoned(why) = cmp {
                 self.comparisons_poisoned += 1;
                 let key = why.split(':').next().unwrap_or(why).to_string();

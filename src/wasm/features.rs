@@ -7,12 +7,15 @@
 
 use wasmparser::{Validator, WasmFeatures};
 
-/// The Wasm proposals generated modules may use, stated once: wasm-smith's
-/// config, the validator, the reference (wasmtime) and the second opinion
-/// (wasmi) all read it. `build.rs` builds the WAMR modes with the matching
-/// `WAMR_BUILD_*` flags (its own table, since a build script cannot read the
-/// crate); `tests/cli.rs` checks `wasmsieve engines` shows them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A set of Wasm proposals. [`FeatureSet::GENERATED`] is what generated
+/// modules may use, stated once: wasm-smith's config, the validator, the
+/// reference (wasmtime) and the screen (wasmi) all read it. Each runtime
+/// under test states what it supports (`crate::engines::EngineInfo::features`,
+/// from its build flags) and is given a module only when that covers what the
+/// module needs ([`FeatureSet::needed_by`]). `build.rs` builds the WAMR modes
+/// with the matching `WAMR_BUILD_*` flags (its own table, since a build script
+/// cannot read the crate); `tests/cli.rs` checks the two agree.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct FeatureSet {
     pub multi_value: bool,
     pub bulk_memory: bool,
@@ -20,14 +23,16 @@ pub struct FeatureSet {
     pub sign_extension: bool,
     pub saturating_float_to_int: bool,
     pub extended_const: bool,
-    /// Off: the classic interpreter cannot run it and the fast interpreter's
-    /// SIMD needs SIMDe fetched online at build time.
+    /// 128-bit SIMD (WAMR: AoT through LLVM; the fast interpreter's needs
+    /// SIMDe fetched online at build time, the classic interpreter has none).
     pub simd: bool,
     /// Off always: nondeterministic by design.
     pub relaxed_simd: bool,
+    /// Shared memory and atomics, run on one thread (no `wait`: see
+    /// `crate::generate`).
     pub threads: bool,
     pub memory64: bool,
-    /// Tier B (P8); off in the builds under test.
+    /// Tier B (P8): findings there are bugs, crashes still matter.
     pub tail_call: bool,
     pub multi_memory: bool,
     pub gc: bool,
@@ -37,10 +42,10 @@ pub struct FeatureSet {
 }
 
 impl FeatureSet {
-    /// What the WAMR builds under test support (MVP, multi-value, bulk memory,
-    /// reference types, sign extension, non-trapping float-to-int, extended
-    /// const).
-    pub const GENERATED: FeatureSet = FeatureSet {
+    /// Every generated module may use these (every mode supports them): MVP,
+    /// multi-value, bulk memory, reference types, sign extension,
+    /// non-trapping float-to-int, extended const.
+    pub const BASE: FeatureSet = FeatureSet {
         multi_value: true,
         bulk_memory: true,
         reference_types: true,
@@ -58,6 +63,65 @@ impl FeatureSet {
         custom_page_sizes: false,
         wide_arithmetic: false,
     };
+
+    /// What generation may draw on top of [`FeatureSet::BASE`], one test case
+    /// at a time (swarm testing): each on or off per case.
+    pub const OPTIONAL: &'static [(&'static str, fn(&mut FeatureSet) -> &mut bool)] = &[
+        ("simd", |f| &mut f.simd),
+        ("threads", |f| &mut f.threads),
+        ("memory64", |f| &mut f.memory64),
+        ("tail-call", |f| &mut f.tail_call),
+    ];
+
+    /// The base and every optional feature.
+    pub const GENERATED: FeatureSet = FeatureSet {
+        simd: true,
+        threads: true,
+        memory64: true,
+        tail_call: true,
+        ..FeatureSet::BASE
+    };
+
+    /// The set with an optional feature switched on or off.
+    pub fn with(mut self, name: &str, on: bool) -> FeatureSet {
+        if let Some((_, field)) = Self::OPTIONAL.iter().find(|(n, _)| *n == name) {
+            *field(&mut self) = on;
+        }
+        self
+    }
+
+    /// Names of the optional features in the set.
+    pub fn optional_names(&self) -> Vec<&'static str> {
+        let mut copy = *self;
+        Self::OPTIONAL
+            .iter()
+            .filter(|(_, field)| *field(&mut copy))
+            .map(|(n, _)| *n)
+            .collect()
+    }
+
+    /// Whether every optional feature of `other` is in this set.
+    pub fn covers(&self, other: &FeatureSet) -> bool {
+        let mine = self.optional_names();
+        other.optional_names().iter().all(|n| mine.contains(n))
+    }
+
+    /// The optional features a module needs (by validation: the base alone,
+    /// else each optional feature left out in turn). A module that does not
+    /// validate at all needs the base only: loaders are judged on it as is.
+    pub fn needed_by(wasm: &[u8]) -> FeatureSet {
+        if validates(wasm, Self::BASE.wasmparser()) {
+            return Self::BASE;
+        }
+        let mut needed = Self::BASE;
+        for (name, _) in Self::OPTIONAL {
+            let without = Self::GENERATED.with(name, false);
+            if !validates(wasm, without.wasmparser()) && validates(wasm, Self::GENERATED.wasmparser()) {
+                needed = needed.with(name, true);
+            }
+        }
+        needed
+    }
 
     /// The validator's view of the same set.
     pub fn wasmparser(&self) -> WasmFeatures {
@@ -87,6 +151,28 @@ impl FeatureSet {
             }
         }
         f
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn needed_features_and_cover() {
+        let simd = wat::parse_str(
+            r#"(module (func (export "f") (result i32) (i32x4.extract_lane 1 (v128.const i32x4 1 2 3 4))))"#,
+        )
+        .unwrap();
+        let tail = wat::parse_str(r#"(module (func $g (result i32) (return_call $g)))"#).unwrap();
+        let mvp = wat::parse_str(r#"(module (func (export "f") (result i32) (i32.const 1)))"#).unwrap();
+        assert_eq!(FeatureSet::needed_by(&simd).optional_names(), ["simd"]);
+        assert_eq!(FeatureSet::needed_by(&tail).optional_names(), ["tail-call"]);
+        assert!(FeatureSet::needed_by(&mvp).optional_names().is_empty());
+        let interp = FeatureSet::BASE.with("tail-call", true);
+        assert!(interp.covers(&FeatureSet::needed_by(&tail)));
+        assert!(!interp.covers(&FeatureSet::needed_by(&simd)));
+        assert!(FeatureSet::GENERATED.covers(&FeatureSet::needed_by(&simd)));
     }
 }
 

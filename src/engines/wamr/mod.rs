@@ -223,6 +223,7 @@ fn api(mode: Mode) -> Option<&'static WsvApi> {
 }
 
 use crate::engines::EngineInfo;
+use crate::wasm::features::FeatureSet;
 use crate::exec::Provenance as P;
 use crate::exec::TOOLCHAIN_ERROR;
 
@@ -244,14 +245,25 @@ const CALL_GLUE: &[&str] = &[
 /// those modes run in worker processes only. An interpreter runs the same
 /// code with either bounds check (`code`); AoT code differs with the
 /// compiler options, so each AoT engine is its own.
+/// What each mode runs, from its build flags in `build.rs` (stated there as
+/// `WAMR_BUILD_*`): tail calls and shared memory with atomics everywhere;
+/// memory64 only with software bounds checks (WAMR's cmake turns hardware
+/// bounds checks off with it, and the fast interpreter has none); SIMD only in
+/// AoT (the classic interpreter has none, the fast interpreter's needs SIMDe
+/// fetched online at build time).
+const INTERP: FeatureSet = FeatureSet { tail_call: true, threads: true, ..FeatureSet::BASE };
+const INTERP_SW: FeatureSet = FeatureSet { memory64: true, ..INTERP };
+const AOT: FeatureSet = FeatureSet { simd: true, ..INTERP };
+const AOT_SW: FeatureSet = FeatureSet { memory64: true, ..AOT };
+
 pub static ENGINES: &[EngineInfo] = &[
-    EngineInfo { name: "wamr-classic", provenance: P::Wasm, mode_feature: Some("classic-interpreter"), in_process_ok: true, hardware_bounds: false, code: "wamr-classic", crash_glue: CALL_GLUE, about: "WAMR classic interpreter (software bounds checks)" },
-    EngineInfo { name: "wamr-fast", provenance: P::Wasm, mode_feature: Some("fast-interpreter"), in_process_ok: true, hardware_bounds: false, code: "wamr-fast", crash_glue: CALL_GLUE, about: "WAMR fast interpreter (software bounds checks)" },
-    EngineInfo { name: "wamr-aot", provenance: P::AotEmitted, mode_feature: Some("aot"), in_process_ok: true, hardware_bounds: false, code: "wamr-aot", crash_glue: CALL_GLUE, about: "WAMR AoT compiler (in process, supported options, software bounds checks) + AoT runtime" },
-    EngineInfo { name: "wamr-aot-opts", provenance: P::AotEmitted, mode_feature: Some("aot"), in_process_ok: true, hardware_bounds: false, code: "wamr-aot-opts", crash_glue: CALL_GLUE, about: "WAMR AoT with compiler options drawn per module (opt/size level 0-3, software bounds checks)" },
-    EngineInfo { name: "wamr-classic-hw", provenance: P::Wasm, mode_feature: Some("classic-interpreter"), in_process_ok: false, hardware_bounds: true, code: "wamr-classic", crash_glue: CALL_GLUE, about: "WAMR classic interpreter (hardware bounds checks: guard region, own signal handlers; worker only)" },
-    EngineInfo { name: "wamr-fast-hw", provenance: P::Wasm, mode_feature: Some("fast-interpreter"), in_process_ok: false, hardware_bounds: true, code: "wamr-fast", crash_glue: CALL_GLUE, about: "WAMR fast interpreter (hardware bounds checks: guard region, own signal handlers; worker only)" },
-    EngineInfo { name: "wamr-aot-hw", provenance: P::AotEmitted, mode_feature: Some("aot"), in_process_ok: false, hardware_bounds: true, code: "wamr-aot-hw", crash_glue: CALL_GLUE, about: "WAMR AoT (hardware bounds checks; code compiled with bounds_checks=0, the supported combination; worker only)" },
+    EngineInfo { name: "wamr-classic", provenance: P::Wasm, mode_feature: Some("classic-interpreter"), in_process_ok: true, hardware_bounds: false, code: "wamr-classic", crash_glue: CALL_GLUE, features: INTERP_SW, about: "WAMR classic interpreter (software bounds checks)" },
+    EngineInfo { name: "wamr-fast", provenance: P::Wasm, mode_feature: Some("fast-interpreter"), in_process_ok: true, hardware_bounds: false, code: "wamr-fast", crash_glue: CALL_GLUE, features: INTERP, about: "WAMR fast interpreter (software bounds checks)" },
+    EngineInfo { name: "wamr-aot", provenance: P::AotEmitted, mode_feature: Some("aot"), in_process_ok: true, hardware_bounds: false, code: "wamr-aot", crash_glue: CALL_GLUE, features: AOT_SW, about: "WAMR AoT compiler (in process, supported options, software bounds checks) + AoT runtime" },
+    EngineInfo { name: "wamr-aot-opts", provenance: P::AotEmitted, mode_feature: Some("aot"), in_process_ok: true, hardware_bounds: false, code: "wamr-aot-opts", crash_glue: CALL_GLUE, features: AOT_SW, about: "WAMR AoT with compiler options drawn per module (opt/size level 0-3, software bounds checks)" },
+    EngineInfo { name: "wamr-classic-hw", provenance: P::Wasm, mode_feature: Some("classic-interpreter"), in_process_ok: false, hardware_bounds: true, code: "wamr-classic", crash_glue: CALL_GLUE, features: INTERP, about: "WAMR classic interpreter (hardware bounds checks: guard region, own signal handlers; worker only)" },
+    EngineInfo { name: "wamr-fast-hw", provenance: P::Wasm, mode_feature: Some("fast-interpreter"), in_process_ok: false, hardware_bounds: true, code: "wamr-fast", crash_glue: CALL_GLUE, features: INTERP, about: "WAMR fast interpreter (hardware bounds checks: guard region, own signal handlers; worker only)" },
+    EngineInfo { name: "wamr-aot-hw", provenance: P::AotEmitted, mode_feature: Some("aot"), in_process_ok: false, hardware_bounds: true, code: "wamr-aot-hw", crash_glue: CALL_GLUE, features: AOT, about: "WAMR AoT (hardware bounds checks; code compiled with bounds_checks=0, the supported combination; worker only)" },
 ];
 
 /// WAMR's AoT runtime given an .aot whose bytes were changed after emission:
@@ -264,6 +276,7 @@ pub static AOT_MANIPULATED: EngineInfo = EngineInfo {
     hardware_bounds: false,
     code: "wamr-aot-manipulated",
     crash_glue: CALL_GLUE,
+    features: AOT_SW,
     about: "WAMR AoT runtime loading manipulated .aot files",
 };
 
@@ -449,6 +462,7 @@ pub fn trap_from_message(msg: &str) -> Trap {
     match m {
         "unreachable" => Trap::Unreachable,
         "out of bounds memory access" => Trap::MemoryOutOfBounds,
+        "unaligned atomic" => Trap::UnalignedAtomic,
         "integer divide by zero" => Trap::IntegerDivisionByZero,
         "integer overflow" => Trap::IntegerOverflow,
         "invalid conversion to integer" => Trap::BadConversionToInteger,

@@ -208,6 +208,7 @@ pub fn trap_message(t: &Trap) -> String {
     match t {
         Trap::Unreachable => "unreachable".into(),
         Trap::MemoryOutOfBounds => "out of bounds memory access".into(),
+        Trap::UnalignedAtomic => "unaligned atomic".into(),
         Trap::TableOutOfBounds => "undefined element".into(),
         Trap::IndirectCallTypeMismatch => "indirect call type mismatch".into(),
         Trap::IndirectCallToNull => "uninitialized element".into(),
