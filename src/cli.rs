@@ -112,6 +112,10 @@ enum Cmd {
         /// Seconds to shrink each new unique finding as it is found (0: off).
         #[arg(long, default_value_t = 20)]
         shrink_time: u64,
+        /// Where test cases come from: wasm-smith (and mutations), or the sweep (every
+        /// instruction against edge operands and boundary addresses; runs once through).
+        #[arg(long, value_enum, default_value = "smith")]
+        generator: wasmsieve::campaign::Generator,
         /// Percent of the cases on which every runtime agreed with the screen (wasmi)
         /// that the reference (wasmtime) checks all the same (100: every case).
         #[arg(long, default_value_t = wasmsieve::campaign::DEFAULT_REFERENCE_SHARE * 100.0)]
@@ -420,6 +424,7 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
             aot_mutate,
             aot_mutants,
             shrink_time,
+            generator,
             reference_share,
         } => {
             let names = if aot_mutate && names.is_empty() {
@@ -435,7 +440,11 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
             let mut cfg = CampaignConfig::new(names, out);
             cfg.time = time.map(Duration::from_secs);
             cfg.iterations = iterations;
-            if cfg.time.is_none() && cfg.iterations.is_none() {
+            cfg.generator = generator;
+            if cfg.time.is_none()
+                && cfg.iterations.is_none()
+                && generator == wasmsieve::campaign::Generator::Smith
+            {
                 cfg.time = Some(Duration::from_secs(60));
             }
             cfg.seed = seed;

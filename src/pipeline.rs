@@ -207,12 +207,16 @@ impl Differ {
         let t = Instant::now();
         let mut comparisons = vec![];
         let mut findings = vec![];
+        // Re-runs that confirm a hang or crash: their own stage, not judging.
+        let mut confirming = Duration::ZERO;
         for (i, mut exec, probe) in runs {
             let mut cmp = oracle::compare(&reference, &exec);
             if matches!(&cmp, Comparison::Diverge(d) if d.symptom == Symptom::Hang) {
+                let t = Instant::now();
                 (exec, cmp) =
                     self.recheck_hang(i, &reference, wasm, subject_input, plan, exec, cmp);
                 self.subjects[i].engine.set_deadline(deadline);
+                confirming += t.elapsed();
             }
             let cmp = no_access_no_breach(cmp, self.subjects[i].info, &exec);
             if let Comparison::Diverge(d) = &cmp {
@@ -222,7 +226,9 @@ impl Differ {
                     findings.push(self.judge(i, &reference, &exec, &d, wasm, None, Some(true)));
                 } else if d.symptom == Symptom::Crash {
                     // Confirm before filing: a flaky one is kept, marked.
+                    let t = Instant::now();
                     let again = self.subjects[i].engine.run(subject_input, plan);
+                    confirming += t.elapsed();
                     let confirmed = matches!(oracle::compare(&reference, &again), Comparison::Diverge(a) if a.symptom == d.symptom);
                     let f = self.judge(i, &reference, &exec, &d, wasm, None, Some(confirmed));
                     findings.push(f);
@@ -248,7 +254,8 @@ impl Differ {
             }
             comparisons.push((exec, cmp));
         }
-        add_time(&mut times, "judging", t.elapsed());
+        add_time(&mut times, "confirmations (re-runs)", confirming);
+        add_time(&mut times, "judging", t.elapsed().saturating_sub(confirming));
         CaseReport {
             screen: screen.engine,
             features,

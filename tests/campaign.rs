@@ -218,3 +218,24 @@ fn campaign_outlives_crashing_hanging_and_allocating_workers() {
         vec!["hang", "oom", "segv"]
     );
 }
+
+/// The sweep runs as a campaign of fixed size: every case once, then done.
+#[test]
+fn sweep_runs_each_case_once() {
+    let out = temp_dir("sweep");
+    let status = Command::new(EXE)
+        .args(["fuzz", "--generator", "sweep", "--engine", "wamr-fast", "--iterations", "80", "--jobs", "2"])
+        .arg("--out")
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    let summary = json(&out.join("summary.json"));
+    assert_eq!(summary["iterations"], 80, "{summary:#}");
+    assert_eq!(summary["modules_generated"], 80, "{summary:#}");
+    assert_eq!(summary["modules_mutated"], 0, "{summary:#}");
+    assert_eq!(summary["modules_invalid"], 0, "{summary:#}");
+    assert_eq!(summary["executions"]["wamr-fast"], 80, "{summary:#}");
+    eprintln!("sweep findings: {}", summary["unique"]);
+    let _ = std::fs::remove_dir_all(out);
+}

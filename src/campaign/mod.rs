@@ -46,6 +46,8 @@ pub struct CampaignConfig {
     /// Time to shrink each new unique finding (zero: never). Shrinking runs
     /// in its own low-priority lane beside the jobs.
     pub shrink_budget: Duration,
+    /// Where test cases come from.
+    pub generator: Generator,
     /// Share of cases on which every runtime agreed with the screen (wasmi)
     /// that the reference (wasmtime) checks all the same, 0 to 1 (1: the
     /// reference runs on every case).
@@ -71,8 +73,19 @@ impl CampaignConfig {
             aot_mutants: 0,
             shrink_budget: Duration::from_secs(20),
             reference_share: DEFAULT_REFERENCE_SHARE,
+            generator: Generator::Smith,
         }
     }
+}
+
+/// Where a campaign's test cases come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Generator {
+    /// wasm-smith modules (and wasm-mutate mutations of the corpus).
+    Smith,
+    /// Every instruction against its edge operands and boundary addresses,
+    /// once each ([`generate::sweep`]): a campaign of fixed size.
+    Sweep,
 }
 
 /// Agreeing cases the reference checks: enough that a mistake WAMR and the
@@ -131,6 +144,8 @@ struct Shared<'a> {
     store: FindingStore,
     started: Instant,
     deadline: Option<Instant>,
+    /// The sweep's cases, when that is the generator.
+    sweep: Option<Vec<TestCase>>,
 }
 
 impl Shared<'_> {
@@ -144,7 +159,7 @@ impl Shared<'_> {
 /// Runs a campaign to its limit; returns the summary (also on disk).
 pub fn run(cfg: &CampaignConfig) -> anyhow::Result<Outcome> {
     anyhow::ensure!(
-        cfg.time.is_some() || cfg.iterations.is_some(),
+        cfg.time.is_some() || cfg.iterations.is_some() || cfg.generator == Generator::Sweep,
         "give --time or --iterations"
     );
     let _lock = OutLock::acquire(&cfg.out)?;
@@ -156,6 +171,14 @@ pub fn run(cfg: &CampaignConfig) -> anyhow::Result<Outcome> {
         .collect();
     let mut cfg = cfg.clone();
     cfg.gen.features = GenConfig::features_for(&supported);
+    let sweep = (cfg.generator == Generator::Sweep).then(|| generate::sweep::cases(&cfg.gen.features));
+    if let Some(cases) = &sweep {
+        // A fixed set, each case once: no mutation, no seeds.
+        let n = cases.len() as u64;
+        cfg.iterations = Some(cfg.iterations.map_or(n, |i| i.min(n)));
+        cfg.mutate_percent = 0;
+        cfg.seeds = None;
+    }
     let cfg = &cfg;
     std::fs::create_dir_all(cfg.out.join("inflight"))
         .map_err(|e| anyhow::anyhow!("cannot create output folder {}: {e}", cfg.out.display()))?;
@@ -192,6 +215,7 @@ pub fn run(cfg: &CampaignConfig) -> anyhow::Result<Outcome> {
         store,
         started: Instant::now(),
         deadline: cfg.time.map(|t| Instant::now() + t),
+        sweep,
     };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(cfg.jobs.max(1))
@@ -308,6 +332,9 @@ fn progress(shared: &Shared, finished: &AtomicBool) {
 /// entry (`mutated` tells which).
 fn next_case(shared: &Shared, data: &[u8], iteration: u64) -> Option<(TestCase, bool)> {
     let cfg = shared.cfg;
+    if let Some(cases) = &shared.sweep {
+        return cases.get(iteration as usize).map(|c| (c.clone(), false));
+    }
     let roll = u64::from_le_bytes(data[..8].try_into().expect("input has 8 bytes"));
     let seed = shared
         .corpus

@@ -8,6 +8,7 @@ pub mod aot_mutate;
 pub mod config;
 pub mod mutate;
 pub mod plan;
+pub mod sweep;
 
 use arbitrary::Unstructured;
 pub use config::GenConfig;
