@@ -311,39 +311,32 @@ fn table_cases(out: &mut Vec<TestCase>) {
 }
 
 fn atomic_cases(out: &mut Vec<TestCase>) {
-    for (op, ty, width) in [
-        ("i32.atomic.load", "i32", 4u64),
-        ("i64.atomic.load", "i64", 8),
-        ("i32.atomic.load8_u", "i32", 1),
-        ("i32.atomic.load16_u", "i32", 2),
-        ("i64.atomic.load32_u", "i64", 4),
+    // (instruction, type, width, whether it takes a value operand)
+    for (op, ty, width, rmw) in [
+        ("i32.atomic.load", "i32", 4u64, false),
+        ("i64.atomic.load", "i64", 8, false),
+        ("i32.atomic.load8_u", "i32", 1, false),
+        ("i32.atomic.load16_u", "i32", 2, false),
+        ("i64.atomic.load32_u", "i64", 4, false),
+        ("i32.atomic.rmw.add", "i32", 4, true),
+        ("i64.atomic.rmw.xchg", "i64", 8, true),
+        ("i32.atomic.rmw8.sub_u", "i32", 1, true),
+        ("i64.atomic.rmw16.or_u", "i64", 2, true),
     ] {
+        let (param, operand) = if rmw { (format!(" {ty}"), " (local.get 1)") } else { (String::new(), "") };
         let wat = format!(
             "(module (memory (export \"m\") 1 1 shared) \
-             (func (export \"f\") (param i32) (result {ty}) ({op} (local.get 0))))"
-        );
-        let calls = boundary_addresses(PAGE, width)
-            .into_iter()
-            .chain([2, 3, 5])
-            .map(|a| PlannedCall { export: "f".into(), args: vec![i32_arg(a)] })
-            .collect();
-        out.push(case(&wat, calls));
-    }
-    for (op, ty, width) in [
-        ("i32.atomic.rmw.add", "i32", 4u64),
-        ("i64.atomic.rmw.xchg", "i64", 8),
-        ("i32.atomic.rmw8.sub_u", "i32", 1),
-        ("i64.atomic.rmw16.or_u", "i64", 2),
-    ] {
-        let wat = format!(
-            "(module (memory (export \"m\") 1 1 shared) \
-             (func (export \"f\") (param i32 {ty}) (result {ty}) ({op} (local.get 0) (local.get 1))))"
+             (func (export \"f\") (param i32{param}) (result {ty}) ({op} (local.get 0){operand})))"
         );
         let value = edges(ty)[2];
+        // The end of memory, and misaligned addresses inside it.
         let calls = boundary_addresses(PAGE, width)
             .into_iter()
             .chain([2, 3, 5])
-            .map(|a| PlannedCall { export: "f".into(), args: vec![i32_arg(a), value] })
+            .map(|a| PlannedCall {
+                export: "f".into(),
+                args: if rmw { vec![i32_arg(a), value] } else { vec![i32_arg(a)] },
+            })
             .collect();
         out.push(case(&wat, calls));
     }
