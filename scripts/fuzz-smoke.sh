@@ -50,12 +50,9 @@ for t in "${targets[@]}"; do
       found=1
       mkdir -p fuzz/artifacts/"$t" && cp "$a" fuzz/artifacts/"$t"/
       kept="fuzz/artifacts/$t/$(basename "$a")"
-      # aot_mutated artifacts are generator input + .aot edits: triage the .aot.
+      # Triage knows each target's artifacts by their folder (aot_mutated:
+      # it re-runs the recipe to rebuild the mutated .aot).
       input="$kept"
-      if [ "$t" = aot_mutated ]; then
-        WASMSIEVE_FUZZ_AOT_OUT="$work/$t/mutated.aot" "$bin/$t" "$kept" >/dev/null 2>&1 || true
-        input="$work/$t/mutated.aot"
-      fi
       if [ -x target/release/wasmsieve ] && [ -e "$input" ]; then
         rc=0; ./target/release/wasmsieve triage --libfuzzer "$input" >>"$work/$t/triage" 2>&1 || rc=$?
         [ "$rc" = 1 ] && confirmed=1

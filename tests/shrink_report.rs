@@ -645,6 +645,26 @@ fn triage_aot_files() {
         "{}",
         show(&o)
     );
+
+    // An aot_mutated fuzz artifact: triage rebuilds its module and mutated
+    // .aot by the target's recipe; whatever the mutant does is P4 (bug).
+    let dir = d.join("aot_mutated");
+    std::fs::create_dir_all(&dir).unwrap();
+    let bytes = generate::seed_bytes(7, 8192);
+    let (case, aot) = wasmsieve::triage::aot_mutant_of(&bytes).expect("the recipe builds");
+    assert!(aot.starts_with(b"\0aot") && !case.wasm.is_empty());
+    let art = write(&dir, "crash-0123", &bytes);
+    let out = d.join("out");
+    let o = wasmsieve(&["triage", art.to_str().unwrap(), "--json", "--out", out.to_str().unwrap()]);
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{}", show(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let file = &v["files"][0];
+    assert_eq!(file["input"], "aot-mutated", "{v}");
+    assert!(file["error"].is_null(), "{v}");
+    for f in file["findings"].as_array().unwrap() {
+        assert_eq!(f["provenance"], "aot-manipulated", "{v}");
+        assert_ne!(f["verdict"]["bucket"], "security", "{v}");
+    }
     let _ = std::fs::remove_dir_all(d);
 }
 

@@ -18,7 +18,7 @@ use crate::engines;
 use crate::engines::wamr::AOT_ENGINE;
 use crate::exec::{CallResult, End, Execution, Executor, Provenance};
 use crate::generate::plan::CallPlan;
-use crate::generate::{self, GenConfig};
+use crate::generate::{self, GenConfig, TestCase};
 use crate::isolate::WorkerLimits;
 use crate::judge::oracle::{self, Comparison};
 use crate::judge::Finding;
@@ -41,6 +41,21 @@ pub enum Input {
     },
     /// An `.aot` file's bytes.
     Aot(Vec<u8>),
+    /// An `aot_mutated` fuzz target's artifact, its recipe re-run: the
+    /// generated module and the mutated `.aot` built from it (P4).
+    MutatedAot { wasm: Vec<u8>, aot: Vec<u8> },
+}
+
+/// The `aot_mutated` fuzz target's recipe, shared with it: the first half of
+/// the input generates a module, which the AoT compiler compiles with the
+/// supported default options; the second half edits the emitted bytes.
+/// `None` when the input builds no module or the module does not compile.
+pub fn aot_mutant_of(data: &[u8]) -> Option<(TestCase, Vec<u8>)> {
+    let (module_input, edits) = data.split_at(data.len() / 2);
+    let case = generate::generate(module_input, &GenConfig::default()).ok()?;
+    let mut aot = engines::wamr::compile_aot(&case.wasm, &engines::wamr::AotOptions::default()).ok()?;
+    generate::aot_mutate::apply_edits(&mut aot, edits);
+    Some((case, aot))
 }
 
 const LIBFUZZER_PREFIXES: &[&str] = &["crash-", "timeout-", "oom-", "leak-", "slow-unit-"];
@@ -77,6 +92,18 @@ pub fn classify(path: &Path, libfuzzer: bool) -> anyhow::Result<Input> {
             "{} is an empty libFuzzer artifact: no input to rebuild a module from",
             path.display()
         );
+        // cargo fuzz keeps a target's artifacts in a folder named after it.
+        let target = path.parent().and_then(Path::file_name).and_then(|n| n.to_str());
+        if target == Some("aot_mutated") {
+            let (case, aot) = aot_mutant_of(&bytes).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "{} is an aot_mutated artifact, but its first half builds no module that compiles; \
+                     was it made by another wasmsieve version?",
+                    path.display()
+                )
+            })?;
+            return Ok(Input::MutatedAot { wasm: case.wasm, aot });
+        }
         let case = generate::generate(&bytes, &GenConfig::default()).map_err(|e| {
             anyhow::anyhow!(
                 "{} is a libFuzzer artifact, but the generator cannot build a module from its {} bytes ({e}); \
@@ -245,9 +272,21 @@ pub fn triage(files: &[PathBuf], cfg: &TriageConfig) -> anyhow::Result<Vec<FileV
                     v.findings.push(f);
                 }
             }
-            Ok(Input::Aot(aot)) => {
-                v.input = "aot".into();
-                match triage_aot(file, &aot, cfg) {
+            Ok(input @ (Input::Aot(_) | Input::MutatedAot { .. })) => {
+                let (aot, source) = match input {
+                    Input::MutatedAot { wasm, aot } => {
+                        v.input = "aot-mutated".into();
+                        (aot, Some(wasm))
+                    }
+                    Input::Aot(aot) => {
+                        v.input = "aot".into();
+                        let source = cfg.source.as_ref().map(|s| crate::wasm::read_module(s)).transpose()?;
+                        (aot, source)
+                    }
+                    Input::Module { .. } => unreachable!("matched above"),
+                };
+                let manipulated = v.input == "aot-mutated";
+                match triage_aot(file, &aot, source, manipulated, cfg) {
                     Err(e) => v.error = Some(format!("{e:#}")),
                     Ok((found, notes, wasm)) => {
                         v.notes = notes;
@@ -272,16 +311,15 @@ pub fn triage(files: &[PathBuf], cfg: &TriageConfig) -> anyhow::Result<Vec<FileV
 const AOT_DEADLINE: Duration = Duration::from_secs(10);
 
 /// Triage of one `.aot`: (findings, notes, the source module or empty).
+/// `manipulated`: its bytes are known to have been changed after emission.
 fn triage_aot(
     path: &Path,
     aot: &[u8],
+    source: Option<Vec<u8>>,
+    manipulated: bool,
     cfg: &TriageConfig,
 ) -> anyhow::Result<(Vec<Finding>, Vec<String>, Vec<u8>)> {
     let mut notes = vec![];
-    let source = match &cfg.source {
-        Some(s) => Some((s.clone(), crate::wasm::read_module(s)?)),
-        None => None,
-    };
     anyhow::ensure!(
         engines::is_built(AOT_ENGINE),
         "{}: this binary has no AoT runtime built in (see `wasmsieve engines`)",
@@ -290,7 +328,7 @@ fn triage_aot(
     // The same way a campaign runs .aot files: the AoT engine loads `\0aot`
     // bytes as they are, in a worker unless --in-process.
     let source_plan = match &source {
-        Some((_, w)) => CallPlan::fixed(w, 3).unwrap_or_default(),
+        Some(w) => CallPlan::fixed(w, 3).unwrap_or_default(),
         None => CallPlan::default(),
     };
     let mut subject = pipeline::subjects(
@@ -302,7 +340,7 @@ fn triage_aot(
     subject.engine.set_deadline(AOT_DEADLINE);
     let exec = subject.engine.run(aot, &source_plan);
     let (reference, plan, wasm) = match &source {
-        Some((_, w)) => {
+        Some(w) => {
             let plan = CallPlan::fixed(w, 3).unwrap_or_default();
             let mut wt = engines::wasmtime::Wasmtime::new()?;
             (wt.run(w, &plan), plan, w.clone())
@@ -335,7 +373,10 @@ fn triage_aot(
     }
     // Provenance: does recompiling the source with the toolchain reproduce it?
     let mut provenance = Provenance::AotUnknown;
-    if let Some((_, w)) = &source {
+    if manipulated {
+        provenance = Provenance::AotManipulated;
+        notes.push("rebuilt from an aot_mutated artifact: the bytes were changed after emission (P4)".into());
+    } else if let Some(w) = &source {
         let subjects = pipeline::subjects(
             &[AOT_ENGINE.to_string()],
             cfg.isolate,
