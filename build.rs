@@ -135,6 +135,57 @@ const MODES: &[Mode] = &[
     },
 ];
 
+/// Names the WAMR tree for reports without a local path: `git <commit>` (with
+/// `+changes` when the checkout differs from it) for a git checkout, else
+/// `fnv64 <hash>` of every file under core/ and build-scripts/ (paths and
+/// contents, in path order), the same for the same sources anywhere.
+fn tree_fingerprint(root: &Path) -> String {
+    if root.join(".git").exists() {
+        let git = |args: &[&str]| {
+            Command::new("git")
+                .arg("-C")
+                .arg(root)
+                .args(args)
+                .output()
+                .ok()
+                .filter(|o| o.status.success())
+                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        };
+        if let Some(commit) = git(&["rev-parse", "HEAD"]) {
+            let dirty = git(&["status", "--porcelain", "--untracked-files=no"])
+                .is_some_and(|s| !s.is_empty());
+            return format!("git {commit}{}", if dirty { " +changes" } else { "" });
+        }
+    }
+    fn walk(dir: &Path, files: &mut Vec<PathBuf>) {
+        let Ok(rd) = fs::read_dir(dir) else { return };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, files);
+            } else {
+                files.push(p);
+            }
+        }
+    }
+    let mut files = vec![];
+    for d in ["core", "build-scripts"] {
+        walk(&root.join(d), &mut files);
+    }
+    files.sort();
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut feed = |bytes: &[u8]| {
+        for b in bytes {
+            h = (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    for f in &files {
+        feed(f.strip_prefix(root).unwrap_or(f).to_string_lossy().as_bytes());
+        feed(&fs::read(f).unwrap_or_default());
+    }
+    format!("fnv64 {h:016x} ({} files)", files.len())
+}
+
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(wsv_no_aot)");
     for v in [
@@ -246,15 +297,18 @@ fn main() {
 
     println!("cargo:rustc-env=WSV_WAMR_ROOT={}", src_root.display());
     println!("cargo:rustc-env=WSV_WAMR_VERSION={version}");
+    let tree = tree_fingerprint(&src_root);
     let info = format!(
         "/// WAMR source tree the engines were built from.\npub const WAMR_ROOT: &str = {:?};\n\
          /// WAMR version (core/version.h).\npub const WAMR_VERSION: &str = {:?};\n\
          /// Modes built into this binary.\npub const WAMR_MODES: &[&str] = &{:?};\n\
-         /// Whether the interpreter modes were built with AddressSanitizer.\npub const WAMR_ASAN: bool = {};\n",
+         /// Whether the interpreter modes were built with AddressSanitizer.\npub const WAMR_ASAN: bool = {};\n\
+         /// Which WAMR tree: its git commit, or a hash of its sources.\npub const WAMR_TREE: &str = {:?};\n",
         src_root.display().to_string(),
         version,
         built,
-        sanitize.is_some() || fuzz_cov
+        sanitize.is_some() || fuzz_cov,
+        tree
     );
     fs::write(out_dir.join("wamr_info.rs"), info).unwrap();
 }

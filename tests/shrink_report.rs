@@ -325,6 +325,10 @@ fn every_bucket_report_renders() {
     ] {
         assert!(text.contains(needle), "report lacks {needle:?}:\n{text}");
     }
+    // The tree is named by a fingerprint, never by a path on this machine.
+    let line = text.lines().find(|l| l.contains("WAMR version")).unwrap();
+    assert!(line.contains(wasmsieve::engines::wamr::WAMR_TREE), "{line}");
+    assert!(!text.contains(wasmsieve::engines::wamr::WAMR_ROOT), "{text}");
     assert_eq!(rc["deprecated"], false);
     assert_eq!(rc["expected return"]["ret code"], 0);
     assert!(

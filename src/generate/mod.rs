@@ -6,6 +6,7 @@
 
 pub mod aot_mutate;
 pub mod config;
+pub mod edges;
 pub mod mutate;
 pub mod plan;
 pub mod sweep;

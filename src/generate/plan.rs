@@ -156,44 +156,15 @@ impl Exports {
     }
 }
 
-/// Values at the edges of each type, where engines most often disagree.
+/// One of the type's edge values (`super::edges`).
 fn edge_value(t: ValType, u: &mut Unstructured) -> arbitrary::Result<Val> {
-    Ok(match t {
-        ValType::I32 => Val::I32(*u.choose(&[0, 1, -1, i32::MIN, i32::MAX, 0x7f, 0x80, 65536])?),
-        ValType::I64 => {
-            Val::I64(*u.choose(&[0, 1, -1, i64::MIN, i64::MAX, 1 << 32, u32::MAX as i64])?)
-        }
-        ValType::F32 => Val::F32(
-            u.choose(&[
-                0.0f32,
-                -0.0,
-                1.0,
-                -1.0,
-                f32::INFINITY,
-                f32::NEG_INFINITY,
-                f32::NAN,
-                f32::MIN,
-                f32::MAX,
-                2147483648.0,
-            ])?
-            .to_bits(),
-        ),
-        ValType::F64 => Val::F64(
-            u.choose(&[
-                0.0f64,
-                -0.0,
-                1.0,
-                -1.0,
-                f64::INFINITY,
-                f64::NEG_INFINITY,
-                f64::NAN,
-                f64::MIN,
-                f64::MAX,
-                9.2e18,
-            ])?
-            .to_bits(),
-        ),
-    })
+    let name = match t {
+        ValType::I32 => "i32",
+        ValType::I64 => "i64",
+        ValType::F32 => "f32",
+        ValType::F64 => "f64",
+    };
+    Ok(*u.choose(&super::edges::values(name))?)
 }
 
 fn arbitrary_value(t: ValType, u: &mut Unstructured) -> arbitrary::Result<Val> {

@@ -7,40 +7,11 @@
 //! rarely lands an access exactly at `size - k`; the sweep always does, in
 //! every mode, in minutes.
 
+use super::edges::values as edges;
 use super::plan::{CallPlan, Exports, PlannedCall};
 use super::TestCase;
 use crate::wasm::features::FeatureSet;
 use crate::wasm::Val;
-
-const I32_EDGES: &[i32] = &[
-    0, 1, -1, 2, 7, 31, 32, 33, 0x7f, 0x80, 0xff, 0xffff, 0x1_0000, i32::MIN, i32::MIN + 1, i32::MAX,
-];
-const I64_EDGES: &[i64] = &[
-    0, 1, -1, 63, 64, 0xffff_ffff, 0x1_0000_0000, i32::MIN as i64, i32::MAX as i64, i64::MIN,
-    i64::MIN + 1, i64::MAX,
-];
-const F32_EDGES: &[f32] = &[
-    0.0, -0.0, 1.0, -1.0, 0.5, -0.5, 1.5, f32::NAN, f32::INFINITY, f32::NEG_INFINITY, f32::MAX,
-    f32::MIN, f32::MIN_POSITIVE, 1e-45, 2147483520.0, 2147483648.0, -2147483648.0, -2147483904.0,
-    4294967040.0, 4294967296.0, 9.223372e18, -9.223372e18, 1.8446743e19,
-];
-const F64_EDGES: &[f64] = &[
-    0.0, -0.0, 1.0, -1.0, 0.5, -0.5, 1.5, f64::NAN, f64::INFINITY, f64::NEG_INFINITY, f64::MAX,
-    f64::MIN, f64::MIN_POSITIVE, 5e-324, 2147483647.0, 2147483647.9, 2147483648.0, -2147483648.0,
-    -2147483648.9, -2147483649.0, 4294967295.9, 4294967296.0, 9223372036854774784.0,
-    9223372036854775808.0, -9223372036854775808.0, -9223372036854777856.0, 18446744073709549568.0,
-    18446744073709551616.0,
-];
-
-fn edges(ty: &str) -> Vec<Val> {
-    match ty {
-        "i32" => I32_EDGES.iter().map(|v| Val::I32(*v)).collect(),
-        "i64" => I64_EDGES.iter().map(|v| Val::I64(*v)).collect(),
-        "f32" => F32_EDGES.iter().map(|v| Val::F32(v.to_bits())).collect(),
-        "f64" => F64_EDGES.iter().map(|v| Val::F64(v.to_bits())).collect(),
-        _ => unreachable!("no edges for {ty}"),
-    }
-}
 
 /// Numeric operators: (name, parameter types, result type).
 fn numeric_ops() -> Vec<(String, Vec<&'static str>, &'static str)> {

@@ -22,7 +22,7 @@ use crate::wasm::Val;
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::sync::OnceLock;
 
-// WAMR_ROOT, WAMR_VERSION, WAMR_MODES, WAMR_ASAN, written by build.rs.
+// WAMR_ROOT, WAMR_VERSION, WAMR_MODES, WAMR_ASAN, WAMR_TREE, written by build.rs.
 include!(concat!(env!("OUT_DIR"), "/wamr_info.rs"));
 
 pub mod repro;
@@ -338,6 +338,7 @@ pub fn build_info() -> Vec<(String, String)> {
     let mut v = vec![
         ("wamr-root".to_string(), WAMR_ROOT.to_string()),
         ("wamr-version".to_string(), WAMR_VERSION.to_string()),
+        ("wamr-tree".to_string(), WAMR_TREE.to_string()),
         ("wamr-asan".to_string(), WAMR_ASAN.to_string()),
     ];
     for m in Mode::ALL {

@@ -113,7 +113,7 @@ pub fn source_description() -> String {
     } else {
         "a local WAMR checkout (WAMR_ROOT)"
     };
-    format!("{} from {tree}", super::WAMR_VERSION)
+    format!("{} from {tree}, {}", super::WAMR_VERSION, super::WAMR_TREE)
 }
 
 /// wasmsieve's own build flags of an engine's mode (for the record).
