@@ -180,7 +180,12 @@ fn tree_fingerprint(root: &Path) -> String {
         }
     };
     for f in &files {
-        feed(f.strip_prefix(root).unwrap_or(f).to_string_lossy().as_bytes());
+        feed(
+            f.strip_prefix(root)
+                .unwrap_or(f)
+                .to_string_lossy()
+                .as_bytes(),
+        );
         feed(&fs::read(f).unwrap_or_default());
     }
     format!("fnv64 {h:016x} ({} files)", files.len())

@@ -133,7 +133,11 @@ impl Differ {
             self.reference.run(wasm, plan)
         };
         let screen_time = start.elapsed();
-        let stage = if screened { "screen (wasmi)" } else { "reference (wasmtime)" };
+        let stage = if screened {
+            "screen (wasmi)"
+        } else {
+            "reference (wasmtime)"
+        };
         add_time(&mut times, stage, screen_time);
         // When the screen itself gave up (its fuel ran out), a runtime that
         // does not finish either is looping with the guest (P10): a short
@@ -255,7 +259,11 @@ impl Differ {
             comparisons.push((exec, cmp));
         }
         add_time(&mut times, "confirmations (re-runs)", confirming);
-        add_time(&mut times, "judging", t.elapsed().saturating_sub(confirming));
+        add_time(
+            &mut times,
+            "judging",
+            t.elapsed().saturating_sub(confirming),
+        );
         CaseReport {
             screen: screen.engine,
             features,

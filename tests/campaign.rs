@@ -89,7 +89,13 @@ fn aot_mutate_files_bug_findings_with_all_three_files() {
     assert!(html.contains("<svg") && html.contains("Unique findings over time"));
     // Where the time went, per stage, in the summary and the report.
     let stages = summary["time_by_stage"].as_object().unwrap();
-    for stage in ["generation", "screen (wasmi)", "wamr-aot", "judging", "recording"] {
+    for stage in [
+        "generation",
+        "screen (wasmi)",
+        "wamr-aot",
+        "judging",
+        "recording",
+    ] {
         assert!(stages[stage].as_f64().unwrap() > 0.0, "{stage}: {stages:?}");
     }
     assert!(html.contains("Where the time goes") && html.contains("screen (wasmi)"));
@@ -224,7 +230,17 @@ fn campaign_outlives_crashing_hanging_and_allocating_workers() {
 fn sweep_runs_each_case_once() {
     let out = temp_dir("sweep");
     let status = Command::new(EXE)
-        .args(["fuzz", "--generator", "sweep", "--engine", "wamr-fast", "--iterations", "80", "--jobs", "2"])
+        .args([
+            "fuzz",
+            "--generator",
+            "sweep",
+            "--engine",
+            "wamr-fast",
+            "--iterations",
+            "80",
+            "--jobs",
+            "2",
+        ])
         .arg("--out")
         .arg(&out)
         .status()

@@ -848,12 +848,25 @@ fn screen_alone_on_agreement_reference_on_disagreement() {
         &mut d,
         r#"(module (func (export "wsv_fault_value") (param i32) (result i32) (i32.add (local.get 0) (i32.const 1))))"#,
     );
-    assert_eq!(wrong.referenced, Some(Referenced::Disagreement), "{}", describe(&wrong));
+    assert_eq!(
+        wrong.referenced,
+        Some(Referenced::Disagreement),
+        "{}",
+        describe(&wrong)
+    );
     assert_eq!(wrong.reference.engine, "wasmtime");
-    let f = wrong.findings.first().unwrap_or_else(|| panic!("{}", describe(&wrong)));
+    let f = wrong
+        .findings
+        .first()
+        .unwrap_or_else(|| panic!("{}", describe(&wrong)));
     let engines: Vec<&str> = f.executions.iter().map(|e| e.engine.as_str()).collect();
     assert_eq!(engines, ["wasmtime", "faulty", "wasmi"], "{f:?}");
-    assert_eq!(f.divergence.symptom, Symptom::WrongValue, "{}", describe(&wrong));
+    assert_eq!(
+        f.divergence.symptom,
+        Symptom::WrongValue,
+        "{}",
+        describe(&wrong)
+    );
 
     // Every case in the share: the reference runs on agreement too.
     d.reference_share = 1.0;
@@ -861,7 +874,12 @@ fn screen_alone_on_agreement_reference_on_disagreement() {
         &mut d,
         r#"(module (func (export "f") (param i32) (result i32) (i32.mul (local.get 0) (i32.const 3))))"#,
     );
-    assert_eq!(sampled.referenced, Some(Referenced::Sampled), "{}", describe(&sampled));
+    assert_eq!(
+        sampled.referenced,
+        Some(Referenced::Sampled),
+        "{}",
+        describe(&sampled)
+    );
     assert_eq!(sampled.reference.engine, "wasmtime");
     assert!(sampled.findings.is_empty(), "{}", describe(&sampled));
 }
@@ -890,9 +908,17 @@ fn simd_memory64_and_atomics_are_compared() {
     ] {
         let r = run(&mut d, wat);
         assert_eq!(r.features.optional_names(), [feature], "{}", describe(&r));
-        assert_eq!(r.referenced, Some(referenced), "{feature}: {}", describe(&r));
+        assert_eq!(
+            r.referenced,
+            Some(referenced),
+            "{feature}: {}",
+            describe(&r)
+        );
         assert!(r.skipped.is_empty());
-        let f = r.findings.first().unwrap_or_else(|| panic!("{feature}: {}", describe(&r)));
+        let f = r
+            .findings
+            .first()
+            .unwrap_or_else(|| panic!("{feature}: {}", describe(&r)));
         assert_eq!(f.executions[0].engine, "wasmtime", "{feature}");
     }
 }
@@ -910,7 +936,11 @@ fn features_go_to_the_modes_built_with_them() {
         names.push(m.engine_name().to_string());
     }
     let mut d = differ(&names.iter().map(String::as_str).collect::<Vec<_>>());
-    for (wat, feature) in [(&correct_simd, "simd"), (&correct_m64, "memory64"), (&correct_atomic, "threads")] {
+    for (wat, feature) in [
+        (&correct_simd, "simd"),
+        (&correct_m64, "memory64"),
+        (&correct_atomic, "threads"),
+    ] {
         let r = run(&mut d, wat);
         assert!(r.findings.is_empty(), "{feature}: {}", describe(&r));
         for name in &names {
@@ -919,9 +949,16 @@ fn features_go_to_the_modes_built_with_them() {
                 .features
                 .optional_names()
                 .contains(&feature);
-            let ran = r.comparisons.iter().any(|(e, c)| &e.engine == name && *c == Comparison::Agree);
+            let ran = r
+                .comparisons
+                .iter()
+                .any(|(e, c)| &e.engine == name && *c == Comparison::Agree);
             assert_eq!(ran, supports, "{feature} in {name}: {}", describe(&r));
-            assert_eq!(r.skipped.iter().any(|s| s == name), !supports, "{feature} in {name}");
+            assert_eq!(
+                r.skipped.iter().any(|s| s == name),
+                !supports,
+                "{feature} in {name}"
+            );
         }
     }
 }
@@ -937,7 +974,11 @@ fn aot_trap_in_a_float_function_is_a_trap() {
         r#"(module (func (export "f") (result f64) unreachable) (func (export "g") (param f32) (result f32) unreachable))"#,
     );
     assert!(r.findings.is_empty(), "{}", describe(&r));
-    assert!(matches!(r.comparisons[0].1, Comparison::Agree), "{}", describe(&r));
+    assert!(
+        matches!(r.comparisons[0].1, Comparison::Agree),
+        "{}",
+        describe(&r)
+    );
 }
 
 /// False bugs met while adding threads: both engines trap on an unaligned
@@ -958,7 +999,13 @@ fn unaligned_atomics_trap_alike() {
     );
     assert!(r.findings.is_empty(), "{}", describe(&r));
     assert!(
-        matches!(&r.reference.calls[0].result, CallResult::Trapped { trap: Trap::UnalignedAtomic, .. }),
+        matches!(
+            &r.reference.calls[0].result,
+            CallResult::Trapped {
+                trap: Trap::UnalignedAtomic,
+                ..
+            }
+        ),
         "{}",
         describe(&r)
     );

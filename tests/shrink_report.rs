@@ -328,7 +328,10 @@ fn every_bucket_report_renders() {
     // The tree is named by a fingerprint, never by a path on this machine.
     let line = text.lines().find(|l| l.contains("WAMR version")).unwrap();
     assert!(line.contains(wasmsieve::engines::wamr::WAMR_TREE), "{line}");
-    assert!(!text.contains(wasmsieve::engines::wamr::WAMR_ROOT), "{text}");
+    assert!(
+        !text.contains(wasmsieve::engines::wamr::WAMR_ROOT),
+        "{text}"
+    );
     assert_eq!(rc["deprecated"], false);
     assert_eq!(rc["expected return"]["ret code"], 0);
     assert!(
@@ -659,7 +662,13 @@ fn triage_aot_files() {
     assert!(aot.starts_with(b"\0aot") && !case.wasm.is_empty());
     let art = write(&dir, "crash-0123", &bytes);
     let out = d.join("out");
-    let o = wasmsieve(&["triage", art.to_str().unwrap(), "--json", "--out", out.to_str().unwrap()]);
+    let o = wasmsieve(&[
+        "triage",
+        art.to_str().unwrap(),
+        "--json",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert!(matches!(o.status.code(), Some(0 | 1)), "{}", show(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let file = &v["files"][0];

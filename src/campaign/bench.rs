@@ -120,10 +120,22 @@ pub fn run(cfg: &BenchConfig) -> anyhow::Result<()> {
         "mode", "compared/s", "old path (ref=all)", "in process", "isolation"
     );
     for name in &cfg.modes {
-        let m = campaign(std::slice::from_ref(name), cfg.seconds, 1, true, super::DEFAULT_REFERENCE_SHARE)?;
+        let m = campaign(
+            std::slice::from_ref(name),
+            cfg.seconds,
+            1,
+            true,
+            super::DEFAULT_REFERENCE_SHARE,
+        )?;
         let old = campaign(std::slice::from_ref(name), cfg.seconds, 1, true, 1.0)?;
         let local = match engines::info(name).is_some_and(|i| i.in_process_ok) {
-            true => Some(campaign(std::slice::from_ref(name), cfg.seconds, 1, false, super::DEFAULT_REFERENCE_SHARE)?),
+            true => Some(campaign(
+                std::slice::from_ref(name),
+                cfg.seconds,
+                1,
+                false,
+                super::DEFAULT_REFERENCE_SHARE,
+            )?),
             false => None,
         };
         let s = &m.outcome.summary;
@@ -143,10 +155,7 @@ pub fn run(cfg: &BenchConfig) -> anyhow::Result<()> {
         );
         println!(
             "{:<16} reference ran on {} disagreeing and {} sampled of {} cases",
-            "",
-            s.reference_on_disagreement,
-            s.reference_sampled,
-            s.modules_generated
+            "", s.reference_on_disagreement, s.reference_sampled, s.modules_generated
         );
     }
 

@@ -171,7 +171,8 @@ pub fn run(cfg: &CampaignConfig) -> anyhow::Result<Outcome> {
         .collect();
     let mut cfg = cfg.clone();
     cfg.gen.features = GenConfig::features_for(&supported);
-    let sweep = (cfg.generator == Generator::Sweep).then(|| generate::sweep::cases(&cfg.gen.features));
+    let sweep =
+        (cfg.generator == Generator::Sweep).then(|| generate::sweep::cases(&cfg.gen.features));
     if let Some(cases) = &sweep {
         // A fixed set, each case once: no mutation, no seeds.
         let n = cases.len() as u64;
@@ -467,7 +468,11 @@ fn job_loop(
 /// never loses the finding (it is on disk already).
 fn shrink_lane(shared: &Shared, queue: std::sync::mpsc::Receiver<PathBuf>) {
     unsafe {
-        libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, SHRINK_NICE);
+        libc::setpriority(
+            libc::PRIO_PROCESS,
+            libc::gettid() as libc::id_t,
+            SHRINK_NICE,
+        );
     }
     let mut skipped = 0;
     for dir in queue {

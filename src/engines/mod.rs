@@ -75,7 +75,10 @@ static OTHERS: &[EngineInfo] = &[
         code: "wasmi",
         crash_glue: &[],
         // wasmi has no threads proposal: such a case goes to wasmtime directly.
-        features: FeatureSet { threads: false, ..FeatureSet::GENERATED },
+        features: FeatureSet {
+            threads: false,
+            ..FeatureSet::GENERATED
+        },
         about: "second opinion: wasmi interpreter",
     },
 ];

@@ -105,7 +105,9 @@ impl Engine for Wasmi {
             ));
         }
         let mut store = Store::new(&self.engine, ());
-        store.set_fuel(crate::exec::FUEL_PER_CALL).expect("fuel enabled");
+        store
+            .set_fuel(crate::exec::FUEL_PER_CALL)
+            .expect("fuel enabled");
         let linker = Linker::<()>::new(&self.engine);
         let instance = linker
             .instantiate_and_start(&mut store, module)
@@ -133,7 +135,9 @@ impl Instance for WasmiInstance<'_> {
             .map(|t| wasmi::Val::default_for_ty(*t))
             .collect();
         let args: Vec<_> = args.iter().copied().map(to_wasmi).collect();
-        self.store.set_fuel(crate::exec::FUEL_PER_CALL).expect("fuel enabled");
+        self.store
+            .set_fuel(crate::exec::FUEL_PER_CALL)
+            .expect("fuel enabled");
         f.call(&mut *self.store, &args, &mut results)
             .map_err(|e| trap_of(&e))?;
         Ok(results.iter().filter_map(from_wasmi).collect())

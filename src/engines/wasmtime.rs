@@ -123,7 +123,9 @@ impl Engine for Wasmtime {
             .build();
         let mut store = Store::new(&self.engine, limits);
         store.limiter(|l| l);
-        store.set_fuel(crate::exec::FUEL_PER_CALL).expect("fuel enabled");
+        store
+            .set_fuel(crate::exec::FUEL_PER_CALL)
+            .expect("fuel enabled");
         self.trap_site = None;
         let instance = wasmtime::Instance::new(&mut store, module, &[]).map_err(|e| {
             self.trap_site = trap_site_of(&e);
@@ -159,7 +161,9 @@ impl Instance for WasmtimeInstance<'_> {
         let n = f.ty(&*self.store).results().len();
         let mut results = vec![wasmtime::Val::I32(0); n];
         let args: Vec<_> = args.iter().copied().map(to_wasmtime).collect();
-        self.store.set_fuel(crate::exec::FUEL_PER_CALL).expect("fuel enabled");
+        self.store
+            .set_fuel(crate::exec::FUEL_PER_CALL)
+            .expect("fuel enabled");
         self.trap_site = None;
         f.call(&mut *self.store, &args, &mut results).map_err(|e| {
             self.trap_site = trap_site_of(&e);

@@ -99,7 +99,10 @@ impl GenConfig {
     pub fn features_for(engines: &[&crate::wasm::features::FeatureSet]) -> FeatureSet {
         let mut union = FeatureSet::BASE;
         for (name, _) in FeatureSet::OPTIONAL {
-            if engines.iter().any(|e| e.covers(&FeatureSet::BASE.with(name, true))) {
+            if engines
+                .iter()
+                .any(|e| e.covers(&FeatureSet::BASE.with(name, true)))
+            {
                 union = union.with(name, true);
             }
         }

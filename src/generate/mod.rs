@@ -50,9 +50,9 @@ pub(crate) fn waits(wasm: &[u8]) -> bool {
         Ok(Payload::CodeSectionEntry(body)) => body.get_operators_reader().is_ok_and(|mut r| {
             while !r.eof() {
                 match r.read() {
-                    Ok(Operator::MemoryAtomicWait32 { .. } | Operator::MemoryAtomicWait64 { .. }) => {
-                        return true
-                    }
+                    Ok(
+                        Operator::MemoryAtomicWait32 { .. } | Operator::MemoryAtomicWait64 { .. },
+                    ) => return true,
                     Ok(_) => {}
                     Err(_) => return false,
                 }

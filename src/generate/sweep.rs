@@ -27,7 +27,9 @@ fn numeric_ops() -> Vec<(String, Vec<&'static str>, &'static str)> {
         ] {
             ops.push((format!("{t}.{op}"), vec![t, t], t));
         }
-        for op in ["eq", "ne", "lt_s", "lt_u", "gt_s", "gt_u", "le_s", "le_u", "ge_s", "ge_u"] {
+        for op in [
+            "eq", "ne", "lt_s", "lt_u", "gt_s", "gt_u", "le_s", "le_u", "ge_s", "ge_u",
+        ] {
             ops.push((format!("{t}.{op}"), vec![t, t], "i32"));
         }
     }
@@ -43,13 +45,23 @@ fn numeric_ops() -> Vec<(String, Vec<&'static str>, &'static str)> {
             ops.push((format!("{t}.{op}"), vec![t, t], "i32"));
         }
     }
-    for (to, from) in [("i32", "f32"), ("i32", "f64"), ("i64", "f32"), ("i64", "f64")] {
+    for (to, from) in [
+        ("i32", "f32"),
+        ("i32", "f64"),
+        ("i64", "f32"),
+        ("i64", "f64"),
+    ] {
         for sign in ["s", "u"] {
             ops.push((format!("{to}.trunc_{from}_{sign}"), vec![from], to));
             ops.push((format!("{to}.trunc_sat_{from}_{sign}"), vec![from], to));
         }
     }
-    for (to, from) in [("f32", "i32"), ("f32", "i64"), ("f64", "i32"), ("f64", "i64")] {
+    for (to, from) in [
+        ("f32", "i32"),
+        ("f32", "i64"),
+        ("f64", "i32"),
+        ("f64", "i64"),
+    ] {
         for sign in ["s", "u"] {
             ops.push((format!("{to}.convert_{from}_{sign}"), vec![from], to));
         }
@@ -59,7 +71,12 @@ fn numeric_ops() -> Vec<(String, Vec<&'static str>, &'static str)> {
     ops.push(("i64.extend_i32_u".into(), vec!["i32"], "i64"));
     ops.push(("f32.demote_f64".into(), vec!["f64"], "f32"));
     ops.push(("f64.promote_f32".into(), vec!["f32"], "f64"));
-    for (a, b) in [("i32", "f32"), ("i64", "f64"), ("f32", "i32"), ("f64", "i64")] {
+    for (a, b) in [
+        ("i32", "f32"),
+        ("i64", "f64"),
+        ("f32", "i32"),
+        ("f64", "i64"),
+    ] {
         ops.push((format!("{a}.reinterpret_{b}"), vec![b], a));
     }
     ops
@@ -154,7 +171,8 @@ fn memory_cases(memory: &str, addr: &str, out: &mut Vec<TestCase>) {
         "i64" => Val::I64(a),
         _ => i32_arg(a),
     };
-    let data = format!(r#"(data ({addr}.const 0) "\01\02\03\04\05\06\07\08\f0\e0\d0\c0\b0\a0\90\80")"#);
+    let data =
+        format!(r#"(data ({addr}.const 0) "\01\02\03\04\05\06\07\08\f0\e0\d0\c0\b0\a0\90\80")"#);
     for &(load, ty, width) in ACCESSES {
         for &offset in OFFSETS {
             let wat = format!(
@@ -206,7 +224,12 @@ fn memory_cases(memory: &str, addr: &str, out: &mut Vec<TestCase>) {
             export: "size".into(),
             args: vec![],
         });
-        for a in [2 * PAGE as i64 - 1, 2 * PAGE as i64, 3 * PAGE as i64 - 1, 3 * PAGE as i64] {
+        for a in [
+            2 * PAGE as i64 - 1,
+            2 * PAGE as i64,
+            3 * PAGE as i64 - 1,
+            3 * PAGE as i64,
+        ] {
             calls.push(PlannedCall {
                 export: "load".into(),
                 args: vec![arg(a)],
@@ -224,7 +247,19 @@ fn memory_cases(memory: &str, addr: &str, out: &mut Vec<TestCase>) {
     );
     let mut calls = vec![];
     let end = PAGE as i64;
-    for (dst, len) in [(0, 0), (end, 0), (end + 1, 0), (end - 8, 8), (end - 8, 9), (end - 1, 2), (0, end), (0, end + 1), (1, end), (end, 1), (0, 0xffff_ffff)] {
+    for (dst, len) in [
+        (0, 0),
+        (end, 0),
+        (end + 1, 0),
+        (end - 8, 8),
+        (end - 8, 9),
+        (end - 1, 2),
+        (0, end),
+        (0, end + 1),
+        (1, end),
+        (end, 1),
+        (0, 0xffff_ffff),
+    ] {
         calls.push(PlannedCall {
             export: "fill".into(),
             args: vec![arg(dst), Val::I32(0x5a), arg(len)],
@@ -264,19 +299,43 @@ fn table_cases(out: &mut Vec<TestCase>) {
     let i = |v: i32| Val::I32(v);
     for idx in [0, 1, 2, 9, 10, 11, 19, 20, -1] {
         for f in ["is_null", "set", "call"] {
-            calls.push(PlannedCall { export: f.into(), args: vec![i(idx)] });
+            calls.push(PlannedCall {
+                export: f.into(),
+                args: vec![i(idx)],
+            });
         }
         for len in [0, 1, 2] {
-            calls.push(PlannedCall { export: "fill".into(), args: vec![i(idx), i(len)] });
-            calls.push(PlannedCall { export: "copy".into(), args: vec![i(idx), i(0), i(len)] });
-            calls.push(PlannedCall { export: "copy".into(), args: vec![i(0), i(idx), i(len)] });
-            calls.push(PlannedCall { export: "init".into(), args: vec![i(idx), i(0), i(len)] });
+            calls.push(PlannedCall {
+                export: "fill".into(),
+                args: vec![i(idx), i(len)],
+            });
+            calls.push(PlannedCall {
+                export: "copy".into(),
+                args: vec![i(idx), i(0), i(len)],
+            });
+            calls.push(PlannedCall {
+                export: "copy".into(),
+                args: vec![i(0), i(idx), i(len)],
+            });
+            calls.push(PlannedCall {
+                export: "init".into(),
+                args: vec![i(idx), i(0), i(len)],
+            });
         }
     }
     for delta in [0, 1, 9, 10, 11, -1] {
-        calls.push(PlannedCall { export: "grow".into(), args: vec![i(delta)] });
-        calls.push(PlannedCall { export: "size".into(), args: vec![] });
-        calls.push(PlannedCall { export: "call".into(), args: vec![i(19)] });
+        calls.push(PlannedCall {
+            export: "grow".into(),
+            args: vec![i(delta)],
+        });
+        calls.push(PlannedCall {
+            export: "size".into(),
+            args: vec![],
+        });
+        calls.push(PlannedCall {
+            export: "call".into(),
+            args: vec![i(19)],
+        });
     }
     out.push(case(wat, calls));
 }
@@ -294,7 +353,11 @@ fn atomic_cases(out: &mut Vec<TestCase>) {
         ("i32.atomic.rmw8.sub_u", "i32", 1, true),
         ("i64.atomic.rmw16.or_u", "i64", 2, true),
     ] {
-        let (param, operand) = if rmw { (format!(" {ty}"), " (local.get 1)") } else { (String::new(), "") };
+        let (param, operand) = if rmw {
+            (format!(" {ty}"), " (local.get 1)")
+        } else {
+            (String::new(), "")
+        };
         let wat = format!(
             "(module (memory (export \"m\") 1 1 shared) \
              (func (export \"f\") (param i32{param}) (result {ty}) ({op} (local.get 0){operand})))"
@@ -306,7 +369,11 @@ fn atomic_cases(out: &mut Vec<TestCase>) {
             .chain([2, 3, 5])
             .map(|a| PlannedCall {
                 export: "f".into(),
-                args: if rmw { vec![i32_arg(a), value] } else { vec![i32_arg(a)] },
+                args: if rmw {
+                    vec![i32_arg(a), value]
+                } else {
+                    vec![i32_arg(a)]
+                },
             })
             .collect();
         out.push(case(&wat, calls));
@@ -326,7 +393,10 @@ fn simd_cases(out: &mut Vec<TestCase>) {
         );
         let calls = boundary_addresses(PAGE, width)
             .into_iter()
-            .map(|a| PlannedCall { export: "f".into(), args: vec![i32_arg(a)] })
+            .map(|a| PlannedCall {
+                export: "f".into(),
+                args: vec![i32_arg(a)],
+            })
             .collect();
         out.push(case(&wat, calls));
     }
@@ -365,8 +435,17 @@ fn simd_cases(out: &mut Vec<TestCase>) {
         );
         let mut calls = edge_calls("f", &["i32", "i32"]);
         // The float shapes take their operands' bits from i32 edges plus NaN/inf.
-        for bits in [0x7fc0_0000u32, 0xff80_0000, 0x7f80_0000, 0x8000_0000, 0x4f00_0000] {
-            calls.push(PlannedCall { export: "f".into(), args: vec![Val::I32(bits as i32), Val::I32(0x3f80_0000)] });
+        for bits in [
+            0x7fc0_0000u32,
+            0xff80_0000,
+            0x7f80_0000,
+            0x8000_0000,
+            0x4f00_0000,
+        ] {
+            calls.push(PlannedCall {
+                export: "f".into(),
+                args: vec![Val::I32(bits as i32), Val::I32(0x3f80_0000)],
+            });
         }
         out.push(case(&wat, calls));
     }
@@ -376,7 +455,9 @@ fn simd_cases(out: &mut Vec<TestCase>) {
 pub fn cases(features: &FeatureSet) -> Vec<TestCase> {
     let mut out = vec![];
     for (op, params, result) in numeric_ops() {
-        let names: Vec<String> = (0..params.len()).map(|i| format!("(local.get {i})")).collect();
+        let names: Vec<String> = (0..params.len())
+            .map(|i| format!("(local.get {i})"))
+            .collect();
         let wat = format!(
             "(module (func (export \"f\") (param {}) (result {result}) ({op} {})))",
             params.join(" "),
@@ -407,9 +488,15 @@ mod tests {
     fn every_case_validates_and_calls_only_its_exports() {
         let all = cases(&FeatureSet::GENERATED);
         let base = cases(&FeatureSet::BASE);
-        assert!(all.len() > base.len() && base.len() > 150, "{} / {}", all.len(), base.len());
+        assert!(
+            all.len() > base.len() && base.len() > 150,
+            "{} / {}",
+            all.len(),
+            base.len()
+        );
         for c in &all {
-            let mut v = wasmparser::Validator::new_with_features(FeatureSet::GENERATED.wasmparser());
+            let mut v =
+                wasmparser::Validator::new_with_features(FeatureSet::GENERATED.wasmparser());
             if let Err(e) = v.validate_all(&c.wasm) {
                 panic!("{e}: {}", wasmprinter::print_bytes(&c.wasm).unwrap());
             }

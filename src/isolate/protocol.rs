@@ -73,7 +73,10 @@ mod tests {
         write_case(&mut wire, b"", &CallPlan::default()).unwrap();
         let mut r = io::Cursor::new(wire);
         assert_eq!(read_case(&mut r).unwrap(), Some((bytes.clone(), plan)));
-        assert_eq!(read_case(&mut r).unwrap(), Some((vec![], CallPlan::default())));
+        assert_eq!(
+            read_case(&mut r).unwrap(),
+            Some((vec![], CallPlan::default()))
+        );
         assert_eq!(read_case(&mut r).unwrap(), None);
         // A stream cut inside a frame is an error, not a short module.
         let mut cut = vec![];

@@ -78,7 +78,8 @@ fn bars(title: &str, items: &[(String, f64)]) -> String {
 }
 
 const COLORS: &[&str] = &[
-    "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+    "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+    "#bcbd22", "#17becf",
 ];
 
 fn bucket_color(b: Bucket) -> &'static str {
@@ -124,7 +125,8 @@ fn rate_series(s: &Summary) -> Vec<(String, &'static str, Vec<(f64, f64)>)> {
 /// Share of the jobs' time per stage in each interval, in percent.
 fn stage_series(s: &Summary) -> Vec<(String, &'static str, Vec<(f64, f64)>)> {
     let stages: Vec<&String> = s.time_by_stage.keys().collect();
-    let cumulative = |t: &crate::store::summary::Tick, k: &str| *t.time_by_stage.get(k).unwrap_or(&0.0);
+    let cumulative =
+        |t: &crate::store::summary::Tick, k: &str| *t.time_by_stage.get(k).unwrap_or(&0.0);
     stages
         .iter()
         .enumerate()

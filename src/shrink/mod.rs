@@ -304,7 +304,8 @@ pub fn shrink_finding_with(dir: &Path, cfg: &ShrinkConfig) -> anyhow::Result<Shr
         }
         // 3. Items, with at most half the time left.
         let global = judge.deadline;
-        judge.deadline = global.min(Instant::now() + global.saturating_duration_since(Instant::now()) / 2);
+        judge.deadline =
+            global.min(Instant::now() + global.saturating_duration_since(Instant::now()) / 2);
         min = wasm_shrink_stage(&mut judge, min, &plan, cfg, &budget_hit);
         judge.deadline = global;
         *budget_hit.borrow_mut() = false;

@@ -231,7 +231,12 @@ impl Body {
         // a row: gone together (a push and the `drop` that takes it).
         out.push(self.splice(i..i + 1, &[]));
         for n in 2..=4 {
-            if self.ops[i..(i + n).min(end)].iter().filter(|o| o.nest == Nest::Plain).count() == n {
+            if self.ops[i..(i + n).min(end)]
+                .iter()
+                .filter(|o| o.nest == Nest::Plain)
+                .count()
+                == n
+            {
                 out.push(self.splice(i..i + n, &[]));
             }
         }
@@ -244,18 +249,36 @@ impl Body {
 
 /// Validates a candidate the way the harness's engines will read it.
 pub fn valid(wasm: &[u8]) -> bool {
-    wasmparser::Validator::new_with_features(crate::wasm::features::FeatureSet::GENERATED.wasmparser())
-        .validate_all(wasm)
-        .is_ok()
+    wasmparser::Validator::new_with_features(
+        crate::wasm::features::FeatureSet::GENERATED.wasmparser(),
+    )
+    .validate_all(wasm)
+    .is_ok()
 }
 
 /// Operator names of wasm-smith's termination counter (`ensure_termination`):
 /// at every function entry and loop head, and before bulk operations.
 const FUEL_CHECK_1: &[&str] = &[
-    "GlobalGet", "I32Eqz", "If", "Unreachable", "End", "GlobalGet", "I32Const", "I32Sub", "GlobalSet",
+    "GlobalGet",
+    "I32Eqz",
+    "If",
+    "Unreachable",
+    "End",
+    "GlobalGet",
+    "I32Const",
+    "I32Sub",
+    "GlobalSet",
 ];
 const FUEL_CHECK_N: &[&str] = &[
-    "LocalGet", "GlobalGet", "I32GeU", "If", "Unreachable", "End", "GlobalGet", "LocalGet", "I32Sub",
+    "LocalGet",
+    "GlobalGet",
+    "I32GeU",
+    "If",
+    "Unreachable",
+    "End",
+    "GlobalGet",
+    "LocalGet",
+    "I32Sub",
     "GlobalSet",
 ];
 
@@ -288,7 +311,8 @@ pub fn without_fuel_checks(wasm: &[u8]) -> Option<Vec<u8>> {
                 }
             }
         }
-        let mut out = body.bytes[..body.ops.first().map_or(body.bytes.len(), |o| o.span.start)].to_vec();
+        let mut out =
+            body.bytes[..body.ops.first().map_or(body.bytes.len(), |o| o.span.start)].to_vec();
         for k in keep {
             out.extend_from_slice(&body.bytes[body.ops[k].span.clone()]);
         }
@@ -339,7 +363,9 @@ pub fn reduce_bodies(
                 return best;
             }
             let Some(s) = split(&best) else { return best };
-            let Some(body) = parse_body(s.bodies[f]) else { break };
+            let Some(body) = parse_body(s.bodies[f]) else {
+                break;
+            };
             if i >= body.ops.len() {
                 break;
             }
@@ -462,7 +488,11 @@ mod tests {
     fn bytes_shrink_to_what_the_predicate_needs() {
         let mut w = b"\0asm\x01\0\0\0".to_vec();
         w.extend_from_slice(b"0123456789abcdefXYZ0123456789");
-        let min = reduce_bytes(w, &mut |c: &[u8]| c.windows(3).any(|x| x == b"XYZ"), &|| false);
+        let min = reduce_bytes(
+            w,
+            &mut |c: &[u8]| c.windows(3).any(|x| x == b"XYZ"),
+            &|| false,
+        );
         assert_eq!(min, b"\0asm\x01\0\0\0XYZ");
     }
 }

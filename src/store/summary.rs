@@ -267,7 +267,10 @@ impl Summary {
             None => {}
         }
         if r.referenced.is_some() && r.referenced != Some(Referenced::Unscreened) {
-            *self.executions.entry(r.reference.engine.clone()).or_default() += 1;
+            *self
+                .executions
+                .entry(r.reference.engine.clone())
+                .or_default() += 1;
         }
         for (stage, secs) in &r.times {
             *self.time_by_stage.entry(stage.clone()).or_default() += secs;
@@ -277,7 +280,10 @@ impl Summary {
         }
         for (exec, cmp) in &r.comparisons {
             *self.executions.entry(exec.engine.clone()).or_default() += 1;
-            let used = self.features_by_engine.entry(exec.engine.clone()).or_default();
+            let used = self
+                .features_by_engine
+                .entry(exec.engine.clone())
+                .or_default();
             for f in r.features.optional_names() {
                 *used.entry(f.to_string()).or_default() += 1;
             }

@@ -53,7 +53,8 @@ pub enum Input {
 pub fn aot_mutant_of(data: &[u8]) -> Option<(TestCase, Vec<u8>)> {
     let (module_input, edits) = data.split_at(data.len() / 2);
     let case = generate::generate(module_input, &GenConfig::default()).ok()?;
-    let mut aot = engines::wamr::compile_aot(&case.wasm, &engines::wamr::AotOptions::default()).ok()?;
+    let mut aot =
+        engines::wamr::compile_aot(&case.wasm, &engines::wamr::AotOptions::default()).ok()?;
     generate::aot_mutate::apply_edits(&mut aot, edits);
     Some((case, aot))
 }
@@ -93,7 +94,10 @@ pub fn classify(path: &Path, libfuzzer: bool) -> anyhow::Result<Input> {
             path.display()
         );
         // cargo fuzz keeps a target's artifacts in a folder named after it.
-        let target = path.parent().and_then(Path::file_name).and_then(|n| n.to_str());
+        let target = path
+            .parent()
+            .and_then(Path::file_name)
+            .and_then(|n| n.to_str());
         if target == Some("aot_mutated") {
             let (case, aot) = aot_mutant_of(&bytes).ok_or_else(|| {
                 anyhow::anyhow!(
@@ -102,7 +106,10 @@ pub fn classify(path: &Path, libfuzzer: bool) -> anyhow::Result<Input> {
                     path.display()
                 )
             })?;
-            return Ok(Input::MutatedAot { wasm: case.wasm, aot });
+            return Ok(Input::MutatedAot {
+                wasm: case.wasm,
+                aot,
+            });
         }
         let case = generate::generate(&bytes, &GenConfig::default()).map_err(|e| {
             anyhow::anyhow!(
@@ -280,7 +287,11 @@ pub fn triage(files: &[PathBuf], cfg: &TriageConfig) -> anyhow::Result<Vec<FileV
                     }
                     Input::Aot(aot) => {
                         v.input = "aot".into();
-                        let source = cfg.source.as_ref().map(|s| crate::wasm::read_module(s)).transpose()?;
+                        let source = cfg
+                            .source
+                            .as_ref()
+                            .map(|s| crate::wasm::read_module(s))
+                            .transpose()?;
                         (aot, source)
                     }
                     Input::Module { .. } => unreachable!("matched above"),
@@ -375,7 +386,10 @@ fn triage_aot(
     let mut provenance = Provenance::AotUnknown;
     if manipulated {
         provenance = Provenance::AotManipulated;
-        notes.push("rebuilt from an aot_mutated artifact: the bytes were changed after emission (P4)".into());
+        notes.push(
+            "rebuilt from an aot_mutated artifact: the bytes were changed after emission (P4)"
+                .into(),
+        );
     } else if let Some(w) = &source {
         let subjects = pipeline::subjects(
             &[AOT_ENGINE.to_string()],

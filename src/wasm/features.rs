@@ -116,7 +116,9 @@ impl FeatureSet {
         let mut needed = Self::BASE;
         for (name, _) in Self::OPTIONAL {
             let without = Self::GENERATED.with(name, false);
-            if !validates(wasm, without.wasmparser()) && validates(wasm, Self::GENERATED.wasmparser()) {
+            if !validates(wasm, without.wasmparser())
+                && validates(wasm, Self::GENERATED.wasmparser())
+            {
                 needed = needed.with(name, true);
             }
         }
@@ -165,7 +167,8 @@ mod tests {
         )
         .unwrap();
         let tail = wat::parse_str(r#"(module (func $g (result i32) (return_call $g)))"#).unwrap();
-        let mvp = wat::parse_str(r#"(module (func (export "f") (result i32) (i32.const 1)))"#).unwrap();
+        let mvp =
+            wat::parse_str(r#"(module (func (export "f") (result i32) (i32.const 1)))"#).unwrap();
         assert_eq!(FeatureSet::needed_by(&simd).optional_names(), ["simd"]);
         assert_eq!(FeatureSet::needed_by(&tail).optional_names(), ["tail-call"]);
         assert!(FeatureSet::needed_by(&mvp).optional_names().is_empty());

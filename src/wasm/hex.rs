@@ -2,7 +2,6 @@
 //! inside JSON (as arrays of numbers they cost several times more to write
 //! and parse). The serde helpers are for `#[serde(with = ...)]`.
 
-
 pub fn encode(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);
@@ -59,7 +58,10 @@ mod tests {
     fn round_trips_and_refuses_bad_digits() {
         let bytes: Vec<u8> = (0..=255).collect();
         let text = encode(&bytes);
-        assert!(text.starts_with("000102") && text.ends_with("feff"), "{text}");
+        assert!(
+            text.starts_with("000102") && text.ends_with("feff"),
+            "{text}"
+        );
         assert_eq!(decode(&text).unwrap(), bytes);
         assert!(decode("0g").is_err() && decode("abc").is_err());
     }

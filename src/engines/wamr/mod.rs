@@ -223,9 +223,9 @@ fn api(mode: Mode) -> Option<&'static WsvApi> {
 }
 
 use crate::engines::EngineInfo;
-use crate::wasm::features::FeatureSet;
 use crate::exec::Provenance as P;
 use crate::exec::TOOLCHAIN_ERROR;
+use crate::wasm::features::FeatureSet;
 
 /// WAMR functions that only carry a call into Wasm code (the embedding API,
 /// native-call trampolines, the hardware-bounds wrapper).
@@ -251,10 +251,23 @@ const CALL_GLUE: &[&str] = &[
 /// bounds checks off with it, and the fast interpreter has none); SIMD only in
 /// AoT (the classic interpreter has none, the fast interpreter's needs SIMDe
 /// fetched online at build time).
-const INTERP: FeatureSet = FeatureSet { tail_call: true, threads: true, ..FeatureSet::BASE };
-const INTERP_SW: FeatureSet = FeatureSet { memory64: true, ..INTERP };
-const AOT: FeatureSet = FeatureSet { simd: true, ..INTERP };
-const AOT_SW: FeatureSet = FeatureSet { memory64: true, ..AOT };
+const INTERP: FeatureSet = FeatureSet {
+    tail_call: true,
+    threads: true,
+    ..FeatureSet::BASE
+};
+const INTERP_SW: FeatureSet = FeatureSet {
+    memory64: true,
+    ..INTERP
+};
+const AOT: FeatureSet = FeatureSet {
+    simd: true,
+    ..INTERP
+};
+const AOT_SW: FeatureSet = FeatureSet {
+    memory64: true,
+    ..AOT
+};
 
 pub static ENGINES: &[EngineInfo] = &[
     EngineInfo { name: "wamr-classic", provenance: P::Wasm, mode_feature: Some("classic-interpreter"), in_process_ok: true, hardware_bounds: false, code: "wamr-classic", crash_glue: CALL_GLUE, features: INTERP_SW, about: "WAMR classic interpreter (software bounds checks)" },
