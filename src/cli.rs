@@ -607,7 +607,7 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
             engines: names,
         } => {
             let modes = match names.is_empty() {
-                true => ["wamr-classic", "wamr-fast", engines::wamr::AOT_ENGINE]
+                true => engines::wamr::BENCH_MODES
                     .iter()
                     .filter(|n| engines::is_built(n))
                     .map(|n| n.to_string())

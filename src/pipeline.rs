@@ -3,7 +3,7 @@
 //! triage, shrinking and the cargo-fuzz targets all run test cases through it.
 
 use crate::engines::{self, EngineInfo};
-use crate::exec::{CallResult, End, Execution, Executor, Provenance, TOOLCHAIN_ERROR};
+use crate::exec::{CallResult, End, Engine, Execution, Executor, Provenance, TOOLCHAIN_ERROR};
 use crate::generate::plan::{CallPlan, PlannedCall};
 use crate::isolate::{Worker, WorkerLimits};
 use crate::judge::finding::no_access_no_breach;
@@ -89,13 +89,27 @@ pub struct Differ {
     /// Share of agreeing cases the reference checks all the same (0 to 1;
     /// 1: every case, as a single-module `run` or a shrink needs).
     pub reference_share: f64,
+    /// What the screen can run, from its engine entry.
+    screen_features: FeatureSet,
+    /// Stage names of the screen and the reference in `CaseReport::times`.
+    screen_stage: String,
+    reference_stage: String,
 }
 
 impl Differ {
     pub fn new(subjects: Vec<Subject>, policy: Policy) -> anyhow::Result<Differ> {
+        let screen = engines::wasmi::Wasmi::new();
+        let reference = engines::wasmtime::Wasmtime::new()?;
+        let screen_name = Engine::name(&screen);
+        let screen_features = engines::info(screen_name)
+            .map(|i| i.features)
+            .expect("the screen is a registered engine");
         Ok(Differ {
-            screen: engines::wasmi::Wasmi::new(),
-            reference: engines::wasmtime::Wasmtime::new()?,
+            screen_stage: format!("screen ({screen_name})"),
+            reference_stage: format!("reference ({})", Engine::name(&reference)),
+            screen_features,
+            screen,
+            reference,
             subjects,
             policy,
             deadline_floor: Duration::from_secs(2),
@@ -126,7 +140,7 @@ impl Differ {
         let mut times = StageTimes::new();
         let start = Instant::now();
         let features = FeatureSet::needed_by(wasm);
-        let screened = engines::info("wasmi").is_some_and(|i| i.features.covers(&features));
+        let screened = self.screen_features.covers(&features);
         let screen = if screened {
             self.screen.run(wasm, plan)
         } else {
@@ -134,9 +148,9 @@ impl Differ {
         };
         let screen_time = start.elapsed();
         let stage = if screened {
-            "screen (wasmi)"
+            &self.screen_stage
         } else {
-            "reference (wasmtime)"
+            &self.reference_stage
         };
         add_time(&mut times, stage, screen_time);
         // When the screen itself gave up (its fuel ran out), a runtime that
@@ -168,25 +182,18 @@ impl Differ {
             let t = Instant::now();
             // A comparison dropped as implementation-defined (stack depth,
             // fuel) is no disagreement: the reference could only drop it too.
-            let diverged = matches!(oracle::compare(&screen, &exec), Comparison::Diverge(_));
-            disagreed |= probe.is_some() || diverged;
+            let cmp = oracle::compare(&screen, &exec);
+            disagreed |= probe.is_some() || matches!(cmp, Comparison::Diverge(_));
             add_time(&mut times, "judging", t.elapsed());
-            runs.push((i, exec, probe));
+            runs.push((i, exec, cmp, probe));
         }
         let referenced = match (screened, disagreed, self.sampled(wasm)) {
             (false, _, _) => Referenced::Unscreened,
             (true, true, _) => Referenced::Disagreement,
             (true, false, true) => Referenced::Sampled,
             (true, false, false) => {
-                let t = Instant::now();
-                let comparisons = runs
-                    .into_iter()
-                    .map(|(_, exec, _)| {
-                        let cmp = oracle::compare(&screen, &exec);
-                        (exec, cmp)
-                    })
-                    .collect();
-                add_time(&mut times, "judging", t.elapsed());
+                // Every runtime agreed with the screen: those are the verdicts.
+                let comparisons = runs.into_iter().map(|(_, e, c, _)| (e, c)).collect();
                 return CaseReport {
                     screen: screen.engine.clone(),
                     features,
@@ -203,7 +210,7 @@ impl Differ {
             true => {
                 let t = Instant::now();
                 let reference = self.reference.run(wasm, plan);
-                add_time(&mut times, "reference (wasmtime)", t.elapsed());
+                add_time(&mut times, &self.reference_stage, t.elapsed());
                 reference
             }
             false => screen.clone(),
@@ -213,7 +220,7 @@ impl Differ {
         let mut findings = vec![];
         // Re-runs that confirm a hang or crash: their own stage, not judging.
         let mut confirming = Duration::ZERO;
-        for (i, mut exec, probe) in runs {
+        for (i, mut exec, _, probe) in runs {
             let mut cmp = oracle::compare(&reference, &exec);
             if matches!(&cmp, Comparison::Diverge(d) if d.symptom == Symptom::Hang) {
                 let t = Instant::now();

@@ -11,6 +11,7 @@ use crate::isolate::{Worker, WorkerLimits};
 use crate::judge::{Bucket, Policy};
 use crate::pipeline::{add_time, subjects, Differ, Subject};
 use crate::store::{FindingStore, OutLock, Summary, Written};
+use crate::wasm::features::FeatureSet;
 use corpus::Corpus;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -164,13 +165,12 @@ pub fn run(cfg: &CampaignConfig) -> anyhow::Result<Outcome> {
     );
     let _lock = OutLock::acquire(&cfg.out)?;
     // Generate only what the runtimes under test can run between them.
-    let supported: Vec<_> = cfg
-        .engines
-        .iter()
-        .filter_map(|n| engines::info(n).map(|i| &i.features))
-        .collect();
     let mut cfg = cfg.clone();
-    cfg.gen.features = GenConfig::features_for(&supported);
+    cfg.gen.features = FeatureSet::union(
+        cfg.engines
+            .iter()
+            .filter_map(|n| engines::info(n).map(|i| &i.features)),
+    );
     let sweep =
         (cfg.generator == Generator::Sweep).then(|| generate::sweep::cases(&cfg.gen.features));
     if let Some(cases) = &sweep {

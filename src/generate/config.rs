@@ -49,7 +49,7 @@ impl GenConfig {
         let mut c = wasm_smith::Config::default();
         let mut f = FeatureSet::BASE;
         for (name, _) in FeatureSet::OPTIONAL {
-            if self.features.covers(&FeatureSet::BASE.with(name, true)) {
+            if self.features.has(name) {
                 f = f.with(name, u.arbitrary::<bool>()?);
             }
         }
@@ -93,19 +93,5 @@ impl GenConfig {
     /// The feature set a validator should accept for generated modules.
     pub fn wasm_features() -> wasmparser::WasmFeatures {
         FeatureSet::GENERATED.wasmparser()
-    }
-
-    /// The most generation needs to cover the given runtimes between them.
-    pub fn features_for(engines: &[&crate::wasm::features::FeatureSet]) -> FeatureSet {
-        let mut union = FeatureSet::BASE;
-        for (name, _) in FeatureSet::OPTIONAL {
-            if engines
-                .iter()
-                .any(|e| e.covers(&FeatureSet::BASE.with(name, true)))
-            {
-                union = union.with(name, true);
-            }
-        }
-        union
     }
 }

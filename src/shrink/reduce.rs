@@ -336,14 +336,12 @@ pub fn instruction_count(wasm: &[u8]) -> usize {
 /// instructions other than `drop` and `unreachable` (`i32.add` -> `drop` is
 /// progress; `drop` -> `drop drop` is not).
 fn weight(body: &[u8]) -> usize {
-    let simple = parse_body(body).map_or(0, |b| {
-        b.ops
-            .iter()
-            .filter(|o| matches!(&body[o.span.clone()], [UNREACHABLE] | [DROP]))
-            .count()
-    });
-    let ops = parse_body(body).map_or(0, |b| b.ops.len());
-    2 * body.len() + ops - simple
+    let ops = parse_body(body).map_or(vec![], |b| b.ops);
+    let plain = ops
+        .iter()
+        .filter(|o| !matches!(&body[o.span.clone()], [UNREACHABLE] | [DROP]))
+        .count();
+    2 * body.len() + plain
 }
 
 /// Greedy instruction-level reduction: for each function, each operator in

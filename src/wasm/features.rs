@@ -10,8 +10,8 @@ use wasmparser::{Validator, WasmFeatures};
 /// A set of Wasm proposals. [`FeatureSet::GENERATED`] is what generated
 /// modules may use, stated once: wasm-smith's config, the validator, the
 /// reference (wasmtime) and the screen (wasmi) all read it. Each runtime
-/// under test states what it supports (`crate::engines::EngineInfo::features`,
-/// from its build flags) and is given a module only when that covers what the
+/// under test states what it supports (its engine entry, from its build
+/// flags) and is given a module only when that covers what the
 /// module needs ([`FeatureSet::needed_by`]). `build.rs` builds the WAMR modes
 /// with the matching `WAMR_BUILD_*` flags (its own table, since a build script
 /// cannot read the crate); `tests/cli.rs` checks the two agree.
@@ -28,8 +28,8 @@ pub struct FeatureSet {
     pub simd: bool,
     /// Off always: nondeterministic by design.
     pub relaxed_simd: bool,
-    /// Shared memory and atomics, run on one thread (no `wait`: see
-    /// `crate::generate`).
+    /// Shared memory and atomics, run on one thread (generation leaves
+    /// `memory.atomic.wait` out).
     pub threads: bool,
     pub memory64: bool,
     /// Tier B (P8): findings there are bugs, crashes still matter.
@@ -90,39 +90,51 @@ impl FeatureSet {
         self
     }
 
-    /// Names of the optional features in the set.
-    pub fn optional_names(&self) -> Vec<&'static str> {
+    /// Whether the set holds an optional feature.
+    pub fn has(&self, name: &str) -> bool {
         let mut copy = *self;
         Self::OPTIONAL
             .iter()
-            .filter(|(_, field)| *field(&mut copy))
+            .any(|(n, field)| *n == name && *field(&mut copy))
+    }
+
+    /// Names of the optional features in the set.
+    pub fn optional_names(&self) -> Vec<&'static str> {
+        Self::OPTIONAL
+            .iter()
             .map(|(n, _)| *n)
+            .filter(|n| self.has(n))
             .collect()
+    }
+
+    /// The base and every optional feature any of `sets` holds.
+    pub fn union<'a>(sets: impl IntoIterator<Item = &'a FeatureSet>) -> FeatureSet {
+        sets.into_iter().fold(Self::BASE, |union, set| {
+            set.optional_names()
+                .iter()
+                .fold(union, |u, name| u.with(name, true))
+        })
     }
 
     /// Whether every optional feature of `other` is in this set.
     pub fn covers(&self, other: &FeatureSet) -> bool {
-        let mine = self.optional_names();
-        other.optional_names().iter().all(|n| mine.contains(n))
+        other.optional_names().iter().all(|n| self.has(n))
     }
 
     /// The optional features a module needs (by validation: the base alone,
     /// else each optional feature left out in turn). A module that does not
-    /// validate at all needs the base only: loaders are judged on it as is.
+    /// validate even with every feature needs the base only: loaders are
+    /// judged on it as is.
     pub fn needed_by(wasm: &[u8]) -> FeatureSet {
-        if validates(wasm, Self::BASE.wasmparser()) {
+        if validates(wasm, Self::BASE.wasmparser())
+            || !validates(wasm, Self::GENERATED.wasmparser())
+        {
             return Self::BASE;
         }
-        let mut needed = Self::BASE;
-        for (name, _) in Self::OPTIONAL {
+        Self::OPTIONAL.iter().fold(Self::BASE, |needed, (name, _)| {
             let without = Self::GENERATED.with(name, false);
-            if !validates(wasm, without.wasmparser())
-                && validates(wasm, Self::GENERATED.wasmparser())
-            {
-                needed = needed.with(name, true);
-            }
-        }
-        needed
+            needed.with(name, !validates(wasm, without.wasmparser()))
+        })
     }
 
     /// The validator's view of the same set.

@@ -297,6 +297,10 @@ pub static AOT_MANIPULATED: EngineInfo = EngineInfo {
 /// given to triage) besides compiling `.wasm` itself.
 pub const AOT_ENGINE: &str = "wamr-aot";
 
+/// One mode per kind of WAMR code (classic, fast, AoT), as `wasmsieve bench`
+/// measures them by default.
+pub const BENCH_MODES: &[&str] = &["wamr-classic", "wamr-fast", AOT_ENGINE];
+
 /// The engine that draws AoT compiler options per module.
 const AOT_OPTS: &str = "wamr-aot-opts";
 
