@@ -168,6 +168,13 @@ enum Cmd {
         /// Write the draft here instead of into the finding folder.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Do not run the reproducer with stock iwasm/wamrc (built once, cached).
+        #[arg(long)]
+        no_check: bool,
+        /// WAMR tree to check with (default: the tree the engines were built from). A full
+        /// checkout gives stock iwasm and wamrc; a tree with only core/ gets wasmsieve's drivers.
+        #[arg(long)]
+        wamr_root: Option<PathBuf>,
     },
     /// Verdict per file for inputs from anywhere: .wasm, .wat, .aot, libFuzzer artifacts.
     /// Exit 0 no finding, 1 a finding, 2 unreadable or non-Wasm input.
@@ -558,10 +565,34 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
             }
             Ok(0)
         }
-        Cmd::Report { dir, out } => {
-            let w = wasmsieve::report::draft::write_report(&dir, out.as_deref())?;
+        Cmd::Report {
+            dir,
+            out,
+            no_check,
+            wamr_root,
+        } => {
+            use wasmsieve::engines::wamr::stock::Tree;
+            let tree = match (&wamr_root, no_check) {
+                (_, true) => None,
+                (Some(root), false) => Some(Tree::at(root)?),
+                (None, false) => Some(Tree::built_from()),
+            };
+            let w = wasmsieve::report::draft::write_report(&dir, out.as_deref(), tree.as_ref())?;
             println!("{}", w.path.display());
             println!("{}", w.running_config.display());
+            match &w.check {
+                Some(Ok(c)) => println!(
+                    "check: {} ({})",
+                    match c.reproduces {
+                        Some(true) => "reproduces outside the harness",
+                        Some(false) => "does not reproduce outside the harness",
+                        None => "cannot tell",
+                    },
+                    c.why
+                ),
+                Some(Err(e)) => eprintln!("wasmsieve: could not check with stock tools: {e}"),
+                None => {}
+            }
             Ok(0)
         }
         Cmd::Triage {

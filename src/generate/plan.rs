@@ -23,6 +23,30 @@ pub struct CallPlan {
     pub memories: Vec<String>,
 }
 
+impl CallPlan {
+    /// The same plan for the module with exports renamed (old, new).
+    pub fn with_renamed_exports(&self, renames: &[(String, String)]) -> CallPlan {
+        let rename = |name: &String| {
+            renames
+                .iter()
+                .find(|(old, _)| old == name)
+                .map_or_else(|| name.clone(), |(_, new)| new.clone())
+        };
+        CallPlan {
+            calls: self
+                .calls
+                .iter()
+                .map(|c| PlannedCall {
+                    export: rename(&c.export),
+                    args: c.args.clone(),
+                })
+                .collect(),
+            globals: self.globals.iter().map(rename).collect(),
+            memories: self.memories.iter().map(rename).collect(),
+        }
+    }
+}
+
 /// An exported function the harness can call: only numeric signatures cross
 /// every engine's embedding API the same way.
 #[derive(Clone, Debug)]

@@ -9,11 +9,13 @@
 
 use crate::engines;
 use crate::engines::wamr::repro::{self, StockRepro};
+use crate::engines::wamr::stock::{self, Check, Tree};
 use crate::exec::Provenance;
 use crate::exec::{CallResult, End, Execution};
 use crate::generate::plan::CallPlan;
 use crate::judge::Finding;
 use crate::judge::{Bucket, Policy};
+use crate::wasm::names;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -28,6 +30,8 @@ pub struct Written {
     pub security: bool,
     /// `running_config.json` (an entry, not the whole file) beside the draft.
     pub running_config: PathBuf,
+    /// The check with stock tools, when one was asked for.
+    pub check: Option<Result<Check, String>>,
 }
 
 /// Everything a draft is rendered from.
@@ -40,6 +44,10 @@ pub struct Material {
     pub plan: CallPlan,
     /// Bytes of the original input, when the reproducer is the shrunk one.
     pub original_bytes: Option<usize>,
+    /// Exports renamed in the module shown (old, new), so iwasm can call them.
+    pub renamed: Vec<(String, String)>,
+    /// The reproducer run with stock tools (`None`: not checked).
+    pub check: Option<Result<Check, String>>,
 }
 
 impl Material {
@@ -59,6 +67,8 @@ impl Material {
                 wasm_name: "min.wasm",
                 plan: out.plan,
                 original_bytes: Some(input.len()),
+                renamed: vec![],
+                check: None,
             });
         }
         let plan = finding.plan(&input);
@@ -69,14 +79,40 @@ impl Material {
             wasm_name: "input.wasm",
             plan,
             original_bytes: None,
+            renamed: vec![],
+            check: None,
         })
     }
 }
 
 /// Writes the draft (and the running_config entry) into the finding folder, or
 /// the draft to `out` when given.
-pub fn write_report(dir: &Path, out: Option<&Path>) -> anyhow::Result<Written> {
-    let m = Material::load(dir)?;
+/// With `check_with`, the reproducer is first run with that tree's stock
+/// tools (see `engines::wamr::stock`) and the outcome kept in `check.json`.
+pub fn write_report(
+    dir: &Path,
+    out: Option<&Path>,
+    check_with: Option<&Tree>,
+) -> anyhow::Result<Written> {
+    let mut m = Material::load(dir)?;
+    if let (Some(tree), Some(stock)) = (check_with, stock(&m)) {
+        // iwasm cannot name some exports (empty names, spaces): the check and
+        // the commands use a copy with those renamed, kept as repro.wasm.
+        if m.plan.calls.iter().any(|c| !names::typeable(&c.export)) {
+            if let Some((renamed, map)) = names::typeable_exports(&m.wasm) {
+                crate::store::put(&dir.join("repro.wasm"), &renamed)?;
+                m.plan = m.plan.with_renamed_exports(&map);
+                m.wasm = renamed;
+                m.wasm_name = "repro.wasm";
+                m.renamed = map;
+            }
+        }
+        let checked = check(&m, tree, &stock).map_err(|e| format!("{e:#}"));
+        if let Ok(c) = &checked {
+            crate::store::put(&dir.join("check.json"), serde_json::to_string_pretty(c)?)?;
+        }
+        m.check = Some(checked);
+    }
     let security = m.finding.verdict.bucket == Bucket::Security;
     let text = if security { advisory(&m) } else { issue(&m) };
     let path = match out {
@@ -93,7 +129,29 @@ pub fn write_report(dir: &Path, out: Option<&Path>) -> anyhow::Result<Written> {
         path,
         security,
         running_config,
+        check: m.check,
     })
+}
+
+/// Builds the tools (cached) and runs the reproducer with them.
+fn check(m: &Material, tree: &Tree, stock: &StockRepro) -> anyhow::Result<Check> {
+    let tools = stock::build_tools(tree, stock, &stock::cache_dir())?;
+    let f = &m.finding;
+    let runtime = f
+        .executions
+        .iter()
+        .find(|e| e.engine == f.engine)
+        .ok_or_else(|| anyhow::anyhow!("the finding records no run of {}", f.engine))?;
+    stock::check(
+        m.wasm_name,
+        tree,
+        &tools,
+        stock,
+        &m.wasm,
+        &m.plan,
+        runtime,
+        f.executions.first().filter(|e| e.engine != f.engine),
+    )
 }
 
 /// How stock WAMR tools reproduce a finding of this engine, when it is WAMR's.
@@ -254,6 +312,18 @@ fn section_reproducer(s: &mut String, m: &Material) {
         m.wasm_name,
         sha256_hex(&m.wasm)
     );
+    if !m.renamed.is_empty() {
+        let names: Vec<String> = m
+            .renamed
+            .iter()
+            .map(|(old, new)| format!("{old:?} → `{new}`"))
+            .collect();
+        let _ = writeln!(
+            s,
+            "Exports renamed so that iwasm can call them ({}); the module is otherwise the finding's own.\n",
+            names.join(", ")
+        );
+    }
     match wat_of(&m.wasm) {
         Some(wat) if wat.len() <= INLINE_WAT_MAX => {
             let _ = writeln!(s, "```wat\n{}\n```\n", wat.trim_end());
@@ -287,50 +357,47 @@ fn section_commands(s: &mut String, m: &Material) {
     let _ = writeln!(
         s,
         "cmake -S product-mini/platforms/linux -B build-iwasm {}",
-        stock.iwasm_cmake
+        stock.iwasm_cmake()
     );
     let _ = writeln!(s, "cmake --build build-iwasm -j");
-    let mut target = file.to_string();
-    if let Some(wamrc) = &stock.wamrc {
-        let _ = writeln!(s, "cmake -S wamr-compiler -B build-wamrc && cmake --build build-wamrc -j   # needs LLVM (wamr-compiler/build_llvm.sh)");
-        let aot = file.replace(".wasm", ".aot");
-        let _ = writeln!(s, "build-wamrc/wamrc {wamrc} -o {aot} {file}");
-        target = aot;
+    if stock.wamrc.is_some() {
+        let _ = writeln!(s, "cmake -S wamr-compiler -B build-wamrc -DWAMR_BUILD_WITH_CUSTOM_LLVM=1 -DLLVM_DIR=/usr/lib/llvm-19/lib/cmake/llvm");
+        let _ = writeln!(s, "cmake --build build-wamrc -j");
     }
-    if m.plan.calls.is_empty() {
-        let _ = writeln!(s, "build-iwasm/iwasm --heap-size=0 {target}   # the module is rejected or fails at load/instantiation");
-    }
-    for (i, c) in m.plan.calls.iter().enumerate() {
-        let args: Vec<String> = c.args.iter().map(repro::iwasm_arg).collect();
-        let last = i + 1 == m.plan.calls.len();
-        let _ = writeln!(
-            s,
-            "build-iwasm/iwasm --heap-size=0 -f {} {target} {}{}",
-            shell_word(&c.export),
-            args.join(" "),
-            if last { "   # diverges here" } else { "" }
-        );
+    for c in stock::commands(&stock, file, &m.plan) {
+        let _ = writeln!(s, "{c}");
     }
     let _ = writeln!(s, "```\n");
-    if m.plan.calls.len() > 1 {
-        let _ = writeln!(
-            s,
-            "The harness makes these calls in order on **one** instance; `iwasm -f` starts a fresh instance each \
-             time, so when a call depends on state an earlier call left (memory, globals), the last command alone \
-             may not show it. Rerun the whole sequence with `wasmsieve run {file} --engine {}`.\n",
-            f.engine
-        );
-    }
+    let _ = writeln!(
+        s,
+        "`--repl` makes the calls in order on **one** instance, as the harness does; each line prints the \
+         call's results or its exception.\n"
+    );
+    section_check(s, m);
 }
 
-fn shell_word(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
+/// What running those commands outside the harness showed (`wasmsieve
+/// report` runs them unless told not to).
+fn section_check(s: &mut String, m: &Material) {
+    let _ = writeln!(s, "## Checked outside the harness\n");
+    let Some(checked) = &m.check else {
+        let _ = writeln!(s, "Not checked: rerun `wasmsieve report` without `--no-check` to run the commands above.\n");
+        return;
+    };
+    match checked {
+        Err(e) => {
+            let _ = writeln!(s, "Could not be checked: {e}\n");
+        }
+        Ok(c) => {
+            let verdict = match c.reproduces {
+                Some(true) => "**Reproduces outside the harness.**",
+                Some(false) => "**Does not reproduce outside the harness.**",
+                None => "**Cannot tell from the tools' output.**",
+            };
+            let _ = writeln!(s, "{verdict} {}.\n", c.why);
+            let _ = writeln!(s, "Checked with {}.\n", c.tools);
+            let _ = writeln!(s, "```\n{}\n```\n", c.output.trim_end());
+        }
     }
 }
 

@@ -30,7 +30,7 @@ use crate::judge::policy::Policy;
 use crate::judge::{Bucket, Finding};
 use crate::pipeline::{self, Differ};
 use crate::store::{self, load_finding, ShrinkOutcome};
-use crate::wasm::{Val, ValType};
+use crate::wasm::{names, Val, ValType};
 use std::cell::RefCell;
 use std::path::Path;
 use std::rc::Rc;
@@ -346,12 +346,18 @@ pub fn shrink_finding_with(dir: &Path, cfg: &ShrinkConfig) -> anyhow::Result<Shr
     let spare = Duration::from_secs(5).min(cfg.budget);
     judge.deadline = judge.deadline.max(Instant::now() + spare);
     plan = simplify_plan(&mut judge, &min, plan);
+    // Exports a command line can name: `iwasm --repl` splits on spaces.
+    let plain_plan = plan.clone();
+    let (min, plan) = match names::typeable_exports(&min) {
+        Some((renamed, map)) => (renamed, plan.with_renamed_exports(&map)),
+        None => (min, plan),
+    };
     let (min, plan, confirmed) = match judge.observe(&min, &plan) {
         Some(f) => (min, plan, f),
         None => {
             // Flaky (a crash that did not repeat, a hang near the deadline):
             // fall back to the original module with the simplified plan.
-            let p = adapt(&plan, &wasm);
+            let p = adapt(&plain_plan, &wasm);
             match judge.observe(&wasm, &p) {
                 Some(f) => (wasm.clone(), p, f),
                 None => (wasm.clone(), full.clone(), finding.clone()),

@@ -3,6 +3,7 @@
 
 pub mod features;
 pub mod hex;
+pub mod names;
 
 use serde::{Deserialize, Serialize};
 use std::path::Path;

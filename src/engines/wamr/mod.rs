@@ -26,6 +26,8 @@ use std::sync::OnceLock;
 include!(concat!(env!("OUT_DIR"), "/wamr_info.rs"));
 
 pub mod repro;
+pub mod stock;
+mod tree;
 
 /// Default WAMR operand/frame stack size per instance (bytes).
 pub const DEFAULT_STACK_SIZE: u32 = 2 * 1024 * 1024;

@@ -6,6 +6,7 @@
 
 use super::{AotOptions, Mode, AOT_OPTS};
 use crate::exec::{CallResult, Trap};
+use crate::wasm::features::FeatureSet;
 use crate::wasm::Val;
 
 /// The stock reproduction of one WAMR engine's finding.
@@ -13,10 +14,13 @@ use crate::wasm::Val;
 pub struct StockRepro {
     /// The running mode in words.
     pub title: &'static str,
-    /// `-D` flags for `cmake -S product-mini/platforms/linux` that make a
-    /// stock `iwasm` match the mode (flags that differ from product-mini's
-    /// defaults).
-    pub iwasm_cmake: String,
+    /// `WAMR_BUILD_*` definitions for `cmake -S product-mini/platforms/linux`
+    /// (and wasmsieve's iwasm-like driver): the ones that differ from
+    /// product-mini's defaults, for the mode and the features the module uses.
+    pub iwasm_flags: Vec<(&'static str, &'static str)>,
+    /// `iwasm` options: the harness's stack size, and no app heap (WAMR would
+    /// grow linear memory for one).
+    pub iwasm_options: String,
     /// `wamrc` options the finding's `.aot` was compiled with (AoT modes).
     pub wamrc: Option<String>,
     /// ba-issues' `mode` and `runtime` names for `running_config.json`.
@@ -27,12 +31,23 @@ pub struct StockRepro {
     pub ba_build: Option<&'static str>,
 }
 
-/// Flags every mode shares: the features wasmsieve builds (reference types,
-/// bulk memory, extended const; SIMD off, which also avoids product-mini's
-/// online SIMDe fetch) and no WASI (generated modules import nothing).
-const COMMON_CMAKE: &str =
-    "-DWAMR_BUILD_LIBC_WASI=0 -DWAMR_BUILD_REF_TYPES=1 -DWAMR_BUILD_BULK_MEMORY=1 \
-                            -DWAMR_BUILD_EXTENDED_CONST_EXPR=1 -DWAMR_BUILD_SIMD=0";
+impl StockRepro {
+    /// The `-D` arguments for cmake.
+    pub fn iwasm_cmake(&self) -> String {
+        self.iwasm_flags
+            .iter()
+            .map(|(k, v)| format!("-D{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// Optional features and the product-mini flag each needs (all off by default).
+const FEATURE_FLAGS: &[(&str, &str)] = &[
+    ("tail-call", "WAMR_BUILD_TAIL_CALL"),
+    ("threads", "WAMR_BUILD_SHARED_MEMORY"),
+    ("memory64", "WAMR_BUILD_MEMORY64"),
+];
 
 /// How to reproduce a finding of `engine` on `wasm` (the module the report
 /// gives); `None` for engines that are not WAMR's.
@@ -43,51 +58,68 @@ pub fn stock_repro(engine: &str, wasm: &[u8]) -> Option<StockRepro> {
         let mode = Mode::from_engine_name(engine)?;
         (mode, mode.is_aot().then(|| AotOptions::for_mode(mode)))
     };
-    let (interp, title) = match mode {
-        Mode::Classic => (
-            "-DWAMR_BUILD_FAST_INTERP=0 -DWAMR_BUILD_AOT=0",
-            "classic interpreter, software bounds checks",
-        ),
-        Mode::Fast => (
-            "-DWAMR_BUILD_FAST_INTERP=1 -DWAMR_BUILD_AOT=0",
-            "fast interpreter, software bounds checks",
-        ),
-        Mode::ClassicHw => (
-            "-DWAMR_BUILD_FAST_INTERP=0 -DWAMR_BUILD_AOT=0",
-            "classic interpreter, hardware bounds checks",
-        ),
-        Mode::FastHw => (
-            "-DWAMR_BUILD_FAST_INTERP=1 -DWAMR_BUILD_AOT=0",
-            "fast interpreter, hardware bounds checks",
-        ),
-        Mode::Aot if engine == AOT_OPTS => (
-            "-DWAMR_BUILD_AOT=1",
-            "AoT (wamrc options drawn per module) + AoT runtime, software bounds checks",
-        ),
-        Mode::Aot => (
-            "-DWAMR_BUILD_AOT=1",
-            "AoT (wamrc + AoT runtime), software bounds checks",
-        ),
-        Mode::AotHw => (
-            "-DWAMR_BUILD_AOT=1",
-            "AoT (wamrc + AoT runtime), hardware bounds checks",
-        ),
-    };
-    // Hardware bounds checks are product-mini's default on x86-64.
-    let bounds = if mode.hw_bound_check() {
-        ""
-    } else {
-        " -DWAMR_DISABLE_HW_BOUND_CHECK=1"
+    let needs = FeatureSet::needed_by(wasm);
+    let title = match mode {
+        Mode::Classic => "classic interpreter, software bounds checks",
+        Mode::Fast => "fast interpreter, software bounds checks",
+        Mode::ClassicHw => "classic interpreter, hardware bounds checks",
+        Mode::FastHw => "fast interpreter, hardware bounds checks",
+        Mode::Aot if engine == AOT_OPTS => {
+            "AoT (wamrc options drawn per module) + AoT runtime, software bounds checks"
+        }
+        Mode::Aot => "AoT (wamrc + AoT runtime), software bounds checks",
+        Mode::AotHw => "AoT (wamrc + AoT runtime), hardware bounds checks",
     };
     let classic = matches!(mode, Mode::Classic | Mode::ClassicHw);
+    let mut flags = match mode {
+        Mode::Classic | Mode::ClassicHw => vec![("WAMR_BUILD_FAST_INTERP", "0")],
+        Mode::Fast | Mode::FastHw => vec![],
+        // The AoT runtime alone: SIMD is refused with the classic interpreter
+        // and needs SIMDe (fetched online) with the fast one.
+        Mode::Aot | Mode::AotHw => {
+            vec![("WAMR_BUILD_INTERP", "0"), ("WAMR_BUILD_FAST_INTERP", "0")]
+        }
+    };
+    flags.push(("WAMR_BUILD_AOT", if mode.is_aot() { "1" } else { "0" }));
+    // Hardware bounds checks are product-mini's default on x86-64.
+    if !mode.hw_bound_check() {
+        flags.push(("WAMR_DISABLE_HW_BOUND_CHECK", "1"));
+    }
+    // No WASI (generated modules import nothing); SIMD only where the mode
+    // runs it, which also avoids product-mini's online SIMDe fetch; extended
+    // const as every wasmsieve build (product-mini's default is off).
+    flags.push(("WAMR_BUILD_LIBC_WASI", "0"));
+    flags.push((
+        "WAMR_BUILD_SIMD",
+        if mode.is_aot() && needs.has("simd") {
+            "1"
+        } else {
+            "0"
+        },
+    ));
+    flags.push(("WAMR_BUILD_EXTENDED_CONST_EXPR", "1"));
+    for (feature, flag) in FEATURE_FLAGS {
+        if needs.has(feature) {
+            flags.push((flag, "1"));
+        }
+    }
     Some(StockRepro {
         title,
-        iwasm_cmake: format!("{interp}{bounds} {COMMON_CMAKE}"),
+        iwasm_flags: flags,
+        iwasm_options: format!("--heap-size=0 --stack-size={}", super::DEFAULT_STACK_SIZE),
         wamrc: options.map(|o| {
-            format!(
-                "--bounds-checks={} --opt-level={} --size-level={}",
-                o.bounds_checks, o.opt_level, o.size_level
-            )
+            // As the harness's compiler (csrc/wsv_shim.c): stack checks follow
+            // the memory bounds checks; tail calls and extended const on.
+            let mut w = format!(
+                "--bounds-checks={b} --stack-bounds-checks={b} --opt-level={} --size-level={} --enable-extended-const",
+                o.opt_level,
+                o.size_level,
+                b = o.bounds_checks
+            );
+            if needs.has("tail-call") {
+                w.push_str(" --enable-tail-call");
+            }
+            w
         }),
         ba_mode: match mode {
             Mode::Classic | Mode::ClassicHw => "classic-interp",
@@ -256,11 +288,11 @@ mod tests {
             assert!(!r.title.contains("unknown"), "{}", info.name);
             // Software bounds checks are not product-mini's default: said.
             assert_eq!(
-                r.iwasm_cmake.contains("-DWAMR_DISABLE_HW_BOUND_CHECK=1"),
+                r.iwasm_cmake().contains("-DWAMR_DISABLE_HW_BOUND_CHECK=1"),
                 !info.hardware_bounds,
                 "{}: {}",
                 info.name,
-                r.iwasm_cmake
+                r.iwasm_cmake()
             );
             assert_eq!(
                 r.wamrc.is_some(),
@@ -272,7 +304,7 @@ mod tests {
         let hw = stock_repro("wamr-aot-hw", b"").unwrap();
         assert_eq!(
             hw.wamrc.as_deref(),
-            Some("--bounds-checks=0 --opt-level=3 --size-level=3")
+            Some("--bounds-checks=0 --stack-bounds-checks=0 --opt-level=3 --size-level=3 --enable-extended-const")
         );
         assert!(stock_repro("wasmtime", b"").is_none());
     }

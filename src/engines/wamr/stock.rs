@@ -1,0 +1,666 @@
+//! Checks a reproducer outside the harness, the way a maintainer will: the
+//! commands a report gives, run with WAMR's stock `iwasm` (product-mini) and
+//! `wamrc` (wamr-compiler) built from a full checkout or, for a tree with only
+//! `core/` and `build-scripts/` (the vendored one), with wasmsieve's
+//! iwasm-like and wamrc-like drivers (`tools/wamr/`) built from its `core/`
+//! with the same flags. Builds are cached per tree and flags beside the
+//! engines' own build output.
+
+use super::repro::{self, StockRepro};
+use super::tree::tree_fingerprint;
+use crate::exec::{CallResult, End, Execution};
+use crate::generate::plan::CallPlan;
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long a checked command may run: a hang is a run still going by then.
+pub const CHECK_DEADLINE: Duration = Duration::from_secs(10);
+
+/// The drivers' sources, written into the build folder (the binary may run
+/// far from this repository).
+const DRIVER_SOURCES: &[(&str, &str)] = &[
+    (
+        "CMakeLists.txt",
+        include_str!("../../../tools/wamr/CMakeLists.txt"),
+    ),
+    (
+        "iwasm_like.c",
+        include_str!("../../../tools/wamr/iwasm_like.c"),
+    ),
+    (
+        "wamrc_like.c",
+        include_str!("../../../tools/wamr/wamrc_like.c"),
+    ),
+];
+
+/// A WAMR tree to check reproducers with.
+#[derive(Clone, Debug)]
+pub struct Tree {
+    pub root: PathBuf,
+    /// `git <commit>` or a hash of its sources (never a path).
+    pub fingerprint: String,
+    /// Has `product-mini/` and `wamr-compiler/`: stock tools can be built.
+    pub checkout: bool,
+}
+
+impl Tree {
+    /// The tree this binary's engines were built from.
+    pub fn built_from() -> Tree {
+        Tree::at(Path::new(super::WAMR_ROOT)).unwrap_or_else(|_| Tree {
+            // The tree may be gone (a binary built elsewhere): build.rs's own copy.
+            root: Path::new(env!("OUT_DIR")).join("wamr-src"),
+            fingerprint: super::WAMR_TREE.to_string(),
+            checkout: false,
+        })
+    }
+
+    /// A tree given at run time (`--wamr-root`).
+    pub fn at(root: &Path) -> Result<Tree> {
+        if !root.join("build-scripts/runtime_lib.cmake").exists() {
+            bail!(
+                "{} is not a WAMR tree (no build-scripts/runtime_lib.cmake): give a wasm-micro-runtime checkout",
+                root.display()
+            );
+        }
+        let root = root.canonicalize()?;
+        Ok(Tree {
+            fingerprint: tree_fingerprint(&root),
+            checkout: root
+                .join("product-mini/platforms/linux/CMakeLists.txt")
+                .exists()
+                && root.join("wamr-compiler/CMakeLists.txt").exists(),
+            root,
+        })
+    }
+
+    /// Which tools a check uses, in words for the report.
+    pub fn tools_description(&self) -> String {
+        if self.checkout {
+            format!("stock `iwasm` (product-mini) and `wamrc` (wamr-compiler) built from the WAMR checkout {}", self.fingerprint)
+        } else {
+            format!(
+                "wasmsieve's iwasm-like and wamrc-like drivers (tools/wamr/, taking iwasm's and wamrc's command \
+                 lines) built from the core/ of the WAMR tree {} with product-mini's defaults plus the flags above: \
+                 the tree has no product-mini/ or wamr-compiler/",
+                self.fingerprint
+            )
+        }
+    }
+}
+
+/// Built tools for one finding.
+#[derive(Clone, Debug)]
+pub struct Tools {
+    pub iwasm: PathBuf,
+    pub wamrc: Option<PathBuf>,
+}
+
+/// Where the tools are built: `$WASMSIEVE_TOOLS_DIR`, else beside the
+/// engines' build output.
+pub fn cache_dir() -> PathBuf {
+    std::env::var_os("WASMSIEVE_TOOLS_DIR")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("OUT_DIR")).join("stock-tools"))
+}
+
+fn fnv(parts: &[&str]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for p in parts {
+        for b in p.bytes().chain([0]) {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("{h:016x}")
+}
+
+/// Builds (or finds, when cached) the `iwasm` and, for AoT findings, `wamrc`
+/// of `tree` for `stock`. Progress goes to stderr.
+pub fn build_tools(tree: &Tree, stock: &StockRepro, cache: &Path) -> Result<Tools> {
+    let root = tree.root.display().to_string();
+    let flags: Vec<String> = stock
+        .iwasm_flags
+        .iter()
+        .map(|(k, v)| format!("-D{k}={v}"))
+        .collect();
+    let llvm = format!("-DLLVM_DIR={}", llvm_cmake_dir()?.display());
+    let (src, driver_root) = if tree.checkout {
+        (None, None)
+    } else {
+        // The drivers build from a private copy: WAMR's cmake writes
+        // core/version.h into its tree.
+        let copy = cache.join(format!("src-{}", fnv(&[&root, &tree.fingerprint])));
+        if !copy.join("build-scripts").exists() {
+            for sub in ["core", "build-scripts"] {
+                copy_tree(&tree.root.join(sub), &copy.join(sub))?;
+            }
+        }
+        let drivers = cache.join("drivers");
+        std::fs::create_dir_all(&drivers)?;
+        for (name, text) in DRIVER_SOURCES {
+            let path = drivers.join(name);
+            if std::fs::read_to_string(&path).ok().as_deref() != Some(*text) {
+                std::fs::write(&path, text)?;
+            }
+        }
+        (Some(copy), Some(drivers))
+    };
+    let iwasm = match (&src, &driver_root) {
+        (Some(copy), Some(drivers)) => {
+            let mut args = vec![
+                "-DWSV_TOOL=iwasm".to_string(),
+                format!("-DWAMR_ROOT_DIR={}", copy.display()),
+            ];
+            args.extend(flags.iter().cloned());
+            cmake_build(drivers, cache, "wsv-iwasm", &args, &tree.fingerprint)?
+        }
+        _ => cmake_build(
+            &tree.root.join("product-mini/platforms/linux"),
+            cache,
+            "iwasm",
+            &flags,
+            &tree.fingerprint,
+        )?,
+    };
+    let wamrc = match (&stock.wamrc, &src, &driver_root) {
+        (None, _, _) => None,
+        (Some(_), Some(copy), Some(drivers)) => Some(cmake_build(
+            drivers,
+            cache,
+            "wsv-wamrc",
+            &[
+                "-DWSV_TOOL=wamrc".to_string(),
+                format!("-DWAMR_ROOT_DIR={}", copy.display()),
+                llvm,
+            ],
+            &tree.fingerprint,
+        )?),
+        (Some(_), _, _) => Some(cmake_build(
+            &tree.root.join("wamr-compiler"),
+            cache,
+            "wamrc",
+            &["-DWAMR_BUILD_WITH_CUSTOM_LLVM=1".to_string(), llvm],
+            &tree.fingerprint,
+        )?),
+    };
+    Ok(Tools { iwasm, wamrc })
+}
+
+/// LLVM 19's cmake package, which wamrc is built against (as the engines are).
+fn llvm_cmake_dir() -> Result<PathBuf> {
+    let dir = PathBuf::from("/usr/lib/llvm-19/lib/cmake/llvm");
+    if dir.exists() {
+        return Ok(dir);
+    }
+    let out = Command::new("llvm-config-19").arg("--cmakedir").output();
+    match out {
+        Ok(o) if o.status.success() => Ok(PathBuf::from(String::from_utf8_lossy(&o.stdout).trim())),
+        _ => bail!(
+            "LLVM 19 not found (llvm-config-19): run scripts/setup.sh, which installs llvm-19-dev"
+        ),
+    }
+}
+
+/// Configures (once per argument set) and builds `target` from `source` in a
+/// cached folder; returns the executable.
+fn cmake_build(
+    source: &Path,
+    cache: &Path,
+    target: &str,
+    args: &[String],
+    tree: &str,
+) -> Result<PathBuf> {
+    let source_s = source.display().to_string();
+    let mut key = vec![source_s.as_str(), tree, target];
+    key.extend(args.iter().map(String::as_str));
+    let dir = cache.join(format!("{target}-{}", fnv(&key)));
+    let exe = dir.join(target);
+    let ninja = Command::new("ninja")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !dir.join("CMakeCache.txt").exists() {
+        eprintln!(
+            "wasmsieve: building {target} (once; cached in {})",
+            dir.display()
+        );
+        let mut cmd = Command::new("cmake");
+        cmd.arg("-S")
+            .arg(source)
+            .arg("-B")
+            .arg(&dir)
+            .arg("-DCMAKE_BUILD_TYPE=Release");
+        if ninja {
+            cmd.args(["-G", "Ninja"]);
+        }
+        run_quiet(
+            cmd.args(args),
+            &format!("cmake configure of {target}"),
+            &dir,
+        )?;
+    }
+    let t = Instant::now();
+    let jobs = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .to_string();
+    run_quiet(
+        Command::new("cmake").arg("--build").arg(&dir).args([
+            "--target",
+            target,
+            "--parallel",
+            &jobs,
+        ]),
+        &format!("cmake build of {target}"),
+        &dir,
+    )?;
+    if t.elapsed() > Duration::from_secs(3) {
+        eprintln!(
+            "wasmsieve: built {target} in {:.0} s",
+            t.elapsed().as_secs_f64()
+        );
+    }
+    if !exe.exists() {
+        bail!(
+            "building {target} in {} made no {}",
+            dir.display(),
+            exe.display()
+        );
+    }
+    Ok(exe)
+}
+
+/// Runs a build step, keeping its output in `dir/wsv-build.log` and naming it
+/// on failure.
+fn run_quiet(cmd: &mut Command, what: &str, dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let out = cmd
+        .output()
+        .with_context(|| format!("{what}: cmake not found; run scripts/setup.sh"))?;
+    let log = dir.join("wsv-build.log");
+    std::fs::write(
+        &log,
+        [out.stdout.as_slice(), out.stderr.as_slice()].concat(),
+    )?;
+    if !out.status.success() {
+        let text = String::from_utf8_lossy(&out.stderr);
+        let tail: Vec<&str> = text.lines().rev().take(15).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        bail!(
+            "{what} failed (full log: {}):\n{}",
+            log.display(),
+            tail.join("\n")
+        );
+    }
+    Ok(())
+}
+
+fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to)?;
+    for e in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
+        let e = e?;
+        let dest = to.join(e.file_name());
+        if e.file_type()?.is_dir() {
+            copy_tree(&e.path(), &dest)?;
+        } else {
+            std::fs::copy(e.path(), &dest)?;
+        }
+    }
+    Ok(())
+}
+
+/// One call of the plan as `iwasm` takes it: a REPL line (`FUNC ARG...`).
+/// `None` when the export name cannot be typed there (empty, or with spaces).
+fn repl_line(export: &str, args: &[crate::wasm::Val]) -> Option<String> {
+    if !crate::wasm::names::typeable(export) {
+        return None;
+    }
+    let args: Vec<String> = args.iter().map(repro::iwasm_arg).collect();
+    Some(
+        std::iter::once(export.to_string())
+            .chain(args)
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
+}
+
+/// The commands a maintainer runs, in a checkout's build folders (`build-iwasm`,
+/// `build-wamrc`), on `file` (the reproducer's name beside them). The REPL
+/// keeps one instance across calls, as the harness does.
+pub fn commands(stock: &StockRepro, file: &str, plan: &CallPlan) -> Vec<String> {
+    commands_with(stock, file, plan, "build-iwasm/iwasm", "build-wamrc/wamrc")
+}
+
+fn commands_with(
+    stock: &StockRepro,
+    file: &str,
+    plan: &CallPlan,
+    iwasm: &str,
+    wamrc: &str,
+) -> Vec<String> {
+    let mut cmds = vec![];
+    let mut target = file.to_string();
+    if let Some(opts) = &stock.wamrc {
+        let aot = format!("{}.aot", file.trim_end_matches(".wasm"));
+        cmds.push(format!("{wamrc} {opts} -o {aot} {file}"));
+        target = aot;
+    }
+    let lines: Vec<String> = plan
+        .calls
+        .iter()
+        .map(|c| {
+            repl_line(&c.export, &c.args)
+                .unwrap_or_else(|| format!("<{:?}: not typeable>", c.export))
+        })
+        .collect();
+    let input = if lines.is_empty() {
+        String::new()
+    } else {
+        format!("printf '{}\\n' | ", lines.join("\\n"))
+    };
+    cmds.push(format!(
+        "{input}{iwasm} {} --repl {target}",
+        stock.iwasm_options
+    ));
+    cmds
+}
+
+/// What a check found.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Check {
+    /// Which tools, from which tree (no local paths).
+    pub tools: String,
+    /// The commands as a maintainer types them.
+    pub commands: Vec<String>,
+    /// What `iwasm` (and `wamrc`) printed, and how `iwasm` ended.
+    pub output: String,
+    /// `Some(true)`: the tools show what the harness's runtime did, and it
+    /// differs from the reference; `Some(false)`: they do not; `None`: the
+    /// check cannot tell (said in `why`).
+    pub reproduces: Option<bool>,
+    pub why: String,
+}
+
+/// How a checked `iwasm` run ended.
+enum Ending {
+    Exited(i32),
+    Signal(i32),
+    StillRunning,
+}
+
+/// Runs the commands of `stock` for `wasm` with `tools`, and compares what
+/// `iwasm` prints with what the harness's runtime (`runtime`) and the
+/// reference (`reference`) did.
+pub fn check(
+    file_name: &str,
+    tree: &Tree,
+    tools: &Tools,
+    stock: &StockRepro,
+    wasm: &[u8],
+    plan: &CallPlan,
+    runtime: &Execution,
+    reference: Option<&Execution>,
+) -> Result<Check> {
+    let typed: Option<Vec<String>> = plan
+        .calls
+        .iter()
+        .map(|c| repl_line(&c.export, &c.args))
+        .collect();
+    let commands = commands(stock, file_name, plan);
+    let mut checked = Check {
+        tools: tree.tools_description(),
+        commands,
+        output: String::new(),
+        reproduces: None,
+        why: String::new(),
+    };
+    let Some(lines) = typed else {
+        checked.why =
+            "an export name cannot be typed on iwasm's command line (empty, or with spaces)".into();
+        return Ok(checked);
+    };
+    let work = Scratch::new()?;
+    let file = work.0.join(file_name);
+    std::fs::write(&file, wasm)?;
+    let mut target = file.clone();
+    if let (Some(opts), Some(wamrc)) = (&stock.wamrc, &tools.wamrc) {
+        let aot = work
+            .0
+            .join(format!("{}.aot", file_name.trim_end_matches(".wasm")));
+        let out = Command::new(wamrc)
+            .args(opts.split_whitespace())
+            .arg("-o")
+            .arg(&aot)
+            .arg(&file)
+            .output()
+            .context("running wamrc")?;
+        let text =
+            String::from_utf8_lossy(&out.stdout).replace(&format!("{}/", work.0.display()), "");
+        // wamrc prints its target description first; keep the verdict line.
+        let last = text.lines().last().unwrap_or("").to_string();
+        checked.output.push_str(&format!("$ wamrc ...\n{last}\n"));
+        if !out.status.success() {
+            let rejected = runtime.load.as_ref().is_some_and(|l| l.is_err());
+            checked.reproduces = Some(rejected);
+            checked.why = if rejected {
+                format!("wamrc refuses the module, as the harness's compile did: {last}")
+            } else {
+                format!("wamrc refuses the module, but the harness compiled it: {last}")
+            };
+            return Ok(checked);
+        }
+        target = aot;
+    }
+    let mut child = Command::new(&tools.iwasm)
+        .args(stock.iwasm_options.split_whitespace())
+        .arg("--repl")
+        .arg(&target)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("running iwasm")?;
+    let mut input = lines.join("\n");
+    input.push_str("\n__exit__\n");
+    let mut stdin = child.stdin.take().expect("piped");
+    // A module that fails to load never reads its input: ignore the broken pipe.
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(input.as_bytes());
+    });
+    let mut stdout = child.stdout.take().expect("piped");
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stdout.read_to_string(&mut s);
+        s
+    });
+    let start = Instant::now();
+    let ending = loop {
+        if let Some(status) = child.try_wait()? {
+            use std::os::unix::process::ExitStatusExt;
+            break match status.signal() {
+                Some(sig) => Ending::Signal(sig),
+                None => Ending::Exited(status.code().unwrap_or(-1)),
+            };
+        }
+        if start.elapsed() > CHECK_DEADLINE {
+            let _ = child.kill();
+            let _ = child.wait();
+            break Ending::StillRunning;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let _ = writer.join();
+    // The scratch folder is nobody's business in a report.
+    let stdout = reader
+        .join()
+        .unwrap_or_default()
+        .replace(&format!("{}/", work.0.display()), "");
+    checked.output.push_str(&format!(
+        "$ iwasm ... --repl\n{}\n[{}]",
+        truncate(&stdout, 4000),
+        match ending {
+            Ending::Exited(c) => format!("exit status {c}"),
+            Ending::Signal(s) => format!("killed by signal {s}"),
+            Ending::StillRunning =>
+                format!("still running after {} s, killed", CHECK_DEADLINE.as_secs()),
+        }
+    ));
+    let (reproduces, why) = compare(&stdout, &ending, plan, runtime, reference);
+    checked.reproduces = reproduces;
+    checked.why = why;
+    Ok(checked)
+}
+
+/// A folder for one check's files, removed afterwards.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> Result<Scratch> {
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("wasmsieve-check-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        Ok(Scratch(dir))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}\n... ({} more bytes)", &s[..end], s.len() - end)
+}
+
+/// What `iwasm` prints for a call's result.
+fn printed(r: &CallResult) -> String {
+    match r {
+        CallResult::Returned(v) => v
+            .iter()
+            .map(repro::iwasm_value)
+            .collect::<Vec<_>>()
+            .join(","),
+        // WAMR's own exception text is what iwasm prints.
+        CallResult::Trapped { message, .. } if message.starts_with("Exception: ") => {
+            message.clone()
+        }
+        CallResult::Trapped { trap, .. } => format!("Exception: {}", repro::trap_message(trap)),
+    }
+}
+
+/// Compares `iwasm --repl`'s output, call by call, with the harness's runtime.
+fn compare(
+    stdout: &str,
+    ending: &Ending,
+    plan: &CallPlan,
+    runtime: &Execution,
+    reference: Option<&Execution>,
+) -> (Option<bool>, String) {
+    // Before the first prompt: load or instantiation errors; then one
+    // segment per call.
+    let segments: Vec<&str> = stdout.split("webassembly> ").collect();
+    let started = segments.len().saturating_sub(1);
+    let before = segments[0].trim();
+    if let Some(Err(msg)) = &runtime.load {
+        return if started == 0 && !before.is_empty() {
+            (Some(true), format!("iwasm rejects the module at load, as the harness's runtime did (harness: {msg}; iwasm: {before})"))
+        } else {
+            (
+                Some(false),
+                format!("the harness's runtime rejected the module ({msg}) but iwasm loads it"),
+            )
+        };
+    }
+    if let Some(CallResult::Trapped { message, .. }) = &runtime.instantiate {
+        return if started == 0 && !before.is_empty() {
+            (Some(true), format!("iwasm fails at instantiation, as the harness's runtime did (harness: {message}; iwasm: {before})"))
+        } else {
+            (Some(false), format!("the harness's runtime failed at instantiation ({message}) but iwasm instantiates the module"))
+        };
+    }
+    if started == 0 {
+        return match ending {
+            Ending::Signal(s) if matches!(runtime.end, End::Crashed(_)) => {
+                (Some(true), format!("iwasm dies (signal {s}) before its first prompt, as the harness's runtime crashed"))
+            }
+            _ => (Some(false), format!("iwasm stops before running any call: {before}")),
+        };
+    }
+    for (i, call) in plan.calls.iter().enumerate() {
+        let got = segments.get(i + 1).map(|s| s.trim());
+        let Some(rec) = runtime.calls.get(i) else {
+            // The harness's runtime did not finish this call: it crashed or hung here.
+            return match (&runtime.end, ending, got) {
+                (End::Hung { .. }, Ending::StillRunning, Some(g)) if g.is_empty() || started == i + 1 => (
+                    Some(true),
+                    format!("call {i} (`{}`) does not return within {} s in iwasm either, as in the harness", call.export, CHECK_DEADLINE.as_secs()),
+                ),
+                (End::Crashed(_), Ending::Signal(s), _) if started == i + 1 => (
+                    Some(true),
+                    format!("iwasm dies with signal {s} in call {i} (`{}`), as the harness's runtime crashed there", call.export),
+                ),
+                (End::Crashed(_) | End::Hung { .. }, _, _) => (
+                    Some(false),
+                    format!("the harness's runtime did not finish call {i} (`{}`), but iwasm did: {}", call.export, got.unwrap_or("")),
+                ),
+                _ => (None, format!("the harness recorded no call {i}")),
+            };
+        };
+        let want = printed(&rec.result);
+        let Some(got) = got.filter(|_| {
+            started > i + 1 || !matches!(ending, Ending::StillRunning | Ending::Signal(_))
+        }) else {
+            return (
+                Some(false),
+                format!(
+                    "iwasm did not finish call {i} (`{}`); the harness's runtime printed `{want}`",
+                    call.export
+                ),
+            );
+        };
+        // A call that returns nothing prints an empty line.
+        if got != want {
+            return (
+                Some(false),
+                format!(
+                    "call {i} (`{}`): iwasm prints `{got}`, the harness's runtime gave `{want}`",
+                    call.export
+                ),
+            );
+        }
+    }
+    let Some(last) = plan.calls.len().checked_sub(1) else {
+        return (None, "no calls to compare".into());
+    };
+    let want = printed(&runtime.calls[last].result);
+    match reference.and_then(|r| r.calls.get(last)).map(|c| printed(&c.result)) {
+        Some(expected) if expected == want => (
+            None,
+            format!(
+                "iwasm prints what the harness's runtime gave (`{want}`), but the reference's result prints the same \
+                 way (iwasm's output cannot show this difference, e.g. NaN bits or memory state)"
+            ),
+        ),
+        Some(expected) => (
+            Some(true),
+            format!(
+                "every call prints what the harness's runtime gave; call {last} (`{}`) prints `{want}` where the \
+                 reference gives `{expected}`",
+                plan.calls[last].export
+            ),
+        ),
+        None => (Some(true), format!("every call prints what the harness's runtime gave (last: `{want}`)")),
+    }
+}

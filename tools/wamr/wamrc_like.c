@@ -1,0 +1,139 @@
+/* wsv-wamrc: a wamrc-like front end to the AoT compiler in core/ for WAMR
+ * trees without wamr-compiler/. It starts from wamrc's defaults and takes the
+ * options wasmsieve's reports use:
+ *
+ *   wsv-wamrc [--opt-level=N] [--size-level=N] [--bounds-checks=N]
+ *             [--stack-bounds-checks=N] [--enable-tail-call]
+ *             [--enable-extended-const] [--disable-simd] -o OUT.aot IN.wasm
+ *
+ * then applies wamrc's own implications (bulk memory brings bulk-memory-opt,
+ * reference types bring overlong call_indirect) and writes the .aot. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wasm_export.h"
+#include "aot_export.h"
+
+static int
+usage(void)
+{
+    fprintf(stderr,
+            "usage: wsv-wamrc [--opt-level=N] [--size-level=N] "
+            "[--bounds-checks=N] [--stack-bounds-checks=N] "
+            "[--enable-tail-call] [--enable-extended-const] [--disable-simd] "
+            "-o OUT.aot IN.wasm\n");
+    return 2;
+}
+
+static uint8_t *
+read_file(const char *path, uint32_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    uint8_t *buf = NULL;
+    long len;
+    if (!f)
+        return NULL;
+    if (fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 0
+        && fseek(f, 0, SEEK_SET) == 0 && (buf = malloc(len ? len : 1))
+        && fread(buf, 1, len, f) == (size_t)len) {
+        *size = (uint32_t)len;
+    }
+    else {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    return buf;
+}
+
+static int
+level(const char *arg, size_t prefix, uint32_t max)
+{
+    int v = atoi(arg + prefix);
+    return v < 0 ? 0 : (uint32_t)v > max ? (int)max : v;
+}
+
+int
+main(int argc, char **argv)
+{
+    AOTCompOption o;
+    const char *out = NULL;
+    char error[256];
+    uint32_t size = 0;
+    uint8_t *buf;
+    RuntimeInitArgs init;
+    wasm_module_t module;
+    aot_comp_data_t data;
+    aot_comp_context_t ctx;
+
+    /* wamrc's defaults (wamr-compiler/main.c) */
+    memset(&o, 0, sizeof(o));
+    o.opt_level = 3;
+    o.size_level = 3;
+    o.output_format = AOT_FORMAT_FILE;
+    o.bounds_checks = 2;
+    o.stack_bounds_checks = 2;
+    o.enable_simd = true;
+    o.enable_aux_stack_check = true;
+    o.enable_bulk_memory = true;
+    o.enable_ref_types = true;
+    aot_call_stack_features_init_default(&o.call_stack_features);
+
+    for (argc--, argv++; argc > 0 && argv[0][0] == '-'; argc--, argv++) {
+        if (!strcmp(argv[0], "-o") && argc > 1) {
+            out = argv[1];
+            argc--, argv++;
+        }
+        else if (!strncmp(argv[0], "--opt-level=", 12))
+            o.opt_level = level(argv[0], 12, 3);
+        else if (!strncmp(argv[0], "--size-level=", 13))
+            o.size_level = level(argv[0], 13, 3);
+        else if (!strncmp(argv[0], "--bounds-checks=", 16))
+            o.bounds_checks = atoi(argv[0] + 16) == 1 ? 1 : 0;
+        else if (!strncmp(argv[0], "--stack-bounds-checks=", 22))
+            o.stack_bounds_checks = atoi(argv[0] + 22) == 1 ? 1 : 0;
+        else if (!strcmp(argv[0], "--enable-tail-call"))
+            o.enable_tail_call = true;
+        else if (!strcmp(argv[0], "--enable-extended-const"))
+            o.enable_extended_const = true;
+        else if (!strcmp(argv[0], "--disable-simd"))
+            o.enable_simd = false;
+        else
+            return usage();
+    }
+    if (argc != 1 || !out)
+        return usage();
+    if (o.enable_bulk_memory)
+        o.enable_bulk_memory_opt = true;
+    if (o.enable_ref_types)
+        o.enable_call_indirect_overlong = true;
+
+    memset(&init, 0, sizeof(init));
+    init.mem_alloc_type = Alloc_With_System_Allocator;
+    if (!wasm_runtime_full_init(&init)) {
+        printf("Init runtime environment failed.\n");
+        return -1;
+    }
+    if (!(buf = read_file(argv[0], &size))) {
+        printf("cannot read %s\n", argv[0]);
+        return -1;
+    }
+    if (!(module = wasm_runtime_load(buf, size, error, sizeof(error)))) {
+        printf("%s\n", error);
+        return -1;
+    }
+    if (!(data = aot_create_comp_data(module, NULL, false))
+        || !(ctx = aot_create_comp_context(data, &o)) || !aot_compile_wasm(ctx)
+        || !aot_emit_aot_file(ctx, data, out)) {
+        printf("%s\n", aot_get_last_error());
+        return -1;
+    }
+    printf("Compile success, file %s was generated.\n", out);
+    aot_destroy_comp_context(ctx);
+    aot_destroy_comp_data(data);
+    wasm_runtime_unload(module);
+    free(buf);
+    wasm_runtime_destroy();
+    return 0;
+}
