@@ -134,19 +134,18 @@ pub fn build_tools(tree: &Tree, stock: &StockRepro, cache: &Path) -> Result<Tool
         // The drivers build from a private copy: WAMR's cmake writes
         // core/version.h into its tree.
         let copy = cache.join(format!("src-{}", fnv(&[&root, &tree.fingerprint])));
-        if !copy.join("build-scripts").exists() {
-            for sub in ["core", "build-scripts"] {
-                copy_tree(&tree.root.join(sub), &copy.join(sub))?;
-            }
-        }
-        let drivers = cache.join("drivers");
-        std::fs::create_dir_all(&drivers)?;
-        for (name, text) in DRIVER_SOURCES {
-            let path = drivers.join(name);
-            if std::fs::read_to_string(&path).ok().as_deref() != Some(*text) {
-                std::fs::write(&path, text)?;
-            }
-        }
+        publish(&copy, |tmp| {
+            ["core", "build-scripts"]
+                .iter()
+                .try_for_each(|sub| copy_tree(&tree.root.join(sub), &tmp.join(sub)))
+        })?;
+        let text: Vec<&str> = DRIVER_SOURCES.iter().map(|(_, t)| *t).collect();
+        let drivers = cache.join(format!("drivers-{}", fnv(&text)));
+        publish(&drivers, |tmp| {
+            DRIVER_SOURCES
+                .iter()
+                .try_for_each(|(name, text)| Ok(std::fs::write(tmp.join(name), text)?))
+        })?;
         (Some(copy), Some(drivers))
     };
     let iwasm = match (&src, &driver_root) {
@@ -219,6 +218,7 @@ fn cmake_build(
     key.extend(args.iter().map(String::as_str));
     let dir = cache.join(format!("{target}-{}", fnv(&key)));
     let exe = dir.join(target);
+    let _lock = BuildLock::take(&dir)?;
     let ninja = Command::new("ninja")
         .arg("--version")
         .output()
@@ -296,6 +296,50 @@ fn run_quiet(cmd: &mut Command, what: &str, dir: &Path) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Makes `dir` by filling a private folder and renaming it into place, so
+/// concurrent reports never see it half made.
+fn publish(dir: &Path, fill: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    if dir.exists() {
+        return Ok(());
+    }
+    let tmp = dir.with_extension(format!("tmp{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp)?;
+    fill(&tmp)?;
+    if std::fs::rename(&tmp, dir).is_err() && dir.exists() {
+        // Another process published it first.
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+    anyhow::ensure!(dir.exists(), "could not create {}", dir.display());
+    Ok(())
+}
+
+/// An exclusive lock on a build folder (flock on `<dir>.lock`), held while
+/// the value lives: two reports never configure or build the same folder at
+/// once.
+struct BuildLock {
+    _file: std::fs::File,
+}
+
+impl BuildLock {
+    fn take(dir: &Path) -> Result<BuildLock> {
+        use std::os::unix::io::AsRawFd;
+        if let Some(parent) = dir.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let f = std::fs::File::create(dir.with_extension("lock"))?;
+        // SAFETY: flock on a file descriptor we own; released when it closes.
+        if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) } != 0 {
+            bail!(
+                "locking {}: {}",
+                dir.display(),
+                std::io::Error::last_os_error()
+            );
+        }
+        Ok(BuildLock { _file: f })
+    }
 }
 
 fn copy_tree(from: &Path, to: &Path) -> Result<()> {
@@ -662,5 +706,153 @@ fn compare(
             ),
         ),
         None => (Some(true), format!("every call prints what the harness's runtime gave (last: `{want}`)")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exec::CallRecord;
+    use crate::generate::plan::PlannedCall;
+    use crate::wasm::Val;
+
+    fn plan(n: usize) -> CallPlan {
+        CallPlan {
+            calls: (0..n)
+                .map(|i| PlannedCall {
+                    export: format!("f{i}"),
+                    args: vec![Val::I32(i as i32)],
+                })
+                .collect(),
+            globals: vec![],
+            memories: vec![],
+        }
+    }
+
+    fn run(results: &[CallResult], end: End) -> Execution {
+        Execution {
+            engine: "wamr-classic".into(),
+            load: Some(Ok(())),
+            instantiate: Some(CallResult::Returned(vec![])),
+            calls: results
+                .iter()
+                .enumerate()
+                .map(|(i, r)| CallRecord {
+                    export: format!("f{i}"),
+                    args: vec![],
+                    result: r.clone(),
+                    globals: vec![],
+                    memories: vec![],
+                    trap_site: None,
+                })
+                .collect(),
+            end,
+            ..Execution::default()
+        }
+    }
+
+    fn ret(v: i32) -> CallResult {
+        CallResult::Returned(vec![Val::I32(v)])
+    }
+
+    #[test]
+    fn same_output_as_the_runtime_and_unlike_the_reference_reproduces() {
+        let runtime = run(&[ret(1), ret(7)], End::Completed);
+        let reference = run(&[ret(1), ret(8)], End::Completed);
+        let out = "webassembly> 0x1:i32\nwebassembly> 0x7:i32\nwebassembly> exit repl mode\n";
+        let (r, why) = compare(
+            out,
+            &Ending::Exited(0),
+            &plan(2),
+            &runtime,
+            Some(&reference),
+        );
+        assert_eq!(r, Some(true), "{why}");
+        assert!(why.contains("0x8:i32"), "{why}");
+    }
+
+    #[test]
+    fn other_output_does_not_reproduce() {
+        // The stock tool gives the reference's answer: the harness's runtime differs.
+        let runtime = run(&[ret(7)], End::Completed);
+        let reference = run(&[ret(8)], End::Completed);
+        let out = "webassembly> 0x8:i32\nwebassembly> exit repl mode\n";
+        let (r, why) = compare(
+            out,
+            &Ending::Exited(0),
+            &plan(1),
+            &runtime,
+            Some(&reference),
+        );
+        assert_eq!(r, Some(false), "{why}");
+        // A trap where the runtime returned does not either.
+        let out = "webassembly> Exception: unreachable\nwebassembly> exit repl mode\n";
+        let (r, _) = compare(
+            out,
+            &Ending::Exited(0),
+            &plan(1),
+            &runtime,
+            Some(&reference),
+        );
+        assert_eq!(r, Some(false));
+    }
+
+    #[test]
+    fn hangs_and_crashes_reproduce_only_at_the_same_call() {
+        let hung = run(
+            &[ret(0)],
+            End::Hung {
+                deadline_ms: 100,
+                call_index: 1,
+            },
+        );
+        let out = "webassembly> 0x0:i32\nwebassembly> ";
+        let (r, why) = compare(out, &Ending::StillRunning, &plan(2), &hung, None);
+        assert_eq!(r, Some(true), "{why}");
+        let (r, _) = compare(
+            "webassembly> 0x0:i32\nwebassembly> 0x1:i32\nwebassembly> exit repl mode\n",
+            &Ending::Exited(0),
+            &plan(2),
+            &hung,
+            None,
+        );
+        assert_eq!(r, Some(false), "the stock run finished the call");
+        let crashed = run(&[ret(0)], End::Crashed(Default::default()));
+        let (r, why) = compare(out, &Ending::Signal(11), &plan(2), &crashed, None);
+        assert_eq!(r, Some(true), "{why}");
+        let (r, _) = compare(out, &Ending::StillRunning, &plan(2), &crashed, None);
+        assert_eq!(r, Some(false), "a hang is not the crash");
+    }
+
+    #[test]
+    fn output_alike_for_runtime_and_reference_cannot_tell() {
+        let nan = |bits: u32| CallResult::Returned(vec![Val::F32(bits)]);
+        let runtime = run(&[nan(0x7fc0_0001)], End::Completed);
+        let reference = run(&[nan(0x7fc0_0000)], End::Completed);
+        let out = "webassembly> nan:f32\nwebassembly> exit repl mode\n";
+        let (r, why) = compare(
+            out,
+            &Ending::Exited(0),
+            &plan(1),
+            &runtime,
+            Some(&reference),
+        );
+        assert_eq!(r, None, "{why}");
+    }
+
+    #[test]
+    fn commands_use_one_instance() {
+        let stock = repro::stock_repro("wamr-aot", b"").unwrap();
+        let cmds = commands(&stock, "min.wasm", &plan(2));
+        assert_eq!(cmds.len(), 2, "{cmds:?}");
+        assert!(
+            cmds[0].starts_with("build-wamrc/wamrc --bounds-checks=1 ")
+                && cmds[0].ends_with("-o min.aot min.wasm"),
+            "{cmds:?}"
+        );
+        assert_eq!(
+            cmds[1],
+            "printf 'f0 0\\nf1 1\\n' | build-iwasm/iwasm --heap-size=0 --stack-size=2097152 --repl min.aot"
+        );
     }
 }
