@@ -14,6 +14,7 @@
 //! canonically (it drops unreachable code), which loses divergences that live
 //! there.
 
+use crate::wasm::leb::{read as read_leb, write as leb};
 use std::ops::Range;
 
 /// One operator of a body: its bytes and how it nests.
@@ -41,31 +42,6 @@ struct Body {
 
 const UNREACHABLE: u8 = 0x00;
 const DROP: u8 = 0x1a;
-
-fn leb(mut v: usize, out: &mut Vec<u8>) {
-    loop {
-        let byte = (v & 0x7f) as u8;
-        v >>= 7;
-        if v == 0 {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
-    }
-}
-
-fn read_leb(bytes: &[u8], at: &mut usize) -> Option<usize> {
-    let mut v = 0usize;
-    for shift in (0..35).step_by(7) {
-        let b = *bytes.get(*at)?;
-        *at += 1;
-        v |= ((b & 0x7f) as usize) << shift;
-        if b & 0x80 == 0 {
-            return Some(v);
-        }
-    }
-    None
-}
 
 /// The module split around its code section: bytes before, the bodies, bytes after.
 struct Split<'a> {
@@ -393,28 +369,113 @@ pub fn reduce_bodies(
     best
 }
 
-/// Byte-level reduction of a module that does not validate (a loader
-/// finding): removes chunks of bytes, halving the chunk size down to one
-/// byte, keeping every removal the predicate accepts. The 8-byte header stays.
+/// A section as it sits in the bytes: where its size field and payload are.
+struct Section {
+    size_at: usize,
+    payload: Range<usize>,
+    id: u8,
+}
+
+/// The sections up to the first that cannot be read.
+fn sections(wasm: &[u8]) -> Vec<Section> {
+    let mut out = vec![];
+    let mut at = 8;
+    while at < wasm.len() {
+        let id = wasm[at];
+        let mut p = at + 1;
+        let Some(size) = read_leb(wasm, &mut p) else {
+            break;
+        };
+        let Some(end) = p.checked_add(size).filter(|e| *e <= wasm.len()) else {
+            break;
+        };
+        out.push(Section {
+            size_at: at + 1,
+            payload: p..end,
+            id,
+        });
+        at = end;
+    }
+    out
+}
+
+/// Candidates for removing `cut` from `wasm`: the bytes alone; and, when the
+/// cut lies inside one section's payload, with that section's size field
+/// rewritten, and also its entry count lowered by one (a vector section whose
+/// entry went). Loaders read sizes first: without the fixes most cuts only
+/// make the module malformed earlier.
+fn cuts(wasm: &[u8], cut: Range<usize>) -> Vec<Vec<u8>> {
+    let mut raw = wasm[..cut.start].to_vec();
+    raw.extend_from_slice(&wasm[cut.end..]);
+    let mut out = vec![raw];
+    let Some(s) = sections(wasm)
+        .into_iter()
+        .find(|s| s.payload.start <= cut.start && cut.end <= s.payload.end)
+    else {
+        return out;
+    };
+    let rebuild = |payload: Vec<u8>| {
+        let mut m = wasm[..s.size_at].to_vec();
+        leb(payload.len(), &mut m);
+        m.extend(payload);
+        m.extend_from_slice(&wasm[s.payload.end..]);
+        m
+    };
+    let mut payload = wasm[s.payload.start..cut.start].to_vec();
+    payload.extend_from_slice(&wasm[cut.end..s.payload.end]);
+    out.push(rebuild(payload.clone()));
+    let mut p = 0;
+    if let Some(count) = read_leb(&payload, &mut p).filter(|c| *c > 0 && s.id != 0) {
+        if cut.start >= s.payload.start + p {
+            let mut fewer = vec![];
+            leb(count - 1, &mut fewer);
+            fewer.extend_from_slice(&payload[p..]);
+            out.push(rebuild(fewer));
+        }
+    }
+    out
+}
+
+/// Reduction of a module that does not validate (a loader finding): whole
+/// sections first, then chunks of bytes, halving the chunk size down to one
+/// byte (each cut also tried with its section's size and count fixed), keeping
+/// every candidate the predicate accepts. The 8-byte header stays.
 pub fn reduce_bytes(
     wasm: Vec<u8>,
     interesting: &mut dyn FnMut(&[u8]) -> bool,
     out_of_time: &dyn Fn() -> bool,
 ) -> Vec<u8> {
     let mut best = wasm;
+    let mut i = 0;
+    while let Some(s) = sections(&best).get(i) {
+        if out_of_time() {
+            return best;
+        }
+        let mut candidate = best[..s.size_at - 1].to_vec();
+        candidate.extend_from_slice(&best[s.payload.end..]);
+        if interesting(&candidate) {
+            best = candidate;
+        } else {
+            i += 1;
+        }
+    }
     let mut chunk = (best.len().saturating_sub(8) / 2).max(1);
     loop {
         let mut at = 8;
         while at < best.len() {
-            if out_of_time() {
-                return best;
-            }
             let end = (at + chunk).min(best.len());
-            let mut candidate = best[..at].to_vec();
-            candidate.extend_from_slice(&best[end..]);
-            if interesting(&candidate) {
-                best = candidate;
-            } else {
+            let mut kept = false;
+            for candidate in cuts(&best, at..end) {
+                if out_of_time() {
+                    return best;
+                }
+                if interesting(&candidate) {
+                    best = candidate;
+                    kept = true;
+                    break;
+                }
+            }
+            if !kept {
                 at += chunk;
             }
         }

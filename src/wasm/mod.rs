@@ -3,6 +3,7 @@
 
 pub mod features;
 pub mod hex;
+pub mod leb;
 pub mod names;
 
 use serde::{Deserialize, Serialize};

@@ -3,6 +3,7 @@
 //! exports cannot be called there. Renaming them changes nothing a module
 //! does.
 
+use super::leb;
 use std::collections::HashSet;
 
 /// Whether `iwasm` (and a shell, unquoted) can take `name` as a function name.
@@ -11,31 +12,6 @@ pub fn typeable(name: &str) -> bool {
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "_-.$".contains(c))
-}
-
-fn read_leb(bytes: &[u8], at: &mut usize) -> Option<u32> {
-    let mut v: u64 = 0;
-    for shift in (0..35).step_by(7) {
-        let b = *bytes.get(*at)?;
-        *at += 1;
-        v |= u64::from(b & 0x7f) << shift;
-        if b & 0x80 == 0 {
-            return u32::try_from(v).ok();
-        }
-    }
-    None
-}
-
-fn leb(mut v: u32, out: &mut Vec<u8>) {
-    loop {
-        let b = (v & 0x7f) as u8;
-        v >>= 7;
-        if v == 0 {
-            out.push(b);
-            return;
-        }
-        out.push(b | 0x80);
-    }
 }
 
 /// The module with every export whose name is not [`typeable`] renamed to
@@ -50,7 +26,7 @@ pub fn typeable_exports(wasm: &[u8]) -> Option<(Vec<u8>, Vec<(String, String)>)>
     while at < wasm.len() {
         let id = wasm[at];
         let mut p = at + 1;
-        let size = read_leb(wasm, &mut p)? as usize;
+        let size = leb::read(wasm, &mut p)?;
         let (start, end) = (p, p.checked_add(size)?);
         if end > wasm.len() {
             return None;
@@ -60,17 +36,17 @@ pub fn typeable_exports(wasm: &[u8]) -> Option<(Vec<u8>, Vec<(String, String)>)>
             continue;
         }
         let mut q = start;
-        let count = read_leb(wasm, &mut q)?;
+        let count = leb::read(wasm, &mut q)?;
         let mut entries = vec![];
         for _ in 0..count {
-            let len = read_leb(wasm, &mut q)? as usize;
+            let len = leb::read(wasm, &mut q)?;
             let name = std::str::from_utf8(wasm.get(q..q.checked_add(len)?)?)
                 .ok()?
                 .to_string();
             q += len;
             let kind = *wasm.get(q)?;
             q += 1;
-            let idx = read_leb(wasm, &mut q)?;
+            let idx = leb::read(wasm, &mut q)?;
             entries.push((name, kind, idx));
         }
         if q != end || entries.iter().all(|(n, _, _)| typeable(n)) {
@@ -79,7 +55,7 @@ pub fn typeable_exports(wasm: &[u8]) -> Option<(Vec<u8>, Vec<(String, String)>)>
         let mut taken: HashSet<String> = entries.iter().map(|(n, _, _)| n.clone()).collect();
         let mut renames = vec![];
         let mut payload = vec![];
-        leb(count, &mut payload);
+        leb::write(count, &mut payload);
         for (i, (name, kind, idx)) in entries.iter().enumerate() {
             let mut new = name.clone();
             if !typeable(name) {
@@ -90,14 +66,14 @@ pub fn typeable_exports(wasm: &[u8]) -> Option<(Vec<u8>, Vec<(String, String)>)>
                 taken.insert(new.clone());
                 renames.push((name.clone(), new.clone()));
             }
-            leb(new.len() as u32, &mut payload);
+            leb::write(new.len(), &mut payload);
             payload.extend_from_slice(new.as_bytes());
             payload.push(*kind);
-            leb(*idx, &mut payload);
+            leb::write(*idx, &mut payload);
         }
         let mut out = wasm[..at].to_vec();
         out.push(7);
-        leb(payload.len() as u32, &mut out);
+        leb::write(payload.len(), &mut out);
         out.extend_from_slice(&payload);
         out.extend_from_slice(&wasm[end..]);
         return Some((out, renames));
