@@ -429,6 +429,8 @@ fn every_bucket_report_renders() {
         "P11",
         "unavailable or unrecoverable?** Yes",
         "## Severity suggestion",
+        // The crash is a denial of service with no memory-safety evidence.
+        "Suggested CVSS 3.1 vector: `CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H` (base score 7.5)",
         "P2",
     ] {
         assert!(text.contains(needle), "advisory lacks {needle:?}:\n{text}");
@@ -491,14 +493,14 @@ fn every_bucket_report_renders() {
         (
             "wamr-aot-hw",
             "hardware bounds checks",
-            "wamrc --bounds-checks=0 --opt-level=3 --size-level=3".to_string(),
+            "wamrc --bounds-checks=0 --stack-bounds-checks=0 --opt-level=3 --size-level=3".to_string(),
             "wamr-aot-hw",
         ),
         (
             "wamr-aot-opts",
             "options drawn per module",
             format!(
-                "wamrc --bounds-checks=1 --opt-level={} --size-level={}",
+                "wamrc --bounds-checks=1 --stack-bounds-checks=1 --opt-level={} --size-level={}",
                 drawn.opt_level, drawn.size_level
             ),
             "wamr-aot",

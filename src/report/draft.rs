@@ -7,6 +7,7 @@
 //! The smallest reproducer is used when `wasmsieve shrink` left one
 //! (`min.wasm` + `shrink.json`), the original input otherwise.
 
+use super::cvss;
 use crate::engines;
 use crate::engines::wamr::repro::{self, StockRepro};
 use crate::engines::wamr::stock::{self, Check, Tree};
@@ -677,22 +678,66 @@ fn p11_answers(f: &Finding) -> Vec<(&'static str, String)> {
     ]
 }
 
-fn severity(f: &Finding) -> (&'static str, &'static str) {
+/// A suggested CVSS 3.1 vector and why; the maintainers decide.
+struct Severity {
+    level: &'static str,
+    why: &'static str,
+    vector: &'static str,
+    reasoning: &'static str,
+}
+
+/// Every vector assumes the usual WAMR deployment the policy protects: an
+/// embedding that runs .wasm it receives (AV:N, no privileges or user action).
+fn severity(f: &Finding) -> Severity {
     let rec = match subject_of(f).map(|e| &e.end) {
         Some(End::Crashed(r)) => Some(r),
         _ => None,
     };
+    const DOS: &str = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H";
+    const MEMORY: &str = "CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:C/C:H/I:H/A:H";
+    let memory_safety = "memory corruption in the runtime reachable from a .wasm; turning it into more than a crash \
+                         needs control over the runtime's memory layout (AC:H); a runtime's memory is outside the \
+                         guest's scope (S:C)";
     match f.verdict.kind.as_str() {
-        "sandbox-escape" => ("High", "sandbox bounds not enforced for untrusted .wasm (confidentiality/integrity of the host at risk)"),
-        "crash" if rec.is_some_and(|r| r.sanitizer.as_deref().is_some_and(|s| s.contains("overflow") || s.contains("use-after"))) => {
-            ("High", "memory-safety violation in the runtime reachable from untrusted .wasm")
-        }
-        "crash" if rec.is_some_and(|r| r.fault_region.as_deref() == Some("elsewhere")) => {
-            ("High", "wild memory access in the runtime reachable from untrusted .wasm")
-        }
-        "crash" => ("Medium", "denial of service: untrusted .wasm kills the runtime process"),
-        "hang" => ("Medium", "denial of service: untrusted .wasm makes the runtime hang"),
-        _ => ("Low", "no memory-safety evidence"),
+        "sandbox-escape" => Severity {
+            level: "High",
+            why: "sandbox bounds not enforced for untrusted .wasm (confidentiality/integrity of the host at risk)",
+            vector: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:H/A:H",
+            reasoning: "the guest completes an access the reference traps on; if the access can reach host memory, \
+                        the sandbox is gone (S:C, C/I/A:H). If it provably stays inside the instance's own linear \
+                        memory (e.g. a wrapped address checked after wrapping), CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:L/I:L/A:N \
+                        (6.5) is the fairer vector, and the policy's P7 may downgrade it",
+        },
+        "crash" if rec.is_some_and(|r| r.sanitizer.as_deref().is_some_and(|s| s.contains("overflow") || s.contains("use-after"))) => Severity {
+            level: "High",
+            why: "memory-safety violation in the runtime reachable from untrusted .wasm",
+            vector: MEMORY,
+            reasoning: memory_safety,
+        },
+        "crash" if rec.is_some_and(|r| r.fault_region.as_deref() == Some("elsewhere")) => Severity {
+            level: "High",
+            why: "wild memory access in the runtime reachable from untrusted .wasm",
+            vector: MEMORY,
+            reasoning: memory_safety,
+        },
+        "crash" => Severity {
+            level: "Medium",
+            why: "denial of service: untrusted .wasm kills the runtime process",
+            vector: DOS,
+            reasoning: "the process dies (A:H); no evidence of reads or writes the guest controls (C:N, I:N)",
+        },
+        "hang" => Severity {
+            level: "Medium",
+            why: "denial of service: untrusted .wasm makes the runtime hang",
+            vector: DOS,
+            reasoning: "the call never returns and the embedding cannot stop it (A:H); nothing is read or written (C:N, I:N)",
+        },
+        _ => Severity {
+            level: "Low",
+            why: "no memory-safety evidence",
+            vector: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:L/A:N",
+            reasoning: "a wrong result inside the sandbox (I:L)",
+        },
     }
 }
 
@@ -744,8 +789,15 @@ pub fn advisory(m: &Material) -> String {
     for (q, a) in p11_answers(f) {
         let _ = writeln!(s, "- **{q}** {a}");
     }
-    let (sev, why) = severity(f);
-    let _ = writeln!(s, "\n## Severity suggestion\n\n**{sev}**: {why}. The maintainers decide (P11: reported as security first, may be downgraded).\n");
+    let sev = severity(f);
+    let _ = writeln!(s, "\n## Severity suggestion\n\n**{}**: {}. The maintainers decide (P11: reported as security first, may be downgraded).\n", sev.level, sev.why);
+    let score = cvss::base_score(sev.vector).map_or_else(|| "?".into(), |x| format!("{x:.1}"));
+    let _ = writeln!(
+        s,
+        "Suggested CVSS 3.1 vector: `{}` (base score {score}). Why: {}. AV:N assumes an embedding that runs \
+         .wasm from remote parties; use AV:L where only local files are run.\n",
+        sev.vector, sev.reasoning
+    );
     section_environment(&mut s, m);
     section_reproducer(&mut s, m);
     section_commands(&mut s, m);
