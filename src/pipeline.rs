@@ -86,6 +86,8 @@ pub struct Differ {
     pub policy: Policy,
     /// Shortest hang deadline, whatever the reference's speed.
     pub deadline_floor: Duration,
+    /// Deadline of the re-run that confirms a hang.
+    pub hang_recheck: Duration,
     /// Share of agreeing cases the reference checks all the same (0 to 1;
     /// 1: every case, as a single-module `run` or a shrink needs).
     pub reference_share: f64,
@@ -113,6 +115,7 @@ impl Differ {
             subjects,
             policy,
             deadline_floor: Duration::from_secs(2),
+            hang_recheck: HANG_RECHECK_DEADLINE,
             reference_share: 1.0,
         })
     }
@@ -311,7 +314,7 @@ impl Differ {
         }
         self.subjects[subject]
             .engine
-            .set_deadline(self.deadline_floor.max(HANG_RECHECK_DEADLINE));
+            .set_deadline(self.deadline_floor.max(self.hang_recheck));
         let long = self.subjects[subject].engine.run(subject_input, plan);
         let long_cmp = oracle::compare(reference, &long);
         (long, long_cmp)

@@ -287,6 +287,46 @@ fn loader_crash_shrinks_to_a_smaller_invalid_module_with_the_same_signature() {
     let _ = std::fs::remove_dir_all(out);
 }
 
+/// Hang candidates are judged on short deadlines while shrinking (each hang
+/// costs its whole deadline, and most candidates of a hang still hang): the
+/// reducer gets through a module in a minute, and the result is confirmed on
+/// the full deadlines.
+#[test]
+fn hang_finding_shrinks_to_its_few_instructions() {
+    let out = temp_dir("hang");
+    let wasm = wat::parse_str(
+        r#"(module
+          (memory (export "m") 1 1)
+          (global $g (mut i32) (i32.const 0))
+          (func $junk (param i32) (result i32)
+            local.get 0 i32.const 3 i32.mul i32.const 7 i32.add
+            global.get $g i32.xor global.set $g
+            global.get $g)
+          (func (export "a") (result i32)
+            i32.const 5 call $junk drop
+            i32.const 0 i32.const 4 i32.store
+            i32.const 9 call $junk)
+          (func (export "wsv_fault_spin") (param i32) (result i32)
+            i32.const 11 call $junk drop
+            i32.const 8 i32.load
+            local.get 0 call $junk i32.add
+            i32.const 2 call $junk i32.add)
+          (func (export "c") (result i32)
+            i32.const 1 call $junk))"#,
+    )
+    .unwrap();
+    let (dir, f) = file_finding(&out, &wasm, "Hang");
+    let o = shrink::shrink_finding(&dir, Duration::from_secs(60)).expect("shrink");
+    eprintln!("{}", o.line());
+    assert!(o.instructions_before > 25, "{}", o.line());
+    assert!(o.instructions_after <= 4, "{}", o.line());
+    assert_eq!(o.finding.signature, f.signature);
+    assert_eq!(o.finding.verdict.kind, "hang");
+    // The shrunk module still hangs, judged on the campaign's deadlines.
+    assert!(rerun_min(&dir).iter().any(|g| g.signature == f.signature));
+    let _ = std::fs::remove_dir_all(out);
+}
+
 #[test]
 fn shrink_of_a_non_finding_folder_is_a_clear_error() {
     let d = temp_dir("notfinding");
@@ -493,7 +533,8 @@ fn every_bucket_report_renders() {
         (
             "wamr-aot-hw",
             "hardware bounds checks",
-            "wamrc --bounds-checks=0 --stack-bounds-checks=0 --opt-level=3 --size-level=3".to_string(),
+            "wamrc --bounds-checks=0 --stack-bounds-checks=0 --opt-level=3 --size-level=3"
+                .to_string(),
             "wamr-aot-hw",
         ),
         (

@@ -89,6 +89,12 @@ impl Target {
     }
 }
 
+/// Deadlines for hang candidates while shrinking (the final result is
+/// confirmed on the campaign's): long enough for modules that merely run a
+/// little, short enough for some 30 hang candidates a minute.
+const QUICK_HANG_FLOOR: Duration = Duration::from_millis(500);
+const QUICK_HANG_RECHECK: Duration = Duration::from_secs(1);
+
 /// Runs candidates and counts them.
 struct Judge {
     differ: Differ,
@@ -261,7 +267,16 @@ pub fn shrink_finding_with(dir: &Path, cfg: &ShrinkConfig) -> anyhow::Result<Shr
         cfg.isolate,
         &WorkerLimits::default(),
     )?;
-    let differ = Differ::new(subjects, cfg.policy.clone())?;
+    let mut differ = Differ::new(subjects, cfg.policy.clone())?;
+    // Hang candidates are judged on short deadlines (a hang costs its whole
+    // deadline, and most candidates of a hang still hang); the result is
+    // confirmed on the full ones at the end.
+    let (floor, recheck) = (differ.deadline_floor, differ.hang_recheck);
+    let hang = finding.verdict.kind == "hang";
+    if hang {
+        differ.deadline_floor = QUICK_HANG_FLOOR;
+        differ.hang_recheck = QUICK_HANG_RECHECK;
+    }
     let mut judge = Judge {
         differ,
         target,
@@ -290,6 +305,9 @@ pub fn shrink_finding_with(dir: &Path, cfg: &ShrinkConfig) -> anyhow::Result<Shr
 
     // 1. The plan, on the original module.
     plan = simplify_plan(&mut judge, &wasm, plan);
+    // What each stage left, to fall back on when the end result does not
+    // confirm on full deadlines.
+    let mut stages: Vec<Vec<u8>> = vec![];
 
     let budget_hit = Rc::new(RefCell::new(false));
     let min = if reduce::valid(&wasm) {
@@ -302,6 +320,7 @@ pub fn shrink_finding_with(dir: &Path, cfg: &ShrinkConfig) -> anyhow::Result<Shr
                 min = bare;
             }
         }
+        stages.push(min.clone());
         // 3. Items, with at most half the time left.
         let global = judge.deadline;
         judge.deadline =
@@ -309,6 +328,7 @@ pub fn shrink_finding_with(dir: &Path, cfg: &ShrinkConfig) -> anyhow::Result<Shr
         min = wasm_shrink_stage(&mut judge, min, &plan, cfg, &budget_hit);
         judge.deadline = global;
         *budget_hit.borrow_mut() = false;
+        stages.push(min.clone());
         // 4. Inside function bodies.
         let before = reduce::instruction_count(&min);
         let base_plan = plan.clone();
@@ -326,6 +346,7 @@ pub fn shrink_finding_with(dir: &Path, cfg: &ShrinkConfig) -> anyhow::Result<Shr
             "shrink: instructions {before} -> {}",
             reduce::instruction_count(&min)
         );
+        stages.push(min.clone());
         // 5. Items left unused by the edits.
         wasm_shrink_stage(&mut judge, min, &plan, cfg, &budget_hit)
     } else {
@@ -352,8 +373,20 @@ pub fn shrink_finding_with(dir: &Path, cfg: &ShrinkConfig) -> anyhow::Result<Shr
         Some((renamed, map)) => (renamed, plan.with_renamed_exports(&map)),
         None => (min, plan),
     };
-    let (min, plan, confirmed) = match judge.observe(&min, &plan) {
-        Some(f) => (min, plan, f),
+    judge.differ.deadline_floor = floor;
+    judge.differ.hang_recheck = recheck;
+    let confirmed = match judge.observe(&min, &plan) {
+        Some(f) => Some((min, plan, f)),
+        // Judged on short deadlines, the last stages may have kept a module
+        // that is only slow: the latest stage that confirms.
+        None if hang => stages.into_iter().rev().find_map(|m| {
+            let p = adapt(&plain_plan, &m);
+            judge.observe(&m, &p).map(|f| (m, p, f))
+        }),
+        None => None,
+    };
+    let (min, plan, confirmed) = match confirmed {
+        Some(c) => c,
         None => {
             // Flaky (a crash that did not repeat, a hang near the deadline):
             // fall back to the original module with the simplified plan.
