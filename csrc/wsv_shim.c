@@ -182,7 +182,18 @@ kind_ok(wasm_valkind_t k)
     return k == WASM_I32 || k == WASM_I64 || k == WASM_F32 || k == WASM_F64;
 }
 
-static void
+static int
+ref_ok(wasm_valkind_t k)
+{
+    return k == WASM_EXTERNREF || k == WASM_FUNCREF;
+}
+
+/* WAMR's embedding takes an externref as the host object's pointer-sized
+   value, with all ones for null (wasm_externref_obj2ref), and hands a null
+   one back as 0 (wasm_externref_ref2obj): identity n travels as n + 1 so
+   that no identity looks like either. A funcref is a function index, null
+   NULL_REF (all ones in 32 bits), in the i32 slot. */
+static int
 to_val(wasm_val_t *v, wasm_valkind_t k, uint64_t bits)
 {
     v->kind = k;
@@ -190,20 +201,34 @@ to_val(wasm_val_t *v, wasm_valkind_t k, uint64_t bits)
         case WASM_I32: { uint32_t x = (uint32_t)bits; memcpy(&v->of.i32, &x, 4); break; }
         case WASM_F32: { uint32_t x = (uint32_t)bits; memcpy(&v->of.f32, &x, 4); break; }
         case WASM_I64: memcpy(&v->of.i64, &bits, 8); break;
-        default: memcpy(&v->of.f64, &bits, 8); break;
+        case WASM_F64: memcpy(&v->of.f64, &bits, 8); break;
+        case WASM_EXTERNREF:
+            v->of.foreign = bits == WSV_REF_NULL ? (uintptr_t)-1 : (uintptr_t)bits + 1;
+            break;
+        default:
+            /* A non-null funcref would need an index the caller cannot know. */
+            if (bits != WSV_REF_NULL)
+                return 0;
+            v->of.i32 = -1;
+            break;
     }
+    return 1;
 }
 
 static uint64_t
-from_val(const wasm_val_t *v)
+from_val(const wasm_val_t *v, wasm_valkind_t k)
 {
     uint32_t x = 0;
     uint64_t y = 0;
-    switch (v->kind) {
+    switch (k) {
         case WASM_I32: memcpy(&x, &v->of.i32, 4); return x;
         case WASM_F32: memcpy(&x, &v->of.f32, 4); return x;
         case WASM_I64: memcpy(&y, &v->of.i64, 8); return y;
-        default: memcpy(&y, &v->of.f64, 8); return y;
+        case WASM_F64: memcpy(&y, &v->of.f64, 8); return y;
+        case WASM_EXTERNREF:
+            return v->of.foreign == 0 ? WSV_REF_NULL : (uint64_t)v->of.foreign - 1;
+        default:
+            return v->of.i32 == -1 ? WSV_REF_NULL : (uint32_t)v->of.i32;
     }
 }
 
@@ -231,14 +256,13 @@ shim_call(void *instance, const char *name, const uint64_t *args, uint32_t nargs
     wasm_func_get_param_types(f, i->inst, pk);
     wasm_func_get_result_types(f, i->inst, rk);
     for (uint32_t k = 0; k < np; k++) {
-        if (!kind_ok(pk[k])) {
-            set_err(err, err_len, "unsupported param type");
+        if (!(kind_ok(pk[k]) || ref_ok(pk[k])) || !to_val(&pv[k], pk[k], args[k])) {
+            set_err(err, err_len, "unsupported param type or value");
             return 2;
         }
-        to_val(&pv[k], pk[k], args[k]);
     }
     for (uint32_t k = 0; k < nr; k++) {
-        if (!kind_ok(rk[k])) {
+        if (!(kind_ok(rk[k]) || ref_ok(rk[k]))) {
             set_err(err, err_len, "unsupported result type");
             return 2;
         }
@@ -258,7 +282,9 @@ shim_call(void *instance, const char *name, const uint64_t *args, uint32_t nargs
         return 1;
     }
     for (uint32_t k = 0; k < nr; k++) {
-        results[k] = from_val(&rv[k]);
+        /* The result's kind as the function declares it: WAMR reports a
+           funcref result as an i32 (parse_uint32_array_to_results). */
+        results[k] = from_val(&rv[k], rk[k]);
         result_kinds[k] = (uint8_t)rk[k];
     }
     for (uint32_t k = nr; k < nresults; k++) {

@@ -10,7 +10,11 @@
 #define WSV_SHIM_H
 #include <stdint.h>
 
-/* Value kinds, as in WAMR's wasm_valkind_t: 0 i32, 1 i64, 2 f32, 3 f64. */
+/* Value kinds, as in WAMR's wasm_valkind_t: 0 i32, 1 i64, 2 f32, 3 f64,
+   128 externref, 129 funcref. A reference's bits: WSV_REF_NULL for null; an
+   externref's host identity (a small integer, argument or result); a
+   funcref result's function index (arguments: null only). */
+#define WSV_REF_NULL UINT64_MAX
 #define WSV_KIND_NONE 0xFF /* result slot not used by the function */
 
 typedef struct wsv_aot_options {
@@ -40,7 +44,8 @@ typedef struct wsv_api {
        kind WSV_KIND_NONE (so the caller learns the result count). Returns 0 on
        return, 1 on a trap (WAMR's exception string in `err`; the exception is
        cleared), 2 when the export is missing or has a signature the shim does
-       not handle (non-numeric types, wrong arg count, too many results). */
+       not handle (v128, wrong arg count, too many results) or is given a
+       non-null funcref. */
     int (*call)(void *instance, const char *name, const uint64_t *args,
                 uint32_t nargs, uint64_t *results, uint32_t nresults,
                 uint8_t *result_kinds, char *err, uint32_t err_len);

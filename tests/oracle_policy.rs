@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use std::time::{Duration, Instant};
 use wasmsieve::exec::{CallRecord, CallResult, End, Execution, Trap};
-use wasmsieve::generate::plan::CallPlan;
+use wasmsieve::generate::plan::{CallPlan, PlannedCall};
 use wasmsieve::isolate::WorkerLimits;
 use wasmsieve::judge::oracle::{self, Comparison, Symptom};
 use wasmsieve::judge::policy::Policy;
@@ -200,6 +200,150 @@ fn value_differs_is_bug_p7() {
         f.executions[1].calls[0].result,
         CallResult::Returned(vec![Val::I32(42)])
     );
+}
+
+// ---------------------------------------------------------------- references
+
+/// Reference-typed exports: externrefs through parameters, results and a
+/// table; funcref parameters and results (null and not); many parameters.
+const REFS: &str = r#"
+(module
+  (table $t 2 externref)
+  (func $f (result i32) i32.const 7)
+  (elem declare func $f)
+  (func (export "id") (param externref) (result externref) local.get 0)
+  (func (export "second") (param externref externref i32) (result externref i32)
+    local.get 1 local.get 2)
+  (func (export "isnull") (param externref) (result i32) local.get 0 ref.is_null)
+  (func (export "fr") (result funcref) ref.func $f)
+  (func (export "nullfr") (result funcref) ref.null func)
+  (func (export "fnull") (param funcref) (result i32) local.get 0 ref.is_null)
+  (func (export "keep") (param externref) i32.const 0 local.get 0 table.set $t)
+  (func (export "kept") (result externref) i32.const 0 table.get $t)
+  (func (export "many")
+    (param i32 i64 f32 f64 i32 i64 f32 f64 i32 i64 f32 f64 i32 i64 f32 f64 i32 i64 f32 externref)
+    (result i64)
+    local.get 1 local.get 5 i64.add local.get 17 i64.add))
+"#;
+
+/// The module's fixed plan (zeros and nulls, then drawn arguments), then
+/// calls with the host's identities where the draw may not have put them.
+fn refs_plan(wasm: &[u8]) -> CallPlan {
+    let mut plan = CallPlan::fixed(wasm, 2).unwrap();
+    let call = |export: &str, args: Vec<Val>| PlannedCall {
+        export: export.into(),
+        args,
+    };
+    plan.calls.extend([
+        call("id", vec![Val::ExternRef(Some(2))]),
+        call(
+            "second",
+            vec![
+                Val::ExternRef(Some(0)),
+                Val::ExternRef(Some(3)),
+                Val::I32(5),
+            ],
+        ),
+        call("isnull", vec![Val::ExternRef(Some(1))]),
+        call("keep", vec![Val::ExternRef(Some(3))]),
+        call("kept", vec![]),
+    ]);
+    plan
+}
+
+#[test]
+fn references_agree_in_every_mode() {
+    let wasm = wat::parse_str(REFS).unwrap();
+    let plan = refs_plan(&wasm);
+    // Every export is called, reference-typed and many-parameter ones too.
+    for export in [
+        "id", "second", "isnull", "fr", "nullfr", "fnull", "keep", "kept", "many",
+    ] {
+        assert!(plan.calls.iter().any(|c| c.export == export), "{export}");
+    }
+    let mut names: Vec<&str> = wasmsieve::engines::runtimes_built();
+    names.extend(["wamr-aot-opts", "faulty"]);
+    let mut d = differ(&names);
+    let r = d.run(&wasm, &plan);
+    assert!(r.findings.is_empty(), "{}", describe(&r));
+    assert_eq!(r.comparisons.len(), names.len());
+    for (exec, cmp) in &r.comparisons {
+        assert_eq!(*cmp, Comparison::Agree, "{}: {}", exec.engine, describe(&r));
+        assert_eq!(exec.calls.len(), plan.calls.len(), "{}", exec.engine);
+    }
+    let result = |export: &str, args: &[Val]| {
+        let c = r.reference.calls.iter();
+        let c = c.filter(|c| c.export == export && c.args == args).last();
+        c.map(|c| c.result.clone()).expect(export)
+    };
+    let returned = |v: Vec<Val>| CallResult::Returned(v);
+    let host = |id| Val::ExternRef(Some(id));
+    assert_eq!(result("id", &[host(2)]), returned(vec![host(2)]));
+    assert_eq!(
+        result("second", &[host(0), host(3), Val::I32(5)]),
+        returned(vec![host(3), Val::I32(5)])
+    );
+    assert_eq!(result("isnull", &[host(1)]), returned(vec![Val::I32(0)]));
+    assert_eq!(result("kept", &[]), returned(vec![host(3)]));
+    assert_eq!(
+        result("fr", &[]),
+        returned(vec![Val::FuncRef { non_null: true }])
+    );
+    assert_eq!(
+        result("nullfr", &[]),
+        returned(vec![Val::FuncRef { non_null: false }])
+    );
+}
+
+/// A reference result the runtime gets wrong is found: another externref
+/// identity, or null where the reference returns a value and back.
+#[test]
+fn wrong_reference_result_is_bug_p7() {
+    let mut d = differ(&["faulty"]);
+    let cases = [
+        (
+            "(param externref) (result externref) local.get 0",
+            vec![Val::ExternRef(Some(1))],
+            Val::ExternRef(Some(2)),
+        ),
+        (
+            "(param externref) (result externref) local.get 0",
+            vec![Val::ExternRef(None)],
+            Val::ExternRef(Some(0)),
+        ),
+        (
+            "(result funcref) ref.null func",
+            vec![],
+            Val::FuncRef { non_null: true },
+        ),
+        (
+            "(result funcref) ref.func $f",
+            vec![],
+            Val::FuncRef { non_null: false },
+        ),
+    ];
+    for (body, args, wrong) in cases {
+        let wat = format!(
+            r#"(module (func $f) (elem declare func $f)
+                 (func (export "wsv_fault_value") {body}))"#
+        );
+        let wasm = wat::parse_str(&wat).unwrap();
+        let plan = CallPlan {
+            calls: vec![PlannedCall {
+                export: "wsv_fault_value".into(),
+                args,
+            }],
+            ..CallPlan::default()
+        };
+        let r = d.run(&wasm, &plan);
+        let f = single(&r);
+        assert_verdict(f, Symptom::WrongValue, "bug", "wrong-result", &["P7"]);
+        assert_eq!(
+            f.executions[1].calls[0].result,
+            CallResult::Returned(vec![wrong]),
+            "{body}"
+        );
+    }
 }
 
 // ---------------------------------------------------------------- trap in one engine only

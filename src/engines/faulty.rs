@@ -12,7 +12,8 @@ use crate::wasm::Val;
 
 // The markers, as export names of the called function (or anywhere in the
 // module for `wsv_fault_reject`):
-//   wsv_fault_value      first result off by one
+//   wsv_fault_value      first result wrong: an i32 off by one, an externref
+//                        of another identity, a reference's null-ness flipped
 //   wsv_fault_no_trap    swallow a trap and return nothing
 //   wsv_fault_trap_kind  report every trap as `unreachable`
 //   wsv_fault_memory     memory snapshot altered after the call
@@ -110,8 +111,11 @@ impl Instance for FaultyInstance<'_> {
         let result = self.inner.call(export, args);
         match (export, result) {
             ("wsv_fault_value", Ok(mut vals)) => {
-                if let Some(Val::I32(x)) = vals.first_mut() {
-                    *x = x.wrapping_add(1);
+                match vals.first_mut() {
+                    Some(Val::I32(x)) => *x = x.wrapping_add(1),
+                    Some(Val::ExternRef(r)) => *r = Some(r.map_or(0, |id| id + 1)),
+                    Some(Val::FuncRef { non_null }) => *non_null = !*non_null,
+                    _ => {}
                 }
                 Ok(vals)
             }

@@ -2,7 +2,7 @@
 //! wasmtime or WAMR. When it sides with WAMR against wasmtime, the reference is
 //! the suspect.
 
-use crate::exec::{Engine, Instance, MemorySnapshot, Trap};
+use crate::exec::{unpassable, Engine, Instance, MemorySnapshot, Trap};
 use crate::wasm::features::FeatureSet;
 use crate::wasm::Val;
 use wasmi::{Config, Linker, Module, Store};
@@ -46,21 +46,34 @@ impl Default for Wasmi {
     }
 }
 
-fn to_wasmi(v: Val) -> wasmi::Val {
-    match v {
+fn to_wasmi(store: &mut Store<()>, v: Val) -> Result<wasmi::Val, (Trap, String)> {
+    use wasmi::Nullable::{Null, Val as Ref};
+    Ok(match v {
         Val::I32(x) => wasmi::Val::I32(x),
         Val::I64(x) => wasmi::Val::I64(x),
         Val::F32(b) => wasmi::Val::F32(wasmi::F32::from_bits(b)),
         Val::F64(b) => wasmi::Val::F64(wasmi::F64::from_bits(b)),
-    }
+        Val::FuncRef { non_null: false } => wasmi::Val::FuncRef(Null),
+        Val::ExternRef(None) => wasmi::Val::ExternRef(Null),
+        Val::ExternRef(Some(id)) => wasmi::Val::ExternRef(Ref(wasmi::ExternRef::new(store, id))),
+        Val::FuncRef { non_null: true } => return Err(unpassable(v)),
+    })
 }
 
-fn from_wasmi(v: &wasmi::Val) -> Option<Val> {
+fn from_wasmi(store: &Store<()>, v: &wasmi::Val) -> Option<Val> {
     Some(match v {
         wasmi::Val::I32(x) => Val::I32(*x),
         wasmi::Val::I64(x) => Val::I64(*x),
         wasmi::Val::F32(x) => Val::F32(x.to_bits()),
         wasmi::Val::F64(x) => Val::F64(x.to_bits()),
+        wasmi::Val::FuncRef(f) => Val::FuncRef {
+            non_null: !f.is_null(),
+        },
+        // Only the host makes externrefs, and it makes them of its identities.
+        wasmi::Val::ExternRef(r) => Val::ExternRef(match r.val() {
+            None => None,
+            Some(r) => Some(*r.data(store).downcast_ref::<u32>()?),
+        }),
         _ => return None,
     })
 }
@@ -134,18 +147,24 @@ impl Instance for WasmiInstance<'_> {
             .iter()
             .map(|t| wasmi::Val::default_for_ty(*t))
             .collect();
-        let args: Vec<_> = args.iter().copied().map(to_wasmi).collect();
+        let args = args
+            .iter()
+            .map(|a| to_wasmi(&mut *self.store, *a))
+            .collect::<Result<Vec<_>, _>>()?;
         self.store
             .set_fuel(crate::exec::FUEL_PER_CALL)
             .expect("fuel enabled");
         f.call(&mut *self.store, &args, &mut results)
             .map_err(|e| trap_of(&e))?;
-        Ok(results.iter().filter_map(from_wasmi).collect())
+        Ok(results
+            .iter()
+            .filter_map(|r| from_wasmi(&*self.store, r))
+            .collect())
     }
 
     fn global(&mut self, name: &str) -> Option<Val> {
         let g = self.instance.get_global(&*self.store, name)?;
-        from_wasmi(&g.get(&*self.store))
+        from_wasmi(&*self.store, &g.get(&*self.store))
     }
 
     fn memory(&mut self, name: &str) -> Option<MemorySnapshot> {

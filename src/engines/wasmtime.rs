@@ -1,7 +1,7 @@
 //! The reference engine: wasmtime with Cranelift, bounded by fuel and store
 //! limits so that it always finishes and never runs the host out of memory.
 
-use crate::exec::{unlinkable, Engine, Instance, MemorySnapshot, Trap};
+use crate::exec::{unlinkable, unpassable, Engine, Instance, MemorySnapshot, Trap};
 use crate::wasm::features::FeatureSet;
 use crate::wasm::Val;
 use wasmtime::{Config, Module, Store, StoreLimits, StoreLimitsBuilder};
@@ -47,21 +47,36 @@ impl Wasmtime {
     }
 }
 
-fn to_wasmtime(v: Val) -> wasmtime::Val {
-    match v {
+fn to_wasmtime(store: &mut Store<StoreLimits>, v: Val) -> Result<wasmtime::Val, (Trap, String)> {
+    Ok(match v {
         Val::I32(x) => wasmtime::Val::I32(x),
         Val::I64(x) => wasmtime::Val::I64(x),
         Val::F32(b) => wasmtime::Val::F32(b),
         Val::F64(b) => wasmtime::Val::F64(b),
-    }
+        Val::FuncRef { non_null: false } => wasmtime::Val::FuncRef(None),
+        Val::ExternRef(None) => wasmtime::Val::ExternRef(None),
+        Val::ExternRef(Some(id)) => wasmtime::Val::ExternRef(Some(
+            wasmtime::ExternRef::new(&mut *store, id).map_err(|e| trap_of(&e))?,
+        )),
+        Val::FuncRef { non_null: true } => return Err(unpassable(v)),
+    })
 }
 
-fn from_wasmtime(v: &wasmtime::Val) -> Option<Val> {
-    Some(match *v {
-        wasmtime::Val::I32(x) => Val::I32(x),
-        wasmtime::Val::I64(x) => Val::I64(x),
-        wasmtime::Val::F32(b) => Val::F32(b),
-        wasmtime::Val::F64(b) => Val::F64(b),
+fn from_wasmtime(store: &Store<StoreLimits>, v: &wasmtime::Val) -> Option<Val> {
+    Some(match v {
+        wasmtime::Val::I32(x) => Val::I32(*x),
+        wasmtime::Val::I64(x) => Val::I64(*x),
+        wasmtime::Val::F32(b) => Val::F32(*b),
+        wasmtime::Val::F64(b) => Val::F64(*b),
+        wasmtime::Val::FuncRef(f) => Val::FuncRef {
+            non_null: f.is_some(),
+        },
+        wasmtime::Val::ExternRef(None) => Val::ExternRef(None),
+        // Only the host makes externrefs, and it makes them of its identities.
+        wasmtime::Val::ExternRef(Some(r)) => {
+            let data = r.data(store).ok()??;
+            Val::ExternRef(Some(*data.downcast_ref::<u32>()?))
+        }
         _ => return None,
     })
 }
@@ -160,7 +175,10 @@ impl Instance for WasmtimeInstance<'_> {
             .ok_or_else(|| (Trap::Other("no such export".into()), export.to_string()))?;
         let n = f.ty(&*self.store).results().len();
         let mut results = vec![wasmtime::Val::I32(0); n];
-        let args: Vec<_> = args.iter().copied().map(to_wasmtime).collect();
+        let args = args
+            .iter()
+            .map(|a| to_wasmtime(&mut *self.store, *a))
+            .collect::<Result<Vec<_>, _>>()?;
         self.store
             .set_fuel(crate::exec::FUEL_PER_CALL)
             .expect("fuel enabled");
@@ -169,12 +187,16 @@ impl Instance for WasmtimeInstance<'_> {
             self.trap_site = trap_site_of(&e);
             trap_of(&e)
         })?;
-        Ok(results.iter().filter_map(from_wasmtime).collect())
+        Ok(results
+            .iter()
+            .filter_map(|r| from_wasmtime(&*self.store, r))
+            .collect())
     }
 
     fn global(&mut self, name: &str) -> Option<Val> {
         let g = self.instance.get_global(&mut *self.store, name)?;
-        from_wasmtime(&g.get(&mut *self.store))
+        let v = g.get(&mut *self.store);
+        from_wasmtime(&*self.store, &v)
     }
 
     fn memory(&mut self, name: &str) -> Option<MemorySnapshot> {

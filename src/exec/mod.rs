@@ -112,6 +112,13 @@ pub fn unlinkable(imports: usize) -> String {
     format!("the module has {imports} import(s) and no host defines them: not comparable")
 }
 
+/// The failure of a call given an argument the engine cannot be handed (a
+/// non-null funcref: plans never make one, a hand-edited plan may).
+pub fn unpassable(arg: Val) -> (Trap, String) {
+    let message = format!("cannot pass {arg} to this engine");
+    (Trap::Other(message.clone()), message)
+}
+
 /// What a call (or instantiation) ended in.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum CallResult {

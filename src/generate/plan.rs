@@ -23,8 +23,8 @@ pub struct CallPlan {
     pub memories: Vec<String>,
 }
 
-/// An exported function the harness can call: only numeric signatures cross
-/// every engine's embedding API the same way.
+/// An exported function the harness can call: numeric and `funcref`/`externref`
+/// signatures cross every engine's embedding API the same way.
 #[derive(Clone, Debug)]
 pub struct CallableExport {
     pub name: String,
@@ -41,14 +41,10 @@ pub struct Exports {
     pub has_imports: bool,
 }
 
-fn numeric(t: &wasmparser::ValType) -> Option<ValType> {
-    match t {
-        wasmparser::ValType::I32 => Some(ValType::I32),
-        wasmparser::ValType::I64 => Some(ValType::I64),
-        wasmparser::ValType::F32 => Some(ValType::F32),
-        wasmparser::ValType::F64 => Some(ValType::F64),
-        _ => None,
-    }
+/// Globals are observed only when numeric: a reference global's identity
+/// is not comparable across engines.
+fn numeric(t: &wasmparser::ValType) -> bool {
+    ValType::of(t).is_some_and(ValType::is_numeric)
 }
 
 impl Exports {
@@ -96,8 +92,8 @@ impl Exports {
                 Payload::TypeSection(r) => {
                     for ty in r.into_iter_err_on_gc_types() {
                         let f = ty?;
-                        let p: Option<Vec<_>> = f.params().iter().map(numeric).collect();
-                        let q: Option<Vec<_>> = f.results().iter().map(numeric).collect();
+                        let p: Option<Vec<_>> = f.params().iter().map(ValType::of).collect();
+                        let q: Option<Vec<_>> = f.results().iter().map(ValType::of).collect();
                         types.push(p.zip(q));
                     }
                 }
@@ -106,9 +102,7 @@ impl Exports {
                         out.has_imports = true;
                         match imp?.ty {
                             TypeRef::Func(t) => func_types.push(t),
-                            TypeRef::Global(g) => {
-                                global_numeric.push(numeric(&g.content_type).is_some())
-                            }
+                            TypeRef::Global(g) => global_numeric.push(numeric(&g.content_type)),
                             _ => {}
                         }
                     }
@@ -120,7 +114,7 @@ impl Exports {
                 }
                 Payload::GlobalSection(r) => {
                     for g in r {
-                        global_numeric.push(numeric(&g?.ty.content_type).is_some());
+                        global_numeric.push(numeric(&g?.ty.content_type));
                     }
                 }
                 Payload::ExportSection(r) => {
@@ -156,20 +150,10 @@ impl Exports {
     }
 }
 
-/// One of the type's edge values (`super::edges`).
-fn edge_value(t: ValType, u: &mut Unstructured) -> arbitrary::Result<Val> {
-    let name = match t {
-        ValType::I32 => "i32",
-        ValType::I64 => "i64",
-        ValType::F32 => "f32",
-        ValType::F64 => "f64",
-    };
-    Ok(*u.choose(&super::edges::values(name))?)
-}
-
 fn arbitrary_value(t: ValType, u: &mut Unstructured) -> arbitrary::Result<Val> {
+    let edges = super::edges::values(t.name());
     if u.ratio(1u8, 2u8)? {
-        return edge_value(t, u);
+        return Ok(*u.choose(&edges)?);
     }
     Ok(match t {
         ValType::I32 => Val::I32(u.arbitrary()?),
@@ -177,6 +161,8 @@ fn arbitrary_value(t: ValType, u: &mut Unstructured) -> arbitrary::Result<Val> {
         // Canonical NaN only: payload bits are not portable across engines.
         ValType::F32 => Val::F32(canonical_f32(u.arbitrary()?)),
         ValType::F64 => Val::F64(canonical_f64(u.arbitrary()?)),
+        // Every reference the harness can pass is one of the edges.
+        ValType::FuncRef | ValType::ExternRef => *u.choose(&edges)?,
     })
 }
 
@@ -237,11 +223,14 @@ impl CallPlan {
     }
 }
 
+/// The simplest value of a type: zero, or null.
 pub fn zero(t: ValType) -> Val {
     match t {
         ValType::I32 => Val::I32(0),
         ValType::I64 => Val::I64(0),
         ValType::F32 => Val::F32(0),
         ValType::F64 => Val::F64(0),
+        ValType::FuncRef => Val::FuncRef { non_null: false },
+        ValType::ExternRef => Val::ExternRef(None),
     }
 }

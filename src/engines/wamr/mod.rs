@@ -17,7 +17,7 @@
 //! every call a `-hw` instance checks that its guard region is still
 //! inaccessible (see [`crate::exec::guard`]).
 
-use crate::exec::{Engine, Instance, MemorySnapshot, Trap};
+use crate::exec::{unpassable, Engine, Instance, MemorySnapshot, Trap};
 use crate::wasm::Val;
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::sync::OnceLock;
@@ -760,12 +760,33 @@ impl WamrInstance<'_> {
     }
 }
 
+/// A reference's bits when null (`WSV_REF_NULL`).
+const REF_NULL: u64 = u64::MAX;
+
+/// An argument as the shim takes it: raw bits; see `wsv_shim.h` for
+/// references (a non-null funcref cannot be passed).
+fn shim_bits(v: Val) -> Result<u64, (Trap, String)> {
+    Ok(match v {
+        Val::I32(v) => v as u32 as u64,
+        Val::I64(v) => v as u64,
+        Val::F32(v) => v as u64,
+        Val::F64(v) => v,
+        Val::ExternRef(Some(id)) => id as u64,
+        Val::ExternRef(None) | Val::FuncRef { non_null: false } => REF_NULL,
+        Val::FuncRef { non_null: true } => return Err(unpassable(v)),
+    })
+}
+
 fn val_from(kind: u8, bits: u64) -> Option<Val> {
     Some(match kind {
         0 => Val::I32(bits as u32 as i32),
         1 => Val::I64(bits as i64),
         2 => Val::F32(bits as u32),
         3 => Val::F64(bits),
+        128 => Val::ExternRef((bits != REF_NULL).then_some(bits as u32)),
+        129 => Val::FuncRef {
+            non_null: bits != REF_NULL,
+        },
         _ => return None,
     })
 }
@@ -778,7 +799,10 @@ impl Instance for WamrInstance<'_> {
                 "export name contains NUL".into(),
             )
         })?;
-        let bits: Vec<u64> = args.iter().map(|a| a.bits()).collect();
+        let bits = args
+            .iter()
+            .map(|a| shim_bits(*a))
+            .collect::<Result<Vec<u64>, _>>()?;
         let mut results = [0u64; MAX_RESULTS];
         let mut kinds = [KIND_NONE; MAX_RESULTS];
         let mut err = [0 as c_char; ERR_LEN];
