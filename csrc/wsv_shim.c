@@ -88,18 +88,104 @@ typedef struct wsv_instance {
     uint32_t stack_size;
 } wsv_instance;
 
+static wsv_host_call host_call;
+static int init_state = 0; /* 0 not yet, 1 ok, -1 failed */
+
+/* Host functions are C functions of the import's own signature (WAMR's
+   plain native convention, not the raw one): the AoT compiler, which shares
+   this runtime's native registry, emits direct calls of them, and neither
+   those nor an embedder's call of an exported import pass the symbol's
+   attachment. So each host function gets a trampoline of its own: a few per
+   signature shape, each remembering which table entry it stands for. */
+#define WSV_SLOTS 4
+enum { SHAPE_I_I, SHAPE_II_I, SHAPE_F_F, SHAPE_V, SHAPES };
+static uint32_t slot_func[SHAPES][WSV_SLOTS];
+
+#define TRAMPOLINES(j)                                                        \
+    static int32_t i_i_##j(wasm_exec_env_t e, int32_t a)                      \
+    {                                                                         \
+        uint64_t s[1] = { (uint32_t)a };                                      \
+        (void)e;                                                              \
+        host_call(slot_func[SHAPE_I_I][j], s);                                \
+        return (int32_t)(uint32_t)s[0];                                       \
+    }                                                                         \
+    static int64_t ii_i_##j(wasm_exec_env_t e, int64_t a, int64_t b)          \
+    {                                                                         \
+        uint64_t s[2] = { (uint64_t)a, (uint64_t)b };                         \
+        (void)e;                                                              \
+        host_call(slot_func[SHAPE_II_I][j], s);                               \
+        return (int64_t)s[0];                                                 \
+    }                                                                         \
+    static double f_f_##j(wasm_exec_env_t e, double a)                        \
+    {                                                                         \
+        uint64_t s[1];                                                        \
+        double r;                                                             \
+        (void)e;                                                              \
+        memcpy(&s[0], &a, 8);                                                 \
+        host_call(slot_func[SHAPE_F_F][j], s);                                \
+        memcpy(&r, &s[0], 8);                                                 \
+        return r;                                                             \
+    }                                                                         \
+    static void v_##j(wasm_exec_env_t e)                                      \
+    {                                                                         \
+        uint64_t s[1] = { 0 };                                                \
+        (void)e;                                                              \
+        host_call(slot_func[SHAPE_V][j], s);                                  \
+    }
+TRAMPOLINES(0)
+TRAMPOLINES(1)
+TRAMPOLINES(2)
+TRAMPOLINES(3)
+
+static const struct {
+    const char *signature;
+    void *slots[WSV_SLOTS];
+} shapes[SHAPES] = {
+    [SHAPE_I_I] = { "(i)i", { i_i_0, i_i_1, i_i_2, i_i_3 } },
+    [SHAPE_II_I] = { "(II)I", { ii_i_0, ii_i_1, ii_i_2, ii_i_3 } },
+    [SHAPE_F_F] = { "(F)F", { f_f_0, f_f_1, f_f_2, f_f_3 } },
+    [SHAPE_V] = { "()", { v_0, v_1, v_2, v_3 } },
+};
+
+/* 0 when a host function's shape has no trampoline left (extend above). */
 static int
-shim_init(void)
+register_host(const char *module, const wsv_host_func *funcs, uint32_t n)
 {
-    static int state = 0; /* 0 not yet, 1 ok, -1 failed */
-    if (state == 0) {
+    uint32_t used[SHAPES] = { 0 };
+    /* WAMR keeps the array (and sorts it in place). */
+    NativeSymbol *symbols = calloc(n ? n : 1, sizeof(*symbols));
+    if (!symbols)
+        return 0;
+    for (uint32_t k = 0; k < n; k++) {
+        int shape = 0;
+        while (shape < SHAPES && strcmp(shapes[shape].signature, funcs[k].signature) != 0)
+            shape++;
+        if (shape == SHAPES || used[shape] == WSV_SLOTS)
+            return 0;
+        uint32_t slot = used[shape]++;
+        slot_func[shape][slot] = k;
+        symbols[k].symbol = funcs[k].name;
+        symbols[k].func_ptr = shapes[shape].slots[slot];
+        symbols[k].signature = funcs[k].signature;
+    }
+    return wasm_runtime_register_natives(module, symbols, n);
+}
+
+static int
+shim_init(const char *host_module, const wsv_host_func *funcs, uint32_t nfuncs,
+          wsv_host_call call)
+{
+    if (init_state == 0) {
         RuntimeInitArgs args;
         memset(&args, 0, sizeof(args));
         /* 0 would be Alloc_With_Pool (and fail without a pool). */
         args.mem_alloc_type = Alloc_With_System_Allocator;
-        state = wasm_runtime_full_init(&args) ? 1 : -1;
+        host_call = call;
+        init_state = wasm_runtime_full_init(&args) && register_host(host_module, funcs, nfuncs)
+                         ? 1
+                         : -1;
     }
-    return state == 1 ? 0 : -1;
+    return init_state == 1 ? 0 : -1;
 }
 
 static void *
@@ -373,8 +459,8 @@ shim_compile(const uint8_t *wasm, uint32_t len, const wsv_aot_options *opts,
         set_err(err, err_len, "opt_level and size_level must be 0..3");
         return NULL;
     }
-    if (shim_init() != 0) {
-        set_err(err, err_len, "runtime init failed");
+    if (init_state != 1) {
+        set_err(err, err_len, "runtime not initialized");
         return NULL;
     }
     /* The compiler reads the loaded (bytecode) module; the loader keeps

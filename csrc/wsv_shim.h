@@ -23,12 +23,26 @@ typedef struct wsv_aot_options {
     uint32_t bounds_checks; /* 1: software bounds checks in emitted code */
 } wsv_aot_options;
 
+/* A host function for imports: its import name and WAMR signature ("(i)i";
+   the shapes wsv_shim.c has trampolines for). A call of it reaches the
+   embedder's `wsv_host_call` with the function's index in the table given to
+   `init` and its arguments as 64-bit slots of raw bits; the result, if any,
+   goes to args[0]. */
+typedef struct wsv_host_func {
+    const char *name;
+    const char *signature;
+} wsv_host_func;
+typedef void (*wsv_host_call)(uint32_t func, uint64_t *args);
+
 typedef struct wsv_api {
     const char *mode;    /* "classic", "fast", "aot", "classic_hw", ... */
     const char *version; /* WAMR version string */
     const char *flags;   /* cmake definitions this build used */
-    /* Initializes the runtime once (system allocator). 0 on success. */
-    int (*init)(void);
+    /* Initializes the runtime once (system allocator) and registers the
+       host's functions under `host_module` (kept, never copied: they must
+       live forever). 0 on success. */
+    int (*init)(const char *host_module, const wsv_host_func *funcs, uint32_t nfuncs,
+                wsv_host_call call);
     /* Loads a module (wasm, or aot for the aot build); copies `buf`.
        NULL on rejection with the reason in `err`. */
     void *(*load)(const uint8_t *buf, uint32_t len, char *err, uint32_t err_len);

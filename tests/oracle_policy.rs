@@ -346,6 +346,90 @@ fn wrong_reference_result_is_bug_p7() {
     }
 }
 
+// ---------------------------------------------------------------- host imports
+
+/// Every host function (`wasm::host`) imported, called from Wasm code and
+/// exported again (called from outside too).
+const HOST: &str = r#"
+(module
+  (import "host" "i32" (func $h32 (param i32) (result i32)))
+  (import "host" "i64" (func $h64 (param i64 i64) (result i64)))
+  (import "host" "f64" (func $hf (param f64) (result f64)))
+  (import "host" "nop" (func $nop))
+  (export "h32" (func $h32))
+  (func (export "twice") (param i32) (result i32) local.get 0 call $h32 call $h32)
+  (func (export "mix") (param i64 i64) (result i64) call $nop local.get 0 local.get 1 call $h64)
+  (func (export "half") (param f64) (result f64) local.get 0 call $hf))
+"#;
+
+#[test]
+fn host_imports_agree_in_every_mode() {
+    let wasm = wat::parse_str(HOST).unwrap();
+    let mut plan = CallPlan::fixed(&wasm, 3).unwrap();
+    plan.calls.push(PlannedCall {
+        export: "half".into(),
+        args: vec![Val::F64(f64::NAN.to_bits())],
+    });
+    let mut names: Vec<&str> = wasmsieve::engines::runtimes_built();
+    names.extend(["wamr-aot-opts", "faulty"]);
+    let mut d = differ(&names);
+    let r = d.run(&wasm, &plan);
+    assert!(r.findings.is_empty(), "{}", describe(&r));
+    for (exec, cmp) in &r.comparisons {
+        assert_eq!(*cmp, Comparison::Agree, "{}: {}", exec.engine, describe(&r));
+        assert_eq!(exec.calls.len(), plan.calls.len(), "{}", exec.engine);
+    }
+    // x*2+1 twice; (a*31)^b; x/2+1 with a canonical NaN.
+    let results: Vec<&CallResult> = r.reference.calls.iter().map(|c| &c.result).collect();
+    assert_eq!(*results[0], CallResult::Returned(vec![Val::I32(1)]));
+    assert_eq!(*results[1], CallResult::Returned(vec![Val::I32(3)]));
+    assert_eq!(*results[2], CallResult::Returned(vec![Val::I64(0)]));
+    assert_eq!(
+        *results[3],
+        CallResult::Returned(vec![Val::F64(1f64.to_bits())])
+    );
+    assert_eq!(
+        r.reference.calls.last().unwrap().result,
+        CallResult::Returned(vec![Val::F64(f64::NAN.to_bits())])
+    );
+}
+
+/// The host defines exactly its table (names and types), and computes what
+/// it says: wrapping, canonical NaN.
+#[test]
+fn host_defines_exactly_its_table() {
+    use wasmsieve::wasm::host;
+    let all = wat::parse_str(host::imports_wat()).unwrap();
+    assert_eq!(host::undefined_imports(&all), 0);
+    let others = wat::parse_str(
+        r#"(module (import "host" "i32" (func (param i64) (result i32)))
+                   (import "host" "g" (global i32))
+                   (import "env" "nop" (func)))"#,
+    )
+    .unwrap();
+    assert_eq!(host::undefined_imports(&others), 3);
+    assert_eq!(host::call(0, &[Val::I32(i32::MAX)]), vec![Val::I32(-1)]);
+    let nan = host::call(2, &[Val::F64(0x7ff0_0000_0000_0001)]);
+    assert_eq!(nan, vec![Val::F64(f64::NAN.to_bits())]);
+}
+
+/// A host function that returns a wrong value in the runtime is found.
+#[test]
+fn wrong_host_result_is_bug_p7() {
+    let mut d = differ(&["faulty"]);
+    let r = run(
+        &mut d,
+        r#"(module (import "host" "i32" (func $h (param i32) (result i32)))
+             (func (export "wsv_fault_host") (param i32) (result i32) local.get 0 call $h))"#,
+    );
+    let f = single(&r);
+    assert_verdict(f, Symptom::WrongValue, "bug", "wrong-result", &["P7"]);
+    assert_eq!(
+        f.executions[1].calls[0].result,
+        CallResult::Returned(vec![Val::I32(2)])
+    );
+}
+
 // ---------------------------------------------------------------- trap in one engine only
 
 #[test]
@@ -886,26 +970,38 @@ fn slow_call_that_finishes_on_recheck_is_no_hang() {
     );
 }
 
-/// Modules with imports: the reference cannot instantiate them without host
-/// definitions while WAMR instantiates with the imports unresolved. Not
-/// comparable, never a finding from the mismatch itself, in any mode.
+/// Modules with imports the host does not define (another module, a global,
+/// a host function of another type): the reference cannot instantiate them
+/// while WAMR instantiates with the imports unresolved. Not comparable, never
+/// a finding from the mismatch itself, in any mode.
 #[test]
-fn module_with_imports_is_not_comparable() {
-    let wat = r#"(module
-        (import "env" "f" (func $f (result i32)))
-        (import "env" "m" (memory 1))
-        (func (export "g") (result i32) (call $f)))"#;
-    let wasm = wat::parse_str(wat).unwrap();
+fn module_with_undefined_imports_is_not_comparable() {
     let mut names: Vec<&str> = wasmsieve::engines::runtimes_built();
     names.push("faulty");
     let mut d = differ(&names);
-    let plan = CallPlan::fixed(&wasm, 1).unwrap_or_default();
-    let r = d.run(&wasm, &plan);
-    assert!(r.findings.is_empty(), "{}", describe(&r));
-    for (exec, cmp) in &r.comparisons {
-        match cmp {
-            Comparison::Poisoned(why) => assert!(why.contains("import"), "{}: {why}", exec.engine),
-            other => panic!("{}: {other:?}", exec.engine),
+    for wat in [
+        r#"(module
+            (import "env" "f" (func $f (result i32)))
+            (import "env" "m" (memory 1))
+            (func (export "g") (result i32) (call $f)))"#,
+        r#"(module
+            (import "host" "g" (global $g i32))
+            (func (export "g") (result i32) global.get $g))"#,
+        r#"(module
+            (import "host" "i32" (func $f (param i64) (result i32)))
+            (func (export "g") (result i32) i64.const 1 call $f))"#,
+    ] {
+        let wasm = wat::parse_str(wat).unwrap();
+        let plan = CallPlan::fixed(&wasm, 1).unwrap_or_default();
+        let r = d.run(&wasm, &plan);
+        assert!(r.findings.is_empty(), "{}", describe(&r));
+        for (exec, cmp) in &r.comparisons {
+            match cmp {
+                Comparison::Poisoned(why) => {
+                    assert!(why.contains("import"), "{}: {why}", exec.engine)
+                }
+                other => panic!("{}: {other:?}", exec.engine),
+            }
         }
     }
 }

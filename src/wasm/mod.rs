@@ -1,8 +1,10 @@
 //! Wasm itself: values and their types as they cross an engine boundary,
-//! reading a module from disk, and the one feature set (see [`features`]).
+//! reading a module from disk, the one feature set (see [`features`]) and the
+//! one host every engine gives imports ([`host`]).
 
 pub mod features;
 pub mod hex;
+pub mod host;
 
 use serde::{Deserialize, Serialize};
 use std::path::Path;
