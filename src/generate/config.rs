@@ -82,6 +82,8 @@ impl GenConfig {
         // engine links them alike) and whose every item is observable.
         c.available_imports = Some(host_imports().to_vec());
         c.max_imports = 2 * host::FUNCS.len();
+        // The compact import section is a proposal no engine here takes.
+        c.compact_imports_enabled = false;
         c.min_imports = 0;
         c.export_everything = true;
         c.allow_start_export = true;

@@ -37,7 +37,7 @@ pub struct Exports {
     pub funcs: Vec<CallableExport>,
     pub globals: Vec<String>,
     pub memories: Vec<String>,
-    /// Imports make a module uninstantiable without a host: plans skip them.
+    /// The module imports something (from the host, or what no engine defines).
     pub has_imports: bool,
 }
 
