@@ -385,11 +385,29 @@ shim_global(void *instance, const char *name, uint8_t *kind, uint64_t *bits)
 {
     wsv_instance *i = instance;
     wasm_global_inst_t g;
-    if (!wasm_runtime_get_export_global_inst(i->inst, name, &g) || !kind_ok(g.kind)
-        || !g.global_data)
+    if (!wasm_runtime_get_export_global_inst(i->inst, name, &g) || !g.global_data
+        || !(kind_ok(g.kind) || ref_ok(g.kind)))
         return -1;
     *kind = (uint8_t)g.kind;
     *bits = 0;
+    if (ref_ok(g.kind)) {
+        /* Inside, a reference is a 32-bit index: a function's, or the
+           externref map's (NULL_REF, all ones, for null). Out as a result. */
+        uint32_t index;
+        wasm_val_t v;
+        memcpy(&index, g.global_data, 4);
+        if (g.kind == WASM_EXTERNREF) {
+            void *obj;
+            if (!wasm_externref_ref2obj(index, &obj))
+                return -1;
+            v.of.foreign = (uintptr_t)obj;
+        }
+        else {
+            v.of.i32 = (int32_t)index;
+        }
+        *bits = from_val(&v, g.kind);
+        return 0;
+    }
     memcpy(bits, g.global_data, (g.kind == WASM_I32 || g.kind == WASM_F32) ? 4 : 8);
     return 0;
 }

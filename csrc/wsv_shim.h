@@ -63,7 +63,8 @@ typedef struct wsv_api {
     int (*call)(void *instance, const char *name, const uint64_t *args,
                 uint32_t nargs, uint64_t *results, uint32_t nresults,
                 uint8_t *result_kinds, char *err, uint32_t err_len);
-    /* Reads an exported global: 0 and kind/bits, or -1 when absent. */
+    /* Reads an exported global: 0 and kind/bits (references as call
+       results), or -1 when absent or of another type. */
     int (*global)(void *instance, const char *name, uint8_t *kind, uint64_t *bits);
     /* Exported memory: its base address and byte length, or NULL. */
     uint8_t *(*memory)(void *instance, const char *name, uint64_t *len);

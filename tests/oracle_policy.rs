@@ -204,11 +204,15 @@ fn value_differs_is_bug_p7() {
 
 // ---------------------------------------------------------------- references
 
-/// Reference-typed exports: externrefs through parameters, results and a
-/// table; funcref parameters and results (null and not); many parameters.
+/// Reference-typed exports: externrefs through parameters, results, a table
+/// and a global; funcref parameters, results and globals (null and not);
+/// many parameters.
 const REFS: &str = r#"
 (module
   (table $t 2 externref)
+  (global $gx (export "gx") (mut externref) (ref.null extern))
+  (global (export "gf") funcref (ref.func $f))
+  (global (export "gn") funcref (ref.null func))
   (func $f (result i32) i32.const 7)
   (elem declare func $f)
   (func (export "id") (param externref) (result externref) local.get 0)
@@ -218,7 +222,8 @@ const REFS: &str = r#"
   (func (export "fr") (result funcref) ref.func $f)
   (func (export "nullfr") (result funcref) ref.null func)
   (func (export "fnull") (param funcref) (result i32) local.get 0 ref.is_null)
-  (func (export "keep") (param externref) i32.const 0 local.get 0 table.set $t)
+  (func (export "keep") (param externref)
+    i32.const 0 local.get 0 table.set $t local.get 0 global.set $gx)
   (func (export "kept") (result externref) i32.const 0 table.get $t)
   (func (export "many")
     (param i32 i64 f32 f64 i32 i64 f32 f64 i32 i64 f32 f64 i32 i64 f32 f64 i32 i64 f32 externref)
@@ -285,6 +290,11 @@ fn references_agree_in_every_mode() {
     );
     assert_eq!(result("isnull", &[host(1)]), returned(vec![Val::I32(0)]));
     assert_eq!(result("kept", &[]), returned(vec![host(3)]));
+    let globals = &r.reference.calls.last().unwrap().globals;
+    let global = |name: &str| globals.iter().find(|g| g.0 == name).and_then(|g| g.1);
+    assert_eq!(global("gx"), Some(host(3)));
+    assert_eq!(global("gf"), Some(Val::FuncRef { non_null: true }));
+    assert_eq!(global("gn"), Some(Val::FuncRef { non_null: false }));
     assert_eq!(
         result("fr", &[]),
         returned(vec![Val::FuncRef { non_null: true }])

@@ -41,10 +41,10 @@ pub struct Exports {
     pub has_imports: bool,
 }
 
-/// Globals are observed only when numeric: a reference global's identity
-/// is not comparable across engines.
-fn numeric(t: &wasmparser::ValType) -> bool {
-    ValType::of(t).is_some_and(ValType::is_numeric)
+/// Globals are observed when the harness has their type: a reference one
+/// by null-ness (and an externref by the host's identity), as results are.
+fn observable(t: &wasmparser::ValType) -> bool {
+    ValType::of(t).is_some()
 }
 
 impl Exports {
@@ -84,7 +84,7 @@ impl Exports {
         use wasmparser::{ExternalKind, Payload, TypeRef};
         let mut types: Vec<Option<(Vec<ValType>, Vec<ValType>)>> = Vec::new();
         let mut func_types: Vec<u32> = Vec::new();
-        let mut global_numeric: Vec<bool> = Vec::new();
+        let mut global_observable: Vec<bool> = Vec::new();
         let mut out = Exports::default();
         let mut exports = Vec::new();
         for payload in wasmparser::Parser::new(0).parse_all(wasm) {
@@ -102,7 +102,9 @@ impl Exports {
                         out.has_imports = true;
                         match imp?.ty {
                             TypeRef::Func(t) => func_types.push(t),
-                            TypeRef::Global(g) => global_numeric.push(numeric(&g.content_type)),
+                            TypeRef::Global(g) => {
+                                global_observable.push(observable(&g.content_type))
+                            }
                             _ => {}
                         }
                     }
@@ -114,7 +116,7 @@ impl Exports {
                 }
                 Payload::GlobalSection(r) => {
                     for g in r {
-                        global_numeric.push(numeric(&g?.ty.content_type));
+                        global_observable.push(observable(&g?.ty.content_type));
                     }
                 }
                 Payload::ExportSection(r) => {
@@ -139,7 +141,7 @@ impl Exports {
                         });
                     }
                 }
-                ExternalKind::Global if global_numeric.get(index as usize) == Some(&true) => {
+                ExternalKind::Global if global_observable.get(index as usize) == Some(&true) => {
                     out.globals.push(name)
                 }
                 ExternalKind::Memory => out.memories.push(name),
