@@ -17,6 +17,7 @@ pub const MODULE: &str = "host";
 /// One host function: its import name, type and what it computes.
 pub struct HostFunc {
     pub name: &'static str,
+    /// Numeric types only: every engine's host-function API takes them alike.
     pub params: &'static [ValType],
     /// At most one: WAMR's native functions return one value.
     pub results: &'static [ValType],
