@@ -88,18 +88,104 @@ typedef struct wsv_instance {
     uint32_t stack_size;
 } wsv_instance;
 
+static wsv_host_call host_call;
+static int init_state = 0; /* 0 not yet, 1 ok, -1 failed */
+
+/* Host functions are C functions of the import's own signature (WAMR's
+   plain native convention, not the raw one): the AoT compiler, which shares
+   this runtime's native registry, emits direct calls of them, and neither
+   those nor an embedder's call of an exported import pass the symbol's
+   attachment. So each host function gets a trampoline of its own: a few per
+   signature shape, each remembering which table entry it stands for. */
+#define WSV_SLOTS 4
+enum { SHAPE_I_I, SHAPE_II_I, SHAPE_F_F, SHAPE_V, SHAPES };
+static uint32_t slot_func[SHAPES][WSV_SLOTS];
+
+#define TRAMPOLINES(j)                                                        \
+    static int32_t i_i_##j(wasm_exec_env_t e, int32_t a)                      \
+    {                                                                         \
+        uint64_t s[1] = { (uint32_t)a };                                      \
+        (void)e;                                                              \
+        host_call(slot_func[SHAPE_I_I][j], s);                                \
+        return (int32_t)(uint32_t)s[0];                                       \
+    }                                                                         \
+    static int64_t ii_i_##j(wasm_exec_env_t e, int64_t a, int64_t b)          \
+    {                                                                         \
+        uint64_t s[2] = { (uint64_t)a, (uint64_t)b };                         \
+        (void)e;                                                              \
+        host_call(slot_func[SHAPE_II_I][j], s);                               \
+        return (int64_t)s[0];                                                 \
+    }                                                                         \
+    static double f_f_##j(wasm_exec_env_t e, double a)                        \
+    {                                                                         \
+        uint64_t s[1];                                                        \
+        double r;                                                             \
+        (void)e;                                                              \
+        memcpy(&s[0], &a, 8);                                                 \
+        host_call(slot_func[SHAPE_F_F][j], s);                                \
+        memcpy(&r, &s[0], 8);                                                 \
+        return r;                                                             \
+    }                                                                         \
+    static void v_##j(wasm_exec_env_t e)                                      \
+    {                                                                         \
+        uint64_t s[1] = { 0 };                                                \
+        (void)e;                                                              \
+        host_call(slot_func[SHAPE_V][j], s);                                  \
+    }
+TRAMPOLINES(0)
+TRAMPOLINES(1)
+TRAMPOLINES(2)
+TRAMPOLINES(3)
+
+static const struct {
+    const char *signature;
+    void *slots[WSV_SLOTS];
+} shapes[SHAPES] = {
+    [SHAPE_I_I] = { "(i)i", { i_i_0, i_i_1, i_i_2, i_i_3 } },
+    [SHAPE_II_I] = { "(II)I", { ii_i_0, ii_i_1, ii_i_2, ii_i_3 } },
+    [SHAPE_F_F] = { "(F)F", { f_f_0, f_f_1, f_f_2, f_f_3 } },
+    [SHAPE_V] = { "()", { v_0, v_1, v_2, v_3 } },
+};
+
+/* 0 when a host function's shape has no trampoline left (extend above). */
 static int
-shim_init(void)
+register_host(const char *module, const wsv_host_func *funcs, uint32_t n)
 {
-    static int state = 0; /* 0 not yet, 1 ok, -1 failed */
-    if (state == 0) {
+    uint32_t used[SHAPES] = { 0 };
+    /* WAMR keeps the array (and sorts it in place). */
+    NativeSymbol *symbols = calloc(n ? n : 1, sizeof(*symbols));
+    if (!symbols)
+        return 0;
+    for (uint32_t k = 0; k < n; k++) {
+        int shape = 0;
+        while (shape < SHAPES && strcmp(shapes[shape].signature, funcs[k].signature) != 0)
+            shape++;
+        if (shape == SHAPES || used[shape] == WSV_SLOTS)
+            return 0;
+        uint32_t slot = used[shape]++;
+        slot_func[shape][slot] = k;
+        symbols[k].symbol = funcs[k].name;
+        symbols[k].func_ptr = shapes[shape].slots[slot];
+        symbols[k].signature = funcs[k].signature;
+    }
+    return wasm_runtime_register_natives(module, symbols, n);
+}
+
+static int
+shim_init(const char *host_module, const wsv_host_func *funcs, uint32_t nfuncs,
+          wsv_host_call call)
+{
+    if (init_state == 0) {
         RuntimeInitArgs args;
         memset(&args, 0, sizeof(args));
         /* 0 would be Alloc_With_Pool (and fail without a pool). */
         args.mem_alloc_type = Alloc_With_System_Allocator;
-        state = wasm_runtime_full_init(&args) ? 1 : -1;
+        host_call = call;
+        init_state = wasm_runtime_full_init(&args) && register_host(host_module, funcs, nfuncs)
+                         ? 1
+                         : -1;
     }
-    return state == 1 ? 0 : -1;
+    return init_state == 1 ? 0 : -1;
 }
 
 static void *
@@ -182,7 +268,18 @@ kind_ok(wasm_valkind_t k)
     return k == WASM_I32 || k == WASM_I64 || k == WASM_F32 || k == WASM_F64;
 }
 
-static void
+static int
+ref_ok(wasm_valkind_t k)
+{
+    return k == WASM_EXTERNREF || k == WASM_FUNCREF;
+}
+
+/* WAMR's embedding takes an externref as the host object's pointer-sized
+   value, with all ones for null (wasm_externref_obj2ref), and hands a null
+   one back as 0 (wasm_externref_ref2obj): identity n travels as n + 1 so
+   that no identity looks like either. A funcref is a function index, null
+   NULL_REF (all ones in 32 bits), in the i32 slot. */
+static int
 to_val(wasm_val_t *v, wasm_valkind_t k, uint64_t bits)
 {
     v->kind = k;
@@ -190,20 +287,34 @@ to_val(wasm_val_t *v, wasm_valkind_t k, uint64_t bits)
         case WASM_I32: { uint32_t x = (uint32_t)bits; memcpy(&v->of.i32, &x, 4); break; }
         case WASM_F32: { uint32_t x = (uint32_t)bits; memcpy(&v->of.f32, &x, 4); break; }
         case WASM_I64: memcpy(&v->of.i64, &bits, 8); break;
-        default: memcpy(&v->of.f64, &bits, 8); break;
+        case WASM_F64: memcpy(&v->of.f64, &bits, 8); break;
+        case WASM_EXTERNREF:
+            v->of.foreign = bits == WSV_REF_NULL ? (uintptr_t)-1 : (uintptr_t)bits + 1;
+            break;
+        default:
+            /* A non-null funcref would need an index the caller cannot know. */
+            if (bits != WSV_REF_NULL)
+                return 0;
+            v->of.i32 = -1;
+            break;
     }
+    return 1;
 }
 
 static uint64_t
-from_val(const wasm_val_t *v)
+from_val(const wasm_val_t *v, wasm_valkind_t k)
 {
     uint32_t x = 0;
     uint64_t y = 0;
-    switch (v->kind) {
+    switch (k) {
         case WASM_I32: memcpy(&x, &v->of.i32, 4); return x;
         case WASM_F32: memcpy(&x, &v->of.f32, 4); return x;
         case WASM_I64: memcpy(&y, &v->of.i64, 8); return y;
-        default: memcpy(&y, &v->of.f64, 8); return y;
+        case WASM_F64: memcpy(&y, &v->of.f64, 8); return y;
+        case WASM_EXTERNREF:
+            return v->of.foreign == 0 ? WSV_REF_NULL : (uint64_t)v->of.foreign - 1;
+        default:
+            return v->of.i32 == -1 ? WSV_REF_NULL : (uint32_t)v->of.i32;
     }
 }
 
@@ -231,14 +342,13 @@ shim_call(void *instance, const char *name, const uint64_t *args, uint32_t nargs
     wasm_func_get_param_types(f, i->inst, pk);
     wasm_func_get_result_types(f, i->inst, rk);
     for (uint32_t k = 0; k < np; k++) {
-        if (!kind_ok(pk[k])) {
-            set_err(err, err_len, "unsupported param type");
+        if (!(kind_ok(pk[k]) || ref_ok(pk[k])) || !to_val(&pv[k], pk[k], args[k])) {
+            set_err(err, err_len, "unsupported param type or value");
             return 2;
         }
-        to_val(&pv[k], pk[k], args[k]);
     }
     for (uint32_t k = 0; k < nr; k++) {
-        if (!kind_ok(rk[k])) {
+        if (!(kind_ok(rk[k]) || ref_ok(rk[k]))) {
             set_err(err, err_len, "unsupported result type");
             return 2;
         }
@@ -258,7 +368,9 @@ shim_call(void *instance, const char *name, const uint64_t *args, uint32_t nargs
         return 1;
     }
     for (uint32_t k = 0; k < nr; k++) {
-        results[k] = from_val(&rv[k]);
+        /* The result's kind as the function declares it: WAMR reports a
+           funcref result as an i32 (parse_uint32_array_to_results). */
+        results[k] = from_val(&rv[k], rk[k]);
         result_kinds[k] = (uint8_t)rk[k];
     }
     for (uint32_t k = nr; k < nresults; k++) {
@@ -273,11 +385,29 @@ shim_global(void *instance, const char *name, uint8_t *kind, uint64_t *bits)
 {
     wsv_instance *i = instance;
     wasm_global_inst_t g;
-    if (!wasm_runtime_get_export_global_inst(i->inst, name, &g) || !kind_ok(g.kind)
-        || !g.global_data)
+    if (!wasm_runtime_get_export_global_inst(i->inst, name, &g) || !g.global_data
+        || !(kind_ok(g.kind) || ref_ok(g.kind)))
         return -1;
     *kind = (uint8_t)g.kind;
     *bits = 0;
+    if (ref_ok(g.kind)) {
+        /* Inside, a reference is a 32-bit index: a function's, or the
+           externref map's (NULL_REF, all ones, for null). Out as a result. */
+        uint32_t index;
+        wasm_val_t v;
+        memcpy(&index, g.global_data, 4);
+        if (g.kind == WASM_EXTERNREF) {
+            void *obj;
+            if (!wasm_externref_ref2obj(index, &obj))
+                return -1;
+            v.of.foreign = (uintptr_t)obj;
+        }
+        else {
+            v.of.i32 = (int32_t)index;
+        }
+        *bits = from_val(&v, g.kind);
+        return 0;
+    }
     memcpy(bits, g.global_data, (g.kind == WASM_I32 || g.kind == WASM_F32) ? 4 : 8);
     return 0;
 }
@@ -347,8 +477,8 @@ shim_compile(const uint8_t *wasm, uint32_t len, const wsv_aot_options *opts,
         set_err(err, err_len, "opt_level and size_level must be 0..3");
         return NULL;
     }
-    if (shim_init() != 0) {
-        set_err(err, err_len, "runtime init failed");
+    if (init_state != 1) {
+        set_err(err, err_len, "runtime not initialized");
         return NULL;
     }
     /* The compiler reads the loaded (bytecode) module; the loader keeps

@@ -10,7 +10,11 @@
 #define WSV_SHIM_H
 #include <stdint.h>
 
-/* Value kinds, as in WAMR's wasm_valkind_t: 0 i32, 1 i64, 2 f32, 3 f64. */
+/* Value kinds, as in WAMR's wasm_valkind_t: 0 i32, 1 i64, 2 f32, 3 f64,
+   128 externref, 129 funcref. A reference's bits: WSV_REF_NULL for null; an
+   externref's host identity (a small integer, argument or result); a
+   funcref result's function index (arguments: null only). */
+#define WSV_REF_NULL UINT64_MAX
 #define WSV_KIND_NONE 0xFF /* result slot not used by the function */
 
 typedef struct wsv_aot_options {
@@ -19,12 +23,26 @@ typedef struct wsv_aot_options {
     uint32_t bounds_checks; /* 1: software bounds checks in emitted code */
 } wsv_aot_options;
 
+/* A host function for imports: its import name and WAMR signature ("(i)i";
+   the shapes wsv_shim.c has trampolines for). A call of it reaches the
+   embedder's `wsv_host_call` with the function's index in the table given to
+   `init` and its arguments as 64-bit slots of raw bits; the result, if any,
+   goes to args[0]. */
+typedef struct wsv_host_func {
+    const char *name;
+    const char *signature;
+} wsv_host_func;
+typedef void (*wsv_host_call)(uint32_t func, uint64_t *args);
+
 typedef struct wsv_api {
     const char *mode;    /* "classic", "fast", "aot", "classic_hw", ... */
     const char *version; /* WAMR version string */
     const char *flags;   /* cmake definitions this build used */
-    /* Initializes the runtime once (system allocator). 0 on success. */
-    int (*init)(void);
+    /* Initializes the runtime once (system allocator) and registers the
+       host's functions under `host_module` (kept, never copied: they must
+       live forever). 0 on success. */
+    int (*init)(const char *host_module, const wsv_host_func *funcs, uint32_t nfuncs,
+                wsv_host_call call);
     /* Loads a module (wasm, or aot for the aot build); copies `buf`.
        NULL on rejection with the reason in `err`. */
     void *(*load)(const uint8_t *buf, uint32_t len, char *err, uint32_t err_len);
@@ -40,11 +58,13 @@ typedef struct wsv_api {
        kind WSV_KIND_NONE (so the caller learns the result count). Returns 0 on
        return, 1 on a trap (WAMR's exception string in `err`; the exception is
        cleared), 2 when the export is missing or has a signature the shim does
-       not handle (non-numeric types, wrong arg count, too many results). */
+       not handle (v128, wrong arg count, too many results) or is given a
+       non-null funcref. */
     int (*call)(void *instance, const char *name, const uint64_t *args,
                 uint32_t nargs, uint64_t *results, uint32_t nresults,
                 uint8_t *result_kinds, char *err, uint32_t err_len);
-    /* Reads an exported global: 0 and kind/bits, or -1 when absent. */
+    /* Reads an exported global: 0 and kind/bits (references as call
+       results), or -1 when absent or of another type. */
     int (*global)(void *instance, const char *name, uint8_t *kind, uint64_t *bits);
     /* Exported memory: its base address and byte length, or NULL. */
     uint8_t *(*memory)(void *instance, const char *name, uint64_t *len);

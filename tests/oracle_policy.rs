@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use std::time::{Duration, Instant};
 use wasmsieve::exec::{CallRecord, CallResult, End, Execution, Trap};
-use wasmsieve::generate::plan::CallPlan;
+use wasmsieve::generate::plan::{CallPlan, PlannedCall};
 use wasmsieve::isolate::WorkerLimits;
 use wasmsieve::judge::oracle::{self, Comparison, Symptom};
 use wasmsieve::judge::policy::Policy;
@@ -199,6 +199,244 @@ fn value_differs_is_bug_p7() {
     assert_eq!(
         f.executions[1].calls[0].result,
         CallResult::Returned(vec![Val::I32(42)])
+    );
+}
+
+// ---------------------------------------------------------------- references
+
+/// Reference-typed exports: externrefs through parameters, results, a table
+/// and a global; funcref parameters, results and globals (null and not);
+/// many parameters.
+const REFS: &str = r#"
+(module
+  (table $t 2 externref)
+  (global $gx (export "gx") (mut externref) (ref.null extern))
+  (global (export "gf") funcref (ref.func $f))
+  (global (export "gn") funcref (ref.null func))
+  (func $f (result i32) i32.const 7)
+  (elem declare func $f)
+  (func (export "id") (param externref) (result externref) local.get 0)
+  (func (export "second") (param externref externref i32) (result externref i32)
+    local.get 1 local.get 2)
+  (func (export "isnull") (param externref) (result i32) local.get 0 ref.is_null)
+  (func (export "fr") (result funcref) ref.func $f)
+  (func (export "nullfr") (result funcref) ref.null func)
+  (func (export "fnull") (param funcref) (result i32) local.get 0 ref.is_null)
+  (func (export "keep") (param externref)
+    i32.const 0 local.get 0 table.set $t local.get 0 global.set $gx)
+  (func (export "kept") (result externref) i32.const 0 table.get $t)
+  (func (export "many")
+    (param i32 i64 f32 f64 i32 i64 f32 f64 i32 i64 f32 f64 i32 i64 f32 f64 i32 i64 f32 externref)
+    (result i64)
+    local.get 1 local.get 5 i64.add local.get 17 i64.add))
+"#;
+
+/// The module's fixed plan (zeros and nulls, then drawn arguments), then
+/// calls with the host's identities where the draw may not have put them.
+fn refs_plan(wasm: &[u8]) -> CallPlan {
+    let mut plan = CallPlan::fixed(wasm, 2).unwrap();
+    let call = |export: &str, args: Vec<Val>| PlannedCall {
+        export: export.into(),
+        args,
+    };
+    plan.calls.extend([
+        call("id", vec![Val::ExternRef(Some(2))]),
+        call(
+            "second",
+            vec![
+                Val::ExternRef(Some(0)),
+                Val::ExternRef(Some(3)),
+                Val::I32(5),
+            ],
+        ),
+        call("isnull", vec![Val::ExternRef(Some(1))]),
+        call("keep", vec![Val::ExternRef(Some(3))]),
+        call("kept", vec![]),
+    ]);
+    plan
+}
+
+#[test]
+fn references_agree_in_every_mode() {
+    let wasm = wat::parse_str(REFS).unwrap();
+    let plan = refs_plan(&wasm);
+    // Every export is called, reference-typed and many-parameter ones too.
+    for export in [
+        "id", "second", "isnull", "fr", "nullfr", "fnull", "keep", "kept", "many",
+    ] {
+        assert!(plan.calls.iter().any(|c| c.export == export), "{export}");
+    }
+    let mut names: Vec<&str> = wasmsieve::engines::runtimes_built();
+    names.extend(["wamr-aot-opts", "faulty"]);
+    let mut d = differ(&names);
+    let r = d.run(&wasm, &plan);
+    assert!(r.findings.is_empty(), "{}", describe(&r));
+    assert_eq!(r.comparisons.len(), names.len());
+    for (exec, cmp) in &r.comparisons {
+        assert_eq!(*cmp, Comparison::Agree, "{}: {}", exec.engine, describe(&r));
+        assert_eq!(exec.calls.len(), plan.calls.len(), "{}", exec.engine);
+    }
+    let result = |export: &str, args: &[Val]| {
+        let c = r.reference.calls.iter();
+        let c = c.filter(|c| c.export == export && c.args == args).last();
+        c.map(|c| c.result.clone()).expect(export)
+    };
+    let returned = |v: Vec<Val>| CallResult::Returned(v);
+    let host = |id| Val::ExternRef(Some(id));
+    assert_eq!(result("id", &[host(2)]), returned(vec![host(2)]));
+    assert_eq!(
+        result("second", &[host(0), host(3), Val::I32(5)]),
+        returned(vec![host(3), Val::I32(5)])
+    );
+    assert_eq!(result("isnull", &[host(1)]), returned(vec![Val::I32(0)]));
+    assert_eq!(result("kept", &[]), returned(vec![host(3)]));
+    let globals = &r.reference.calls.last().unwrap().globals;
+    let global = |name: &str| globals.iter().find(|g| g.0 == name).and_then(|g| g.1);
+    assert_eq!(global("gx"), Some(host(3)));
+    assert_eq!(global("gf"), Some(Val::FuncRef { non_null: true }));
+    assert_eq!(global("gn"), Some(Val::FuncRef { non_null: false }));
+    assert_eq!(
+        result("fr", &[]),
+        returned(vec![Val::FuncRef { non_null: true }])
+    );
+    assert_eq!(
+        result("nullfr", &[]),
+        returned(vec![Val::FuncRef { non_null: false }])
+    );
+}
+
+/// A reference result the runtime gets wrong is found: another externref
+/// identity, or null where the reference returns a value and back.
+#[test]
+fn wrong_reference_result_is_bug_p7() {
+    let mut d = differ(&["faulty"]);
+    let cases = [
+        (
+            "(param externref) (result externref) local.get 0",
+            vec![Val::ExternRef(Some(1))],
+            Val::ExternRef(Some(2)),
+        ),
+        (
+            "(param externref) (result externref) local.get 0",
+            vec![Val::ExternRef(None)],
+            Val::ExternRef(Some(0)),
+        ),
+        (
+            "(result funcref) ref.null func",
+            vec![],
+            Val::FuncRef { non_null: true },
+        ),
+        (
+            "(result funcref) ref.func $f",
+            vec![],
+            Val::FuncRef { non_null: false },
+        ),
+    ];
+    for (body, args, wrong) in cases {
+        let wat = format!(
+            r#"(module (func $f) (elem declare func $f)
+                 (func (export "wsv_fault_value") {body}))"#
+        );
+        let wasm = wat::parse_str(&wat).unwrap();
+        let plan = CallPlan {
+            calls: vec![PlannedCall {
+                export: "wsv_fault_value".into(),
+                args,
+            }],
+            ..CallPlan::default()
+        };
+        let r = d.run(&wasm, &plan);
+        let f = single(&r);
+        assert_verdict(f, Symptom::WrongValue, "bug", "wrong-result", &["P7"]);
+        assert_eq!(
+            f.executions[1].calls[0].result,
+            CallResult::Returned(vec![wrong]),
+            "{body}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------- host imports
+
+/// Every host function (`wasm::host`) imported, called from Wasm code and
+/// exported again (called from outside too).
+const HOST: &str = r#"
+(module
+  (import "host" "i32" (func $h32 (param i32) (result i32)))
+  (import "host" "i64" (func $h64 (param i64 i64) (result i64)))
+  (import "host" "f64" (func $hf (param f64) (result f64)))
+  (import "host" "nop" (func $nop))
+  (export "h32" (func $h32))
+  (func (export "twice") (param i32) (result i32) local.get 0 call $h32 call $h32)
+  (func (export "mix") (param i64 i64) (result i64) call $nop local.get 0 local.get 1 call $h64)
+  (func (export "half") (param f64) (result f64) local.get 0 call $hf))
+"#;
+
+#[test]
+fn host_imports_agree_in_every_mode() {
+    let wasm = wat::parse_str(HOST).unwrap();
+    let mut plan = CallPlan::fixed(&wasm, 3).unwrap();
+    plan.calls.push(PlannedCall {
+        export: "half".into(),
+        args: vec![Val::F64(f64::NAN.to_bits())],
+    });
+    let mut names: Vec<&str> = wasmsieve::engines::runtimes_built();
+    names.extend(["wamr-aot-opts", "faulty"]);
+    let mut d = differ(&names);
+    let r = d.run(&wasm, &plan);
+    assert!(r.findings.is_empty(), "{}", describe(&r));
+    for (exec, cmp) in &r.comparisons {
+        assert_eq!(*cmp, Comparison::Agree, "{}: {}", exec.engine, describe(&r));
+        assert_eq!(exec.calls.len(), plan.calls.len(), "{}", exec.engine);
+    }
+    // x*2+1 twice; (a*31)^b; x/2+1 with a canonical NaN.
+    let results: Vec<&CallResult> = r.reference.calls.iter().map(|c| &c.result).collect();
+    assert_eq!(*results[0], CallResult::Returned(vec![Val::I32(1)]));
+    assert_eq!(*results[1], CallResult::Returned(vec![Val::I32(3)]));
+    assert_eq!(*results[2], CallResult::Returned(vec![Val::I64(0)]));
+    assert_eq!(
+        *results[3],
+        CallResult::Returned(vec![Val::F64(1f64.to_bits())])
+    );
+    assert_eq!(
+        r.reference.calls.last().unwrap().result,
+        CallResult::Returned(vec![Val::F64(f64::NAN.to_bits())])
+    );
+}
+
+/// The host defines exactly its table (names and types), and computes what
+/// it says: wrapping, canonical NaN.
+#[test]
+fn host_defines_exactly_its_table() {
+    use wasmsieve::wasm::host;
+    let all = wat::parse_str(host::imports_wat()).unwrap();
+    assert_eq!(host::undefined_imports(&all), 0);
+    let others = wat::parse_str(
+        r#"(module (import "host" "i32" (func (param i64) (result i32)))
+                   (import "host" "g" (global i32))
+                   (import "env" "nop" (func)))"#,
+    )
+    .unwrap();
+    assert_eq!(host::undefined_imports(&others), 3);
+    assert_eq!(host::call(0, &[Val::I32(i32::MAX)]), vec![Val::I32(-1)]);
+    let nan = host::call(2, &[Val::F64(0x7ff0_0000_0000_0001)]);
+    assert_eq!(nan, vec![Val::F64(f64::NAN.to_bits())]);
+}
+
+/// A host function that returns a wrong value in the runtime is found.
+#[test]
+fn wrong_host_result_is_bug_p7() {
+    let mut d = differ(&["faulty"]);
+    let r = run(
+        &mut d,
+        r#"(module (import "host" "i32" (func $h (param i32) (result i32)))
+             (func (export "wsv_fault_host") (param i32) (result i32) local.get 0 call $h))"#,
+    );
+    let f = single(&r);
+    assert_verdict(f, Symptom::WrongValue, "bug", "wrong-result", &["P7"]);
+    assert_eq!(
+        f.executions[1].calls[0].result,
+        CallResult::Returned(vec![Val::I32(2)])
     );
 }
 
@@ -742,26 +980,38 @@ fn slow_call_that_finishes_on_recheck_is_no_hang() {
     );
 }
 
-/// Modules with imports: the reference cannot instantiate them without host
-/// definitions while WAMR instantiates with the imports unresolved. Not
-/// comparable, never a finding from the mismatch itself, in any mode.
+/// Modules with imports the host does not define (another module, a global,
+/// a host function of another type): the reference cannot instantiate them
+/// while WAMR instantiates with the imports unresolved. Not comparable, never
+/// a finding from the mismatch itself, in any mode.
 #[test]
-fn module_with_imports_is_not_comparable() {
-    let wat = r#"(module
-        (import "env" "f" (func $f (result i32)))
-        (import "env" "m" (memory 1))
-        (func (export "g") (result i32) (call $f)))"#;
-    let wasm = wat::parse_str(wat).unwrap();
+fn module_with_undefined_imports_is_not_comparable() {
     let mut names: Vec<&str> = wasmsieve::engines::runtimes_built();
     names.push("faulty");
     let mut d = differ(&names);
-    let plan = CallPlan::fixed(&wasm, 1).unwrap_or_default();
-    let r = d.run(&wasm, &plan);
-    assert!(r.findings.is_empty(), "{}", describe(&r));
-    for (exec, cmp) in &r.comparisons {
-        match cmp {
-            Comparison::Poisoned(why) => assert!(why.contains("import"), "{}: {why}", exec.engine),
-            other => panic!("{}: {other:?}", exec.engine),
+    for wat in [
+        r#"(module
+            (import "env" "f" (func $f (result i32)))
+            (import "env" "m" (memory 1))
+            (func (export "g") (result i32) (call $f)))"#,
+        r#"(module
+            (import "host" "g" (global $g i32))
+            (func (export "g") (result i32) global.get $g))"#,
+        r#"(module
+            (import "host" "i32" (func $f (param i64) (result i32)))
+            (func (export "g") (result i32) i64.const 1 call $f))"#,
+    ] {
+        let wasm = wat::parse_str(wat).unwrap();
+        let plan = CallPlan::fixed(&wasm, 1).unwrap_or_default();
+        let r = d.run(&wasm, &plan);
+        assert!(r.findings.is_empty(), "{}", describe(&r));
+        for (exec, cmp) in &r.comparisons {
+            match cmp {
+                Comparison::Poisoned(why) => {
+                    assert!(why.contains("import"), "{}: {why}", exec.engine)
+                }
+                other => panic!("{}: {other:?}", exec.engine),
+            }
         }
     }
 }

@@ -7,17 +7,21 @@
 //! The process-level faults (segfault, spin, runaway allocation) are real: run
 //! them only inside an isolation worker.
 
+use super::wasmtime::Wasmtime;
 use crate::exec::{Engine, Instance, MemorySnapshot, Trap};
 use crate::wasm::Val;
 
 // The markers, as export names of the called function (or anywhere in the
 // module for `wsv_fault_reject`):
-//   wsv_fault_value      first result off by one
+//   wsv_fault_value      first result wrong: an i32 off by one, an externref
+//                        of another identity, a reference's null-ness flipped
 //   wsv_fault_no_trap    swallow a trap and return nothing
 //   wsv_fault_trap_kind  report every trap as `unreachable`
 //   wsv_fault_memory     memory snapshot altered after the call
 //   wsv_fault_global     globals altered after the call
 //   wsv_fault_reject     rejects the module at load
+//   wsv_fault_host       host functions return a wrong value (anywhere in the
+//                        module: an i32 result off by one)
 //   wsv_fault_segv       dies of SIGSEGV in the call
 //   wsv_fault_abort      aborts in the call
 //   wsv_fault_spin       never returns from the call
@@ -31,17 +35,39 @@ static WEDGED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::ne
 /// wasmtime with deliberate faults on marker exports: proves every oracle
 /// check and policy row fires, through the same trait as real engines.
 pub struct Faulty {
-    inner: super::wasmtime::Wasmtime,
+    inner: Wasmtime,
+    /// The same with a host that gets i32 results wrong (`wsv_fault_host`).
+    skewed: Wasmtime,
+    /// The module loaded last carries `wsv_fault_host`.
+    skew: bool,
     reject: bool,
 }
 
 impl Faulty {
     pub fn new() -> anyhow::Result<Self> {
         Ok(Faulty {
-            inner: super::wasmtime::Wasmtime::new()?,
+            inner: Wasmtime::new()?,
+            skewed: Wasmtime::with_host(skewed_host)?,
+            skew: false,
             reject: false,
         })
     }
+
+    fn wasmtime(&mut self) -> &mut Wasmtime {
+        if self.skew {
+            &mut self.skewed
+        } else {
+            &mut self.inner
+        }
+    }
+}
+
+fn skewed_host(func: usize, args: &[Val]) -> Vec<Val> {
+    let mut results = crate::wasm::host::call(func, args);
+    if let Some(Val::I32(x)) = results.first_mut() {
+        *x = x.wrapping_add(1);
+    }
+    results
 }
 
 fn contains(hay: &[u8], needle: &str) -> bool {
@@ -61,11 +87,12 @@ impl Engine for Faulty {
         if self.reject {
             return Err("faulty: rejected on marker".into());
         }
-        self.inner.load(wasm)
+        self.skew = contains(wasm, "wsv_fault_host");
+        self.wasmtime().load(wasm)
     }
 
     fn instantiate(&mut self) -> Result<Box<dyn Instance + '_>, (Trap, String)> {
-        let inner = self.inner.instantiate()?;
+        let inner = self.wasmtime().instantiate()?;
         Ok(Box::new(FaultyInstance {
             inner,
             last: String::new(),
@@ -110,8 +137,11 @@ impl Instance for FaultyInstance<'_> {
         let result = self.inner.call(export, args);
         match (export, result) {
             ("wsv_fault_value", Ok(mut vals)) => {
-                if let Some(Val::I32(x)) = vals.first_mut() {
-                    *x = x.wrapping_add(1);
+                match vals.first_mut() {
+                    Some(Val::I32(x)) => *x = x.wrapping_add(1),
+                    Some(Val::ExternRef(r)) => *r = Some(r.map_or(0, |id| id + 1)),
+                    Some(Val::FuncRef { non_null }) => *non_null = !*non_null,
+                    _ => {}
                 }
                 Ok(vals)
             }

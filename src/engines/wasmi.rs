@@ -2,16 +2,20 @@
 //! wasmtime or WAMR. When it sides with WAMR against wasmtime, the reference is
 //! the suspect.
 
-use crate::exec::{Engine, Instance, MemorySnapshot, Trap};
+use crate::exec::{unpassable, Engine, Instance, MemorySnapshot, Trap};
 use crate::wasm::features::FeatureSet;
-use crate::wasm::Val;
-use wasmi::{Config, Linker, Module, Store};
+use crate::wasm::{host, Val, ValType};
+use wasmi::{AsContext, AsContextMut, Config, Linker, Module, Store, StoreContext};
 
 /// The second opinion: when WAMR and wasmi agree against the reference, the
 /// finding says "reference suspect".
 pub struct Wasmi {
     engine: wasmi::Engine,
+    /// The host's definitions (`crate::wasm::host`).
+    linker: Linker<()>,
     module: Option<Module>,
+    /// Imports of the module loaded last that the host does not define.
+    undefined_imports: usize,
     store: Option<Store<()>>,
 }
 
@@ -32,11 +36,48 @@ impl Wasmi {
             .wasm_multi_memory(f.multi_memory)
             .wasm_wide_arithmetic(f.wide_arithmetic)
             .wasm_custom_page_sizes(f.custom_page_sizes);
+        let engine = wasmi::Engine::new(&c);
+        let mut linker = Linker::new(&engine);
+        let ty = |ts: &[ValType]| ts.iter().map(|t| wasmi_type(*t)).collect::<Vec<_>>();
+        for (i, f) in host::FUNCS.iter().enumerate() {
+            let func_ty = wasmi::FuncType::new(ty(f.params), ty(f.results));
+            linker
+                .func_new(
+                    host::MODULE,
+                    f.name,
+                    func_ty,
+                    move |mut caller, params, results| {
+                        let args: Vec<Val> = params
+                            .iter()
+                            .filter_map(|p| from_wasmi(caller.as_context(), p))
+                            .collect();
+                        for (slot, v) in results.iter_mut().zip(host::call(i, &args)) {
+                            *slot =
+                                to_wasmi(&mut caller, v).map_err(|(_, m)| wasmi::Error::new(m))?;
+                        }
+                        Ok(())
+                    },
+                )
+                .expect("host names are unique");
+        }
         Wasmi {
-            engine: wasmi::Engine::new(&c),
+            engine,
+            linker,
             module: None,
+            undefined_imports: 0,
             store: None,
         }
+    }
+}
+
+fn wasmi_type(t: ValType) -> wasmi::ValType {
+    match t {
+        ValType::I32 => wasmi::ValType::I32,
+        ValType::I64 => wasmi::ValType::I64,
+        ValType::F32 => wasmi::ValType::F32,
+        ValType::F64 => wasmi::ValType::F64,
+        ValType::FuncRef => wasmi::ValType::FuncRef,
+        ValType::ExternRef => wasmi::ValType::ExternRef,
     }
 }
 
@@ -46,21 +87,34 @@ impl Default for Wasmi {
     }
 }
 
-fn to_wasmi(v: Val) -> wasmi::Val {
-    match v {
+fn to_wasmi(store: impl AsContextMut, v: Val) -> Result<wasmi::Val, (Trap, String)> {
+    use wasmi::Nullable::{Null, Val as Ref};
+    Ok(match v {
         Val::I32(x) => wasmi::Val::I32(x),
         Val::I64(x) => wasmi::Val::I64(x),
         Val::F32(b) => wasmi::Val::F32(wasmi::F32::from_bits(b)),
         Val::F64(b) => wasmi::Val::F64(wasmi::F64::from_bits(b)),
-    }
+        Val::FuncRef { non_null: false } => wasmi::Val::FuncRef(Null),
+        Val::ExternRef(None) => wasmi::Val::ExternRef(Null),
+        Val::ExternRef(Some(id)) => wasmi::Val::ExternRef(Ref(wasmi::ExternRef::new(store, id))),
+        Val::FuncRef { non_null: true } => return Err(unpassable(v)),
+    })
 }
 
-fn from_wasmi(v: &wasmi::Val) -> Option<Val> {
+fn from_wasmi(store: StoreContext<'_, ()>, v: &wasmi::Val) -> Option<Val> {
     Some(match v {
         wasmi::Val::I32(x) => Val::I32(*x),
         wasmi::Val::I64(x) => Val::I64(*x),
         wasmi::Val::F32(x) => Val::F32(x.to_bits()),
         wasmi::Val::F64(x) => Val::F64(x.to_bits()),
+        wasmi::Val::FuncRef(f) => Val::FuncRef {
+            non_null: !f.is_null(),
+        },
+        // Only the host makes externrefs, and it makes them of its identities.
+        wasmi::Val::ExternRef(r) => Val::ExternRef(match r.val() {
+            None => None,
+            Some(r) => Some(*r.data(store).downcast_ref::<u32>()?),
+        }),
         _ => return None,
     })
 }
@@ -93,23 +147,24 @@ impl Engine for Wasmi {
         self.module = None;
         self.store = None;
         self.module = Some(Module::new(&self.engine, wasm).map_err(|e| e.to_string())?);
+        self.undefined_imports = host::undefined_imports(wasm);
         Ok(())
     }
 
     fn instantiate(&mut self) -> Result<Box<dyn Instance + '_>, (Trap, String)> {
         let module = self.module.as_ref().expect("load before instantiate");
-        if module.imports().len() > 0 {
+        if self.undefined_imports > 0 {
             return Err((
                 Trap::Unlinkable,
-                crate::exec::unlinkable(module.imports().len()),
+                crate::exec::unlinkable(self.undefined_imports),
             ));
         }
         let mut store = Store::new(&self.engine, ());
         store
             .set_fuel(crate::exec::FUEL_PER_CALL)
             .expect("fuel enabled");
-        let linker = Linker::<()>::new(&self.engine);
-        let instance = linker
+        let instance = self
+            .linker
             .instantiate_and_start(&mut store, module)
             .map_err(|e| trap_of(&e))?;
         let store = self.store.insert(store);
@@ -134,18 +189,24 @@ impl Instance for WasmiInstance<'_> {
             .iter()
             .map(|t| wasmi::Val::default_for_ty(*t))
             .collect();
-        let args: Vec<_> = args.iter().copied().map(to_wasmi).collect();
+        let args = args
+            .iter()
+            .map(|a| to_wasmi(&mut *self.store, *a))
+            .collect::<Result<Vec<_>, _>>()?;
         self.store
             .set_fuel(crate::exec::FUEL_PER_CALL)
             .expect("fuel enabled");
         f.call(&mut *self.store, &args, &mut results)
             .map_err(|e| trap_of(&e))?;
-        Ok(results.iter().filter_map(from_wasmi).collect())
+        Ok(results
+            .iter()
+            .filter_map(|r| from_wasmi(self.store.as_context(), r))
+            .collect())
     }
 
     fn global(&mut self, name: &str) -> Option<Val> {
         let g = self.instance.get_global(&*self.store, name)?;
-        from_wasmi(&g.get(&*self.store))
+        from_wasmi(self.store.as_context(), &g.get(&*self.store))
     }
 
     fn memory(&mut self, name: &str) -> Option<MemorySnapshot> {

@@ -1,23 +1,39 @@
 //! The reference engine: wasmtime with Cranelift, bounded by fuel and store
 //! limits so that it always finishes and never runs the host out of memory.
 
-use crate::exec::{unlinkable, Engine, Instance, MemorySnapshot, Trap};
+use crate::exec::{unlinkable, unpassable, Engine, Instance, MemorySnapshot, Trap};
 use crate::wasm::features::FeatureSet;
-use crate::wasm::Val;
-use wasmtime::{Config, Module, Store, StoreLimits, StoreLimitsBuilder};
+use crate::wasm::{host, Val, ValType};
+use wasmtime::{
+    AsContext, AsContextMut, Config, Linker, Module, Store, StoreContext, StoreLimits,
+    StoreLimitsBuilder,
+};
 
 /// The reference every runtime under test is compared with; fuel and store
 /// limits make it always finish.
 pub struct Wasmtime {
     engine: wasmtime::Engine,
+    /// The host's definitions (`crate::wasm::host`).
+    linker: Linker<StoreLimits>,
     module: Option<Module>,
+    /// Imports of the module loaded last that the host does not define.
+    undefined_imports: usize,
     store: Option<Store<StoreLimits>>,
     /// Where the last instantiation trapped.
     trap_site: Option<u32>,
 }
 
+/// What a host function returns, by its index in `host::FUNCS`.
+pub type HostCall = fn(usize, &[Val]) -> Vec<Val>;
+
 impl Wasmtime {
     pub fn new() -> anyhow::Result<Self> {
+        Wasmtime::with_host(host::call)
+    }
+
+    /// The reference with host functions computed by `call` (a test engine
+    /// gets a host that misbehaves).
+    pub fn with_host(call: HostCall) -> anyhow::Result<Self> {
         let f = FeatureSet::GENERATED;
         let mut c = Config::new();
         c.consume_fuel(true)
@@ -38,30 +54,80 @@ impl Wasmtime {
             .wasm_stack_switching(false)
             .wasm_custom_page_sizes(f.custom_page_sizes)
             .wasm_exceptions(f.exceptions);
+        let engine = wasmtime::Engine::new(&c)?;
+        let mut linker = Linker::new(&engine);
+        let ty = |ts: &[ValType]| ts.iter().map(|t| wasmtime_type(*t)).collect::<Vec<_>>();
+        for (i, f) in host::FUNCS.iter().enumerate() {
+            let func_ty = wasmtime::FuncType::new(&engine, ty(f.params), ty(f.results));
+            linker.func_new(
+                host::MODULE,
+                f.name,
+                func_ty,
+                move |mut caller: wasmtime::Caller<'_, StoreLimits>, params, results| {
+                    let args: Vec<Val> = params
+                        .iter()
+                        .filter_map(|p| from_wasmtime(caller.as_context(), p))
+                        .collect();
+                    for (slot, v) in results.iter_mut().zip(call(i, &args)) {
+                        *slot = to_wasmtime(&mut caller, v)
+                            .map_err(|(_, m)| wasmtime::Error::msg(m))?;
+                    }
+                    Ok(())
+                },
+            )?;
+        }
         Ok(Wasmtime {
-            engine: wasmtime::Engine::new(&c)?,
+            engine,
+            linker,
             module: None,
+            undefined_imports: 0,
             store: None,
             trap_site: None,
         })
     }
 }
 
-fn to_wasmtime(v: Val) -> wasmtime::Val {
-    match v {
+fn wasmtime_type(t: ValType) -> wasmtime::ValType {
+    match t {
+        ValType::I32 => wasmtime::ValType::I32,
+        ValType::I64 => wasmtime::ValType::I64,
+        ValType::F32 => wasmtime::ValType::F32,
+        ValType::F64 => wasmtime::ValType::F64,
+        ValType::FuncRef => wasmtime::ValType::FUNCREF,
+        ValType::ExternRef => wasmtime::ValType::EXTERNREF,
+    }
+}
+
+fn to_wasmtime(mut store: impl AsContextMut, v: Val) -> Result<wasmtime::Val, (Trap, String)> {
+    Ok(match v {
         Val::I32(x) => wasmtime::Val::I32(x),
         Val::I64(x) => wasmtime::Val::I64(x),
         Val::F32(b) => wasmtime::Val::F32(b),
         Val::F64(b) => wasmtime::Val::F64(b),
-    }
+        Val::FuncRef { non_null: false } => wasmtime::Val::FuncRef(None),
+        Val::ExternRef(None) => wasmtime::Val::ExternRef(None),
+        Val::ExternRef(Some(id)) => wasmtime::Val::ExternRef(Some(
+            wasmtime::ExternRef::new(&mut store, id).map_err(|e| trap_of(&e))?,
+        )),
+        Val::FuncRef { non_null: true } => return Err(unpassable(v)),
+    })
 }
 
-fn from_wasmtime(v: &wasmtime::Val) -> Option<Val> {
-    Some(match *v {
-        wasmtime::Val::I32(x) => Val::I32(x),
-        wasmtime::Val::I64(x) => Val::I64(x),
-        wasmtime::Val::F32(b) => Val::F32(b),
-        wasmtime::Val::F64(b) => Val::F64(b),
+fn from_wasmtime(store: StoreContext<'_, StoreLimits>, v: &wasmtime::Val) -> Option<Val> {
+    Some(match v {
+        wasmtime::Val::I32(x) => Val::I32(*x),
+        wasmtime::Val::I64(x) => Val::I64(*x),
+        wasmtime::Val::F32(b) => Val::F32(*b),
+        wasmtime::Val::F64(b) => Val::F64(*b),
+        wasmtime::Val::FuncRef(f) => Val::FuncRef {
+            non_null: f.is_some(),
+        },
+        wasmtime::Val::ExternRef(None) => Val::ExternRef(None),
+        // Only the host makes externrefs, and it makes them of its identities.
+        wasmtime::Val::ExternRef(Some(r)) => {
+            let data = r.data(store).ok()??;
+            Val::ExternRef(Some(*data.downcast_ref::<u32>()?))
+        }
         _ => return None,
     })
 }
@@ -105,6 +171,7 @@ impl Engine for Wasmtime {
         self.store = None;
         let m = Module::new(&self.engine, wasm).map_err(|e| format!("{e:#}"))?;
         self.module = Some(m);
+        self.undefined_imports = host::undefined_imports(wasm);
         Ok(())
     }
 
@@ -114,8 +181,8 @@ impl Engine for Wasmtime {
 
     fn instantiate(&mut self) -> Result<Box<dyn Instance + '_>, (Trap, String)> {
         let module = self.module.as_ref().expect("load before instantiate");
-        if module.imports().len() > 0 {
-            return Err((Trap::Unlinkable, unlinkable(module.imports().len())));
+        if self.undefined_imports > 0 {
+            return Err((Trap::Unlinkable, unlinkable(self.undefined_imports)));
         }
         let limits = StoreLimitsBuilder::new()
             .memory_size(64 << 20)
@@ -127,7 +194,7 @@ impl Engine for Wasmtime {
             .set_fuel(crate::exec::FUEL_PER_CALL)
             .expect("fuel enabled");
         self.trap_site = None;
-        let instance = wasmtime::Instance::new(&mut store, module, &[]).map_err(|e| {
+        let instance = self.linker.instantiate(&mut store, module).map_err(|e| {
             self.trap_site = trap_site_of(&e);
             trap_of(&e)
         })?;
@@ -160,7 +227,10 @@ impl Instance for WasmtimeInstance<'_> {
             .ok_or_else(|| (Trap::Other("no such export".into()), export.to_string()))?;
         let n = f.ty(&*self.store).results().len();
         let mut results = vec![wasmtime::Val::I32(0); n];
-        let args: Vec<_> = args.iter().copied().map(to_wasmtime).collect();
+        let args = args
+            .iter()
+            .map(|a| to_wasmtime(&mut *self.store, *a))
+            .collect::<Result<Vec<_>, _>>()?;
         self.store
             .set_fuel(crate::exec::FUEL_PER_CALL)
             .expect("fuel enabled");
@@ -169,12 +239,16 @@ impl Instance for WasmtimeInstance<'_> {
             self.trap_site = trap_site_of(&e);
             trap_of(&e)
         })?;
-        Ok(results.iter().filter_map(from_wasmtime).collect())
+        Ok(results
+            .iter()
+            .filter_map(|r| from_wasmtime(self.store.as_context(), r))
+            .collect())
     }
 
     fn global(&mut self, name: &str) -> Option<Val> {
         let g = self.instance.get_global(&mut *self.store, name)?;
-        from_wasmtime(&g.get(&mut *self.store))
+        let v = g.get(&mut *self.store);
+        from_wasmtime(self.store.as_context(), &v)
     }
 
     fn memory(&mut self, name: &str) -> Option<MemorySnapshot> {

@@ -37,9 +37,9 @@ pub enum Trap {
     OutOfFuel,
     /// Allocation or resource limit (memory, table growth) failed in the host.
     ResourceLimit,
-    /// Instantiation needs imports and the harness gives no host definitions
-    /// (the reference refuses such a module where WAMR instantiates it with
-    /// the imports unresolved): not comparable, never a finding.
+    /// Instantiation needs imports the host (`crate::wasm::host`) does not
+    /// define (the reference refuses such a module where WAMR instantiates
+    /// it with the imports unresolved): not comparable, never a finding.
     Unlinkable,
     /// A message the engine file could not map; kept verbatim.
     Other(String),
@@ -109,7 +109,14 @@ pub const TOOLCHAIN_ERROR: &str = "toolchain: ";
 
 /// The message of a [`Trap::Unlinkable`] instantiation.
 pub fn unlinkable(imports: usize) -> String {
-    format!("the module has {imports} import(s) and no host defines them: not comparable")
+    format!("the module has {imports} import(s) the host does not define: not comparable")
+}
+
+/// The failure of a call given an argument the engine cannot be handed (a
+/// non-null funcref: plans never make one, a hand-edited plan may).
+pub fn unpassable(arg: Val) -> (Trap, String) {
+    let message = format!("cannot pass {arg} to this engine");
+    (Trap::Other(message.clone()), message)
 }
 
 /// What a call (or instantiation) ended in.

@@ -2,7 +2,15 @@
 //! (`crate::wasm::features`).
 
 use crate::wasm::features::FeatureSet;
+use crate::wasm::host;
 use arbitrary::Unstructured;
+use std::sync::OnceLock;
+
+/// The host's definitions as wasm-smith takes them: a module of imports.
+fn host_imports() -> &'static [u8] {
+    static BYTES: OnceLock<Vec<u8>> = OnceLock::new();
+    BYTES.get_or_init(|| wat::parse_str(host::imports_wat()).expect("the host's imports parse"))
+}
 
 /// Knobs of generation. The Wasm features come from the one feature set
 /// (`crate::wasm::features`).
@@ -70,8 +78,12 @@ impl GenConfig {
         c.custom_page_sizes_enabled = f.custom_page_sizes;
         c.wide_arithmetic_enabled = f.wide_arithmetic;
         c.custom_descriptors_enabled = false;
-        // Shape: self-contained modules whose every item is observable.
-        c.max_imports = 0;
+        // Shape: modules that import only what the host defines (so every
+        // engine links them alike) and whose every item is observable.
+        c.available_imports = Some(host_imports().to_vec());
+        c.max_imports = 2 * host::FUNCS.len();
+        // The compact import section is a proposal no engine here takes.
+        c.compact_imports_enabled = false;
         c.min_imports = 0;
         c.export_everything = true;
         c.allow_start_export = true;

@@ -102,9 +102,21 @@ pub const F64: &[f64] = &[
     18446744073709551616.0,
 ];
 
-/// Every edge value of a type (by its WAT name).
+/// How many distinct `externref` values plans pass: enough for a module to
+/// tell its arguments apart.
+pub const EXTERN_IDS: u32 = 4;
+
+/// Every edge value of a type (by its WAT name). References: null, and for
+/// `externref` the host's identities; a non-null funcref would be an engine's
+/// own handle of a function, which the harness cannot name the same way in
+/// every engine, so plans pass null only.
 pub fn values(ty: &str) -> Vec<Val> {
     match ty {
+        "funcref" => vec![Val::FuncRef { non_null: false }],
+        "externref" => std::iter::once(None)
+            .chain((0..EXTERN_IDS).map(Some))
+            .map(Val::ExternRef)
+            .collect(),
         "i32" => I32.iter().map(|v| Val::I32(*v)).collect(),
         "i64" => I64.iter().map(|v| Val::I64(*v)).collect(),
         "f32" => F32.iter().map(|v| Val::F32(v.to_bits())).collect(),

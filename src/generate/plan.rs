@@ -47,8 +47,8 @@ impl CallPlan {
     }
 }
 
-/// An exported function the harness can call: only numeric signatures cross
-/// every engine's embedding API the same way.
+/// An exported function the harness can call: numeric and `funcref`/`externref`
+/// signatures cross every engine's embedding API the same way.
 #[derive(Clone, Debug)]
 pub struct CallableExport {
     pub name: String,
@@ -61,18 +61,14 @@ pub struct Exports {
     pub funcs: Vec<CallableExport>,
     pub globals: Vec<String>,
     pub memories: Vec<String>,
-    /// Imports make a module uninstantiable without a host: plans skip them.
+    /// The module imports something (from the host, or what no engine defines).
     pub has_imports: bool,
 }
 
-fn numeric(t: &wasmparser::ValType) -> Option<ValType> {
-    match t {
-        wasmparser::ValType::I32 => Some(ValType::I32),
-        wasmparser::ValType::I64 => Some(ValType::I64),
-        wasmparser::ValType::F32 => Some(ValType::F32),
-        wasmparser::ValType::F64 => Some(ValType::F64),
-        _ => None,
-    }
+/// Globals are observed when the harness has their type: a reference one
+/// by null-ness (and an externref by the host's identity), as results are.
+fn observable(t: &wasmparser::ValType) -> bool {
+    ValType::of(t).is_some()
 }
 
 impl Exports {
@@ -112,7 +108,7 @@ impl Exports {
         use wasmparser::{ExternalKind, Payload, TypeRef};
         let mut types: Vec<Option<(Vec<ValType>, Vec<ValType>)>> = Vec::new();
         let mut func_types: Vec<u32> = Vec::new();
-        let mut global_numeric: Vec<bool> = Vec::new();
+        let mut global_observable: Vec<bool> = Vec::new();
         let mut out = Exports::default();
         let mut exports = Vec::new();
         for payload in wasmparser::Parser::new(0).parse_all(wasm) {
@@ -120,8 +116,8 @@ impl Exports {
                 Payload::TypeSection(r) => {
                     for ty in r.into_iter_err_on_gc_types() {
                         let f = ty?;
-                        let p: Option<Vec<_>> = f.params().iter().map(numeric).collect();
-                        let q: Option<Vec<_>> = f.results().iter().map(numeric).collect();
+                        let p: Option<Vec<_>> = f.params().iter().map(ValType::of).collect();
+                        let q: Option<Vec<_>> = f.results().iter().map(ValType::of).collect();
                         types.push(p.zip(q));
                     }
                 }
@@ -131,7 +127,7 @@ impl Exports {
                         match imp?.ty {
                             TypeRef::Func(t) => func_types.push(t),
                             TypeRef::Global(g) => {
-                                global_numeric.push(numeric(&g.content_type).is_some())
+                                global_observable.push(observable(&g.content_type))
                             }
                             _ => {}
                         }
@@ -144,7 +140,7 @@ impl Exports {
                 }
                 Payload::GlobalSection(r) => {
                     for g in r {
-                        global_numeric.push(numeric(&g?.ty.content_type).is_some());
+                        global_observable.push(observable(&g?.ty.content_type));
                     }
                 }
                 Payload::ExportSection(r) => {
@@ -169,7 +165,7 @@ impl Exports {
                         });
                     }
                 }
-                ExternalKind::Global if global_numeric.get(index as usize) == Some(&true) => {
+                ExternalKind::Global if global_observable.get(index as usize) == Some(&true) => {
                     out.globals.push(name)
                 }
                 ExternalKind::Memory => out.memories.push(name),
@@ -180,20 +176,10 @@ impl Exports {
     }
 }
 
-/// One of the type's edge values (`super::edges`).
-fn edge_value(t: ValType, u: &mut Unstructured) -> arbitrary::Result<Val> {
-    let name = match t {
-        ValType::I32 => "i32",
-        ValType::I64 => "i64",
-        ValType::F32 => "f32",
-        ValType::F64 => "f64",
-    };
-    Ok(*u.choose(&super::edges::values(name))?)
-}
-
 fn arbitrary_value(t: ValType, u: &mut Unstructured) -> arbitrary::Result<Val> {
+    let edges = super::edges::values(t.name());
     if u.ratio(1u8, 2u8)? {
-        return edge_value(t, u);
+        return Ok(*u.choose(&edges)?);
     }
     Ok(match t {
         ValType::I32 => Val::I32(u.arbitrary()?),
@@ -201,6 +187,8 @@ fn arbitrary_value(t: ValType, u: &mut Unstructured) -> arbitrary::Result<Val> {
         // Canonical NaN only: payload bits are not portable across engines.
         ValType::F32 => Val::F32(canonical_f32(u.arbitrary()?)),
         ValType::F64 => Val::F64(canonical_f64(u.arbitrary()?)),
+        // Every reference the harness can pass is one of the edges.
+        ValType::FuncRef | ValType::ExternRef => *u.choose(&edges)?,
     })
 }
 
@@ -261,11 +249,14 @@ impl CallPlan {
     }
 }
 
+/// The simplest value of a type: zero, or null.
 pub fn zero(t: ValType) -> Val {
     match t {
         ValType::I32 => Val::I32(0),
         ValType::I64 => Val::I64(0),
         ValType::F32 => Val::F32(0),
         ValType::F64 => Val::F64(0),
+        ValType::FuncRef => Val::FuncRef { non_null: false },
+        ValType::ExternRef => Val::ExternRef(None),
     }
 }

@@ -80,7 +80,8 @@ pub enum Comparison {
     Diverge(Divergence),
 }
 
-/// NaN-insensitive equality: any NaN equals any NaN, other values bit for bit.
+/// NaN-insensitive equality: any NaN equals any NaN, other numbers bit for
+/// bit, references by kind, null-ness and (externref) the host's identity.
 pub fn same_value(a: &Val, b: &Val) -> bool {
     match (a, b) {
         (Val::F32(x), Val::F32(y)) => {

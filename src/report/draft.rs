@@ -369,6 +369,20 @@ fn section_commands(s: &mut String, m: &Material) {
         let _ = writeln!(s, "{c}");
     }
     let _ = writeln!(s, "```\n");
+    if crate::generate::plan::Exports::read(&m.wasm).is_ok_and(|e| e.has_imports) {
+        let names: Vec<String> = crate::wasm::host::FUNCS
+            .iter()
+            .map(|f| format!("`{}.{}`", crate::wasm::host::MODULE, f.name))
+            .collect();
+        let _ = writeln!(
+            s,
+            "The module imports host functions of the harness ({}; pure arithmetic, see wasmsieve's \
+             `src/wasm/host.rs`). Stock iwasm does not define them: a call that reaches one fails as an unlinked \
+             import until they are registered as natives. Rerun with `wasmsieve run {file} --engine {}`.\n",
+            names.join(", "),
+            f.engine
+        );
+    }
     let _ = writeln!(
         s,
         "`--repl` makes the calls in order on **one** instance, as the harness does; each line prints the \

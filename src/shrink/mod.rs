@@ -30,7 +30,7 @@ use crate::judge::policy::Policy;
 use crate::judge::{Bucket, Finding};
 use crate::pipeline::{self, Differ};
 use crate::store::{self, load_finding, ShrinkOutcome};
-use crate::wasm::{names, Val, ValType};
+use crate::wasm::{names, Val};
 use std::cell::RefCell;
 use std::path::Path;
 use std::rc::Rc;
@@ -129,17 +129,9 @@ impl Judge {
     }
 }
 
-fn val_type(v: &Val) -> ValType {
-    match v {
-        Val::I32(_) => ValType::I32,
-        Val::I64(_) => ValType::I64,
-        Val::F32(_) => ValType::F32,
-        Val::F64(_) => ValType::F64,
-    }
-}
-
+/// Whether an argument is already as simple as it gets (zero, or null).
 fn is_zero(v: &Val) -> bool {
-    v.bits() == 0
+    *v == zero(v.ty())
 }
 
 /// The plan adapted to a candidate module: calls whose export still exists with
@@ -153,7 +145,7 @@ fn adapt(plan: &CallPlan, wasm: &[u8]) -> CallPlan {
             ex.funcs.iter().any(|f| {
                 f.name == c.export
                     && f.params.len() == c.args.len()
-                    && f.params.iter().zip(&c.args).all(|(t, a)| *t == val_type(a))
+                    && f.params.iter().zip(&c.args).all(|(t, a)| *t == a.ty())
             })
         })
         .cloned()
@@ -180,14 +172,14 @@ fn simplify_plan(judge: &mut Judge, wasm: &[u8], plan: CallPlan) -> CallPlan {
             i += 1;
         }
     }
-    // Zero arguments: all of a call's at once, then one by one.
+    // Zero (or null) arguments: all of a call's at once, then one by one.
     for c in 0..plan.calls.len() {
         if judge.out_of_time() || plan.calls[c].args.iter().all(is_zero) {
             continue;
         }
         let mut candidate = plan.clone();
         for a in candidate.calls[c].args.iter_mut() {
-            *a = zero(val_type(a));
+            *a = zero(a.ty());
         }
         if judge.interesting(wasm, &candidate) {
             plan = candidate;
@@ -198,7 +190,7 @@ fn simplify_plan(judge: &mut Judge, wasm: &[u8], plan: CallPlan) -> CallPlan {
                 continue;
             }
             let mut candidate = plan.clone();
-            let t = val_type(&candidate.calls[c].args[a]);
+            let t = candidate.calls[c].args[a].ty();
             candidate.calls[c].args[a] = zero(t);
             if judge.interesting(wasm, &candidate) {
                 plan = candidate;

@@ -1,8 +1,10 @@
 //! Wasm itself: values and their types as they cross an engine boundary,
-//! reading a module from disk, and the one feature set (see [`features`]).
+//! reading a module from disk, the one feature set (see [`features`]) and the
+//! one host every engine gives imports ([`host`]).
 
 pub mod features;
 pub mod hex;
+pub mod host;
 pub mod leb;
 pub mod names;
 
@@ -17,16 +19,26 @@ pub enum Val {
     I64(i64),
     F32(u32),
     F64(u64),
+    /// A `funcref`, observed only as null or not: which function it names is
+    /// an engine's own handle (an index, a pointer), not comparable across
+    /// engines. Plans pass null only.
+    FuncRef {
+        non_null: bool,
+    },
+    /// An `externref`: null, or a value the host made (a small integer
+    /// identity, the same in every engine; Wasm cannot make one itself).
+    ExternRef(Option<u32>),
 }
 
 impl Val {
-    /// Raw bits, zero-extended, as the C shim takes them.
-    pub fn bits(self) -> u64 {
+    pub fn ty(self) -> ValType {
         match self {
-            Val::I32(v) => v as u32 as u64,
-            Val::I64(v) => v as u64,
-            Val::F32(v) => v as u64,
-            Val::F64(v) => v,
+            Val::I32(_) => ValType::I32,
+            Val::I64(_) => ValType::I64,
+            Val::F32(_) => ValType::F32,
+            Val::F64(_) => ValType::F64,
+            Val::FuncRef { .. } => ValType::FuncRef,
+            Val::ExternRef(_) => ValType::ExternRef,
         }
     }
 }
@@ -38,6 +50,10 @@ impl std::fmt::Display for Val {
             Val::I64(v) => write!(f, "i64:{v}"),
             Val::F32(b) => write!(f, "f32:{}", f32::from_bits(b)),
             Val::F64(b) => write!(f, "f64:{}", f64::from_bits(b)),
+            Val::FuncRef { non_null: false } => write!(f, "funcref:null"),
+            Val::FuncRef { non_null: true } => write!(f, "funcref:non-null"),
+            Val::ExternRef(None) => write!(f, "externref:null"),
+            Val::ExternRef(Some(id)) => write!(f, "externref:{id}"),
         }
     }
 }
@@ -49,6 +65,43 @@ pub enum ValType {
     I64,
     F32,
     F64,
+    /// Nullable `funcref`.
+    FuncRef,
+    /// Nullable `externref`.
+    ExternRef,
+}
+
+impl ValType {
+    /// The harness's type for a wasmparser value type, if it has one.
+    pub fn of(t: &wasmparser::ValType) -> Option<ValType> {
+        Some(match *t {
+            wasmparser::ValType::I32 => ValType::I32,
+            wasmparser::ValType::I64 => ValType::I64,
+            wasmparser::ValType::F32 => ValType::F32,
+            wasmparser::ValType::F64 => ValType::F64,
+            wasmparser::ValType::Ref(r) if r == wasmparser::RefType::FUNCREF => ValType::FuncRef,
+            wasmparser::ValType::Ref(r) if r == wasmparser::RefType::EXTERNREF => {
+                ValType::ExternRef
+            }
+            _ => return None,
+        })
+    }
+
+    /// Its WAT name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ValType::I32 => "i32",
+            ValType::I64 => "i64",
+            ValType::F32 => "f32",
+            ValType::F64 => "f64",
+            ValType::FuncRef => "funcref",
+            ValType::ExternRef => "externref",
+        }
+    }
+
+    pub fn is_numeric(self) -> bool {
+        !matches!(self, ValType::FuncRef | ValType::ExternRef)
+    }
 }
 
 /// Lower-case hex of bytes: digests, signature ids.

@@ -17,8 +17,8 @@
 //! every call a `-hw` instance checks that its guard region is still
 //! inaccessible (see [`crate::exec::guard`]).
 
-use crate::exec::{Engine, Instance, MemorySnapshot, Trap};
-use crate::wasm::Val;
+use crate::exec::{unpassable, Engine, Instance, MemorySnapshot, Trap};
+use crate::wasm::{host, Val, ValType};
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::sync::OnceLock;
 
@@ -47,11 +47,19 @@ struct WsvAotOptions {
 }
 
 #[repr(C)]
+struct WsvHostFunc {
+    name: *const c_char,
+    signature: *const c_char,
+}
+
+type HostCallFn = extern "C" fn(u32, *mut u64);
+
+#[repr(C)]
 struct WsvApi {
     mode: *const c_char,
     version: *const c_char,
     flags: *const c_char,
-    init: unsafe extern "C" fn() -> c_int,
+    init: unsafe extern "C" fn(*const c_char, *const WsvHostFunc, u32, HostCallFn) -> c_int,
     load: unsafe extern "C" fn(*const u8, u32, *mut c_char, u32) -> *mut c_void,
     unload: unsafe extern "C" fn(*mut c_void),
     instantiate: unsafe extern "C" fn(*mut c_void, u32, u32, *mut c_char, u32) -> *mut c_void,
@@ -333,8 +341,17 @@ fn init(mode: Mode) -> Result<&'static WsvApi, String> {
     let api = api(mode).ok_or_else(|| {
         format!("{} is not built into this binary (LLVM 19 missing at build time? run scripts/setup.sh)", mode.engine_name())
     })?;
-    // SAFETY: init is idempotent in the shim; OnceLock serializes the first call.
-    let ok = *INIT[mode as usize].get_or_init(|| unsafe { (api.init)() } == 0);
+    let host = host_table();
+    // SAFETY: init is idempotent in the shim; OnceLock serializes the first
+    // call; the host table is static.
+    let ok = *INIT[mode as usize].get_or_init(|| unsafe {
+        (api.init)(
+            host.module.as_ptr(),
+            host.funcs.as_ptr(),
+            host.funcs.len() as u32,
+            host_call,
+        ) == 0
+    });
     if ok {
         Ok(api)
     } else {
@@ -342,6 +359,73 @@ fn init(mode: Mode) -> Result<&'static WsvApi, String> {
             "{}: wasm_runtime_full_init failed",
             mode.engine_name()
         ))
+    }
+}
+
+/// The host's functions (`crate::wasm::host`) as the shim registers them:
+/// names and WAMR signatures, alive for the whole process (WAMR keeps them).
+struct HostTable {
+    module: CString,
+    _strings: Vec<CString>,
+    funcs: Vec<WsvHostFunc>,
+}
+
+// SAFETY: the pointers point into `_strings`, never written after creation.
+unsafe impl Send for HostTable {}
+unsafe impl Sync for HostTable {}
+
+/// WAMR's signature letter of a host function's value type.
+fn signature_letter(t: ValType) -> char {
+    match t {
+        ValType::I32 => 'i',
+        ValType::I64 => 'I',
+        ValType::F32 => 'f',
+        ValType::F64 => 'F',
+        ValType::FuncRef | ValType::ExternRef => unreachable!("host functions are numeric"),
+    }
+}
+
+fn host_table() -> &'static HostTable {
+    static TABLE: OnceLock<HostTable> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let letters = |ts: &[ValType]| ts.iter().map(|t| signature_letter(*t)).collect::<String>();
+        let strings: Vec<CString> = host::FUNCS
+            .iter()
+            .flat_map(|f| {
+                let signature = format!("({}){}", letters(f.params), letters(f.results));
+                [f.name.to_string(), signature]
+            })
+            .map(|s| CString::new(s).expect("host names have no NUL"))
+            .collect();
+        let funcs = strings
+            .chunks(2)
+            .map(|p| WsvHostFunc {
+                name: p[0].as_ptr(),
+                signature: p[1].as_ptr(),
+            })
+            .collect();
+        HostTable {
+            module: CString::new(host::MODULE).expect("no NUL"),
+            _strings: strings,
+            funcs,
+        }
+    })
+}
+
+/// WAMR's call of host function `func` (`wsv_host_call`): one 64-bit slot of
+/// raw bits per parameter, the result into the first.
+extern "C" fn host_call(func: u32, args: *mut u64) {
+    let f = &host::FUNCS[func as usize];
+    // SAFETY: WAMR passes a slot per parameter and at least one (the result's).
+    let slots = unsafe { std::slice::from_raw_parts_mut(args, f.params.len().max(1)) };
+    let vals: Vec<Val> = f
+        .params
+        .iter()
+        .zip(slots.iter())
+        .filter_map(|(t, bits)| val_from(kind(*t), *bits))
+        .collect();
+    if let Some(r) = host::call(func as usize, &vals).first() {
+        slots[0] = shim_bits(*r).expect("host results are numeric");
     }
 }
 
@@ -762,12 +846,45 @@ impl WamrInstance<'_> {
     }
 }
 
+/// A reference's bits when null (`WSV_REF_NULL`).
+const REF_NULL: u64 = u64::MAX;
+
+/// An argument as the shim takes it: raw bits; see `wsv_shim.h` for
+/// references (a non-null funcref cannot be passed).
+fn shim_bits(v: Val) -> Result<u64, (Trap, String)> {
+    Ok(match v {
+        Val::I32(v) => v as u32 as u64,
+        Val::I64(v) => v as u64,
+        Val::F32(v) => v as u64,
+        Val::F64(v) => v,
+        Val::ExternRef(Some(id)) => id as u64,
+        Val::ExternRef(None) | Val::FuncRef { non_null: false } => REF_NULL,
+        Val::FuncRef { non_null: true } => return Err(unpassable(v)),
+    })
+}
+
+/// The shim's kind of a value type (WAMR's `wasm_valkind_t`).
+fn kind(t: ValType) -> u8 {
+    match t {
+        ValType::I32 => 0,
+        ValType::I64 => 1,
+        ValType::F32 => 2,
+        ValType::F64 => 3,
+        ValType::ExternRef => 128,
+        ValType::FuncRef => 129,
+    }
+}
+
 fn val_from(kind: u8, bits: u64) -> Option<Val> {
     Some(match kind {
         0 => Val::I32(bits as u32 as i32),
         1 => Val::I64(bits as i64),
         2 => Val::F32(bits as u32),
         3 => Val::F64(bits),
+        128 => Val::ExternRef((bits != REF_NULL).then_some(bits as u32)),
+        129 => Val::FuncRef {
+            non_null: bits != REF_NULL,
+        },
         _ => return None,
     })
 }
@@ -780,7 +897,10 @@ impl Instance for WamrInstance<'_> {
                 "export name contains NUL".into(),
             )
         })?;
-        let bits: Vec<u64> = args.iter().map(|a| a.bits()).collect();
+        let bits = args
+            .iter()
+            .map(|a| shim_bits(*a))
+            .collect::<Result<Vec<u64>, _>>()?;
         let mut results = [0u64; MAX_RESULTS];
         let mut kinds = [KIND_NONE; MAX_RESULTS];
         let mut err = [0 as c_char; ERR_LEN];

@@ -199,23 +199,43 @@ fn fmt_g(x: f64, prec: usize) -> String {
     }
 }
 
-/// A result as stock `iwasm -f` prints it (`0x2a:i32`, `1.5:f64`).
+/// The host object an externref identity is in WAMR's embedding: the shim
+/// hands identity `n` over as the pointer-sized value `n + 1`, since WAMR
+/// reads 0 as null on the way out (`wsv_shim.c`); iwasm takes and prints that value.
+fn extern_object(id: u32) -> u64 {
+    u64::from(id) + 1
+}
+
+/// A result as stock `iwasm -f` prints it (`0x2a:i32`, `1.5:f64`,
+/// `extern:ref.null`, `0x1:ref.extern`, `func:ref.null`). A non-null funcref
+/// prints as its function's index, which the harness does not observe (it is
+/// no engine-independent fact): shown as `<index>:ref.func`.
 pub fn iwasm_value(v: &Val) -> String {
     match *v {
         Val::I32(x) => format!("{:#x}:i32", x as u32),
         Val::I64(x) => format!("{:#x}:i64", x as u64),
         Val::F32(b) => format!("{}:f32", fmt_g(f32::from_bits(b) as f64, 7)),
         Val::F64(b) => format!("{}:f64", fmt_g(f64::from_bits(b), 7)),
+        Val::FuncRef { non_null: false } => "func:ref.null".into(),
+        Val::FuncRef { non_null: true } => "<index>:ref.func".into(),
+        Val::ExternRef(None) => "extern:ref.null".into(),
+        Val::ExternRef(Some(id)) => format!("{:#x}:ref.extern", extern_object(id)),
     }
 }
 
 /// An argument as stock `iwasm -f` parses it (strtol/strtof and friends).
+/// iwasm (reference types on, GC off) takes `null` for a null reference of
+/// either kind and a number as an externref's host object; a non-null funcref
+/// would be a function index (plans never pass one).
 pub fn iwasm_arg(v: &Val) -> String {
     match *v {
         Val::I32(x) => x.to_string(),
         Val::I64(x) => x.to_string(),
         Val::F32(b) => iwasm_float(f32::from_bits(b) as f64, format!("{:?}", f32::from_bits(b))),
         Val::F64(b) => iwasm_float(f64::from_bits(b), format!("{:?}", f64::from_bits(b))),
+        Val::FuncRef { non_null: false } | Val::ExternRef(None) => "null".into(),
+        Val::FuncRef { non_null: true } => "<index>".into(),
+        Val::ExternRef(Some(id)) => format!("{:#x}", extern_object(id)),
     }
 }
 
@@ -279,6 +299,10 @@ mod tests {
         assert_eq!(fmt_g(f64::NAN, 7), "nan");
         assert_eq!(iwasm_value(&Val::I32(-1)), "0xffffffff:i32");
         assert_eq!(iwasm_value(&Val::I64(0)), "0x0:i64");
+        assert_eq!(iwasm_value(&Val::ExternRef(None)), "extern:ref.null");
+        assert_eq!(iwasm_value(&Val::ExternRef(Some(2))), "0x3:ref.extern");
+        assert_eq!(iwasm_arg(&Val::ExternRef(Some(2))), "0x3");
+        assert_eq!(iwasm_arg(&Val::FuncRef { non_null: false }), "null");
     }
 
     #[test]

@@ -461,6 +461,12 @@ pub fn check(
         reproduces: None,
         why: String::new(),
     };
+    if crate::generate::plan::Exports::read(wasm).is_ok_and(|e| e.has_imports) {
+        checked.why =
+            "the module imports the harness's host functions, which stock iwasm does not define"
+                .into();
+        return Ok(checked);
+    }
     let Some(lines) = typed else {
         checked.why =
             "an export name cannot be typed on iwasm's command line (empty, or with spaces)".into();
