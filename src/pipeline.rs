@@ -88,6 +88,8 @@ pub struct Differ {
     pub deadline_floor: Duration,
     /// Deadline of the re-run that confirms a hang.
     pub hang_recheck: Duration,
+    /// Crash signatures that reproduced on a re-run in this process.
+    reproduced_crashes: std::collections::HashSet<String>,
     /// Share of agreeing cases the reference checks all the same (0 to 1;
     /// 1: every case, as a single-module `run` or a shrink needs).
     pub reference_share: f64,
@@ -116,6 +118,7 @@ impl Differ {
             policy,
             deadline_floor: Duration::from_secs(2),
             hang_recheck: HANG_RECHECK_DEADLINE,
+            reproduced_crashes: Default::default(),
             reference_share: 1.0,
         })
     }
@@ -239,12 +242,21 @@ impl Differ {
                     // Re-checked above with a long deadline: it still hangs.
                     findings.push(self.judge(i, &reference, &exec, &d, wasm, None, Some(true)));
                 } else if d.symptom == Symptom::Crash {
-                    // Confirm before filing: a flaky one is kept, marked.
-                    let t = Instant::now();
-                    let again = self.subjects[i].engine.run(subject_input, plan);
-                    confirming += t.elapsed();
-                    let confirmed = matches!(oracle::compare(&reference, &again), Comparison::Diverge(a) if a.symptom == d.symptom);
-                    let f = self.judge(i, &reference, &exec, &d, wasm, None, Some(confirmed));
+                    // Confirm before filing: a flaky one is kept, marked. A
+                    // crash whose signature already reproduced in this run is
+                    // not re-run (`confirmed: None`): a campaign meets the same
+                    // crash again and again.
+                    let mut f = self.judge(i, &reference, &exec, &d, wasm, None, None);
+                    if !self.reproduced_crashes.contains(&f.signature) {
+                        let t = Instant::now();
+                        let again = self.subjects[i].engine.run(subject_input, plan);
+                        confirming += t.elapsed();
+                        let confirmed = matches!(oracle::compare(&reference, &again), Comparison::Diverge(a) if a.symptom == d.symptom);
+                        if confirmed {
+                            self.reproduced_crashes.insert(f.signature.clone());
+                        }
+                        f.confirmed = Some(confirmed);
+                    }
                     findings.push(f);
                 } else if d.symptom == Symptom::GuestLoop {
                     findings.push(self.judge(i, &reference, &exec, &d, wasm, None, None));

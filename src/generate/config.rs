@@ -80,8 +80,14 @@ impl GenConfig {
         c.custom_descriptors_enabled = false;
         // Shape: modules that import only what the host defines (so every
         // engine links them alike) and whose every item is observable.
-        c.available_imports = Some(host_imports().to_vec());
-        c.max_imports = 2 * host::FUNCS.len();
+        // Half the modules import (swarm, as features): host calls cost
+        // engine crossings, and modules without imports explore the rest.
+        if u.arbitrary::<bool>()? {
+            c.available_imports = Some(host_imports().to_vec());
+            c.max_imports = host::FUNCS.len();
+        } else {
+            c.max_imports = 0;
+        }
         // The compact import section is a proposal no engine here takes.
         c.compact_imports_enabled = false;
         c.min_imports = 0;

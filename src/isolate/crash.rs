@@ -111,7 +111,18 @@ fn symbolize<'a>(raw: impl Iterator<Item = &'a str>, exe: &std::path::Path) -> V
             });
         }
     }
-    if !ours.is_empty() {
+    // addr2line reads the binary's debug info, about a second per crash:
+    // a campaign meets the same crash sites again and again.
+    static NAMES: std::sync::Mutex<Option<std::collections::HashMap<(String, String), String>>> =
+        std::sync::Mutex::new(None);
+    let mut cache = NAMES.lock().unwrap_or_else(|e| e.into_inner());
+    let cache = cache.get_or_insert_with(Default::default);
+    let unknown: Vec<&str> = ours
+        .iter()
+        .map(|o| o.1.as_str())
+        .filter(|off| !cache.contains_key(&(exe_s.clone(), off.to_string())))
+        .collect();
+    if !unknown.is_empty() {
         // /proc/self/exe would name addr2line itself: use this process's.
         let image = if exe == std::path::Path::new("/proc/self/exe") {
             std::path::PathBuf::from(format!("/proc/{}/exe", std::process::id()))
@@ -121,7 +132,7 @@ fn symbolize<'a>(raw: impl Iterator<Item = &'a str>, exe: &std::path::Path) -> V
         let names = std::process::Command::new("addr2line")
             .args(["-f", "-C", "-e"])
             .arg(image)
-            .args(ours.iter().map(|o| o.1.as_str()))
+            .args(&unknown)
             .output()
             .ok()
             .map(|o| {
@@ -132,13 +143,17 @@ fn symbolize<'a>(raw: impl Iterator<Item = &'a str>, exe: &std::path::Path) -> V
                     .collect::<Vec<_>>()
             })
             .unwrap_or_default();
-        for (k, (slot, off)) in ours.iter().enumerate() {
-            out[*slot] = names
-                .get(k)
-                .filter(|n| *n != "??")
-                .cloned()
-                .unwrap_or_else(|| format!("?? ({off})"));
+        // Only answers are kept: a failed lookup is tried again next time.
+        for (off, name) in unknown.iter().zip(names) {
+            cache.insert((exe_s.clone(), off.to_string()), name);
         }
+    }
+    for (slot, off) in &ours {
+        out[*slot] = cache
+            .get(&(exe_s.clone(), off.clone()))
+            .filter(|n| *n != "??")
+            .cloned()
+            .unwrap_or_else(|| format!("?? ({off})"));
     }
     out
 }
