@@ -518,7 +518,12 @@ fn every_bucket_report_renders() {
             "{engine}: calls in order:\n{text}"
         );
         assert!(
-            text.contains("iwasm --heap-size=0 --stack-size=2097152 --repl"),
+            text.contains(&format!(
+                "iwasm --heap-size=0 --stack-size={} --repl",
+                wasmsieve::engines::wamr::stack_size_for(
+                    &std::fs::read(d.join("input.wasm")).unwrap()
+                )
+            )),
             "{engine}:\n{text}"
         );
         assert!(

@@ -275,6 +275,13 @@ fn section_environment(s: &mut String, m: &Material) {
     if let Some(wamrc) = stock(m).and_then(|r| r.wamrc) {
         let _ = writeln!(s, "- AoT compiler options: `wamrc {wamrc}`");
     }
+    if let Some(r) = stock(m) {
+        let _ = writeln!(
+            s,
+            "- Runtime configuration: `iwasm {}` (the stack size is drawn per module from its bytes; no app heap)",
+            r.iwasm_options
+        );
+    }
     let _ = writeln!(s, "- Input provenance: {:?}", f.provenance);
     let _ = writeln!(
         s,

@@ -31,6 +31,35 @@ mod tree;
 
 /// Default WAMR operand/frame stack size per instance (bytes).
 pub const DEFAULT_STACK_SIZE: u32 = 2 * 1024 * 1024;
+
+/// Stack sizes a module may be run with: the default half the time, else
+/// smaller ones down to a quarter of iwasm's default, where WAMR's
+/// stack-overflow checks fire early (an overflow is implementation-defined
+/// and poisons the comparison; a crash or a wrong value is not).
+const STACK_SIZES: [u32; 8] = [
+    DEFAULT_STACK_SIZE,
+    DEFAULT_STACK_SIZE,
+    DEFAULT_STACK_SIZE,
+    DEFAULT_STACK_SIZE,
+    1024 * 1024,
+    256 * 1024,
+    64 * 1024,
+    16 * 1024,
+];
+
+/// The stack size WAMR runs `wasm` with: drawn from its bytes, so a finding
+/// reproduces with the same size (reports pass it to iwasm).
+pub fn stack_size_for(wasm: &[u8]) -> u32 {
+    STACK_SIZES[(fnv64(wasm) >> 24) as usize % STACK_SIZES.len()]
+}
+
+/// FNV-1a: a hash that stays the same across builds and machines (per-module
+/// draws must reproduce anywhere).
+fn fnv64(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
+    })
+}
 const ERR_LEN: usize = 1024;
 /// Result slots passed to the shim (its own limit is 64).
 const MAX_RESULTS: usize = 64;
@@ -497,9 +526,7 @@ impl AotOptions {
     /// A supported option set chosen by the module's bytes: the same module
     /// always gets the same options, so findings reproduce.
     pub fn drawn_from(wasm: &[u8]) -> AotOptions {
-        let h = wasm.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-            (h ^ *b as u64).wrapping_mul(0x100_0000_01b3)
-        });
+        let h = fnv64(wasm);
         AotOptions {
             opt_level: (h % 4) as u32,
             size_level: ((h >> 8) % 4) as u32,
@@ -709,6 +736,7 @@ impl Engine for Wamr {
 
     fn load(&mut self, wasm: &[u8]) -> Result<(), String> {
         self.aot = None;
+        self.stack_size = stack_size_for(wasm);
         if !self.mode.is_aot() {
             return self.load_raw(wasm);
         }
@@ -964,6 +992,20 @@ impl Instance for WamrInstance<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stack_sizes_are_drawn_per_module_and_stay_put() {
+        let sizes: std::collections::BTreeSet<u32> = (0u32..200)
+            .map(|i| stack_size_for(&i.to_le_bytes()))
+            .collect();
+        assert!(
+            sizes.contains(&DEFAULT_STACK_SIZE) && sizes.contains(&(16 * 1024)),
+            "{sizes:?}"
+        );
+        assert_eq!(sizes.len(), 5, "{sizes:?}");
+        // The same bytes, the same size: findings reproduce.
+        assert_eq!(stack_size_for(b"\0asm"), stack_size_for(b"\0asm"));
+    }
 
     const ADD: &str = r#"(module (func (export "add") (param i32 i32) (result i32)
         local.get 0 local.get 1 i32.add))"#;

@@ -18,8 +18,8 @@ pub struct StockRepro {
     /// (and wasmsieve's iwasm-like driver): the ones that differ from
     /// product-mini's defaults, for the mode and the features the module uses.
     pub iwasm_flags: Vec<(&'static str, &'static str)>,
-    /// `iwasm` options: the harness's stack size, and no app heap (WAMR would
-    /// grow linear memory for one).
+    /// `iwasm` options: the stack size the harness ran the module with, and
+    /// no app heap (WAMR would grow linear memory for one).
     pub iwasm_options: String,
     /// `wamrc` options the finding's `.aot` was compiled with (AoT modes).
     pub wamrc: Option<String>,
@@ -106,7 +106,7 @@ pub fn stock_repro(engine: &str, wasm: &[u8]) -> Option<StockRepro> {
     Some(StockRepro {
         title,
         iwasm_flags: flags,
-        iwasm_options: format!("--heap-size=0 --stack-size={}", super::DEFAULT_STACK_SIZE),
+        iwasm_options: format!("--heap-size=0 --stack-size={}", super::stack_size_for(wasm)),
         wamrc: options.map(|o| {
             // As the harness's compiler (csrc/wsv_shim.c): stack checks follow
             // the memory bounds checks; tail calls and extended const on.

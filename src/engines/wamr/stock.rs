@@ -858,7 +858,10 @@ mod tests {
         );
         assert_eq!(
             cmds[1],
-            "printf 'f0 0\\nf1 1\\n' | build-iwasm/iwasm --heap-size=0 --stack-size=2097152 --repl min.aot"
+            format!(
+                "printf 'f0 0\\nf1 1\\n' | build-iwasm/iwasm --heap-size=0 --stack-size={} --repl min.aot",
+                super::super::stack_size_for(b"")
+            )
         );
     }
 }
