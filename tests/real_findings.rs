@@ -151,3 +151,35 @@ fn one_interpreter_bug_under_both_bounds_checks_is_one_signature() {
     assert_eq!(findings[0].signature, findings[1].signature);
     assert_eq!(findings[0].signature, "wamr-fast|WrongValue");
 }
+
+#[test]
+fn interpreters_crash_on_return_call_to_an_import() {
+    let findings = findings_of(
+        "interp-return-call-to-import-crash.wat",
+        &["wamr-classic", "wamr-fast", "wamr-aot"],
+    );
+    assert!(!findings.is_empty(), "fixed in this WAMR?");
+    // The interpreters die; AoT returns the host's answer.
+    let engines: std::collections::BTreeSet<&str> =
+        findings.iter().map(|f| f.engine.as_str()).collect();
+    assert_eq!(
+        engines,
+        ["wamr-classic", "wamr-fast"].into_iter().collect(),
+        "{:#?}",
+        details(&findings)
+    );
+    for f in &findings {
+        // Tail calls are tier B (P8): a crash there is a bug, not security.
+        assert_eq!(
+            (f.verdict.bucket.as_str(), f.verdict.kind.as_str()),
+            ("bug", "crash"),
+            "{}",
+            f.signature
+        );
+        assert!(
+            f.signature.contains("wasm_interp_call_func_bytecode"),
+            "{}",
+            f.signature
+        );
+    }
+}
