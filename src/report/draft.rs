@@ -416,7 +416,11 @@ fn section_check(s: &mut String, m: &Material) {
                 Some(false) => "**Does not reproduce outside the harness.**",
                 None => "**Cannot tell from the tools' output.**",
             };
-            let _ = writeln!(s, "{verdict} {}.\n", c.why);
+            let mut why = c.why.clone();
+            if let Some(first) = why.get(..1) {
+                why.replace_range(..1, &first.to_uppercase());
+            }
+            let _ = writeln!(s, "{verdict} {why}.\n");
             let _ = writeln!(s, "Checked with {}.\n", c.tools);
             let _ = writeln!(s, "```\n{}\n```\n", c.output.trim_end());
         }
