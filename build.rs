@@ -14,6 +14,10 @@
 //!   `wsv_api_<mode>` (`ld -r` + `objcopy --keep-global-symbol`), so the same
 //!   C sources can be linked several times without colliding.
 //! * `WASMSIEVE_SANITIZE=address`: interpreter modes built with clang + ASan.
+//! * `WASMSIEVE_COVERAGE=1`: every mode built with gcc `--coverage` in its own
+//!   `-cov` build folder (switching back does not rebuild), libgcov linked,
+//!   `cfg(wsv_coverage)` set and the folders listed in `wamr_info.rs` for
+//!   `wasmsieve coverage` (which reads their .gcno/.gcda).
 //! * Under `cargo fuzz` (`--cfg fuzzing`, seen here as `CARGO_CFG_FUZZING`):
 //!   every mode built with clang-19, `-fsanitize=fuzzer-no-link,address`, so
 //!   libFuzzer is guided by WAMR's own edges; the ASan and libFuzzer runtimes
@@ -143,9 +147,11 @@ use tree::tree_fingerprint;
 
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(wsv_no_aot)");
+    println!("cargo::rustc-check-cfg=cfg(wsv_coverage)");
     for v in [
         "WAMR_ROOT",
         "WASMSIEVE_SANITIZE",
+        "WASMSIEVE_COVERAGE",
         "WASMSIEVE_FUZZ_NO_WAMR_COV",
         "LLVM_CONFIG",
         "CC",
@@ -197,6 +203,11 @@ fn main() {
     if fuzz_cov {
         fuzz_clang();
     }
+    let coverage =
+        !fuzz_cov && env::var("WASMSIEVE_COVERAGE").is_ok_and(|v| !v.is_empty() && v != "0");
+    if coverage && sanitize.is_some() {
+        panic!("WASMSIEVE_COVERAGE and WASMSIEVE_SANITIZE: one at a time");
+    }
     let llvm = find_llvm19();
     if llvm.is_none() {
         println!(
@@ -209,6 +220,7 @@ fn main() {
 
     let jobs = env::var("NUM_JOBS").unwrap_or_else(|_| "2".into());
     let mut built = Vec::new();
+    let mut coverage_dirs = Vec::new();
     for mode in MODES {
         let is_aot = mode.name.starts_with("aot");
         if is_aot && llvm.is_none() {
@@ -217,12 +229,17 @@ fn main() {
         let t = Instant::now();
         let instr = if fuzz_cov {
             Instrument::Fuzz
+        } else if coverage {
+            Instrument::Coverage
         } else if sanitize.is_some() && !is_aot {
             Instrument::Asan
         } else {
             Instrument::None
         };
         let lib = build_mode(mode, &tree, &csrc, &out_dir, llvm.as_ref(), instr, &jobs);
+        if coverage {
+            coverage_dirs.push(lib.parent().unwrap().display().to_string());
+        }
         let isolated = isolate(mode.name, &lib, &out_dir);
         println!(
             "cargo:rustc-link-search=native={}",
@@ -249,6 +266,10 @@ fn main() {
     if sanitize.is_some() || fuzz_cov {
         link_asan();
     }
+    if coverage {
+        link_gcov();
+        println!("cargo:rustc-cfg=wsv_coverage");
+    }
 
     println!("cargo:rustc-env=WSV_WAMR_ROOT={}", src_root.display());
     println!("cargo:rustc-env=WSV_WAMR_VERSION={version}");
@@ -258,12 +279,16 @@ fn main() {
          /// WAMR version (core/version.h).\npub const WAMR_VERSION: &str = {:?};\n\
          /// Modes built into this binary.\npub const WAMR_MODES: &[&str] = &{:?};\n\
          /// Whether the interpreter modes were built with AddressSanitizer.\npub const WAMR_ASAN: bool = {};\n\
-         /// Which WAMR tree: its git commit, or a hash of its sources.\npub const WAMR_TREE: &str = {:?};\n",
+         /// Which WAMR tree: its git commit, or a hash of its sources.\npub const WAMR_TREE: &str = {:?};\n\
+         /// The copy of the tree the modes were compiled from (prefix of the paths in coverage data).\npub const WAMR_BUILD_TREE: &str = {:?};\n\
+         /// Build folders of the modes built with gcc --coverage (their .gcno/.gcda); empty otherwise.\npub const WAMR_COVERAGE_DIRS: &[&str] = &{:?};\n",
         src_root.display().to_string(),
         version,
         built,
         sanitize.is_some() || fuzz_cov,
-        tree
+        tree,
+        out_dir.join("wamr-src").display().to_string(),
+        coverage_dirs
     );
     fs::write(out_dir.join("wamr_info.rs"), info).unwrap();
 }
@@ -415,6 +440,8 @@ enum Instrument {
     Asan,
     /// cargo fuzz: clang-19 + ASan + SanitizerCoverage (libFuzzer's flags).
     Fuzz,
+    /// `WASMSIEVE_COVERAGE=1`: gcc line coverage (gcov).
+    Coverage,
 }
 
 /// The clang that instruments WAMR under cargo fuzz: clang-19, else `clang`
@@ -448,11 +475,12 @@ fn build_mode(
     instr: Instrument,
     jobs: &str,
 ) -> PathBuf {
-    let asan = instr != Instrument::None;
+    let asan = matches!(instr, Instrument::Asan | Instrument::Fuzz);
     // One build folder per instrumentation: switching back and forth
-    // (WASMSIEVE_FUZZ_NO_WAMR_COV) does not rebuild from scratch.
+    // (WASMSIEVE_FUZZ_NO_WAMR_COV, WASMSIEVE_COVERAGE) does not rebuild from scratch.
     let suffix = match instr {
         Instrument::Fuzz => "-fuzzcov",
+        Instrument::Coverage => "-cov",
         _ => "",
     };
     let build = out_dir.join(format!("build-{}{suffix}", mode.name));
@@ -491,6 +519,8 @@ fn build_mode(
             "-g -fsanitize=fuzzer-no-link,address -fno-omit-frame-pointer \
              -fno-sanitize-address-globals-dead-stripping"
         }
+        // Release optimization kept: the code measured is the code fuzzed.
+        Instrument::Coverage => "-g --coverage",
     };
     defs.push(("CMAKE_C_FLAGS".into(), cflags.into()));
     defs.push(("CMAKE_CXX_FLAGS".into(), cflags.into()));
@@ -503,6 +533,11 @@ fn build_mode(
         defs.push(("CMAKE_C_COMPILER".into(), cc.into()));
         defs.push(("CMAKE_CXX_COMPILER".into(), cxx.into()));
         defs.push(("CMAKE_ASM_COMPILER".into(), cc.into()));
+    }
+    if instr == Instrument::Coverage {
+        // gcc's data format, read by gcc's gcov.
+        defs.push(("CMAKE_C_COMPILER".into(), "gcc".into()));
+        defs.push(("CMAKE_CXX_COMPILER".into(), "g++".into()));
     }
     defs.push(("WAMR_ROOT_DIR".into(), tree.display().to_string()));
     defs.push(("WSV_MODE".into(), mode.name.into()));
@@ -688,6 +723,24 @@ fn find_asan_runtime() -> Result<(PathBuf, Option<PathBuf>), String> {
         "libclang_rt.asan_static.a",
     ]);
     Ok((lib, st))
+}
+
+/// Links gcc's libgcov (the counters' runtime: merging into .gcda files at
+/// exit and on `__gcov_dump`).
+fn link_gcov() {
+    let out = Command::new("gcc")
+        .arg("-print-file-name=libgcov.a")
+        .output()
+        .expect("gcc");
+    let lib = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    if !lib.is_absolute() || !lib.exists() {
+        panic!("WASMSIEVE_COVERAGE=1 needs gcc's libgcov.a (gcc -print-file-name=libgcov.a)");
+    }
+    println!(
+        "cargo:rustc-link-search=native={}",
+        lib.parent().unwrap().display()
+    );
+    println!("cargo:rustc-link-lib=static=gcov");
 }
 
 /// Links the ASan runtime for the interpreter builds compiled with clang. When

@@ -112,8 +112,9 @@ enum Cmd {
         /// Seconds to shrink each new unique finding as it is found (0: off).
         #[arg(long, default_value_t = 20)]
         shrink_time: u64,
-        /// Where test cases come from: wasm-smith (and mutations), or the sweep (every
-        /// instruction against edge operands and boundary addresses; runs once through).
+        /// Where test cases come from: wasm-smith (and mutations), the sweep (every
+        /// instruction against edge operands and boundary addresses; runs once through),
+        /// or wasm-smith shaped like WAMR's own fuzzer seeds (the coverage baseline).
         #[arg(long, value_enum, default_value = "smith")]
         generator: wasmsieve::campaign::Generator,
         /// Percent of the cases on which every runtime agreed with the screen (wasmi)
@@ -126,6 +127,13 @@ enum Cmd {
     },
     /// List engines, the WAMR sources and the build flags of each mode.
     Engines,
+    /// Line coverage of WAMR per source file, over every mode, from the counters the
+    /// campaigns of a coverage build wrote (scripts/coverage.sh builds one and runs it).
+    Coverage {
+        /// Delete the counters instead (before a campaign).
+        #[arg(long)]
+        reset: bool,
+    },
     /// Throughput on a fixed seed: engines alone, then campaigns per mode (compared
     /// modules/s per core, old path, isolation cost, time per stage) and the default campaign.
     Bench {
@@ -327,6 +335,22 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
             println!("seed corpora written under {}", out.display());
             Ok(0)
         }
+        Cmd::Coverage { reset } => {
+            use engines::wamr::coverage;
+            if !coverage::built() {
+                eprintln!(
+                    "wasmsieve: this binary's WAMR does not count lines: run scripts/coverage.sh \
+                     [SECONDS] [GENERATOR] (or build with WASMSIEVE_COVERAGE=1 cargo build --release)"
+                );
+                return Ok(2);
+            }
+            if reset {
+                println!("removed {} counter files (.gcda)", coverage::reset()?);
+            } else {
+                print!("{}", coverage::render(&coverage::collect()?.table()));
+            }
+            Ok(0)
+        }
         Cmd::Engines => {
             for e in engines::all() {
                 let built = engines::is_built(e.name);
@@ -450,7 +474,7 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
             cfg.generator = generator;
             if cfg.time.is_none()
                 && cfg.iterations.is_none()
-                && generator == wasmsieve::campaign::Generator::Smith
+                && generator != wasmsieve::campaign::Generator::Sweep
             {
                 cfg.time = Some(Duration::from_secs(60));
             }

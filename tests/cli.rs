@@ -370,3 +370,20 @@ fn too_many_jobs_are_capped_with_a_word() {
         show(&o)
     );
 }
+
+/// `coverage` needs WAMR built with gcc --coverage: anywhere else it says how.
+#[test]
+fn coverage_without_a_coverage_build_names_the_script() {
+    if wasmsieve::engines::wamr::coverage::built() {
+        return; // a WASMSIEVE_COVERAGE=1 build: the command works there
+    }
+    for args in [&["coverage"][..], &["coverage", "--reset"]] {
+        let o = wasmsieve(args);
+        assert_eq!(o.status.code(), Some(2), "{}", show(&o));
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("scripts/coverage.sh"),
+            "{}",
+            show(&o)
+        );
+    }
+}

@@ -32,8 +32,6 @@ pub struct CampaignConfig {
     /// Run runtimes under test in worker processes (the default).
     pub isolate: bool,
     pub gen: GenConfig,
-    /// Bytes of fuzz input per module.
-    pub input_len: usize,
     pub policy: Policy,
     /// Print a progress line this often.
     pub progress_every: Duration,
@@ -66,7 +64,6 @@ impl CampaignConfig {
             jobs: 1,
             isolate: true,
             gen: GenConfig::default(),
-            input_len: 8192,
             policy: Policy::builtin(),
             progress_every: Duration::from_secs(10),
             seeds: None,
@@ -87,6 +84,10 @@ pub enum Generator {
     /// Every instruction against its edge operands and boundary addresses,
     /// once each ([`generate::sweep`]): a campaign of fixed size.
     Sweep,
+    /// wasm-smith modules shaped like WAMR's own fuzzer seeds
+    /// ([`GenConfig::wamr_seeds`]), freshly generated only (no corpus, no
+    /// mutation): the baseline coverage is measured against.
+    WamrSeeds,
 }
 
 /// Agreeing cases the reference checks: enough that a mistake WAMR and the
@@ -166,6 +167,11 @@ pub fn run(cfg: &CampaignConfig) -> anyhow::Result<Outcome> {
     let _lock = OutLock::acquire(&cfg.out)?;
     // Generate only what the runtimes under test can run between them.
     let mut cfg = cfg.clone();
+    if cfg.generator == Generator::WamrSeeds {
+        cfg.gen = GenConfig::wamr_seeds();
+        cfg.mutate_percent = 0;
+        cfg.seeds = None;
+    }
     cfg.gen.features = FeatureSet::union(
         cfg.engines
             .iter()
@@ -409,7 +415,7 @@ fn job_loop(
         let t = Instant::now();
         let data = generate::seed_bytes(
             cfg.seed ^ iteration.wrapping_mul(0x2545_F491_4F6C_DD1D),
-            cfg.input_len,
+            cfg.gen.input_len,
         );
         let next = next_case(shared, &data, iteration);
         let generation = t.elapsed();

@@ -17,10 +17,15 @@ fn host_imports() -> &'static [u8] {
 #[derive(Clone, Debug)]
 pub struct GenConfig {
     /// The most a module may use: [`FeatureSet::BASE`] always, and each
-    /// optional feature in here drawn on or off per module (swarm testing:
-    /// modules that leave features out explore the rest deeper). A campaign
-    /// sets it to what its runtimes support between them.
+    /// optional feature in here drawn on or off per module when `swarm` is
+    /// set (swarm testing: modules that leave features out explore the rest
+    /// deeper), else on in every module. A campaign sets it to what its
+    /// runtimes support between them.
     pub features: FeatureSet,
+    pub swarm: bool,
+    /// Bytes of fuzz input per module: with more, wasm-smith fills more of
+    /// what the limits below allow.
+    pub input_len: usize,
     /// Fuel of the injected termination counter: enough to do real work, small
     /// enough that a module finishes in milliseconds in the slowest engine.
     pub termination_fuel: u32,
@@ -32,33 +37,68 @@ pub struct GenConfig {
     pub max_table_elements: u64,
     /// Generate modules with few traps half the time: they explore deeper.
     pub sometimes_disallow_traps: bool,
+    pub min_funcs: usize,
     pub max_funcs: usize,
+    /// Per function body.
     pub max_instructions: usize,
+    pub min_globals: usize,
+    pub custom_sections: bool,
 }
 
 impl Default for GenConfig {
     fn default() -> Self {
         GenConfig {
             features: FeatureSet::GENERATED,
+            swarm: true,
+            input_len: 8192,
             termination_fuel: 2_000,
             calls_per_export: 3,
             max_memory_bytes: 2 * 65536,
             max_table_elements: 64,
             sometimes_disallow_traps: true,
+            min_funcs: 1,
             max_funcs: 12,
             max_instructions: 300,
+            min_globals: 0,
+            custom_sections: false,
         }
     }
 }
 
 impl GenConfig {
+    /// Modules shaped like the seeds of WAMR's own fuzzer, the coverage
+    /// baseline. WAMR's tests/fuzz/wasm-mutator-fuzz/smith_wasm.sh runs
+    /// `wasm-tools smith --ensure-termination --fuel 7 --export-everything true
+    /// --generate-custom-sections true --min-funcs 10 --max-instructions 1024
+    /// --min-globals 10` with bulk memory, extended const, memory64,
+    /// multi-value, reference types, SIMD, tail calls and threads all on, on
+    /// 256 KiB of random input. Kept from the default, as every compared
+    /// module needs them: no imports, small memories and tables, canonical
+    /// NaNs. wasm-smith's own default for the rest (at most 100 functions,
+    /// traps allowed).
+    pub fn wamr_seeds() -> GenConfig {
+        GenConfig {
+            features: FeatureSet::GENERATED,
+            swarm: false,
+            input_len: 256 << 10,
+            termination_fuel: 7,
+            sometimes_disallow_traps: false,
+            min_funcs: 10,
+            max_funcs: 100,
+            max_instructions: 1024,
+            min_globals: 10,
+            custom_sections: true,
+            ..GenConfig::default()
+        }
+    }
+
     /// wasm-smith settings; the few choices drawn from the input keep variety.
     pub fn smith_config(&self, u: &mut Unstructured) -> arbitrary::Result<wasm_smith::Config> {
         let mut c = wasm_smith::Config::default();
         let mut f = FeatureSet::BASE;
         for (name, _) in FeatureSet::OPTIONAL {
             if self.features.has(name) {
-                f = f.with(name, u.arbitrary::<bool>()?);
+                f = f.with(name, !self.swarm || u.arbitrary::<bool>()?);
             }
         }
         c.multi_value_enabled = f.multi_value;
@@ -93,9 +133,11 @@ impl GenConfig {
         c.min_imports = 0;
         c.export_everything = true;
         c.allow_start_export = true;
-        c.min_funcs = 1;
+        c.min_funcs = self.min_funcs;
         c.max_funcs = self.max_funcs;
         c.max_instructions = self.max_instructions;
+        c.min_globals = self.min_globals;
+        c.generate_custom_sections = self.custom_sections;
         c.max_memories = 1;
         c.max_memory32_bytes = self.max_memory_bytes;
         c.max_memory64_bytes = self.max_memory_bytes.into();
@@ -111,5 +153,35 @@ impl GenConfig {
     /// The feature set a validator should accept for generated modules.
     pub fn wasm_features() -> wasmparser::WasmFeatures {
         FeatureSet::GENERATED.wasmparser()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The baseline's shape: every optional feature allowed in every module,
+    /// at least ten functions and ten globals, from the preset's input size.
+    #[test]
+    fn wamr_seeds_preset_shapes_modules() {
+        let cfg = GenConfig::wamr_seeds();
+        let mut u = Unstructured::new(&[0u8; 64]);
+        let smith = cfg.smith_config(&mut u).unwrap();
+        assert!(smith.simd_enabled && smith.threads_enabled);
+        assert!(smith.memory64_enabled && smith.tail_call_enabled);
+        let data = crate::generate::seed_bytes(1, cfg.input_len);
+        let case = crate::generate::generate(&data, &cfg).unwrap();
+        let (mut funcs, mut globals) = (0, 0);
+        for p in wasmparser::Parser::new(0).parse_all(&case.wasm) {
+            match p.unwrap() {
+                wasmparser::Payload::FunctionSection(s) => funcs = s.count(),
+                wasmparser::Payload::GlobalSection(s) => globals = s.count(),
+                _ => {}
+            }
+        }
+        assert!(
+            funcs >= 10 && globals >= 10,
+            "{funcs} functions, {globals} globals"
+        );
     }
 }

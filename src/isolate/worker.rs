@@ -312,6 +312,7 @@ pub fn serve(make_engine: impl FnOnce() -> anyhow::Result<Box<dyn Engine>>) -> a
         }
         writeln!(out, "{}", serde_json::to_string(&Response::Done)?)?;
         out.flush()?;
+        crate::engines::wamr::coverage::after_case();
     }
     Ok(())
 }

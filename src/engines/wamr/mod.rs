@@ -22,9 +22,11 @@ use crate::wasm::{host, Val, ValType};
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::sync::OnceLock;
 
-// WAMR_ROOT, WAMR_VERSION, WAMR_MODES, WAMR_ASAN, WAMR_TREE, written by build.rs.
+// WAMR_ROOT, WAMR_VERSION, WAMR_MODES, WAMR_ASAN, WAMR_TREE, WAMR_BUILD_TREE,
+// WAMR_COVERAGE_DIRS, written by build.rs.
 include!(concat!(env!("OUT_DIR"), "/wamr_info.rs"));
 
+pub mod coverage;
 pub mod repro;
 pub mod stock;
 mod tree;
