@@ -43,6 +43,8 @@ pub struct GenConfig {
     pub max_instructions: usize,
     pub min_globals: usize,
     pub custom_sections: bool,
+    /// Modules may import the host's functions (with `swarm`, half of them).
+    pub host_imports: bool,
 }
 
 impl Default for GenConfig {
@@ -61,6 +63,7 @@ impl Default for GenConfig {
             max_instructions: 300,
             min_globals: 0,
             custom_sections: false,
+            host_imports: true,
         }
     }
 }
@@ -88,6 +91,7 @@ impl GenConfig {
             max_instructions: 1024,
             min_globals: 10,
             custom_sections: true,
+            host_imports: false,
             ..GenConfig::default()
         }
     }
@@ -122,7 +126,7 @@ impl GenConfig {
         // engine links them alike) and whose every item is observable.
         // Half the modules import (swarm, as features): host calls cost
         // engine crossings, and modules without imports explore the rest.
-        if u.arbitrary::<bool>()? {
+        if self.host_imports && (!self.swarm || u.arbitrary::<bool>()?) {
             c.available_imports = Some(host_imports().to_vec());
             c.max_imports = host::FUNCS.len();
         } else {
@@ -137,6 +141,13 @@ impl GenConfig {
         c.max_funcs = self.max_funcs;
         c.max_instructions = self.max_instructions;
         c.min_globals = self.min_globals;
+        // One module in 16 with more than 32 exports: WAMR's loaders check
+        // duplicate export names another way past that many.
+        if self.swarm && u.ratio(1u8, 16u8)? {
+            c.min_funcs = c.min_funcs.max(24);
+            c.max_funcs = c.max_funcs.max(c.min_funcs);
+            c.min_globals = c.min_globals.max(10);
+        }
         c.generate_custom_sections = self.custom_sections;
         c.max_memories = 1;
         c.max_memory32_bytes = self.max_memory_bytes;
