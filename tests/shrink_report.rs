@@ -508,10 +508,32 @@ fn every_bucket_report_renders() {
             "-DWAMR_BUILD_FAST_INTERP=0",
         ),
         ("wamr-aot", "aot", "wamrc --bounds-checks=1"),
+        // Hardware bounds checks are product-mini's default: no flag.
+        (
+            "wamr-classic-hw",
+            "classic-interp",
+            "-DWAMR_BUILD_FAST_INTERP=0 -DWAMR_BUILD_AOT=0 -DWAMR_BUILD_LIBC_WASI=0",
+        ),
+        (
+            "wamr-fast-hw",
+            "fast-interp",
+            "-B build-iwasm -DWAMR_BUILD_AOT=0 -DWAMR_BUILD_LIBC_WASI=0",
+        ),
     ] {
         let d = as_engine(&bug, engine);
         let (_, text, rc) = report(&d);
         assert!(text.contains(needle), "{engine}: lacks {needle:?}:\n{text}");
+        let hw = engine.ends_with("-hw");
+        assert_eq!(
+            text.contains("hardware bounds checks"),
+            hw,
+            "{engine}: mode title:\n{text}"
+        );
+        assert_eq!(
+            text.contains("-DWAMR_DISABLE_HW_BOUND_CHECK=1"),
+            !hw,
+            "{engine}:\n{text}"
+        );
         // One instance for every call, as in the harness: iwasm's REPL.
         assert!(
             text.contains("printf 'prep") && text.contains("\\nwsv_fault_value"),

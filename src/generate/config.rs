@@ -141,12 +141,17 @@ impl GenConfig {
         c.max_funcs = self.max_funcs;
         c.max_instructions = self.max_instructions;
         c.min_globals = self.min_globals;
-        // One module in 16 with more than 32 exports: WAMR's loaders check
-        // duplicate export names another way past that many.
+        // Swarm shapes, one module in 16 each: more than 32 exports (WAMR's
+        // loaders check duplicate export names another way past that many);
+        // long bodies like WAMR's own fuzzer seeds (deeper control: `if`
+        // blocks with parameters and an `else`).
         if self.swarm && u.ratio(1u8, 16u8)? {
             c.min_funcs = c.min_funcs.max(24);
             c.max_funcs = c.max_funcs.max(c.min_funcs);
             c.min_globals = c.min_globals.max(10);
+        }
+        if self.swarm && u.ratio(1u8, 16u8)? {
+            c.max_instructions = c.max_instructions.max(1024);
         }
         c.generate_custom_sections = self.custom_sections;
         c.max_memories = 1;
