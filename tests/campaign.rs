@@ -288,6 +288,10 @@ fn generated_modules_are_valid_and_import_only_the_host() {
             .count();
     }
     assert!(modules > 250, "{modules}");
-    assert!(importing > modules / 2, "{importing} of {modules} import");
+    // Swarm: about half the modules import, the rest import nothing.
+    assert!(
+        importing > modules / 4 && importing < modules * 3 / 4,
+        "{importing} of {modules} import"
+    );
     assert!(ref_calls > 0);
 }
