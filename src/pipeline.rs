@@ -88,8 +88,13 @@ pub struct Differ {
     pub deadline_floor: Duration,
     /// Deadline of the re-run that confirms a hang.
     pub hang_recheck: Duration,
-    /// Crash signatures that reproduced on a re-run in this process.
-    reproduced_crashes: std::collections::HashSet<String>,
+    /// Re-run a crash or hang only until its signature has reproduced once
+    /// (campaigns: the same bug is met again and again, and a hang's re-run
+    /// waits out its whole deadline). Later hits are filed unconfirmed
+    /// (`confirmed: None`) under the finding that was confirmed.
+    pub recheck_once: bool,
+    /// Crash and hang signatures that reproduced on a re-run.
+    reproduced: std::collections::HashSet<String>,
     /// Share of agreeing cases the reference checks all the same (0 to 1;
     /// 1: every case, as a single-module `run` or a shrink needs).
     pub reference_share: f64,
@@ -118,7 +123,8 @@ impl Differ {
             policy,
             deadline_floor: Duration::from_secs(2),
             hang_recheck: HANG_RECHECK_DEADLINE,
-            reproduced_crashes: Default::default(),
+            recheck_once: false,
+            reproduced: Default::default(),
             reference_share: 1.0,
         })
     }
@@ -228,9 +234,10 @@ impl Differ {
         let mut confirming = Duration::ZERO;
         for (i, mut exec, _, probe) in runs {
             let mut cmp = oracle::compare(&reference, &exec);
+            let mut hang_rerun = false;
             if matches!(&cmp, Comparison::Diverge(d) if d.symptom == Symptom::Hang) {
                 let t = Instant::now();
-                (exec, cmp) =
+                (exec, cmp, hang_rerun) =
                     self.recheck_hang(i, &reference, wasm, subject_input, plan, exec, cmp);
                 self.subjects[i].engine.set_deadline(deadline);
                 confirming += t.elapsed();
@@ -239,21 +246,31 @@ impl Differ {
             if let Comparison::Diverge(d) = &cmp {
                 let mut d = d.clone();
                 if d.symptom == Symptom::Hang {
-                    // Re-checked above with a long deadline: it still hangs.
-                    findings.push(self.judge(i, &reference, &exec, &d, wasm, None, Some(true)));
+                    // Re-checked above with a long deadline: it still hangs
+                    // (or its signature already did, see `recheck_once`).
+                    let f = self.judge(
+                        i,
+                        &reference,
+                        &exec,
+                        &d,
+                        wasm,
+                        None,
+                        hang_rerun.then_some(true),
+                    );
+                    if hang_rerun {
+                        self.reproduced.insert(f.signature.clone());
+                    }
+                    findings.push(f);
                 } else if d.symptom == Symptom::Crash {
-                    // Confirm before filing: a flaky one is kept, marked. A
-                    // crash whose signature already reproduced in this run is
-                    // not re-run (`confirmed: None`): a campaign meets the same
-                    // crash again and again.
+                    // Confirm before filing: a flaky one is kept, marked.
                     let mut f = self.judge(i, &reference, &exec, &d, wasm, None, None);
-                    if !self.reproduced_crashes.contains(&f.signature) {
+                    if !self.known_to_reproduce(&f.signature) {
                         let t = Instant::now();
                         let again = self.subjects[i].engine.run(subject_input, plan);
                         confirming += t.elapsed();
                         let confirmed = matches!(oracle::compare(&reference, &again), Comparison::Diverge(a) if a.symptom == d.symptom);
                         if confirmed {
-                            self.reproduced_crashes.insert(f.signature.clone());
+                            self.reproduced.insert(f.signature.clone());
                         }
                         f.confirmed = Some(confirmed);
                     }
@@ -313,23 +330,34 @@ impl Differ {
         plan: &CallPlan,
         exec: Execution,
         cmp: Comparison,
-    ) -> (Execution, Comparison) {
+    ) -> (Execution, Comparison, bool) {
         let Comparison::Diverge(d) = &cmp else {
-            return (exec, cmp);
+            return (exec, cmp, false);
         };
         let again = self.reference.run(wasm, plan);
         if oracle::reference_gave_up(&again, &exec, d.call_index.unwrap_or(0)) {
             let mut d = d.clone();
             d.symptom = Symptom::GuestLoop;
             d.detail = format!("{}; the reference gave up there on a re-run", d.detail);
-            return (exec, Comparison::Diverge(d));
+            return (exec, Comparison::Diverge(d), false);
+        }
+        let signature = self
+            .judge(subject, reference, &exec, d, wasm, None, None)
+            .signature;
+        if self.known_to_reproduce(&signature) {
+            return (exec, cmp, false);
         }
         self.subjects[subject]
             .engine
             .set_deadline(self.deadline_floor.max(self.hang_recheck));
         let long = self.subjects[subject].engine.run(subject_input, plan);
         let long_cmp = oracle::compare(reference, &long);
-        (long, long_cmp)
+        (long, long_cmp, true)
+    }
+
+    /// Whether a crash or hang of this signature need not be re-run.
+    fn known_to_reproduce(&self, signature: &str) -> bool {
+        self.recheck_once && self.reproduced.contains(signature)
     }
 
     /// P9: after a trap, the runtime must still run a known-good module. Runs

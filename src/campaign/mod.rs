@@ -384,6 +384,7 @@ fn job_loop(
     let subjects = subjects(&cfg.engines, cfg.isolate, &WorkerLimits::default())?;
     let mut differ = Differ::new(subjects, cfg.policy.clone())?;
     differ.reference_share = cfg.reference_share;
+    differ.recheck_once = true;
     // Manipulated .aot files run in a worker of their own, judged under P4.
     let mut mutant_differ = if cfg.aot_mutants > 0 {
         let worker = Box::new(Worker::new(
