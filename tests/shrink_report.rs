@@ -7,7 +7,6 @@
 mod common;
 use common::*;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 use wasmsieve::generate::plan::CallPlan;
 use wasmsieve::generate::{self, GenConfig};
@@ -338,22 +337,6 @@ fn shrink_of_a_non_finding_folder_is_a_clear_error() {
         .to_string();
     assert!(e.contains("is not a finding folder"), "{e}");
     let _ = std::fs::remove_dir_all(d);
-}
-
-fn wasmsieve(args: &[&str]) -> Output {
-    Command::new(EXE)
-        .args(args)
-        .output()
-        .expect("run wasmsieve")
-}
-
-fn show(o: &Output) -> String {
-    format!(
-        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        o.status,
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 /// A copy of a finding folder with finding.json edited.

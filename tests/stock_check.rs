@@ -4,26 +4,9 @@
 //! (`../shared/wamr/`, skipped where absent).
 
 mod common;
-use common::{json, temp_dir, worker_exe, EXE};
+use common::{json, show, temp_dir, wasmsieve};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn wasmsieve(args: &[&str]) -> Output {
-    worker_exe();
-    Command::new(EXE)
-        .args(args)
-        .output()
-        .expect("run wasmsieve")
-}
-
-fn show(o: &Output) -> String {
-    format!(
-        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        o.status,
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use std::process::Command;
 
 /// Files a kept real finding with `triage` and returns its folder.
 fn filed(file: &str, engine: &str, out: &Path) -> PathBuf {

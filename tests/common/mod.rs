@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 use std::path::PathBuf;
+use std::process::{Command, Output};
 use std::sync::Once;
 
 pub const EXE: &str = env!("CARGO_BIN_EXE_wasmsieve");
@@ -54,4 +55,22 @@ pub fn json(path: &std::path::Path) -> serde_json::Value {
         &std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
     )
     .unwrap()
+}
+
+/// Runs the wasmsieve binary with `args`.
+pub fn wasmsieve(args: &[&str]) -> Output {
+    Command::new(EXE)
+        .args(args)
+        .output()
+        .expect("run wasmsieve")
+}
+
+/// A command's outcome, for assertion messages.
+pub fn show(o: &Output) -> String {
+    format!(
+        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        o.status,
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "wasm_export.h"
+#include "wsv_read_file.h"
 
 #define MAX_ARGS 1024
 
@@ -25,27 +26,6 @@ usage(void)
     fprintf(stderr, "usage: wsv-iwasm [--stack-size=N] [--heap-size=N] "
                     "(-f FUNC | --repl) FILE [ARG...]\n");
     return 2;
-}
-
-static uint8_t *
-read_file(const char *path, uint32_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    uint8_t *buf = NULL;
-    long len;
-    if (!f)
-        return NULL;
-    if (fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 0
-        && fseek(f, 0, SEEK_SET) == 0 && (buf = malloc(len ? len : 1))
-        && fread(buf, 1, len, f) == (size_t)len) {
-        *size = (uint32_t)len;
-    }
-    else {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    return buf;
 }
 
 /* Runs one call and prints its exception, if any; returns whether it

@@ -35,6 +35,10 @@ const DRIVER_SOURCES: &[(&str, &str)] = &[
         "wamrc_like.c",
         include_str!("../../../tools/wamr/wamrc_like.c"),
     ),
+    (
+        "wsv_read_file.h",
+        include_str!("../../../tools/wamr/wsv_read_file.h"),
+    ),
 ];
 
 /// A WAMR tree to check reproducers with.
@@ -108,14 +112,9 @@ pub fn cache_dir() -> PathBuf {
         .unwrap_or_else(|| Path::new(env!("OUT_DIR")).join("stock-tools"))
 }
 
+/// A cache key: the parts, NUL-separated, hashed.
 fn fnv(parts: &[&str]) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for p in parts {
-        for b in p.bytes().chain([0]) {
-            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    format!("{h:016x}")
+    format!("{:016x}", super::fnv64(parts.join("\0").as_bytes()))
 }
 
 /// Builds (or finds, when cached) the `iwasm` and, for AoT findings, `wamrc`
