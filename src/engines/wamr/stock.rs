@@ -222,7 +222,9 @@ fn cmake_build(
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success());
-    if !dir.join("CMakeCache.txt").exists() {
+    // A configure cut short leaves a cache but no build files: configure again.
+    if !dir.join("build.ninja").exists() && !dir.join("Makefile").exists() {
+        let _ = std::fs::remove_file(dir.join("CMakeCache.txt"));
         eprintln!(
             "wasmsieve: building {target} (once; cached in {})",
             dir.display()
