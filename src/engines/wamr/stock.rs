@@ -121,6 +121,9 @@ fn fnv(parts: &[&str]) -> String {
 /// of `tree` for `stock`. Progress goes to stderr.
 pub fn build_tools(tree: &Tree, stock: &StockRepro, cache: &Path) -> Result<Tools> {
     let root = tree.root.display().to_string();
+    // One build per tree at a time: WAMR's cmake writes core/version.h into
+    // the tree while it configures, so concurrent configures race on it.
+    let _tree = BuildLock::take(&cache.join(format!("tree-{}", fnv(&[&root]))))?;
     let flags: Vec<String> = stock
         .iwasm_flags
         .iter()
