@@ -36,7 +36,11 @@ impl Wasmtime {
     pub fn with_host(call: HostCall) -> anyhow::Result<Self> {
         let f = FeatureSet::GENERATED;
         let mut c = Config::new();
-        c.consume_fuel(true)
+        // The reference compiles most of what it runs once (modules wasmi
+        // cannot screen): Cranelift's optimizations cost compile time and
+        // change no result.
+        c.cranelift_opt_level(wasmtime::OptLevel::None)
+            .consume_fuel(true)
             .wasm_multi_value(f.multi_value)
             .wasm_bulk_memory(f.bulk_memory)
             .wasm_reference_types(f.reference_types)
@@ -256,10 +260,13 @@ impl Instance for WasmtimeInstance<'_> {
             return Some(MemorySnapshot::of(name, m.data(&*self.store)));
         }
         // A shared memory (threads) is its own kind of export; one thread
-        // runs here, so reading it whole is a consistent snapshot.
+        // runs here, so reading it in place is a consistent snapshot.
         let shared = self.instance.get_shared_memory(&mut *self.store, name)?;
-        let bytes: Vec<u8> = shared.data().iter().map(|b| unsafe { *b.get() }).collect();
-        Some(MemorySnapshot::of(name, &bytes))
+        let cells = shared.data();
+        // SAFETY: `UnsafeCell<u8>` has `u8`'s layout, and no other thread
+        // writes this memory while it is read.
+        let bytes = unsafe { std::slice::from_raw_parts(cells.as_ptr().cast::<u8>(), cells.len()) };
+        Some(MemorySnapshot::of(name, bytes))
     }
 
     fn trap_site(&self) -> Option<u32> {

@@ -398,12 +398,11 @@ fn run_calls(
 impl MemorySnapshot {
     /// Hashes a memory's bytes: engines compare hashes, never ship whole memories.
     pub fn of(name: &str, bytes: &[u8]) -> Self {
-        use sha2::{Digest, Sha256};
-        let digest = Sha256::digest(bytes);
+        let digest = blake3::hash(bytes);
         MemorySnapshot {
             name: name.to_string(),
             len: bytes.len() as u64,
-            hash: crate::wasm::to_hex(&digest[..12]),
+            hash: crate::wasm::to_hex(&digest.as_bytes()[..12]),
         }
     }
 }

@@ -111,51 +111,108 @@ fn symbolize<'a>(raw: impl Iterator<Item = &'a str>, exe: &std::path::Path) -> V
             });
         }
     }
-    // addr2line reads the binary's debug info, about a second per crash:
-    // a campaign meets the same crash sites again and again.
-    static NAMES: std::sync::Mutex<Option<std::collections::HashMap<(String, String), String>>> =
-        std::sync::Mutex::new(None);
-    let mut cache = NAMES.lock().unwrap_or_else(|e| e.into_inner());
-    let cache = cache.get_or_insert_with(Default::default);
-    let unknown: Vec<&str> = ours
-        .iter()
-        .map(|o| o.1.as_str())
-        .filter(|off| !cache.contains_key(&(exe_s.clone(), off.to_string())))
-        .collect();
-    if !unknown.is_empty() {
+    let image = if exe == std::path::Path::new("/proc/self/exe") {
         // /proc/self/exe would name addr2line itself: use this process's.
-        let image = if exe == std::path::Path::new("/proc/self/exe") {
-            std::path::PathBuf::from(format!("/proc/{}/exe", std::process::id()))
-        } else {
-            exe.to_path_buf()
-        };
-        let names = std::process::Command::new("addr2line")
-            .args(["-f", "-C", "-e"])
-            .arg(image)
-            .args(&unknown)
-            .output()
-            .ok()
-            .map(|o| {
-                String::from_utf8_lossy(&o.stdout)
-                    .lines()
-                    .step_by(2)
-                    .map(str::to_string)
-                    .collect::<Vec<_>>()
-            })
-            .unwrap_or_default();
-        // Only answers are kept: a failed lookup is tried again next time.
-        for (off, name) in unknown.iter().zip(names) {
-            cache.insert((exe_s.clone(), off.to_string()), name);
-        }
-    }
-    for (slot, off) in &ours {
-        out[*slot] = cache
-            .get(&(exe_s.clone(), off.clone()))
-            .filter(|n| *n != "??")
-            .cloned()
+        std::path::PathBuf::from(format!("/proc/{}/exe", std::process::id()))
+    } else {
+        exe.to_path_buf()
+    };
+    let mut symbolizer = SYMBOLIZER.lock().unwrap_or_else(|e| e.into_inner());
+    let symbolizer = symbolizer.get_or_insert_with(Default::default);
+    let names: Vec<Option<String>> = ours
+        .iter()
+        .map(|(_, off)| symbolizer.name(&exe_s, &image, off))
+        .collect();
+    for ((slot, off), name) in ours.iter().zip(names) {
+        out[*slot] = name
+            .filter(|n| n != "??")
             .unwrap_or_else(|| format!("?? ({off})"));
     }
     out
+}
+
+/// Function names of a binary's offsets. addr2line loads the binary's debug
+/// info once (about a second for this one) and then answers offset by offset
+/// on a pipe; a campaign meets the same crash sites again and again, so
+/// answers are kept too.
+#[derive(Default)]
+struct Symbolizer {
+    names: std::collections::HashMap<(String, String), String>,
+    servers: std::collections::HashMap<String, Addr2line>,
+}
+
+struct Addr2line {
+    child: std::process::Child,
+    stdin: std::process::ChildStdin,
+    stdout: std::io::BufReader<std::process::ChildStdout>,
+}
+
+static SYMBOLIZER: std::sync::Mutex<Option<Symbolizer>> = std::sync::Mutex::new(None);
+
+impl Symbolizer {
+    fn name(&mut self, key: &str, image: &std::path::Path, off: &str) -> Option<String> {
+        let k = (key.to_string(), off.to_string());
+        if let Some(n) = self.names.get(&k) {
+            return Some(n.clone());
+        }
+        if !self.servers.contains_key(key) {
+            self.servers
+                .insert(key.to_string(), Addr2line::start(image)?);
+        }
+        let answer = self.servers.get_mut(key)?.ask(off);
+        match answer {
+            // Only answers are kept: a failed lookup is tried again next time.
+            Some(n) => {
+                self.names.insert(k, n.clone());
+                Some(n)
+            }
+            None => {
+                // A server that stopped answering is replaced next time.
+                if let Some(mut s) = self.servers.remove(key) {
+                    let _ = s.child.kill();
+                    let _ = s.child.wait();
+                }
+                None
+            }
+        }
+    }
+}
+
+impl Addr2line {
+    fn start(image: &std::path::Path) -> Option<Addr2line> {
+        use std::process::{Command, Stdio};
+        let mut child = Command::new("addr2line")
+            .args(["-f", "-C", "-e"])
+            .arg(image)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        let stdin = child.stdin.take()?;
+        let stdout = std::io::BufReader::new(child.stdout.take()?);
+        Some(Addr2line {
+            child,
+            stdin,
+            stdout,
+        })
+    }
+
+    /// One offset in, two lines out (function, then file:line): addr2line
+    /// flushes after each address it reads from a pipe.
+    fn ask(&mut self, off: &str) -> Option<String> {
+        use std::io::{BufRead, Write};
+        writeln!(self.stdin, "{off}").ok()?;
+        self.stdin.flush().ok()?;
+        let mut function = String::new();
+        let mut place = String::new();
+        if self.stdout.read_line(&mut function).ok()? == 0
+            || self.stdout.read_line(&mut place).ok()? == 0
+        {
+            return None;
+        }
+        Some(function.trim_end().to_string())
+    }
 }
 
 /// "    #3 0x55d in wasm_interp_call_func_bytecode wasm_interp_classic.c:1234" → function and file

@@ -230,7 +230,7 @@ fn behaviour(e: &Execution, f: &Finding) -> String {
             for m in &c.memories {
                 let _ = write!(
                     s,
-                    "; memory `{}`: {} bytes, sha256 prefix {}",
+                    "; memory `{}`: {} bytes, BLAKE3 prefix {}",
                     m.name, m.len, m.hash
                 );
             }
