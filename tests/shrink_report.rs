@@ -541,13 +541,19 @@ fn every_bucket_report_renders() {
     // The AoT modes with other options name the mode, its real build flags
     // and the exact wamrc options the reproducer compiles with.
     let wasm = std::fs::read(bug.join("input.wasm")).unwrap();
-    let drawn = wasmsieve::engines::wamr::AotOptions::drawn_from(&wasm);
+    use wasmsieve::engines::wamr::{AotOptions, Mode};
+    let drawn = AotOptions::drawn_from(&wasm);
+    let hw = AotOptions::for_module(Mode::AotHw, &wasm);
     for (engine, title, wamrc, flags_of) in [
         (
             "wamr-aot-hw",
             "hardware bounds checks",
-            "wamrc --bounds-checks=0 --stack-bounds-checks=0 --opt-level=3 --size-level=3"
-                .to_string(),
+            format!(
+                "wamrc --bounds-checks={b} --stack-bounds-checks={b} --opt-level={} --size-level={}",
+                hw.opt_level,
+                hw.size_level,
+                b = hw.bounds_checks
+            ),
             "wamr-aot-hw",
         ),
         (

@@ -525,6 +525,25 @@ impl AotOptions {
         }
     }
 
+    /// The options a mode compiles `wasm` with: half the modules get the
+    /// mode's defaults, the others a supported set drawn from their bytes
+    /// (with hardware bounds checks, software checks on or off too). The
+    /// same module always gets the same options, so findings reproduce.
+    pub fn for_module(mode: Mode, wasm: &[u8]) -> AotOptions {
+        let h = fnv64(wasm);
+        if (h >> 32) & 1 == 0 {
+            return AotOptions::for_mode(mode);
+        }
+        let bounds_checks = match mode {
+            Mode::AotHw => ((h >> 40) & 1) as u32,
+            _ => 1,
+        };
+        AotOptions {
+            bounds_checks,
+            ..AotOptions::drawn_from(wasm)
+        }
+    }
+
     /// A supported option set chosen by the module's bytes: the same module
     /// always gets the same options, so findings reproduce.
     pub fn drawn_from(wasm: &[u8]) -> AotOptions {
@@ -748,9 +767,10 @@ impl Engine for Wamr {
             return self.load_aot(wasm);
         }
         self.unload();
-        if self.draw_options {
-            self.aot_options = AotOptions::drawn_from(wasm);
-        }
+        self.aot_options = match self.draw_options {
+            true => AotOptions::drawn_from(wasm),
+            false => AotOptions::for_module(self.mode, wasm),
+        };
         let key = bytes_key(wasm);
         let opts = self.aot_options;
         let aot = match self
@@ -994,6 +1014,42 @@ impl Instance for WamrInstance<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn aot_modes_draw_supported_options_per_module() {
+        let modules: Vec<Vec<u8>> = (0u32..200).map(|i| i.to_le_bytes().to_vec()).collect();
+        for mode in [Mode::Aot, Mode::AotHw] {
+            let opts: Vec<AotOptions> = modules
+                .iter()
+                .map(|m| AotOptions::for_module(mode, m))
+                .collect();
+            let defaults = opts
+                .iter()
+                .filter(|o| **o == AotOptions::for_mode(mode))
+                .count();
+            // About half keep the defaults; the rest reach every level.
+            assert!(
+                (60..=140).contains(&defaults),
+                "{mode:?}: {defaults} of 200"
+            );
+            for level in 0..4 {
+                assert!(
+                    opts.iter().any(|o| o.opt_level == level),
+                    "{mode:?} O{level}"
+                );
+                assert!(
+                    opts.iter().any(|o| o.size_level == level),
+                    "{mode:?} s{level}"
+                );
+            }
+            // Software bounds checks can only be dropped where hardware checks them.
+            let unchecked = opts.iter().any(|o| o.bounds_checks == 0);
+            assert_eq!(unchecked, mode == Mode::AotHw, "{mode:?}");
+            assert!(opts.iter().all(|o| o.bounds_checks <= 1));
+            // The same bytes, the same options: findings reproduce.
+            assert_eq!(opts[7], AotOptions::for_module(mode, &modules[7]));
+        }
+    }
 
     #[test]
     fn stack_sizes_are_drawn_per_module_and_stay_put() {

@@ -56,7 +56,10 @@ pub fn stock_repro(engine: &str, wasm: &[u8]) -> Option<StockRepro> {
         (Mode::Aot, Some(AotOptions::drawn_from(wasm)))
     } else {
         let mode = Mode::from_engine_name(engine)?;
-        (mode, mode.is_aot().then(|| AotOptions::for_mode(mode)))
+        (
+            mode,
+            mode.is_aot().then(|| AotOptions::for_module(mode, wasm)),
+        )
     };
     let needs = FeatureSet::needed_by(wasm);
     let title = match mode {
