@@ -35,7 +35,9 @@ use std::time::Instant;
 const COMMON: &[(&str, &str)] = &[
     ("WAMR_BUILD_PLATFORM", "linux"),
     ("WAMR_BUILD_TARGET", "X86_64"),
-    ("WAMR_BUILD_LIBC_BUILTIN", "0"),
+    // iwasm's default: it also defines the globals `global.NaN` and
+    // `global.Infinity`, which generated modules may import (wasm/host.rs).
+    ("WAMR_BUILD_LIBC_BUILTIN", "1"),
     ("WAMR_BUILD_LIBC_WASI", "0"),
     ("WAMR_BUILD_BULK_MEMORY", "1"),
     ("WAMR_BUILD_REF_TYPES", "1"),

@@ -380,12 +380,32 @@ shim_call(void *instance, const char *name, const uint64_t *args, uint32_t nargs
     return 0;
 }
 
+#if WASM_ENABLE_AOT != 0
+/* wsv_aot_globals.c: AoT exported globals with imported ones counted; -1
+   when `inst` is not an AoT instance. */
+int
+wsv_aot_export_global(wasm_module_inst_t inst, const char *name,
+                      wasm_global_inst_t *g);
+#endif
+
+/* An exported global of the instance, through the embedding API. */
+static bool
+export_global(wasm_module_inst_t inst, const char *name, wasm_global_inst_t *g)
+{
+#if WASM_ENABLE_AOT != 0
+    int aot = wsv_aot_export_global(inst, name, g);
+    if (aot >= 0)
+        return aot == 1;
+#endif
+    return wasm_runtime_get_export_global_inst(inst, name, g);
+}
+
 static int
 shim_global(void *instance, const char *name, uint8_t *kind, uint64_t *bits)
 {
     wsv_instance *i = instance;
     wasm_global_inst_t g;
-    if (!wasm_runtime_get_export_global_inst(i->inst, name, &g) || !g.global_data
+    if (!export_global(i->inst, name, &g) || !g.global_data
         || !(kind_ok(g.kind) || ref_ok(g.kind)))
         return -1;
     *kind = (uint8_t)g.kind;
@@ -505,6 +525,9 @@ shim_compile(const uint8_t *wasm, uint32_t len, const wsv_aot_options *opts,
     o.opt_level = opts->opt_level;
     o.size_level = opts->size_level;
     o.output_format = AOT_FORMAT_FILE;
+    /* As wamrc's --enable-segue: every load and store kind (its 0x1F1F). */
+    o.segue_flags = opts->segue ? 0x1F1F : 0;
+    o.disable_llvm_jump_tables = opts->no_jump_tables != 0;
 #if WSV_HW_BOUND_CHECK
     /* As wamrc: native stack checks follow the memory bounds checks (the
        native stack has guard pages too). */

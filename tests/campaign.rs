@@ -265,6 +265,8 @@ fn generated_modules_are_valid_and_import_only_the_host() {
     use wasmsieve::wasm::{host, Val};
     let cfg = GenConfig::default();
     let (mut modules, mut importing, mut ref_calls) = (0, 0, 0);
+    // Imports by kind: function, memory, shared memory, table, global.
+    let mut kinds = std::collections::BTreeMap::<&str, usize>::new();
     for seed in 0..300 {
         let Ok(case) = generate(&seed_bytes(seed, 8192), &cfg) else {
             continue;
@@ -276,6 +278,17 @@ fn generated_modules_are_valid_and_import_only_the_host() {
         assert_eq!(host::undefined_imports(&case.wasm), 0, "seed {seed}");
         let exports = wasmsieve::generate::plan::Exports::read(&case.wasm).unwrap();
         importing += usize::from(exports.has_imports);
+        for i in host::imports(&case.wasm) {
+            let kind = match i.definition {
+                Some(host::Definition::Func(_)) => "func",
+                Some(host::Definition::Memory(m)) if m.shared => "shared memory",
+                Some(host::Definition::Memory(_)) => "memory",
+                Some(host::Definition::Table(_)) => "table",
+                Some(host::Definition::ConstF64(_)) => "global",
+                None => unreachable!("checked above"),
+            };
+            *kinds.entry(kind).or_default() += 1;
+        }
         ref_calls += case
             .plan
             .calls
@@ -293,5 +306,9 @@ fn generated_modules_are_valid_and_import_only_the_host() {
         importing > modules / 4 && importing < modules * 3 / 4,
         "{importing} of {modules} import"
     );
+    // Every kind of definition the host has is imported by some module.
+    for kind in ["func", "memory", "shared memory", "table", "global"] {
+        assert!(kinds.get(kind).is_some_and(|n| *n > 3), "{kind}: {kinds:?}");
+    }
     assert!(ref_calls > 0);
 }

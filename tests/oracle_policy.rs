@@ -404,20 +404,171 @@ fn host_imports_agree_in_every_mode() {
     );
 }
 
+/// Memories and tables imported from `env` (made fresh, of the declared
+/// type, as WAMR's built-in `env` does) and libc-builtin's f64 globals:
+/// used from Wasm code, exported again, grown to their maximum and past it.
+const HOST_STATE: &str = r#"
+(module
+  (import "global" "NaN" (global $nan f64))
+  (import "global" "Infinity" (global $inf f64))
+  (import "env" "memory" (memory $m 1 2))
+  (import "env" "table" (table $t 1 8 funcref))
+  (export "memory" (memory $m))
+  (export "inf" (global $inf))
+  (func $f (result i32) i32.const 7)
+  (elem declare func $f)
+  (func (export "consts") (result f64 f64) global.get $nan global.get $inf)
+  (func (export "store") (param i32 i64) local.get 0 local.get 1 i64.store)
+  (func (export "load_end") (result i64) i32.const 131064 i64.load)
+  (func (export "grow") (result i32 i32 i32)
+    i32.const 1 memory.grow i32.const 1 memory.grow memory.size)
+  (func (export "table") (result i32 i32 i32)
+    ref.func $f i32.const 7 table.grow $t
+    ref.null func i32.const 1 table.grow $t
+    table.size $t)
+  (func (export "call") (result i32) i32.const 1 call_indirect $t (result i32)))
+"#;
+
+#[test]
+fn host_memories_tables_and_globals_agree_in_every_mode() {
+    let wasm = wat::parse_str(HOST_STATE).unwrap();
+    use wasmsieve::wasm::host;
+    assert_eq!(host::undefined_imports(&wasm), 0);
+    assert!(
+        !host::imports_functions(&wasm),
+        "stock iwasm defines all of these"
+    );
+    let call = |export: &str, args: Vec<Val>| PlannedCall {
+        export: export.into(),
+        args,
+    };
+    let plan = CallPlan {
+        calls: vec![
+            call("consts", vec![]),
+            // Past the end of the one page the import declares: a trap.
+            call("load_end", vec![]),
+            call("store", vec![Val::I32(65528), Val::I64(-2)]),
+            call("grow", vec![]),
+            call("store", vec![Val::I32(131064), Val::I64(0x1234)]),
+            call("load_end", vec![]),
+            call("table", vec![]),
+            call("call", vec![]),
+        ],
+        memories: vec!["memory".into()],
+        globals: vec!["inf".into()],
+    };
+    let mut names: Vec<&str> = wasmsieve::engines::runtimes_built();
+    names.extend(["wamr-aot-opts", "faulty"]);
+    let mut d = differ(&names);
+    let r = d.run(&wasm, &plan);
+    assert!(r.findings.is_empty(), "{}", describe(&r));
+    for (exec, cmp) in &r.comparisons {
+        assert_eq!(*cmp, Comparison::Agree, "{}: {}", exec.engine, describe(&r));
+        assert_eq!(exec.calls.len(), plan.calls.len(), "{}", exec.engine);
+    }
+    let results: Vec<&CallResult> = r.reference.calls.iter().map(|c| &c.result).collect();
+    let nan = f64::from_bits(0x7FF8_0000_0000_0000);
+    assert_eq!(
+        *results[0],
+        CallResult::Returned(vec![
+            Val::F64(nan.to_bits()),
+            Val::F64(f64::INFINITY.to_bits())
+        ])
+    );
+    assert!(matches!(
+        results[1],
+        CallResult::Trapped {
+            trap: Trap::MemoryOutOfBounds,
+            ..
+        }
+    ));
+    // Grown to its maximum of 2 pages, not past it.
+    assert_eq!(
+        *results[3],
+        CallResult::Returned(vec![Val::I32(1), Val::I32(-1), Val::I32(2)])
+    );
+    assert_eq!(*results[5], CallResult::Returned(vec![Val::I64(0x1234)]));
+    // 1 + 7 elements reach the maximum of 8: the next grow fails.
+    assert_eq!(
+        *results[6],
+        CallResult::Returned(vec![Val::I32(1), Val::I32(-1), Val::I32(8)])
+    );
+    assert_eq!(*results[7], CallResult::Returned(vec![Val::I32(7)]));
+
+    // A wrong imported memory after a call is found.
+    let faulty = HOST_STATE.replace("\"store\"", "\"wsv_fault_memory\"");
+    let wasm = wat::parse_str(&faulty).unwrap();
+    let mut plan = plan.clone();
+    for c in &mut plan.calls {
+        if c.export == "store" {
+            c.export = "wsv_fault_memory".into();
+        }
+    }
+    let mut d = differ(&["faulty"]);
+    let r = d.run(&wasm, &plan);
+    let f = single(&r);
+    assert_verdict(f, Symptom::MemoryMismatch, "bug", "wrong-result", &["P7"]);
+}
+
+/// A shared memory imported from `env` (as wasi-threads modules do), with
+/// atomics: compared in the modes built with threads, skipped in the others.
+#[test]
+fn host_shared_memory_agrees_where_threads_are_built() {
+    let wasm = wat::parse_str(
+        r#"(module
+          (import "env" "memory_shared" (memory $m 1 2 shared))
+          (export "memory" (memory $m))
+          (func (export "add") (param i32 i32) (result i32)
+            local.get 0 local.get 1 i32.atomic.rmw.add)
+          (func (export "notify") (param i32) (result i32)
+            local.get 0 i32.const 1 memory.atomic.notify)
+          (func (export "grow") (result i32 i32)
+            i32.const 1 memory.grow i32.const 1 memory.grow))"#,
+    )
+    .unwrap();
+    let plan = CallPlan::fixed(&wasm, 3).unwrap();
+    let mut names: Vec<&str> = wasmsieve::engines::runtimes_built();
+    names.push("faulty");
+    let mut d = differ(&names);
+    let r = d.run(&wasm, &plan);
+    assert!(r.findings.is_empty(), "{}", describe(&r));
+    let compared: Vec<&str> = r
+        .comparisons
+        .iter()
+        .map(|(exec, cmp)| {
+            assert_eq!(*cmp, Comparison::Agree, "{}: {}", exec.engine, describe(&r));
+            exec.engine.as_str()
+        })
+        .collect();
+    assert!(
+        compared.iter().any(|e| e.starts_with("wamr-")),
+        "{compared:?}"
+    );
+    for name in wasmsieve::engines::runtimes_built() {
+        let threads = wasmsieve::engines::info(name).unwrap().features.threads;
+        assert_eq!(compared.contains(&name), threads, "{name}");
+    }
+}
+
 /// The host defines exactly its table (names and types), and computes what
 /// it says: wrapping, canonical NaN.
 #[test]
 fn host_defines_exactly_its_table() {
     use wasmsieve::wasm::host;
-    let all = wat::parse_str(host::imports_wat()).unwrap();
+    let all = wat::parse_str(host::imports_wat(
+        &wasmsieve::wasm::features::FeatureSet::GENERATED,
+    ))
+    .unwrap();
     assert_eq!(host::undefined_imports(&all), 0);
     let others = wat::parse_str(
         r#"(module (import "host" "i32" (func (param i64) (result i32)))
                    (import "host" "g" (global i32))
+                   (import "global" "NaN" (global (mut f64)))
+                   (import "host" "memory" (memory 1))
                    (import "env" "nop" (func)))"#,
     )
     .unwrap();
-    assert_eq!(host::undefined_imports(&others), 3);
+    assert_eq!(host::undefined_imports(&others), 5);
     assert_eq!(host::call(0, &[Val::I32(i32::MAX)]), vec![Val::I32(-1)]);
     let nan = host::call(2, &[Val::F64(0x7ff0_0000_0000_0001)]);
     assert_eq!(nan, vec![Val::F64(f64::NAN.to_bits())]);

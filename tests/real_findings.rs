@@ -183,3 +183,17 @@ fn interpreters_crash_on_return_call_to_an_import() {
         );
     }
 }
+
+/// WAMR's export-global API misreads AoT instances of modules that import a
+/// global; the harness's shim reads them itself, so every mode observes the
+/// re-exported import and the own global alike (CallPlan::fixed observes both).
+#[test]
+fn aot_exported_globals_of_a_module_importing_one_are_read_right() {
+    let file = "aot-export-global-api-ignores-imports.wat";
+    let path = format!("{}/corpus/findings/{file}", env!("CARGO_MANIFEST_DIR"));
+    let wasm = wasmsieve::wasm::read_module(std::path::Path::new(&path)).unwrap();
+    let plan = CallPlan::fixed(&wasm, 1).unwrap();
+    assert_eq!(plan.globals, ["inf", "own"]);
+    let findings = findings_of(file, &wasmsieve::engines::runtimes_built());
+    assert!(findings.is_empty(), "{:#?}", details(&findings));
+}

@@ -11,11 +11,11 @@ use wasmi::{AsContext, AsContextMut, Config, Linker, Module, Store, StoreContext
 /// finding says "reference suspect".
 pub struct Wasmi {
     engine: wasmi::Engine,
-    /// The host's definitions (`crate::wasm::host`).
+    /// The host's functions (`crate::wasm::host`).
     linker: Linker<()>,
     module: Option<Module>,
-    /// Imports of the module loaded last that the host does not define.
-    undefined_imports: usize,
+    /// Imports of the module loaded last and their definitions.
+    imports: Vec<host::Import>,
     store: Option<Store<()>>,
 }
 
@@ -64,7 +64,7 @@ impl Wasmi {
             engine,
             linker,
             module: None,
-            undefined_imports: 0,
+            imports: vec![],
             store: None,
         }
     }
@@ -147,29 +147,83 @@ impl Engine for Wasmi {
         self.module = None;
         self.store = None;
         self.module = Some(Module::new(&self.engine, wasm).map_err(|e| e.to_string())?);
-        self.undefined_imports = host::undefined_imports(wasm);
+        self.imports = host::imports(wasm);
         Ok(())
     }
 
     fn instantiate(&mut self) -> Result<Box<dyn Instance + '_>, (Trap, String)> {
         let module = self.module.as_ref().expect("load before instantiate");
-        if self.undefined_imports > 0 {
-            return Err((
-                Trap::Unlinkable,
-                crate::exec::unlinkable(self.undefined_imports),
-            ));
+        let undefined = self
+            .imports
+            .iter()
+            .filter(|i| i.definition.is_none())
+            .count();
+        if undefined > 0 {
+            return Err((Trap::Unlinkable, crate::exec::unlinkable(undefined)));
         }
         let mut store = Store::new(&self.engine, ());
         store
             .set_fuel(crate::exec::FUEL_PER_CALL)
             .expect("fuel enabled");
-        let instance = self
-            .linker
-            .instantiate_and_start(&mut store, module)
-            .map_err(|e| trap_of(&e))?;
+        let linked = match self.imports.iter().any(host::Import::is_state) {
+            false => self.linker.instantiate_and_start(&mut store, module),
+            true => {
+                let mut linker = self.linker.clone();
+                define_state(&mut linker, &mut store, &self.imports)
+                    .and_then(|()| linker.instantiate_and_start(&mut store, module))
+            }
+        };
+        let instance = linked.map_err(|e| trap_of(&e))?;
         let store = self.store.insert(store);
         Ok(Box::new(WasmiInstance { store, instance }))
     }
+}
+
+/// Defines in `store` the host's fresh memories, tables and globals for the
+/// module's imports of them (its functions are in the linker already).
+/// Shared memories never get here: wasmi has no threads, so such a module
+/// does not load.
+fn define_state(
+    linker: &mut Linker<()>,
+    store: &mut Store<()>,
+    imports: &[host::Import],
+) -> Result<(), wasmi::Error> {
+    use host::Definition as D;
+    use wasmi::{
+        Extern, Global, Memory, MemoryType, Mutability, Nullable, Ref, RefType, Table, TableType,
+    };
+    for i in imports {
+        let item: Extern = match &i.definition {
+            Some(D::Memory(m)) => {
+                let mut b = MemoryType::builder();
+                b.min(m.initial).max(m.maximum).memory64(m.memory64);
+                if let Some(p) = m.page_size_log2 {
+                    b.page_size_log2(p as u8);
+                }
+                Memory::new(&mut *store, b.build()?)?.into()
+            }
+            Some(D::Table(t)) => {
+                let (element, null) = match t.element_type == wasmparser::RefType::EXTERNREF {
+                    true => (RefType::Extern, Ref::Extern(Nullable::Null)),
+                    false => (RefType::Func, Ref::Func(Nullable::Null)),
+                };
+                let ty = match t.table64 {
+                    true => TableType::new64(element, t.initial, t.maximum),
+                    false => TableType::new(element, t.initial as u32, t.maximum.map(|m| m as u32)),
+                };
+                Table::new(&mut *store, ty, null)?.into()
+            }
+            Some(D::ConstF64(bits)) => Global::new(
+                &mut *store,
+                wasmi::Val::F64(wasmi::F64::from_bits(*bits)),
+                Mutability::Const,
+            )
+            .into(),
+            Some(D::Func(_)) | None => continue,
+        };
+        linker.define(&i.module, &i.name, item)?;
+    }
+    Ok(())
 }
 
 struct WasmiInstance<'a> {

@@ -13,11 +13,11 @@ use wasmtime::{
 /// limits make it always finish.
 pub struct Wasmtime {
     engine: wasmtime::Engine,
-    /// The host's definitions (`crate::wasm::host`).
+    /// The host's functions (`crate::wasm::host`).
     linker: Linker<StoreLimits>,
     module: Option<Module>,
-    /// Imports of the module loaded last that the host does not define.
-    undefined_imports: usize,
+    /// Imports of the module loaded last and their definitions.
+    imports: Vec<host::Import>,
     store: Option<Store<StoreLimits>>,
     /// Where the last instantiation trapped.
     trap_site: Option<u32>,
@@ -84,7 +84,7 @@ impl Wasmtime {
             engine,
             linker,
             module: None,
-            undefined_imports: 0,
+            imports: vec![],
             store: None,
             trap_site: None,
         })
@@ -175,7 +175,7 @@ impl Engine for Wasmtime {
         self.store = None;
         let m = Module::new(&self.engine, wasm).map_err(|e| format!("{e:#}"))?;
         self.module = Some(m);
-        self.undefined_imports = host::undefined_imports(wasm);
+        self.imports = host::imports(wasm);
         Ok(())
     }
 
@@ -185,8 +185,13 @@ impl Engine for Wasmtime {
 
     fn instantiate(&mut self) -> Result<Box<dyn Instance + '_>, (Trap, String)> {
         let module = self.module.as_ref().expect("load before instantiate");
-        if self.undefined_imports > 0 {
-            return Err((Trap::Unlinkable, unlinkable(self.undefined_imports)));
+        let undefined = self
+            .imports
+            .iter()
+            .filter(|i| i.definition.is_none())
+            .count();
+        if undefined > 0 {
+            return Err((Trap::Unlinkable, unlinkable(undefined)));
         }
         let limits = StoreLimitsBuilder::new()
             .memory_size(64 << 20)
@@ -198,7 +203,15 @@ impl Engine for Wasmtime {
             .set_fuel(crate::exec::FUEL_PER_CALL)
             .expect("fuel enabled");
         self.trap_site = None;
-        let instance = self.linker.instantiate(&mut store, module).map_err(|e| {
+        let linked = match self.imports.iter().any(host::Import::is_state) {
+            false => self.linker.instantiate(&mut store, module),
+            true => {
+                let mut linker = self.linker.clone();
+                define_state(&mut linker, &mut store, &self.imports)
+                    .and_then(|()| linker.instantiate(&mut store, module))
+            }
+        };
+        let instance = linked.map_err(|e| {
             self.trap_site = trap_site_of(&e);
             trap_of(&e)
         })?;
@@ -209,6 +222,58 @@ impl Engine for Wasmtime {
             trap_site: None,
         }))
     }
+}
+
+/// Defines in `store` the host's fresh memories, tables and globals for the
+/// module's imports of them (its functions are in the linker already).
+fn define_state(
+    linker: &mut Linker<StoreLimits>,
+    store: &mut Store<StoreLimits>,
+    imports: &[host::Import],
+) -> wasmtime::Result<()> {
+    use host::Definition as D;
+    use wasmtime::{
+        Extern, Global, GlobalType, Memory, Mutability, Ref, RefType, Table, TableType,
+    };
+    for i in imports {
+        let item: Extern = match &i.definition {
+            Some(D::Memory(m)) => {
+                let mut b = wasmtime::MemoryTypeBuilder::new();
+                b.min(m.initial)
+                    .max(m.maximum)
+                    .memory64(m.memory64)
+                    .shared(m.shared);
+                if let Some(p) = m.page_size_log2 {
+                    b.page_size_log2(p as u8);
+                }
+                let ty = b.build()?;
+                match m.shared {
+                    true => wasmtime::SharedMemory::new(store.engine(), ty)?.into(),
+                    false => Memory::new(&mut *store, ty)?.into(),
+                }
+            }
+            Some(D::Table(t)) => {
+                let (element, null) = match t.element_type == wasmparser::RefType::EXTERNREF {
+                    true => (RefType::EXTERNREF, Ref::Extern(None)),
+                    false => (RefType::FUNCREF, Ref::Func(None)),
+                };
+                let ty = match t.table64 {
+                    true => TableType::new64(element, t.initial, t.maximum),
+                    false => TableType::new(element, t.initial as u32, t.maximum.map(|m| m as u32)),
+                };
+                Table::new(&mut *store, ty, null)?.into()
+            }
+            Some(D::ConstF64(bits)) => Global::new(
+                &mut *store,
+                GlobalType::new(wasmtime::ValType::F64, Mutability::Const),
+                wasmtime::Val::F64(*bits),
+            )?
+            .into(),
+            Some(D::Func(_)) | None => continue,
+        };
+        linker.define(&*store, &i.module, &i.name, item)?;
+    }
+    Ok(())
 }
 
 struct WasmtimeInstance<'a> {

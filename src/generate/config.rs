@@ -6,10 +6,18 @@ use crate::wasm::host;
 use arbitrary::Unstructured;
 use std::sync::OnceLock;
 
-/// The host's definitions as wasm-smith takes them: a module of imports.
-fn host_imports() -> &'static [u8] {
-    static BYTES: OnceLock<Vec<u8>> = OnceLock::new();
-    BYTES.get_or_init(|| wat::parse_str(host::imports_wat()).expect("the host's imports parse"))
+/// The host's definitions as wasm-smith takes them: a module of imports and
+/// how many it lists, one per combination of the features that change which
+/// are listed.
+fn host_imports(f: &FeatureSet) -> &'static (Vec<u8>, usize) {
+    static MODULES: [OnceLock<(Vec<u8>, usize)>; 8] = [const { OnceLock::new() }; 8];
+    let slot =
+        usize::from(f.threads) | usize::from(f.memory64) << 1 | usize::from(f.reference_types) << 2;
+    MODULES[slot].get_or_init(|| {
+        let wasm = wat::parse_str(host::imports_wat(f)).expect("the host's imports parse");
+        let n = host::imports(&wasm).len();
+        (wasm, n)
+    })
 }
 
 /// Knobs of generation. The Wasm features come from the one feature set
@@ -43,7 +51,8 @@ pub struct GenConfig {
     pub max_instructions: usize,
     pub min_globals: usize,
     pub custom_sections: bool,
-    /// Modules may import the host's functions (with `swarm`, half of them).
+    /// Modules may import the host's definitions (`crate::wasm::host`;
+    /// with `swarm`, half of them).
     pub host_imports: bool,
 }
 
@@ -126,9 +135,12 @@ impl GenConfig {
         // engine links them alike) and whose every item is observable.
         // Half the modules import (swarm, as features): host calls cost
         // engine crossings, and modules without imports explore the rest.
+        // wasm-smith takes each listed import or not (a coin each), within
+        // the memory and table limits of the drawn features.
         if self.host_imports && (!self.swarm || u.arbitrary::<bool>()?) {
-            c.available_imports = Some(host_imports().to_vec());
-            c.max_imports = host::FUNCS.len();
+            let (wasm, n) = host_imports(&f);
+            c.available_imports = Some(wasm.clone());
+            c.max_imports = *n;
         } else {
             c.max_imports = 0;
         }
@@ -152,6 +164,31 @@ impl GenConfig {
         }
         if self.swarm && u.ratio(1u8, 16u8)? {
             c.max_instructions = c.max_instructions.max(1024);
+        }
+        // Swarm over instruction kinds, one module in four: each kind kept
+        // or left out, so that rare ones come densely (wasm-smith picks
+        // uniformly among what is valid: in 3,000 default modules
+        // `memory.copy` appeared in 3).
+        if self.swarm && u.ratio(1u8, 4u8)? {
+            use wasm_smith::InstructionKind as K;
+            let mut kinds = vec![];
+            for k in [
+                K::Numeric,
+                K::Vector,
+                K::Reference,
+                K::Parametric,
+                K::Variable,
+                K::Table,
+                K::Memory,
+                K::Control,
+            ] {
+                if u.arbitrary::<bool>()? {
+                    kinds.push(k);
+                }
+            }
+            if !kinds.is_empty() {
+                c.allowed_instructions = wasm_smith::InstructionKinds::new(&kinds);
+            }
         }
         c.generate_custom_sections = self.custom_sections;
         c.max_memories = 1;

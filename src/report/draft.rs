@@ -376,7 +376,7 @@ fn section_commands(s: &mut String, m: &Material) {
         let _ = writeln!(s, "{c}");
     }
     let _ = writeln!(s, "```\n");
-    if crate::generate::plan::Exports::read(&m.wasm).is_ok_and(|e| e.has_imports) {
+    if crate::wasm::host::imports_functions(&m.wasm) {
         let names: Vec<String> = crate::wasm::host::FUNCS
             .iter()
             .map(|f| format!("`{}.{}`", crate::wasm::host::MODULE, f.name))

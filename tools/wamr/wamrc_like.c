@@ -4,7 +4,8 @@
  *
  *   wsv-wamrc [--opt-level=N] [--size-level=N] [--bounds-checks=N]
  *             [--stack-bounds-checks=N] [--enable-tail-call]
- *             [--enable-extended-const] [--disable-simd] -o OUT.aot IN.wasm
+ *             [--enable-extended-const] [--disable-simd] [--enable-segue]
+ *             [--disable-llvm-jump-tables] -o OUT.aot IN.wasm
  *
  * then applies wamrc's own implications (bulk memory brings bulk-memory-opt,
  * reference types bring overlong call_indirect) and writes the .aot. */
@@ -23,7 +24,7 @@ usage(void)
             "usage: wsv-wamrc [--opt-level=N] [--size-level=N] "
             "[--bounds-checks=N] [--stack-bounds-checks=N] "
             "[--enable-tail-call] [--enable-extended-const] [--disable-simd] "
-            "-o OUT.aot IN.wasm\n");
+            "[--enable-segue] [--disable-llvm-jump-tables] -o OUT.aot IN.wasm\n");
     return 2;
 }
 
@@ -79,6 +80,10 @@ main(int argc, char **argv)
             o.enable_extended_const = true;
         else if (!strcmp(argv[0], "--disable-simd"))
             o.enable_simd = false;
+        else if (!strcmp(argv[0], "--enable-segue"))
+            o.segue_flags = 0x1F1F; /* wamrc's "all flags" */
+        else if (!strcmp(argv[0], "--disable-llvm-jump-tables"))
+            o.disable_llvm_jump_tables = true;
         else
             return usage();
     }

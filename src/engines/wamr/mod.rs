@@ -75,6 +75,8 @@ struct WsvAotOptions {
     opt_level: u32,
     size_level: u32,
     bounds_checks: u32,
+    segue: u32,
+    no_jump_tables: u32,
 }
 
 #[repr(C)]
@@ -500,6 +502,12 @@ pub struct AotOptions {
     /// without software checks would read host memory; the shim refuses other
     /// values. 0 or 1 for `aot-hw` (0 is its default, as wamrc's on x86-64).
     pub bounds_checks: u32,
+    /// Linear memory addressed through the GS segment register, for every
+    /// load and store kind (`--enable-segue`; x86-64 Linux, where the AoT
+    /// runtime sets GS to the memory base on every call).
+    pub segue: bool,
+    /// No LLVM jump tables for `br_table` (`--disable-llvm-jump-tables`).
+    pub no_jump_tables: bool,
 }
 
 impl Default for AotOptions {
@@ -508,6 +516,8 @@ impl Default for AotOptions {
             opt_level: 3,
             size_level: 3,
             bounds_checks: 1,
+            segue: false,
+            no_jump_tables: false,
         }
     }
 }
@@ -552,7 +562,27 @@ impl AotOptions {
             opt_level: (h % 4) as u32,
             size_level: ((h >> 8) % 4) as u32,
             bounds_checks: 1,
+            segue: (h >> 44) & 1 == 1,
+            no_jump_tables: (h >> 48) & 1 == 1,
         }
+    }
+
+    /// The same options as wamrc's command line (without the feature flags a
+    /// module needs).
+    pub fn wamrc_args(&self) -> String {
+        let mut a = format!(
+            "--bounds-checks={b} --stack-bounds-checks={b} --opt-level={} --size-level={}",
+            self.opt_level,
+            self.size_level,
+            b = self.bounds_checks
+        );
+        if self.segue {
+            a.push_str(" --enable-segue");
+        }
+        if self.no_jump_tables {
+            a.push_str(" --disable-llvm-jump-tables");
+        }
+        a
     }
 }
 
@@ -574,6 +604,8 @@ pub fn compile_aot_in(mode: Mode, wasm: &[u8], opts: &AotOptions) -> Result<Vec<
         opt_level: opts.opt_level,
         size_level: opts.size_level,
         bounds_checks: opts.bounds_checks,
+        segue: opts.segue.into(),
+        no_jump_tables: opts.no_jump_tables.into(),
     };
     let mut err = [0 as c_char; ERR_LEN];
     let mut out_len = 0u32;
@@ -831,8 +863,13 @@ impl Engine for Wamr {
     fn artifacts(&self) -> Vec<(String, Vec<u8>)> {
         let o = &self.aot_options;
         let options = format!(
-            "opt_level={} size_level={} bounds_checks={} (wamrc --opt-level={} --size-level={} --bounds-checks={})\n",
-            o.opt_level, o.size_level, o.bounds_checks, o.opt_level, o.size_level, o.bounds_checks
+            "opt_level={} size_level={} bounds_checks={} segue={} no_jump_tables={} (wamrc {})\n",
+            o.opt_level,
+            o.size_level,
+            o.bounds_checks,
+            o.segue,
+            o.no_jump_tables,
+            o.wamrc_args()
         );
         self.aot
             .iter()

@@ -113,12 +113,7 @@ pub fn stock_repro(engine: &str, wasm: &[u8]) -> Option<StockRepro> {
         wamrc: options.map(|o| {
             // As the harness's compiler (csrc/wsv_shim.c): stack checks follow
             // the memory bounds checks; tail calls and extended const on.
-            let mut w = format!(
-                "--bounds-checks={b} --stack-bounds-checks={b} --opt-level={} --size-level={} --enable-extended-const",
-                o.opt_level,
-                o.size_level,
-                b = o.bounds_checks
-            );
+            let mut w = format!("{} --enable-extended-const", o.wamrc_args());
             if needs.has("tail-call") {
                 w.push_str(" --enable-tail-call");
             }

@@ -465,7 +465,7 @@ pub fn check(
         reproduces: None,
         why: String::new(),
     };
-    if crate::generate::plan::Exports::read(wasm).is_ok_and(|e| e.has_imports) {
+    if crate::wasm::host::imports_functions(wasm) {
         checked.why =
             "the module imports the harness's host functions, which stock iwasm does not define"
                 .into();
