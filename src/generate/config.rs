@@ -165,31 +165,6 @@ impl GenConfig {
         if self.swarm && u.ratio(1u8, 16u8)? {
             c.max_instructions = c.max_instructions.max(1024);
         }
-        // Swarm over instruction kinds, one module in four: each kind kept
-        // or left out, so that rare ones come densely (wasm-smith picks
-        // uniformly among what is valid: in 3,000 default modules
-        // `memory.copy` appeared in 3).
-        if self.swarm && u.ratio(1u8, 4u8)? {
-            use wasm_smith::InstructionKind as K;
-            let mut kinds = vec![];
-            for k in [
-                K::Numeric,
-                K::Vector,
-                K::Reference,
-                K::Parametric,
-                K::Variable,
-                K::Table,
-                K::Memory,
-                K::Control,
-            ] {
-                if u.arbitrary::<bool>()? {
-                    kinds.push(k);
-                }
-            }
-            if !kinds.is_empty() {
-                c.allowed_instructions = wasm_smith::InstructionKinds::new(&kinds);
-            }
-        }
         c.generate_custom_sections = self.custom_sections;
         c.max_memories = 1;
         c.max_memory32_bytes = self.max_memory_bytes;
