@@ -97,6 +97,9 @@ const MODES: &[Mode] = &[
             ("WSV_WAMR_COMPILER", "1"),
             ("WSV_AOT_SIMD", "1"),
             ("WAMR_BUILD_MEMORY64", "1"),
+            // The runtime of wasi-threads and pthread builds: it loads code
+            // compiled with `--enable-multi-thread`, drawn per module.
+            ("WAMR_BUILD_THREAD_MGR", "1"),
         ],
     },
     // Hardware bounds checks (WAMR's default on x86-64, tier A): 8 GiB
@@ -137,6 +140,7 @@ const MODES: &[Mode] = &[
             ("WSV_WAMR_COMPILER", "1"),
             ("WSV_AOT_SIMD", "1"),
             ("WAMR_DISABLE_HW_BOUND_CHECK", "0"),
+            ("WAMR_BUILD_THREAD_MGR", "1"),
         ],
     },
 ];

@@ -528,6 +528,9 @@ shim_compile(const uint8_t *wasm, uint32_t len, const wsv_aot_options *opts,
     /* As wamrc's --enable-segue: every load and store kind (its 0x1F1F). */
     o.segue_flags = opts->segue ? 0x1F1F : 0;
     o.disable_llvm_jump_tables = opts->no_jump_tables != 0;
+    /* As wamrc --enable-multi-thread: suspend-flag checks at loop back
+       edges (the AoT builds have the thread manager that loads such code). */
+    o.enable_thread_mgr = opts->multi_thread != 0;
 #if WSV_HW_BOUND_CHECK
     /* As wamrc: native stack checks follow the memory bounds checks (the
        native stack has guard pages too). */

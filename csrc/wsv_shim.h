@@ -23,6 +23,7 @@ typedef struct wsv_aot_options {
     uint32_t bounds_checks; /* 1: software bounds checks in emitted code */
     uint32_t segue;         /* 1: linear memory through GS (wamrc --enable-segue) */
     uint32_t no_jump_tables; /* 1: wamrc --disable-llvm-jump-tables */
+    uint32_t multi_thread;  /* 1: wamrc --enable-multi-thread */
 } wsv_aot_options;
 
 /* A host function for imports: its import name and WAMR signature ("(i)i";

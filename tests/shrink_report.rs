@@ -548,21 +548,13 @@ fn every_bucket_report_renders() {
         (
             "wamr-aot-hw",
             "hardware bounds checks",
-            format!(
-                "wamrc --bounds-checks={b} --stack-bounds-checks={b} --opt-level={} --size-level={}",
-                hw.opt_level,
-                hw.size_level,
-                b = hw.bounds_checks
-            ),
+            format!("wamrc {}", hw.wamrc_args()),
             "wamr-aot-hw",
         ),
         (
             "wamr-aot-opts",
             "options drawn per module",
-            format!(
-                "wamrc --bounds-checks=1 --stack-bounds-checks=1 --opt-level={} --size-level={}",
-                drawn.opt_level, drawn.size_level
-            ),
+            format!("wamrc {}", drawn.wamrc_args()),
             "wamr-aot",
         ),
     ] {

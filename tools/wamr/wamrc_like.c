@@ -5,7 +5,8 @@
  *   wsv-wamrc [--opt-level=N] [--size-level=N] [--bounds-checks=N]
  *             [--stack-bounds-checks=N] [--enable-tail-call]
  *             [--enable-extended-const] [--disable-simd] [--enable-segue]
- *             [--disable-llvm-jump-tables] -o OUT.aot IN.wasm
+ *             [--disable-llvm-jump-tables] [--enable-multi-thread]
+ *             -o OUT.aot IN.wasm
  *
  * then applies wamrc's own implications (bulk memory brings bulk-memory-opt,
  * reference types bring overlong call_indirect) and writes the .aot. */
@@ -24,7 +25,8 @@ usage(void)
             "usage: wsv-wamrc [--opt-level=N] [--size-level=N] "
             "[--bounds-checks=N] [--stack-bounds-checks=N] "
             "[--enable-tail-call] [--enable-extended-const] [--disable-simd] "
-            "[--enable-segue] [--disable-llvm-jump-tables] -o OUT.aot IN.wasm\n");
+            "[--enable-segue] [--disable-llvm-jump-tables] "
+            "[--enable-multi-thread] -o OUT.aot IN.wasm\n");
     return 2;
 }
 
@@ -84,6 +86,8 @@ main(int argc, char **argv)
             o.segue_flags = 0x1F1F; /* wamrc's "all flags" */
         else if (!strcmp(argv[0], "--disable-llvm-jump-tables"))
             o.disable_llvm_jump_tables = true;
+        else if (!strcmp(argv[0], "--enable-multi-thread"))
+            o.enable_thread_mgr = true; /* wamrc: bulk memory too, on already */
         else
             return usage();
     }

@@ -77,6 +77,7 @@ struct WsvAotOptions {
     bounds_checks: u32,
     segue: u32,
     no_jump_tables: u32,
+    multi_thread: u32,
 }
 
 #[repr(C)]
@@ -508,6 +509,10 @@ pub struct AotOptions {
     pub segue: bool,
     /// No LLVM jump tables for `br_table` (`--disable-llvm-jump-tables`).
     pub no_jump_tables: bool,
+    /// Code for a runtime with the thread manager: suspend-flag checks at
+    /// loop back edges (`--enable-multi-thread`, as wasi-threads modules
+    /// are compiled; the AoT builds have the thread manager).
+    pub multi_thread: bool,
 }
 
 impl Default for AotOptions {
@@ -518,6 +523,7 @@ impl Default for AotOptions {
             bounds_checks: 1,
             segue: false,
             no_jump_tables: false,
+            multi_thread: false,
         }
     }
 }
@@ -564,6 +570,7 @@ impl AotOptions {
             bounds_checks: 1,
             segue: (h >> 44) & 1 == 1,
             no_jump_tables: (h >> 48) & 1 == 1,
+            multi_thread: (h >> 52) & 1 == 1,
         }
     }
 
@@ -581,6 +588,9 @@ impl AotOptions {
         }
         if self.no_jump_tables {
             a.push_str(" --disable-llvm-jump-tables");
+        }
+        if self.multi_thread {
+            a.push_str(" --enable-multi-thread");
         }
         a
     }
@@ -606,6 +616,7 @@ pub fn compile_aot_in(mode: Mode, wasm: &[u8], opts: &AotOptions) -> Result<Vec<
         bounds_checks: opts.bounds_checks,
         segue: opts.segue.into(),
         no_jump_tables: opts.no_jump_tables.into(),
+        multi_thread: opts.multi_thread.into(),
     };
     let mut err = [0 as c_char; ERR_LEN];
     let mut out_len = 0u32;
@@ -863,12 +874,13 @@ impl Engine for Wamr {
     fn artifacts(&self) -> Vec<(String, Vec<u8>)> {
         let o = &self.aot_options;
         let options = format!(
-            "opt_level={} size_level={} bounds_checks={} segue={} no_jump_tables={} (wamrc {})\n",
+            "opt_level={} size_level={} bounds_checks={} segue={} no_jump_tables={} multi_thread={} (wamrc {})\n",
             o.opt_level,
             o.size_level,
             o.bounds_checks,
             o.segue,
             o.no_jump_tables,
+            o.multi_thread,
             o.wamrc_args()
         );
         self.aot

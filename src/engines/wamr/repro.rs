@@ -88,7 +88,7 @@ pub fn stock_repro(engine: &str, wasm: &[u8]) -> Option<StockRepro> {
     if !mode.hw_bound_check() {
         flags.push(("WAMR_DISABLE_HW_BOUND_CHECK", "1"));
     }
-    // No WASI (generated modules import nothing); SIMD only where the mode
+    // No WASI (generated modules import none of it); SIMD only where the mode
     // runs it, which also avoids product-mini's online SIMDe fetch; extended
     // const as every wasmsieve build (product-mini's default is off).
     flags.push(("WAMR_BUILD_LIBC_WASI", "0"));
@@ -105,6 +105,10 @@ pub fn stock_repro(engine: &str, wasm: &[u8]) -> Option<StockRepro> {
         if needs.has(feature) {
             flags.push((flag, "1"));
         }
+    }
+    // Code compiled with --enable-multi-thread loads only with the thread manager.
+    if options.is_some_and(|o| o.multi_thread) {
+        flags.push(("WAMR_BUILD_THREAD_MGR", "1"));
     }
     Some(StockRepro {
         title,
