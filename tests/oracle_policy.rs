@@ -1436,3 +1436,31 @@ fn unaligned_atomics_trap_alike() {
         describe(&r)
     );
 }
+
+/// One cause met first in a module that needs a tier-B feature (a bug by P8)
+/// and then in a tier-A module goes up to security, with the tier-A module
+/// kept as its reproducer; a later, less severe hit is only counted.
+#[test]
+fn a_later_hit_in_a_more_severe_bucket_promotes_the_finding() {
+    let mut d = differ(&["faulty"]);
+    let tier_b = run(
+        &mut d,
+        r#"(module (func $g) (func (export "wsv_fault_segv") return_call $g))"#,
+    );
+    let tier_a = run(&mut d, r#"(module (func (export "wsv_fault_segv")))"#);
+    let (b, a) = (single(&tier_b), single(&tier_a));
+    assert_eq!(b.signature, a.signature);
+    assert_eq!(b.verdict.bucket.as_str(), "bug", "{:?}", b.verdict);
+    assert_eq!(a.verdict.bucket.as_str(), "security", "{:?}", a.verdict);
+    let mut s = wasmsieve::store::Summary::new(&["faulty".to_string()], 0);
+    assert!(s.record_finding(b, 1.0));
+    assert!(s.record_finding(a, 2.0), "the security hit is kept whole");
+    assert!(
+        !s.record_finding(b, 3.0),
+        "a less severe hit is only counted"
+    );
+    assert_eq!(s.unique.len(), 1);
+    let u = &s.unique[0];
+    assert_eq!((u.bucket.as_str(), u.hits), ("security", 3));
+    assert_eq!(u.path, format!("findings/security/{}", a.id));
+}

@@ -197,3 +197,34 @@ fn aot_exported_globals_of_a_module_importing_one_are_read_right() {
     let findings = findings_of(file, &wasmsieve::engines::runtimes_built());
     assert!(findings.is_empty(), "{:#?}", details(&findings));
 }
+
+#[test]
+fn aot_memory64_grow_by_a_wide_delta_fails_but_grows() {
+    let findings = findings_of(
+        "aot-memory64-grow-wide-delta.wat",
+        &["wamr-classic", "wamr-aot"],
+    );
+    assert_eq!(
+        findings.len(),
+        1,
+        "fixed in this WAMR? {:#?}",
+        details(&findings)
+    );
+    let f = &findings[0];
+    assert_eq!(f.engine, "wamr-aot");
+    assert_eq!(
+        f.divergence.symptom,
+        Symptom::WrongValue,
+        "{}",
+        f.divergence.detail
+    );
+    assert_eq!(
+        (f.verdict.bucket.as_str(), f.verdict.kind.as_str()),
+        ("bug", "miscompile")
+    );
+    assert!(
+        f.divergence.detail.contains("i64:-1, i64:1"),
+        "{}",
+        f.divergence.detail
+    );
+}

@@ -9,6 +9,7 @@ pub mod config;
 pub mod edges;
 pub mod mutate;
 pub mod plan;
+pub mod probes;
 pub mod sweep;
 
 use arbitrary::Unstructured;
@@ -30,7 +31,13 @@ pub fn generate(data: &[u8], cfg: &GenConfig) -> arbitrary::Result<TestCase> {
     module
         .ensure_termination(cfg.termination_fuel)
         .map_err(|_| arbitrary::Error::IncorrectFormat)?;
-    let wasm = module.to_bytes();
+    let mut wasm = module.to_bytes();
+    // One module with a memory in four gets the bulk-memory probes.
+    if cfg.swarm && u.ratio(1u8, 4u8)? {
+        if let Some(probed) = probes::add(&wasm) {
+            wasm = probed;
+        }
+    }
     // WAMR documents names containing NUL as unsupported ("LIMITATION" in
     // wasm_check_utf8_str): such a module would only rediscover that. An
     // atomic wait on a shared memory blocks its only thread for its timeout

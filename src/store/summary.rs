@@ -327,7 +327,11 @@ impl Summary {
         true
     }
 
-    /// Counts a finding; `true` when its signature is new (keep it whole).
+    /// Counts a finding; `true` when it is to be kept whole: its signature is
+    /// new, or this hit lands in a more severe bucket than the ones before.
+    /// The same cause first met in a module that needs a tier-B feature is a
+    /// bug (P8); met again in a tier-A module it is security, and that module
+    /// becomes the finding's reproducer (the earlier folder stays).
     pub fn record_finding(&mut self, f: &Finding, now_seconds: f64) -> bool {
         *self
             .findings
@@ -337,7 +341,18 @@ impl Summary {
             .or_default() += 1;
         if let Some(u) = self.unique.iter_mut().find(|u| u.signature == f.signature) {
             u.hits += 1;
-            return false;
+            // Bucket's order is its severity, security first.
+            if f.verdict.bucket >= u.bucket {
+                return false;
+            }
+            u.id = f.id.clone();
+            u.bucket = f.verdict.bucket;
+            u.kind = f.verdict.kind.clone();
+            u.engine = f.engine.clone();
+            u.clauses = f.verdict.clauses.clone();
+            u.rule = f.verdict.rule.clone();
+            u.path = format!("findings/{}/{}", f.verdict.bucket, f.id);
+            return true;
         }
         self.unique.push(UniqueFinding {
             id: f.id.clone(),
