@@ -4,7 +4,7 @@
 //! on every case), the cost of isolation, the default campaign with one and
 //! two jobs, and where a test case's time goes.
 
-use super::{CampaignConfig, Outcome, STAGE_SHRINK};
+use super::{CampaignConfig, Outcome};
 use crate::engines;
 use crate::exec::{End, Executor};
 use crate::generate::{self, GenConfig, TestCase};
@@ -52,9 +52,6 @@ fn completed<'a>(w: &mut dyn Executor, cases: &'a [TestCase]) -> Vec<&'a TestCas
 /// One measured campaign: compared modules per second and the summary.
 struct Measured {
     per_second: f64,
-    /// The same over the time not spent shrinking (one job): a new finding's
-    /// shrink is paid once per finding, and fills a short window.
-    per_second_unshrunk: f64,
     outcome: Outcome,
 }
 
@@ -64,6 +61,7 @@ fn campaign(
     jobs: usize,
     isolate: bool,
     reference_share: f64,
+    shrink: bool,
 ) -> anyhow::Result<Measured> {
     let out = std::env::temp_dir().join(format!(
         "wasmsieve-bench-{}-{}",
@@ -77,15 +75,16 @@ fn campaign(
     cfg.jobs = jobs;
     cfg.isolate = isolate;
     cfg.reference_share = reference_share;
+    if !shrink {
+        cfg.shrink_budget = Duration::ZERO;
+    }
     cfg.progress_every = Duration::from_secs(3600);
     let outcome = super::run(&cfg);
     let _ = std::fs::remove_dir_all(&out);
     let outcome = outcome?;
     let s = &outcome.summary;
-    let shrinking = s.time_by_stage.get(STAGE_SHRINK).copied().unwrap_or(0.0) / jobs as f64;
     Ok(Measured {
         per_second: s.modules_compared as f64 / s.elapsed_seconds.max(1e-9),
-        per_second_unshrunk: s.modules_compared as f64 / (s.elapsed_seconds - shrinking).max(1e-9),
         outcome,
     })
 }
@@ -144,7 +143,7 @@ pub fn run(cfg: &BenchConfig) -> anyhow::Result<()> {
     // would end the bench; the isolation cost is measured above instead.
     println!(
         "{:<16} {:>10} {:>14} {:>18}  time per stage",
-        "mode", "compared/s", "not shrinking", "old path (ref=all)"
+        "mode", "compared/s", "shrinking off", "old path (ref=all)"
     );
     for name in &cfg.modes {
         let m = campaign(
@@ -153,14 +152,25 @@ pub fn run(cfg: &BenchConfig) -> anyhow::Result<()> {
             1,
             true,
             super::DEFAULT_REFERENCE_SHARE,
+            true,
         )?;
-        let old = campaign(std::slice::from_ref(name), cfg.seconds, 1, true, 1.0)?;
+        // A new finding's shrink fills a short window: the same campaign
+        // without shrinking shows the steady rate.
+        let unshrunk = campaign(
+            std::slice::from_ref(name),
+            cfg.seconds,
+            1,
+            true,
+            super::DEFAULT_REFERENCE_SHARE,
+            false,
+        )?;
+        let old = campaign(std::slice::from_ref(name), cfg.seconds, 1, true, 1.0, true)?;
         let s = &m.outcome.summary;
         println!(
             "{:<16} {:>10.1} {:>14.1} {:>18.1}  {}",
             name,
             m.per_second,
-            m.per_second_unshrunk,
+            unshrunk.per_second,
             old.per_second,
             breakdown(&m)
         );
@@ -172,8 +182,22 @@ pub fn run(cfg: &BenchConfig) -> anyhow::Result<()> {
 
     let all = &cfg.default_engines;
     println!("\ndefault campaign ({}), shrinking on", all.join(", "));
-    let one = campaign(all, cfg.seconds, 1, true, super::DEFAULT_REFERENCE_SHARE)?;
-    let two = campaign(all, cfg.seconds, 2, true, super::DEFAULT_REFERENCE_SHARE)?;
+    let one = campaign(
+        all,
+        cfg.seconds,
+        1,
+        true,
+        super::DEFAULT_REFERENCE_SHARE,
+        true,
+    )?;
+    let two = campaign(
+        all,
+        cfg.seconds,
+        2,
+        true,
+        super::DEFAULT_REFERENCE_SHARE,
+        true,
+    )?;
     for (jobs, m) in [(1, &one), (2, &two)] {
         println!(
             "  {jobs} job(s): {:>8.1} compared modules/s   {}",

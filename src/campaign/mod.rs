@@ -19,9 +19,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// The stage name shrinking is timed under.
-pub(crate) const STAGE_SHRINK: &str = "shrinking";
-
 /// Campaign knobs (the CLI's `fuzz` flags).
 #[derive(Clone, Debug)]
 pub struct CampaignConfig {
@@ -506,7 +503,7 @@ fn shrink_lane(shared: &Shared, queue: std::sync::mpsc::Receiver<PathBuf>) {
         }
         add_time(
             &mut shared.state.lock().unwrap().time_by_stage,
-            STAGE_SHRINK,
+            "shrinking",
             t.elapsed(),
         );
     }
