@@ -146,25 +146,22 @@ pub fn run(cfg: &BenchConfig) -> anyhow::Result<()> {
         "mode", "compared/s", "shrinking off", "old path (ref=all)"
     );
     for name in &cfg.modes {
-        let m = campaign(
-            std::slice::from_ref(name),
-            cfg.seconds,
-            1,
-            true,
-            super::DEFAULT_REFERENCE_SHARE,
-            true,
-        )?;
+        // One job, isolated; the reference share and shrinking vary.
+        let one_mode = |share, shrink| {
+            campaign(
+                std::slice::from_ref(name),
+                cfg.seconds,
+                1,
+                true,
+                share,
+                shrink,
+            )
+        };
+        let m = one_mode(super::DEFAULT_REFERENCE_SHARE, true)?;
         // A new finding's shrink fills a short window: the same campaign
         // without shrinking shows the steady rate.
-        let unshrunk = campaign(
-            std::slice::from_ref(name),
-            cfg.seconds,
-            1,
-            true,
-            super::DEFAULT_REFERENCE_SHARE,
-            false,
-        )?;
-        let old = campaign(std::slice::from_ref(name), cfg.seconds, 1, true, 1.0, true)?;
+        let unshrunk = one_mode(super::DEFAULT_REFERENCE_SHARE, false)?;
+        let old = one_mode(1.0, true)?;
         let s = &m.outcome.summary;
         println!(
             "{:<16} {:>10.1} {:>14.1} {:>18.1}  {}",
