@@ -100,6 +100,10 @@ const MODES: &[Mode] = &[
             // The runtime of wasi-threads and pthread builds: it loads code
             // compiled with `--enable-multi-thread`, drawn per module.
             ("WAMR_BUILD_THREAD_MGR", "1"),
+            // Call-stack dumps: runs code compiled with stack frames
+            // (`--enable-dump-call-stack`, drawn per module) and dumps the
+            // frames on every trap, as such builds do.
+            ("WAMR_BUILD_DUMP_CALL_STACK", "1"),
         ],
     },
     // Hardware bounds checks (WAMR's default on x86-64, tier A): 8 GiB

@@ -279,7 +279,7 @@ ref_ok(wasm_valkind_t k)
    one back as 0 (wasm_externref_ref2obj): identity n travels as n + 1 so
    that no identity looks like either. A funcref is a function index, null
    NULL_REF (all ones in 32 bits), in the i32 slot. */
-static int
+static void
 to_val(wasm_val_t *v, wasm_valkind_t k, uint64_t bits)
 {
     v->kind = k;
@@ -292,13 +292,9 @@ to_val(wasm_val_t *v, wasm_valkind_t k, uint64_t bits)
             v->of.foreign = bits == WSV_REF_NULL ? (uintptr_t)-1 : (uintptr_t)bits + 1;
             break;
         default:
-            /* A non-null funcref would need an index the caller cannot know. */
-            if (bits != WSV_REF_NULL)
-                return 0;
-            v->of.i32 = -1;
+            v->of.i32 = bits == WSV_REF_NULL ? -1 : (int32_t)(uint32_t)bits;
             break;
     }
-    return 1;
 }
 
 static uint64_t
@@ -342,10 +338,11 @@ shim_call(void *instance, const char *name, const uint64_t *args, uint32_t nargs
     wasm_func_get_param_types(f, i->inst, pk);
     wasm_func_get_result_types(f, i->inst, rk);
     for (uint32_t k = 0; k < np; k++) {
-        if (!(kind_ok(pk[k]) || ref_ok(pk[k])) || !to_val(&pv[k], pk[k], args[k])) {
-            set_err(err, err_len, "unsupported param type or value");
+        if (!(kind_ok(pk[k]) || ref_ok(pk[k]))) {
+            set_err(err, err_len, "unsupported param type");
             return 2;
         }
+        to_val(&pv[k], pk[k], args[k]);
     }
     for (uint32_t k = 0; k < nr; k++) {
         if (!(kind_ok(rk[k]) || ref_ok(rk[k]))) {
@@ -497,6 +494,21 @@ shim_compile(const uint8_t *wasm, uint32_t len, const wsv_aot_options *opts,
         set_err(err, err_len, "opt_level and size_level must be 0..3");
         return NULL;
     }
+#if WASM_ENABLE_AOT_STACK_FRAME == 0
+    /* Frames compiled in need the runtime's side of them (the loader does
+       not check): refuse rather than run code this build cannot support. */
+    if (opts->call_stack) {
+        set_err(err, err_len,
+                "call-stack frames need a build with WAMR_BUILD_DUMP_CALL_STACK");
+        return NULL;
+    }
+#endif
+    /* Frames without their bounds-checks feature are pushed past the end
+       of their stack unchecked: not a supported configuration. */
+    if (opts->call_stack && !((opts->call_stack >> 1) & 1)) {
+        set_err(err, err_len, "call-stack frames without the bounds-checks feature");
+        return NULL;
+    }
     if (init_state != 1) {
         set_err(err, err_len, "runtime not initialized");
         return NULL;
@@ -525,6 +537,22 @@ shim_compile(const uint8_t *wasm, uint32_t len, const wsv_aot_options *opts,
     o.opt_level = opts->opt_level;
     o.size_level = opts->size_level;
     o.output_format = AOT_FORMAT_FILE;
+    /* wamrc's defaults, which also set a flag in every .aot it emits. */
+    aot_call_stack_features_init_default(&o.call_stack_features);
+    if (opts->call_stack) {
+        /* As wamrc --enable-dump-call-stack --call-stack-features=...,
+           including its choice of tiny frames when values are not kept. */
+        o.aux_stack_frame_type = AOT_STACK_FRAME_TYPE_STANDARD;
+        o.call_stack_features.bounds_checks = (opts->call_stack >> 1) & 1;
+        o.call_stack_features.ip = (opts->call_stack >> 2) & 1;
+        o.call_stack_features.func_idx = (opts->call_stack >> 3) & 1;
+        o.call_stack_features.trap_ip = (opts->call_stack >> 4) & 1;
+        o.call_stack_features.values = (opts->call_stack >> 5) & 1;
+        if (!o.call_stack_features.values) {
+            o.aux_stack_frame_type = AOT_STACK_FRAME_TYPE_TINY;
+            o.call_stack_features.frame_per_function = true;
+        }
+    }
     /* As wamrc's --enable-segue: every load and store kind (its 0x1F1F). */
     o.segue_flags = opts->segue ? 0x1F1F : 0;
     o.disable_llvm_jump_tables = opts->no_jump_tables != 0;

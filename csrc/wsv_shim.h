@@ -13,7 +13,7 @@
 /* Value kinds, as in WAMR's wasm_valkind_t: 0 i32, 1 i64, 2 f32, 3 f64,
    128 externref, 129 funcref. A reference's bits: WSV_REF_NULL for null; an
    externref's host identity (a small integer, argument or result); a
-   funcref result's function index (arguments: null only). */
+   funcref's function index (argument or result). */
 #define WSV_REF_NULL UINT64_MAX
 #define WSV_KIND_NONE 0xFF /* result slot not used by the function */
 
@@ -24,6 +24,11 @@ typedef struct wsv_aot_options {
     uint32_t segue;         /* 1: linear memory through GS (wamrc --enable-segue) */
     uint32_t no_jump_tables; /* 1: wamrc --disable-llvm-jump-tables */
     uint32_t multi_thread;  /* 1: wamrc --enable-multi-thread */
+    /* 0: no stack frames; else bit 0 set (wamrc --enable-dump-call-stack)
+       and bits 1-5 its --call-stack-features: bounds-checks, ip, func-idx,
+       trap-ip, values (wamrc's default: all). Builds with the AoT stack
+       frame runtime only. */
+    uint32_t call_stack;
 } wsv_aot_options;
 
 /* A host function for imports: its import name and WAMR signature ("(i)i";
@@ -61,8 +66,7 @@ typedef struct wsv_api {
        kind WSV_KIND_NONE (so the caller learns the result count). Returns 0 on
        return, 1 on a trap (WAMR's exception string in `err`; the exception is
        cleared), 2 when the export is missing or has a signature the shim does
-       not handle (v128, wrong arg count, too many results) or is given a
-       non-null funcref. */
+       not handle (v128, wrong arg count, too many results). */
     int (*call)(void *instance, const char *name, const uint64_t *args,
                 uint32_t nargs, uint64_t *results, uint32_t nresults,
                 uint8_t *result_kinds, char *err, uint32_t err_len);

@@ -320,7 +320,7 @@ fn worker_killed_mid_call_is_a_crash_and_the_next_module_runs() {
 }
 
 #[test]
-fn wild_read_in_a_worker_is_a_crash_elsewhere() {
+fn wild_read_in_a_worker_is_a_crash_in_the_null_page() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let wat = r#"(module (memory 1) (func (export "wsv_selftest_wild_read")))"#;
     for engine in ["wamr-classic", "wamr-classic-hw", "wamr-fast-hw"] {
@@ -335,7 +335,7 @@ fn wild_read_in_a_worker_is_a_crash_elsewhere() {
         );
         assert_eq!(
             rec.fault_region.as_deref(),
-            Some("elsewhere"),
+            Some("null-page"),
             "{engine}: {rec:?}"
         );
         // Our handler reported it (WAMR's, in the -hw engines, handed it on).

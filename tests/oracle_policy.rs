@@ -550,6 +550,142 @@ fn host_shared_memory_agrees_where_threads_are_built() {
     }
 }
 
+/// Non-null funcref arguments: the module's own exported functions, named
+/// by export in every engine (WAMR takes the function index). Stored in a
+/// table and called through it, tested for null, handed back: every mode
+/// agrees with the reference, which computes what the function says.
+#[test]
+fn exported_functions_pass_as_funcref_arguments_in_every_mode() {
+    let wasm = wat::parse_str(
+        r#"(module
+          (type $t (func (result i32)))
+          (table 2 funcref)
+          (func (export "a") (result i32) i32.const 11)
+          (func (export "b") (result i32) i32.const 22)
+          (func (export "via") (param funcref) (result i32)
+            i32.const 1 local.get 0 table.set
+            i32.const 1 call_indirect (type $t))
+          (func (export "is_null") (param funcref) (result i32) local.get 0 ref.is_null)
+          (func (export "echo") (param funcref) (result funcref) local.get 0))"#,
+    )
+    .unwrap();
+    let call = |export: &str, arg: Val| PlannedCall {
+        export: export.into(),
+        args: vec![arg],
+    };
+    let plan = CallPlan {
+        calls: vec![
+            call("via", Val::FuncExport(0)),
+            call("via", Val::FuncExport(1)),
+            call("via", Val::FuncExport(2)),
+            call("is_null", Val::FuncExport(3)),
+            call("is_null", Val::FuncRef { non_null: false }),
+            call("echo", Val::FuncExport(4)),
+        ],
+        ..CallPlan::default()
+    };
+    let mut names: Vec<&str> = wasmsieve::engines::runtimes_built();
+    names.push("faulty");
+    let mut d = differ(&names);
+    let r = d.run(&wasm, &plan);
+    assert!(r.findings.is_empty(), "{}", describe(&r));
+    let results: Vec<CallResult> = r.reference.calls.iter().map(|c| c.result.clone()).collect();
+    let ok = |v: Val| CallResult::Returned(vec![v]);
+    assert_eq!(results[0], ok(Val::I32(11)));
+    assert_eq!(results[1], ok(Val::I32(22)));
+    assert!(
+        matches!(
+            &results[2],
+            CallResult::Trapped {
+                trap: Trap::IndirectCallTypeMismatch,
+                ..
+            }
+        ),
+        "{results:?}"
+    );
+    assert_eq!(
+        results[3..],
+        [
+            ok(Val::I32(0)),
+            ok(Val::I32(1)),
+            ok(Val::FuncRef { non_null: true })
+        ]
+    );
+    for (exec, cmp) in &r.comparisons {
+        assert_eq!(*cmp, Comparison::Agree, "{}: {}", exec.engine, describe(&r));
+    }
+    assert_eq!(r.comparisons.len(), names.len(), "{}", describe(&r));
+}
+
+/// The probes' bounded atomic waits (timeout 0 or 1000 ns) agree in every
+/// threads mode: "not-equal" (1), "timed-out" (2), and the traps for an
+/// unaligned or out-of-bounds address; on an unshared memory every engine
+/// traps. Each call returns at once, so no mode is judged to hang.
+#[test]
+fn bounded_atomic_waits_agree_where_threads_are_built() {
+    let module = |mem: &str| {
+        wat::parse_str(format!(
+            r#"(module
+              (memory $m {mem})
+              (func (export "w32") (param i32 i32) (result i32)
+                local.get 0 local.get 1 i64.const 0 memory.atomic.wait32)
+              (func (export "w64") (param i32 i64) (result i32)
+                local.get 0 local.get 1 i64.const 1000 memory.atomic.wait64)
+              (func (export "set") (param i32 i32) local.get 0 local.get 1 i32.atomic.store))"#
+        ))
+        .unwrap()
+    };
+    let call = |export: &str, args: Vec<Val>| PlannedCall {
+        export: export.into(),
+        args,
+    };
+    let calls = vec![
+        call("w32", vec![Val::I32(0), Val::I32(0)]),
+        call("w32", vec![Val::I32(0), Val::I32(5)]),
+        call("set", vec![Val::I32(8), Val::I32(5)]),
+        call("w32", vec![Val::I32(8), Val::I32(5)]),
+        call("w64", vec![Val::I32(65528), Val::I64(0)]),
+        call("w64", vec![Val::I32(65528), Val::I64(-1)]),
+        call("w32", vec![Val::I32(2), Val::I32(0)]),
+        call("w32", vec![Val::I32(65536), Val::I32(0)]),
+        call("w64", vec![Val::I32(65532), Val::I64(0)]),
+    ];
+    let mut names: Vec<&str> = wasmsieve::engines::runtimes_built();
+    names.push("faulty");
+    let mut d = differ(&names);
+    for (mem, results) in [("1 1 shared", true), ("1 1", false)] {
+        let wasm = module(mem);
+        let plan = CallPlan {
+            calls: calls.clone(),
+            ..CallPlan::default()
+        };
+        let started = Instant::now();
+        let r = d.run(&wasm, &plan);
+        assert!(started.elapsed() < Duration::from_secs(20), "{mem}: waited");
+        assert!(r.findings.is_empty(), "{mem}: {}", describe(&r));
+        let reference = &r.reference;
+        let returned = |i: usize| matches!(&reference.calls[i].result, CallResult::Returned(v) if !v.is_empty());
+        assert_eq!(returned(0), results, "{mem}: {:?}", reference.calls);
+        if results {
+            let values: Vec<_> = [0, 1, 3, 4, 5]
+                .iter()
+                .map(|i| reference.calls[*i].result.clone())
+                .collect();
+            let want = [2, 1, 2, 2, 1].map(|v| CallResult::Returned(vec![Val::I32(v)]));
+            assert_eq!(values, want, "{mem}");
+        }
+        let compared: Vec<&str> = r
+            .comparisons
+            .iter()
+            .map(|(e, _)| e.engine.as_str())
+            .collect();
+        for name in wasmsieve::engines::runtimes_built() {
+            let threads = wasmsieve::engines::info(name).unwrap().features.threads;
+            assert_eq!(compared.contains(&name), threads, "{mem}: {name}");
+        }
+    }
+}
+
 /// The host defines exactly its table (names and types), and computes what
 /// it says: wrapping, canonical NaN.
 #[test]

@@ -11,16 +11,24 @@ use wasmsieve::judge::policy::Policy;
 use wasmsieve::judge::Finding;
 use wasmsieve::pipeline::{subjects, Differ};
 
+/// A reproducer from `corpus/findings/`.
+fn module(file: &str) -> Vec<u8> {
+    let path = format!("{}/corpus/findings/{file}", env!("CARGO_MANIFEST_DIR"));
+    wasmsieve::wasm::read_module(std::path::Path::new(&path)).unwrap()
+}
+
 /// Runs a reproducer from `corpus/findings/` against `engines` (in workers).
 fn findings_of(file: &str, engines: &[&str]) -> Vec<Finding> {
+    findings_in(&module(file), engines)
+}
+
+fn findings_in(wasm: &[u8], engines: &[&str]) -> Vec<Finding> {
     worker_exe();
-    let path = format!("{}/corpus/findings/{file}", env!("CARGO_MANIFEST_DIR"));
-    let wasm = wasmsieve::wasm::read_module(std::path::Path::new(&path)).unwrap();
     let names: Vec<String> = engines.iter().map(|s| s.to_string()).collect();
     let subjects = subjects(&names, true, &WorkerLimits::default()).unwrap();
     let mut differ = Differ::new(subjects, Policy::builtin()).unwrap();
     differ
-        .run(&wasm, &CallPlan::fixed(&wasm, 1).unwrap())
+        .run(wasm, &CallPlan::fixed(wasm, 1).unwrap())
         .findings
 }
 
@@ -227,4 +235,50 @@ fn aot_memory64_grow_by_a_wide_delta_fails_but_grows() {
         "{}",
         f.divergence.detail
     );
+}
+
+/// WAMR's AoT compiler crashes compiling a trap with tiny call-stack frames
+/// and the bounds-checks, ip and trap-ip features. wamr-aot draws its
+/// options from the module's bytes: a custom section (no semantics) picks
+/// bytes that draw exactly these, and the campaign's path files the crash.
+#[test]
+fn aot_compiler_crashes_on_a_trap_with_tiny_frames_and_trap_ip() {
+    use wasmsieve::engines::wamr::{AotOptions, Mode};
+    let wasm = module("aot-compiler-tiny-frames-trap-ip.wat");
+    // bounds-checks, ip, trap-ip (the bits of CALL_STACK_FEATURES).
+    let crashing = Some(0b01011);
+    let with_section = |i: u32| {
+        let mut m = wasm.clone();
+        m.extend_from_slice(&[0, 9, 4, b'p', b'i', b'c', b'k']);
+        m.extend_from_slice(&i.to_le_bytes());
+        m
+    };
+    let picked = (0u32..100_000)
+        .map(with_section)
+        .find(|m| AotOptions::for_module(Mode::Aot, m).call_stack == crashing)
+        .expect("some bytes draw these options");
+    let findings = findings_in(&picked, &["wamr-aot"]);
+    assert_eq!(
+        findings.len(),
+        1,
+        "fixed in this WAMR? {:#?}",
+        details(&findings)
+    );
+    let f = &findings[0];
+    assert_eq!(f.divergence.symptom, Symptom::Crash);
+    assert_eq!(
+        (f.verdict.bucket.as_str(), f.verdict.rule.as_str()),
+        ("needs-review", "aot-compiler")
+    );
+    assert!(
+        f.signature.contains("aot_emit_exception"),
+        "{}",
+        f.signature
+    );
+    // The same module with the compiler's other draws compiles and agrees.
+    let other = (0u32..100_000)
+        .map(with_section)
+        .find(|m| AotOptions::for_module(Mode::Aot, m).call_stack.is_none())
+        .unwrap();
+    assert!(findings_in(&other, &["wamr-aot"]).is_empty());
 }

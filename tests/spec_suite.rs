@@ -19,9 +19,19 @@ struct SpecModule {
     wasm: Vec<u8>,
 }
 
+/// WAMR's AoT compiler crash with tiny frames and trap-ip
+/// (`corpus/findings/aot-compiler-tiny-frames-trap-ip.wat`): these modules
+/// draw those options from their bytes.
+const AOT_TRAP_IP_CRASH: &str = "WAMR's AoT compiler crashes (SIGSEGV in LLVMAddIncoming from \
+     aot_emit_exception) compiling a trap with tiny call-stack frames and the trap-ip feature, \
+     the options this module draws; kept as corpus/findings/aot-compiler-tiny-frames-trap-ip.wat.";
+
 /// Known findings with their cause: (file:line, engine or "*", symptom as Debug, why).
 /// A finding matching none of these fails the test.
-const EXPLAINED: &[(&str, &str, &str, &str)] = &[(
+const EXPLAINED: &[(&str, &str, &str, &str)] = &[
+    ("unreached-valid.wast:1", "wamr-aot", "Crash", AOT_TRAP_IP_CRASH),
+    ("float_exprs.wast:1223", "wamr-aot", "Crash", AOT_TRAP_IP_CRASH),
+    (
     "memory.wast:246",
     "*",
     "MemoryMismatch",
@@ -29,7 +39,8 @@ const EXPLAINED: &[(&str, &str, &str, &str)] = &[(
      has no memory.grow (WASM_ENABLE_SHRUNK_MEMORY, on by default in WAMR's build); this spec module \
      exists to catch exactly that: wasmtime keeps 65536 bytes. A real divergence of WAMR's default \
      build, filed as bug/wrong-result (P7); build with WAMR_BUILD_SHRUNK_MEMORY=0 to drop it.",
-)];
+    ),
+];
 
 /// Guest loops are explained as a class: spec functions such as `fac`, `loop`,
 /// `br_table` and `stack` called with edge-value arguments (i64::MAX, -1, ...)
@@ -205,8 +216,9 @@ fn spec_modules_agree_in_every_wamr_mode() {
     );
     assert_eq!(run, selected.len());
     // The explained divergences are few; a flood means something broke.
+    // (memory.wast in three modes, the two AoT compiler crashes.)
     assert!(
-        explained <= 3,
+        explained <= 5,
         "{explained} explained findings: more than the allowlist covers"
     );
     assert!(

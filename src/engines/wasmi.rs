@@ -2,7 +2,7 @@
 //! wasmtime or WAMR. When it sides with WAMR against wasmtime, the reference is
 //! the suspect.
 
-use crate::exec::{unpassable, Engine, Instance, MemorySnapshot, Trap};
+use crate::exec::{func_export, unpassable, Engine, Instance, MemorySnapshot, Trap};
 use crate::wasm::features::FeatureSet;
 use crate::wasm::{host, Val, ValType};
 use wasmi::{AsContext, AsContextMut, Config, Linker, Module, Store, StoreContext};
@@ -16,6 +16,8 @@ pub struct Wasmi {
     module: Option<Module>,
     /// Imports of the module loaded last and their definitions.
     imports: Vec<host::Import>,
+    /// Its exported functions, for funcref arguments (`Val::FuncExport`).
+    func_exports: Vec<(String, u32)>,
     store: Option<Store<()>>,
 }
 
@@ -65,6 +67,7 @@ impl Wasmi {
             linker,
             module: None,
             imports: vec![],
+            func_exports: vec![],
             store: None,
         }
     }
@@ -97,7 +100,7 @@ fn to_wasmi(store: impl AsContextMut, v: Val) -> Result<wasmi::Val, (Trap, Strin
         Val::FuncRef { non_null: false } => wasmi::Val::FuncRef(Null),
         Val::ExternRef(None) => wasmi::Val::ExternRef(Null),
         Val::ExternRef(Some(id)) => wasmi::Val::ExternRef(Ref(wasmi::ExternRef::new(store, id))),
-        Val::FuncRef { non_null: true } => return Err(unpassable(v)),
+        Val::FuncRef { non_null: true } | Val::FuncExport(_) => return Err(unpassable(v)),
     })
 }
 
@@ -148,6 +151,7 @@ impl Engine for Wasmi {
         self.store = None;
         self.module = Some(Module::new(&self.engine, wasm).map_err(|e| e.to_string())?);
         self.imports = host::imports(wasm);
+        self.func_exports = crate::wasm::func_exports(wasm);
         Ok(())
     }
 
@@ -175,7 +179,11 @@ impl Engine for Wasmi {
         };
         let instance = linked.map_err(|e| trap_of(&e))?;
         let store = self.store.insert(store);
-        Ok(Box::new(WasmiInstance { store, instance }))
+        Ok(Box::new(WasmiInstance {
+            store,
+            instance,
+            func_exports: &self.func_exports,
+        }))
     }
 }
 
@@ -229,6 +237,7 @@ fn define_state(
 struct WasmiInstance<'a> {
     store: &'a mut Store<()>,
     instance: wasmi::Instance,
+    func_exports: &'a [(String, u32)],
 }
 
 impl Instance for WasmiInstance<'_> {
@@ -245,7 +254,14 @@ impl Instance for WasmiInstance<'_> {
             .collect();
         let args = args
             .iter()
-            .map(|a| to_wasmi(&mut *self.store, *a))
+            .map(|a| match *a {
+                Val::FuncExport(_) => {
+                    let (name, _) = func_export(self.func_exports, *a)?;
+                    let f = self.instance.get_func(&*self.store, name);
+                    Ok(wasmi::Val::FuncRef(f.ok_or_else(|| unpassable(*a))?.into()))
+                }
+                _ => to_wasmi(&mut *self.store, *a),
+            })
             .collect::<Result<Vec<_>, _>>()?;
         self.store
             .set_fuel(crate::exec::FUEL_PER_CALL)

@@ -1,7 +1,7 @@
 //! The reference engine: wasmtime with Cranelift, bounded by fuel and store
 //! limits so that it always finishes and never runs the host out of memory.
 
-use crate::exec::{unlinkable, unpassable, Engine, Instance, MemorySnapshot, Trap};
+use crate::exec::{func_export, unlinkable, unpassable, Engine, Instance, MemorySnapshot, Trap};
 use crate::wasm::features::FeatureSet;
 use crate::wasm::{host, Val, ValType};
 use wasmtime::{
@@ -18,6 +18,8 @@ pub struct Wasmtime {
     module: Option<Module>,
     /// Imports of the module loaded last and their definitions.
     imports: Vec<host::Import>,
+    /// Its exported functions, for funcref arguments (`Val::FuncExport`).
+    func_exports: Vec<(String, u32)>,
     store: Option<Store<StoreLimits>>,
     /// Where the last instantiation trapped.
     trap_site: Option<u32>,
@@ -37,9 +39,13 @@ impl Wasmtime {
         let f = FeatureSet::GENERATED;
         let mut c = Config::new();
         // The reference compiles most of what it runs once (modules wasmi
-        // cannot screen): Cranelift's optimizations cost compile time and
-        // change no result.
+        // cannot screen): Cranelift's optimizations and its better register
+        // allocator cost compile time and change no result. No copy-on-write
+        // memory images: each costs a memfd and mappings, for an instance
+        // that lives a few calls.
         c.cranelift_opt_level(wasmtime::OptLevel::None)
+            .cranelift_regalloc_algorithm(wasmtime::RegallocAlgorithm::SinglePass)
+            .memory_init_cow(false)
             .consume_fuel(true)
             .wasm_multi_value(f.multi_value)
             .wasm_bulk_memory(f.bulk_memory)
@@ -85,6 +91,7 @@ impl Wasmtime {
             linker,
             module: None,
             imports: vec![],
+            func_exports: vec![],
             store: None,
             trap_site: None,
         })
@@ -113,7 +120,7 @@ fn to_wasmtime(mut store: impl AsContextMut, v: Val) -> Result<wasmtime::Val, (T
         Val::ExternRef(Some(id)) => wasmtime::Val::ExternRef(Some(
             wasmtime::ExternRef::new(&mut store, id).map_err(|e| trap_of(&e))?,
         )),
-        Val::FuncRef { non_null: true } => return Err(unpassable(v)),
+        Val::FuncRef { non_null: true } | Val::FuncExport(_) => return Err(unpassable(v)),
     })
 }
 
@@ -147,6 +154,7 @@ fn trap_of(e: &wasmtime::Error) -> (Trap, String) {
         Some(T::UnreachableCodeReached) => Trap::Unreachable,
         Some(T::MemoryOutOfBounds) => Trap::MemoryOutOfBounds,
         Some(T::HeapMisaligned) => Trap::UnalignedAtomic,
+        Some(T::AtomicWaitNonSharedMemory) => Trap::WaitOnUnsharedMemory,
         Some(T::TableOutOfBounds) => Trap::TableOutOfBounds,
         Some(T::IndirectCallToNull) => Trap::IndirectCallToNull,
         Some(T::BadSignature) => Trap::IndirectCallTypeMismatch,
@@ -176,6 +184,7 @@ impl Engine for Wasmtime {
         let m = Module::new(&self.engine, wasm).map_err(|e| format!("{e:#}"))?;
         self.module = Some(m);
         self.imports = host::imports(wasm);
+        self.func_exports = crate::wasm::func_exports(wasm);
         Ok(())
     }
 
@@ -219,6 +228,7 @@ impl Engine for Wasmtime {
         Ok(Box::new(WasmtimeInstance {
             store,
             instance,
+            func_exports: &self.func_exports,
             trap_site: None,
         }))
     }
@@ -279,6 +289,7 @@ fn define_state(
 struct WasmtimeInstance<'a> {
     store: &'a mut Store<StoreLimits>,
     instance: wasmtime::Instance,
+    func_exports: &'a [(String, u32)],
     trap_site: Option<u32>,
 }
 
@@ -298,7 +309,16 @@ impl Instance for WasmtimeInstance<'_> {
         let mut results = vec![wasmtime::Val::I32(0); n];
         let args = args
             .iter()
-            .map(|a| to_wasmtime(&mut *self.store, *a))
+            .map(|a| match *a {
+                Val::FuncExport(_) => {
+                    let (name, _) = func_export(self.func_exports, *a)?;
+                    let f = self.instance.get_func(&mut *self.store, name);
+                    Ok(wasmtime::Val::FuncRef(Some(
+                        f.ok_or_else(|| unpassable(*a))?,
+                    )))
+                }
+                _ => to_wasmtime(&mut *self.store, *a),
+            })
             .collect::<Result<Vec<_>, _>>()?;
         self.store
             .set_fuel(crate::exec::FUEL_PER_CALL)

@@ -14,7 +14,9 @@ pub struct CrashRecord {
     pub exit_code: Option<i32>,
     /// Faulting address from `si_addr`, as hex.
     pub fault_address: Option<String>,
-    /// "linear-memory", "guard-region" or "elsewhere" when the address is known.
+    /// Where the address lies (`exec::guard::classify`: "linear-memory",
+    /// "guard-region", "native-stack", "before-linear-memory", "null-page",
+    /// "elsewhere"), when the worker knew the memory layout.
     pub fault_region: Option<String>,
     /// Symbolized frames, innermost first, without addresses.
     pub frames: Vec<String>,
@@ -53,14 +55,51 @@ impl CrashRecord {
             .iter()
             .filter(|f| !f.contains("libc.so") && !f.starts_with("__") && !f.contains("??"))
             .filter(|f| !harness.iter().any(|h| f.starts_with(h)))
+            // The process's entry: below every call, never a cause.
+            .filter(|f| !matches!(f.as_str(), "main" | "_start"))
             .filter(|f| !glue.iter().any(|g| f.contains(g)))
             .take(3)
             .map(|s| s.as_str())
             .collect();
-        format!(
-            "{}|{}",
-            self.signal_name.clone().unwrap_or_default(),
-            frames.join("|")
-        )
+        // Generated code has no symbols. Its stack exhaustion is told apart
+        // from its other faults; a wild access's address depends on the
+        // operands, so one bug faults in many places: those stay one.
+        let place = match (frames.is_empty(), self.fault_region.as_deref()) {
+            (true, Some("native-stack")) => "@native-stack".to_string(),
+            _ => frames.join("|"),
+        };
+        format!("{}|{place}", self.signal_name.clone().unwrap_or_default(),)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn crash(frames: &[&str], region: &str) -> CrashRecord {
+        CrashRecord {
+            signal: Some(11),
+            signal_name: Some("SIGSEGV".into()),
+            fault_region: Some(region.into()),
+            frames: frames.iter().map(|f| f.to_string()).collect(),
+            ..CrashRecord::default()
+        }
+    }
+
+    #[test]
+    fn stack_exhaustion_in_generated_code_is_its_own_crash() {
+        let glue = ["aot_call_function"];
+        let jit = ["??", "aot_call_function", "main", "_start"];
+        let overflow = crash(&jit, "native-stack").signature(&glue);
+        let wrap = crash(&jit, "before-linear-memory").signature(&glue);
+        let wild = crash(&jit[..2], "elsewhere").signature(&glue);
+        assert_eq!(overflow, "SIGSEGV|@native-stack");
+        assert_ne!(overflow, wrap);
+        assert_eq!(wrap, wild);
+        // A crash in the runtime's own code is named by its frames alone.
+        let a = crash(&["wasm_loader_load", "main"], "null-page").signature(&glue);
+        let b = crash(&["wasm_loader_load", "main"], "elsewhere").signature(&glue);
+        assert_eq!(a, "SIGSEGV|wasm_loader_load");
+        assert_eq!(a, b);
     }
 }

@@ -60,35 +60,56 @@ pub fn current() -> Option<(u64, u64, u64)> {
     })
 }
 
-/// "linear-memory", "guard-region" or "elsewhere" for a faulting address, or
-/// `None` when no memory layout is known. Async-signal-safe.
-pub fn classify(addr: u64) -> Option<&'static str> {
+/// Where a faulting address lies, given the stack pointer of the code that
+/// faulted; `None` when no memory layout is known. Async-signal-safe.
+///
+/// - "linear-memory", "guard-region": the current instance's memory and the
+///   reservation after it;
+/// - "native-stack": within a MiB of the stack pointer (stack exhaustion);
+/// - "before-linear-memory": up to 4 GiB below the memory's base (an address
+///   computation that wrapped or went negative);
+/// - "null-page": the first 64 KiB (a null pointer, or a non-canonical
+///   address, which the kernel reports as 0);
+/// - "elsewhere": anything else.
+///
+/// Crashes in generated code have no symbol to tell them apart: the region
+/// is what their signature has instead.
+pub fn classify(addr: u64, sp: u64) -> Option<&'static str> {
     let state = STATE.load(Ordering::SeqCst);
     let (base, size, reserved) = (
         BASE.load(Ordering::SeqCst),
         SIZE.load(Ordering::SeqCst),
         RESERVED.load(Ordering::SeqCst),
     );
-    classify_in(state, base, size, reserved, addr)
+    classify_in(state, base, size, reserved, addr, sp)
 }
 
-fn classify_in(state: u8, base: u64, size: u64, reserved: u64, addr: u64) -> Option<&'static str> {
-    match state {
-        1 => Some("elsewhere"),
-        2 => {
-            let off = addr.wrapping_sub(base);
-            Some(if addr < base {
-                "elsewhere"
-            } else if off < size {
-                "linear-memory"
-            } else if off < reserved {
-                "guard-region"
-            } else {
-                "elsewhere"
-            })
-        }
-        _ => None,
+fn classify_in(
+    state: u8,
+    base: u64,
+    size: u64,
+    reserved: u64,
+    addr: u64,
+    sp: u64,
+) -> Option<&'static str> {
+    const MIB: u64 = 1 << 20;
+    if state == 0 {
+        return None;
     }
+    let off = addr.wrapping_sub(base);
+    Some(if state == 2 && addr >= base && off < size {
+        "linear-memory"
+    } else if state == 2 && addr >= base && off < reserved {
+        "guard-region"
+    } else if sp != 0 && addr.abs_diff(sp) < MIB {
+        "native-stack"
+    } else if state == 2 && addr < base && base - addr <= 4 << 30 {
+        "before-linear-memory"
+    } else if addr < 0x10000 {
+        "null-page"
+    } else {
+        "elsewhere"
+    })
 }
 
 /// Checks that `[base + size, base + reserved)` is mapped end to end and
@@ -158,18 +179,26 @@ mod tests {
     fn classify_ranges() {
         // (The statics are shared with every engine test in this binary:
         // check the pure function.)
-        let c = |state, addr| classify_in(state, 0x10000, 0x10000, 0x100000, addr);
+        let base = 0x7f00_0000_0000u64;
+        let sp = 0x7ffd_0000_0000u64;
+        let c = |state, addr| classify_in(state, base, 0x10000, 0x100000, addr, sp);
         assert_eq!(c(0, 0x1000), None);
-        assert_eq!(c(1, 0x1000), Some("elsewhere"));
-        assert_eq!(c(2, 0x0fff0), Some("elsewhere"));
-        assert_eq!(c(2, 0x10000), Some("linear-memory"));
-        assert_eq!(c(2, 0x1ffff), Some("linear-memory"));
-        assert_eq!(c(2, 0x20000), Some("guard-region"));
-        assert_eq!(c(2, 0x10ffff), Some("guard-region"));
-        assert_eq!(c(2, 0x110000), Some("elsewhere"));
+        assert_eq!(c(1, 0x1000), Some("null-page"));
+        assert_eq!(c(1, base), Some("elsewhere"));
+        assert_eq!(c(2, base - 1), Some("before-linear-memory"));
+        assert_eq!(c(2, base - (4 << 30)), Some("before-linear-memory"));
+        assert_eq!(c(2, base - (4 << 30) - 1), Some("elsewhere"));
+        assert_eq!(c(2, base), Some("linear-memory"));
+        assert_eq!(c(2, base + 0xffff), Some("linear-memory"));
+        assert_eq!(c(2, base + 0x10000), Some("guard-region"));
+        assert_eq!(c(2, base + 0xfffff), Some("guard-region"));
+        assert_eq!(c(2, base + 0x100000), Some("elsewhere"));
+        assert_eq!(c(2, sp - 0x1000), Some("native-stack"));
+        assert_eq!(c(1, sp + 0x10), Some("native-stack"));
+        assert_eq!(c(2, 0), Some("null-page"));
         // Software bounds checks: no guard region.
         assert_eq!(
-            classify_in(2, 0x10000, 0x10000, 0x10000, 0x20000),
+            classify_in(2, base, 0x10000, 0x10000, base + 0x20000, sp),
             Some("elsewhere")
         );
     }

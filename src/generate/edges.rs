@@ -107,9 +107,8 @@ pub const F64: &[f64] = &[
 pub const EXTERN_IDS: u32 = 4;
 
 /// Every edge value of a type (by its WAT name). References: null, and for
-/// `externref` the host's identities; a non-null funcref would be an engine's
-/// own handle of a function, which the harness cannot name the same way in
-/// every engine, so plans pass null only.
+/// `externref` the host's identities (a non-null funcref names one of the
+/// module's own functions: plans draw those, `Val::FuncExport`).
 pub fn values(ty: &str) -> Vec<Val> {
     match ty {
         "funcref" => vec![Val::FuncRef { non_null: false }],

@@ -32,18 +32,18 @@ pub fn generate(data: &[u8], cfg: &GenConfig) -> arbitrary::Result<TestCase> {
         .ensure_termination(cfg.termination_fuel)
         .map_err(|_| arbitrary::Error::IncorrectFormat)?;
     let mut wasm = module.to_bytes();
-    // One module with a memory in four gets the bulk-memory probes.
-    if cfg.swarm && u.ratio(1u8, 4u8)? {
-        if let Some(probed) = probes::add(&wasm) {
-            wasm = probed;
-        }
-    }
     // WAMR documents names containing NUL as unsupported ("LIMITATION" in
     // wasm_check_utf8_str): such a module would only rediscover that. An
-    // atomic wait on a shared memory blocks its only thread for its timeout
-    // in every engine: no comparison, only waiting.
+    // atomic wait of wasm-smith's (a random timeout) on a shared memory
+    // blocks the only thread in every engine: no comparison, only waiting.
     if plan::Exports::names_contain_nul(&wasm) || waits(&wasm) {
         return Err(arbitrary::Error::IncorrectFormat);
+    }
+    // One module with a memory in four gets the probes (bounded waits).
+    if cfg.swarm && u.ratio(1u8, 4u8)? {
+        if let Some(probed) = probes::add(&wasm, &mut u) {
+            wasm = probed;
+        }
     }
     let plan = plan::CallPlan::build(&wasm, &mut u, cfg.calls_per_export)
         .map_err(|_| arbitrary::Error::IncorrectFormat)?;

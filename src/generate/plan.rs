@@ -176,7 +176,13 @@ impl Exports {
     }
 }
 
-fn arbitrary_value(t: ValType, u: &mut Unstructured) -> arbitrary::Result<Val> {
+/// A value of type `t` for a module with `funcs` exported functions: an edge
+/// value half the time (references: always one, or for a funcref one of the
+/// module's exported functions).
+fn arbitrary_value(t: ValType, u: &mut Unstructured, funcs: u32) -> arbitrary::Result<Val> {
+    if t == ValType::FuncRef && funcs > 0 && u.arbitrary()? {
+        return Ok(Val::FuncExport(u.int_in_range(0..=funcs - 1)?));
+    }
     let edges = super::edges::values(t.name());
     if u.ratio(1u8, 2u8)? {
         return Ok(*u.choose(&edges)?);
@@ -217,12 +223,13 @@ impl CallPlan {
             memories: exports.memories.clone(),
             calls: vec![],
         };
+        let funcs = crate::wasm::func_exports(wasm).len() as u32;
         for _ in 0..rounds {
             for f in &exports.funcs {
                 let args = f
                     .params
                     .iter()
-                    .map(|t| arbitrary_value(*t, u).unwrap_or(zero(*t)))
+                    .map(|t| arbitrary_value(*t, u, funcs).unwrap_or(zero(*t)))
                     .collect();
                 plan.calls.push(PlannedCall {
                     export: f.name.clone(),

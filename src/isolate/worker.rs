@@ -359,7 +359,7 @@ fn self_test(wasm: &[u8]) {
 
 /// Calls of these exports fault for real instead of running, with the
 /// instance live (its memory published for the crash handler):
-/// `wsv_selftest_wild_read` reads address 0x18 (region "elsewhere");
+/// `wsv_selftest_wild_read` reads address 0x18 (region "null-page");
 /// `wsv_selftest_guard_read` reads just past the end of linear memory
 /// (region "guard-region" under hardware bounds checks: the fault goes
 /// through WAMR's signal handler, which must hand it on to ours).
@@ -454,9 +454,19 @@ fn put(buf: &mut [u8], at: usize, s: &[u8]) -> usize {
 extern "C" fn on_fatal_signal(
     sig: libc::c_int,
     info: *mut libc::siginfo_t,
-    _ctx: *mut libc::c_void,
+    ctx: *mut libc::c_void,
 ) {
     let addr = unsafe { (*info).si_addr() } as u64;
+    // The stack pointer of the code that faulted (the handler itself runs
+    // on the alternate stack).
+    #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+    let sp = unsafe { (*ctx.cast::<libc::ucontext_t>()).uc_mcontext.gregs[libc::REG_RSP as usize] }
+        as u64;
+    #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
+    let sp = {
+        let _ = ctx;
+        0
+    };
     // si_code > 0: raised by the kernel for a fault, si_addr is the faulting
     // address. Otherwise the signal was sent (kill, raise, abort) and si_addr
     // overlays the sender's pid/uid: no address.
@@ -474,7 +484,7 @@ extern "C" fn on_fatal_signal(
         // Memory faults: where the address lies relative to the current
         // instance's linear memory (atomics only: async-signal-safe).
         if sig == libc::SIGSEGV || sig == libc::SIGBUS {
-            if let Some(region) = crate::exec::guard::classify(addr) {
+            if let Some(region) = crate::exec::guard::classify(addr, sp) {
                 n = put(&mut line, n, b" region=");
                 n = put(&mut line, n, region.as_bytes());
             }

@@ -372,7 +372,7 @@ fn section_commands(s: &mut String, m: &Material) {
         let _ = writeln!(s, "cmake -S wamr-compiler -B build-wamrc -DWAMR_BUILD_WITH_CUSTOM_LLVM=1 -DLLVM_DIR=/usr/lib/llvm-19/lib/cmake/llvm");
         let _ = writeln!(s, "cmake --build build-wamrc -j");
     }
-    for c in stock::commands(&stock, file, &m.plan) {
+    for c in stock::commands(&stock, file, &m.wasm, &m.plan) {
         let _ = writeln!(s, "{c}");
     }
     let _ = writeln!(s, "```\n");
@@ -539,7 +539,7 @@ pub fn running_config_entry(m: &Material) -> serde_json::Value {
         .map(|c| {
             c.args
                 .iter()
-                .map(repro::iwasm_arg)
+                .map(|a| repro::iwasm_arg(a, &crate::wasm::func_exports(&m.wasm)))
                 .collect::<Vec<_>>()
                 .join(" ")
         })
@@ -664,7 +664,8 @@ fn p11_answers(f: &Finding) -> Vec<(&'static str, String)> {
         "sandbox-escape" => "Yes: an access or indirect call that the Wasm rules (and the reference) trap completes in the runtime.".to_string(),
         "crash" => match (&sanitizer, region.as_deref()) {
             (Some(s), _) if s.contains("overflow") || s.contains("use-after") => format!("Possibly: the sanitizer reports `{s}`."),
-            (_, Some("elsewhere")) => "Possibly: the fault is at an address outside linear memory and its guard region.".into(),
+            (_, Some("elsewhere" | "before-linear-memory")) => "Possibly: the fault is at an address outside linear memory and its guard region.".into(),
+            (_, Some("native-stack")) => "No evidence: the fault is next to the native stack pointer (the stack ran into its guard page).".into(),
             _ => "Unknown: the process dies; no evidence that guest code got outside its sandbox.".into(),
         },
         _ => "No evidence.".into(),
@@ -739,7 +740,7 @@ fn severity(f: &Finding) -> Severity {
             vector: MEMORY,
             reasoning: memory_safety,
         },
-        "crash" if rec.is_some_and(|r| r.fault_region.as_deref() == Some("elsewhere")) => Severity {
+        "crash" if rec.is_some_and(|r| matches!(r.fault_region.as_deref(), Some("elsewhere" | "before-linear-memory"))) => Severity {
             level: "High",
             why: "wild memory access in the runtime reachable from untrusted .wasm",
             vector: MEMORY,

@@ -21,10 +21,14 @@ pub enum Val {
     F64(u64),
     /// A `funcref`, observed only as null or not: which function it names is
     /// an engine's own handle (an index, a pointer), not comparable across
-    /// engines. Plans pass null only.
+    /// engines. Plans pass null this way.
     FuncRef {
         non_null: bool,
     },
+    /// A reference to the module's `n`-th exported function (functions only,
+    /// in export order, see [`func_exports`]): how plans pass a non-null
+    /// `funcref`, named alike in every engine. Never a result.
+    FuncExport(u32),
     /// An `externref`: null, or a value the host made (a small integer
     /// identity, the same in every engine; Wasm cannot make one itself).
     ExternRef(Option<u32>),
@@ -37,7 +41,7 @@ impl Val {
             Val::I64(_) => ValType::I64,
             Val::F32(_) => ValType::F32,
             Val::F64(_) => ValType::F64,
-            Val::FuncRef { .. } => ValType::FuncRef,
+            Val::FuncRef { .. } | Val::FuncExport(_) => ValType::FuncRef,
             Val::ExternRef(_) => ValType::ExternRef,
         }
     }
@@ -52,6 +56,7 @@ impl std::fmt::Display for Val {
             Val::F64(b) => write!(f, "f64:{}", f64::from_bits(b)),
             Val::FuncRef { non_null: false } => write!(f, "funcref:null"),
             Val::FuncRef { non_null: true } => write!(f, "funcref:non-null"),
+            Val::FuncExport(n) => write!(f, "funcref:export#{n}"),
             Val::ExternRef(None) => write!(f, "externref:null"),
             Val::ExternRef(Some(id)) => write!(f, "externref:{id}"),
         }
@@ -109,6 +114,29 @@ pub use hex::encode as to_hex;
 
 /// Reads a .wasm or .wat file (`-`: standard input), with an error that says
 /// what is wrong.
+/// The module's exported functions in export order, as (export name,
+/// function index): what a [`Val::FuncExport`] names, looked up by name in
+/// engines that have names and by index in those that take indices.
+pub fn func_exports(wasm: &[u8]) -> Vec<(String, u32)> {
+    use wasmparser::{ExternalKind, Payload};
+    for p in wasmparser::Parser::new(0).parse_all(wasm) {
+        match p {
+            Ok(Payload::ExportSection(r)) => {
+                return r
+                    .into_iter()
+                    .filter_map(|e| e.ok())
+                    .filter(|e| e.kind == ExternalKind::Func)
+                    .map(|e| (e.name.to_string(), e.index))
+                    .collect()
+            }
+            // The export section comes before the code: nothing after it.
+            Ok(Payload::CodeSectionStart { .. }) | Err(_) => break,
+            _ => {}
+        }
+    }
+    vec![]
+}
+
 pub fn read_module(path: &Path) -> anyhow::Result<Vec<u8>> {
     let bytes = if path == Path::new("-") {
         let mut b = vec![];

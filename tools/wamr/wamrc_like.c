@@ -6,6 +6,7 @@
  *             [--stack-bounds-checks=N] [--enable-tail-call]
  *             [--enable-extended-const] [--disable-simd] [--enable-segue]
  *             [--disable-llvm-jump-tables] [--enable-multi-thread]
+ *             [--enable-dump-call-stack] [--call-stack-features=LIST]
  *             -o OUT.aot IN.wasm
  *
  * then applies wamrc's own implications (bulk memory brings bulk-memory-opt,
@@ -26,8 +27,34 @@ usage(void)
             "[--bounds-checks=N] [--stack-bounds-checks=N] "
             "[--enable-tail-call] [--enable-extended-const] [--disable-simd] "
             "[--enable-segue] [--disable-llvm-jump-tables] "
-            "[--enable-multi-thread] -o OUT.aot IN.wasm\n");
+            "[--enable-multi-thread] [--enable-dump-call-stack] "
+            "[--call-stack-features=LIST] -o OUT.aot IN.wasm\n");
     return 2;
+}
+
+/* wamrc's --call-stack-features: a comma-separated list, empty for none. */
+static int
+call_stack_features(const char *list, AOTCallStackFeatures *f)
+{
+    static const char *names[] = { "bounds-checks", "ip", "func-idx",
+                                   "trap-ip", "values" };
+    memset(f, 0, sizeof(*f));
+    while (*list) {
+        size_t n = strcspn(list, ","), i;
+        for (i = 0; i < 5; i++)
+            if (strlen(names[i]) == n && !strncmp(list, names[i], n))
+                break;
+        switch (i) {
+            case 0: f->bounds_checks = true; break;
+            case 1: f->ip = true; break;
+            case 2: f->func_idx = true; break;
+            case 3: f->trap_ip = true; break;
+            case 4: f->values = true; break;
+            default: return 0;
+        }
+        list += n + (list[n] == ',');
+    }
+    return 1;
 }
 
 static int
@@ -88,8 +115,20 @@ main(int argc, char **argv)
             o.disable_llvm_jump_tables = true;
         else if (!strcmp(argv[0], "--enable-multi-thread"))
             o.enable_thread_mgr = true; /* wamrc: bulk memory too, on already */
+        else if (!strcmp(argv[0], "--enable-dump-call-stack"))
+            o.aux_stack_frame_type = AOT_STACK_FRAME_TYPE_STANDARD;
+        else if (!strncmp(argv[0], "--call-stack-features=", 22)) {
+            if (!call_stack_features(argv[0] + 22, &o.call_stack_features))
+                return usage();
+        }
         else
             return usage();
+    }
+    /* As wamrc: tiny frames, one per function, when values are not kept. */
+    if (o.aux_stack_frame_type == AOT_STACK_FRAME_TYPE_STANDARD
+        && !o.call_stack_features.values) {
+        o.aux_stack_frame_type = AOT_STACK_FRAME_TYPE_TINY;
+        o.call_stack_features.frame_per_function = true;
     }
     if (argc != 1 || !out)
         return usage();

@@ -78,6 +78,7 @@ struct WsvAotOptions {
     segue: u32,
     no_jump_tables: u32,
     multi_thread: u32,
+    call_stack: u32,
 }
 
 #[repr(C)]
@@ -280,6 +281,7 @@ const CALL_GLUE: &[&str] = &[
     "call_wasm_with_hw_bound_check",
     "aot_call_function",
     "wasm_call_function",
+    "shim_call",
     "wasm_interp_call_wasm",
     "wsv_",
 ];
@@ -513,7 +515,22 @@ pub struct AotOptions {
     /// loop back edges (`--enable-multi-thread`, as wasi-threads modules
     /// are compiled; the AoT builds have the thread manager).
     pub multi_thread: bool,
+    /// Stack frames for call-stack dumps (`--enable-dump-call-stack`) with
+    /// these of [`CALL_STACK_FEATURES`] (bit i: feature i); `None`: no
+    /// frames. Only the `aot` build has the runtime side (its
+    /// `WAMR_BUILD_DUMP_CALL_STACK`).
+    pub call_stack: Option<u8>,
 }
+
+/// wamrc's `--call-stack-features`, in the shim's bit order. All of them is
+/// wamrc's default; without `values` wamrc emits its smaller "tiny" frames.
+/// Without `bounds-checks` (bit 0) frames are pushed past the end of the
+/// stack they live on unchecked, by design (the heap behind it gets
+/// corrupted): like `--bounds-checks=0` without hardware checks, not a
+/// supported set, so it is always drawn and the shim refuses code without it.
+pub const CALL_STACK_FEATURES: [&str; 5] = ["bounds-checks", "ip", "func-idx", "trap-ip", "values"];
+const ALL_CALL_STACK_FEATURES: u8 = (1 << CALL_STACK_FEATURES.len()) - 1;
+const CALL_STACK_BOUNDS_CHECKS: u8 = 1;
 
 impl Default for AotOptions {
     fn default() -> Self {
@@ -524,6 +541,7 @@ impl Default for AotOptions {
             segue: false,
             no_jump_tables: false,
             multi_thread: false,
+            call_stack: None,
         }
     }
 }
@@ -550,13 +568,14 @@ impl AotOptions {
         if (h >> 32) & 1 == 0 {
             return AotOptions::for_mode(mode);
         }
-        let bounds_checks = match mode {
-            Mode::AotHw => ((h >> 40) & 1) as u32,
-            _ => 1,
-        };
-        AotOptions {
-            bounds_checks,
-            ..AotOptions::drawn_from(wasm)
+        let drawn = AotOptions::drawn_from(wasm);
+        match mode {
+            Mode::AotHw => AotOptions {
+                bounds_checks: ((h >> 40) & 1) as u32,
+                call_stack: None,
+                ..drawn
+            },
+            _ => drawn,
         }
     }
 
@@ -571,6 +590,7 @@ impl AotOptions {
             segue: (h >> 44) & 1 == 1,
             no_jump_tables: (h >> 48) & 1 == 1,
             multi_thread: (h >> 52) & 1 == 1,
+            call_stack: call_stack_drawn(h),
         }
     }
 
@@ -592,8 +612,34 @@ impl AotOptions {
         if self.multi_thread {
             a.push_str(" --enable-multi-thread");
         }
+        if let Some(features) = self.call_stack {
+            a.push_str(" --enable-dump-call-stack");
+            if features != ALL_CALL_STACK_FEATURES {
+                let names: Vec<&str> = CALL_STACK_FEATURES
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| features >> i & 1 == 1)
+                    .map(|(_, n)| *n)
+                    .collect();
+                a.push_str(&format!(" --call-stack-features={}", names.join(",")));
+            }
+        }
         a
     }
+}
+
+/// Stack frames for one module in four (wamrc's default features half the
+/// time, else any subset with `bounds-checks`), from its hash. FNV's high bits barely mix for
+/// short inputs, so these bits go through a finalizer (SplitMix64's) first.
+fn call_stack_drawn(h: u64) -> Option<u8> {
+    let mut z = h.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^= z >> 31;
+    (z & 3 == 0).then(|| match (z >> 2) & 1 {
+        0 => ALL_CALL_STACK_FEATURES,
+        _ => (z >> 3) as u8 & ALL_CALL_STACK_FEATURES | CALL_STACK_BOUNDS_CHECKS,
+    })
 }
 
 /// Compiles wasm to `.aot` bytes with the AoT build's in-process compiler.
@@ -617,6 +663,8 @@ pub fn compile_aot_in(mode: Mode, wasm: &[u8], opts: &AotOptions) -> Result<Vec<
         segue: opts.segue.into(),
         no_jump_tables: opts.no_jump_tables.into(),
         multi_thread: opts.multi_thread.into(),
+        // Bit 0 for "frames", the features above it.
+        call_stack: opts.call_stack.map_or(0, |f| 1 | u32::from(f) << 1),
     };
     let mut err = [0 as c_char; ERR_LEN];
     let mut out_len = 0u32;
@@ -658,6 +706,7 @@ pub fn trap_from_message(msg: &str) -> Trap {
         "unreachable" => Trap::Unreachable,
         "out of bounds memory access" => Trap::MemoryOutOfBounds,
         "unaligned atomic" => Trap::UnalignedAtomic,
+        "expected shared memory" => Trap::WaitOnUnsharedMemory,
         "integer divide by zero" => Trap::IntegerDivisionByZero,
         "integer overflow" => Trap::IntegerOverflow,
         "invalid conversion to integer" => Trap::BadConversionToInteger,
@@ -699,6 +748,9 @@ pub struct Wamr {
     /// after every trapping module, crash re-runs and shrink candidates load
     /// the same bytes again, and an LLVM compile dwarfs everything else.
     compiled: Vec<(u64, AotOptions, Vec<u8>)>,
+    /// Exported functions of the module loaded last (none for a raw .aot):
+    /// a funcref argument is its function's index in WAMR's embedding.
+    func_exports: Vec<(String, u32)>,
 }
 
 /// How many compilations an AoT engine keeps.
@@ -731,6 +783,7 @@ impl Wamr {
             draw_options: false,
             stack_size: DEFAULT_STACK_SIZE,
             compiled: vec![],
+            func_exports: vec![],
         })
     }
 
@@ -801,6 +854,7 @@ impl Engine for Wamr {
     fn load(&mut self, wasm: &[u8]) -> Result<(), String> {
         self.aot = None;
         self.stack_size = stack_size_for(wasm);
+        self.func_exports = crate::wasm::func_exports(wasm);
         if !self.mode.is_aot() {
             return self.load_raw(wasm);
         }
@@ -865,7 +919,7 @@ impl Engine for Wamr {
         let instance = WamrInstance {
             api: self.api,
             inst,
-            _engine: std::marker::PhantomData,
+            func_exports: &self.func_exports,
         };
         instance.publish_region();
         Ok(Box::new(instance))
@@ -874,13 +928,14 @@ impl Engine for Wamr {
     fn artifacts(&self) -> Vec<(String, Vec<u8>)> {
         let o = &self.aot_options;
         let options = format!(
-            "opt_level={} size_level={} bounds_checks={} segue={} no_jump_tables={} multi_thread={} (wamrc {})\n",
+            "opt_level={} size_level={} bounds_checks={} segue={} no_jump_tables={} multi_thread={} call_stack={:?} (wamrc {})\n",
             o.opt_level,
             o.size_level,
             o.bounds_checks,
             o.segue,
             o.no_jump_tables,
             o.multi_thread,
+            o.call_stack,
             o.wamrc_args()
         );
         self.aot
@@ -899,7 +954,7 @@ impl Engine for Wamr {
 pub struct WamrInstance<'a> {
     api: &'static WsvApi,
     inst: *mut c_void,
-    _engine: std::marker::PhantomData<&'a Wamr>,
+    func_exports: &'a [(String, u32)],
 }
 
 impl Drop for WamrInstance<'_> {
@@ -949,7 +1004,8 @@ impl WamrInstance<'_> {
 const REF_NULL: u64 = u64::MAX;
 
 /// An argument as the shim takes it: raw bits; see `wsv_shim.h` for
-/// references (a non-null funcref cannot be passed).
+/// references (a funcref is its function's index; `FuncExport` is resolved
+/// by the instance first).
 fn shim_bits(v: Val) -> Result<u64, (Trap, String)> {
     Ok(match v {
         Val::I32(v) => v as u32 as u64,
@@ -958,7 +1014,7 @@ fn shim_bits(v: Val) -> Result<u64, (Trap, String)> {
         Val::F64(v) => v,
         Val::ExternRef(Some(id)) => id as u64,
         Val::ExternRef(None) | Val::FuncRef { non_null: false } => REF_NULL,
-        Val::FuncRef { non_null: true } => return Err(unpassable(v)),
+        Val::FuncRef { non_null: true } | Val::FuncExport(_) => return Err(unpassable(v)),
     })
 }
 
@@ -998,7 +1054,12 @@ impl Instance for WamrInstance<'_> {
         })?;
         let bits = args
             .iter()
-            .map(|a| shim_bits(*a))
+            .map(|a| match *a {
+                Val::FuncExport(_) => {
+                    crate::exec::func_export(self.func_exports, *a).map(|f| u64::from(f.1))
+                }
+                _ => shim_bits(*a),
+            })
             .collect::<Result<Vec<u64>, _>>()?;
         let mut results = [0u64; MAX_RESULTS];
         let mut kinds = [KIND_NONE; MAX_RESULTS];
@@ -1095,9 +1156,95 @@ mod tests {
             let unchecked = opts.iter().any(|o| o.bounds_checks == 0);
             assert_eq!(unchecked, mode == Mode::AotHw, "{mode:?}");
             assert!(opts.iter().all(|o| o.bounds_checks <= 1));
+            // Stack frames only where the runtime has their side: wamrc's
+            // default features and subsets of them.
+            let frames: Vec<u8> = opts.iter().filter_map(|o| o.call_stack).collect();
+            assert_eq!(frames.is_empty(), mode == Mode::AotHw, "{mode:?}");
+            if mode == Mode::Aot {
+                assert!(frames.contains(&ALL_CALL_STACK_FEATURES), "{frames:?}");
+                assert!(frames.iter().any(|f| *f != ALL_CALL_STACK_FEATURES));
+                // Never unchecked frames (a false heap corruption, met in a campaign).
+                assert!(frames.iter().all(|f| f & CALL_STACK_BOUNDS_CHECKS != 0));
+            }
             // The same bytes, the same options: findings reproduce.
             assert_eq!(opts[7], AotOptions::for_module(mode, &modules[7]));
         }
+    }
+
+    /// Code with stack frames (wamrc's default features, and subsets that
+    /// make wamrc choose tiny frames) returns and traps as code without;
+    /// each trap makes the runtime build and dump its call stack. The build
+    /// without the runtime's side refuses such code.
+    #[test]
+    #[cfg(not(wsv_no_aot))]
+    fn call_stack_frames_run_and_trap_like_plain_code() {
+        let wasm = wat::parse_str(
+            r#"(module
+              (memory 1)
+              (func $f (param i32 i64) (result i64)
+                (local f64)
+                local.get 0
+                i32.eqz
+                if (result i64)
+                  local.get 1
+                else
+                  local.get 0 i32.const 1 i32.sub
+                  local.get 1 local.get 0 i64.extend_i32_u i64.add
+                  call $f
+                end)
+              (func (export "sum") (param i32) (result i64)
+                local.get 0 i64.const 0 call $f)
+              (func (export "trap") (param i32) (result i32)
+                block block block
+                  local.get 0 br_table 0 1 2
+                end i32.const 65536 i32.load return
+                end unreachable
+                end i32.const 7))"#,
+        )
+        .unwrap();
+        let plain = AotOptions::default();
+        for call_stack in [
+            None,
+            Some(ALL_CALL_STACK_FEATURES),
+            Some(0b00001),
+            Some(0b10001),
+            Some(0b01011),
+        ] {
+            let opts = AotOptions {
+                call_stack,
+                ..plain
+            };
+            let aot = compile_aot(&wasm, &opts).unwrap_or_else(|e| panic!("{call_stack:?}: {e}"));
+            let mut e = Wamr::new(Mode::Aot).unwrap();
+            e.load_aot(&aot).unwrap();
+            let mut i = e.instantiate().map_err(|e| e.1).unwrap();
+            let sum = i.call("sum", &[Val::I32(100)]);
+            assert_eq!(sum, Ok(vec![Val::I64(5050)]), "{call_stack:?}");
+            let traps: Vec<_> = (0..3)
+                .map(|k| i.call("trap", &[Val::I32(k)]).map_err(|t| t.0))
+                .collect();
+            let want = [
+                Err(Trap::MemoryOutOfBounds),
+                Err(Trap::Unreachable),
+                Ok(vec![Val::I32(7)]),
+            ];
+            assert_eq!(traps, want, "{call_stack:?}");
+        }
+        if Mode::AotHw.is_built() {
+            let opts = AotOptions {
+                bounds_checks: 0,
+                call_stack: Some(ALL_CALL_STACK_FEATURES),
+                ..plain
+            };
+            let err = compile_aot_in(Mode::AotHw, &wasm, &opts).unwrap_err();
+            assert!(err.contains("WAMR_BUILD_DUMP_CALL_STACK"), "{err}");
+        }
+        let unchecked = AotOptions {
+            call_stack: Some(ALL_CALL_STACK_FEATURES & !CALL_STACK_BOUNDS_CHECKS),
+            ..plain
+        };
+        let err = compile_aot(&wasm, &unchecked).unwrap_err();
+        assert!(err.contains("bounds-checks"), "{err}");
     }
 
     #[test]

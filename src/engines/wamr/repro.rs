@@ -110,6 +110,10 @@ pub fn stock_repro(engine: &str, wasm: &[u8]) -> Option<StockRepro> {
     if options.is_some_and(|o| o.multi_thread) {
         flags.push(("WAMR_BUILD_THREAD_MGR", "1"));
     }
+    // Code with stack frames needs the runtime's side of them.
+    if options.is_some_and(|o| o.call_stack.is_some()) {
+        flags.push(("WAMR_BUILD_DUMP_CALL_STACK", "1"));
+    }
     Some(StockRepro {
         title,
         iwasm_flags: flags,
@@ -219,7 +223,7 @@ pub fn iwasm_value(v: &Val) -> String {
         Val::F32(b) => format!("{}:f32", fmt_g(f32::from_bits(b) as f64, 7)),
         Val::F64(b) => format!("{}:f64", fmt_g(f64::from_bits(b), 7)),
         Val::FuncRef { non_null: false } => "func:ref.null".into(),
-        Val::FuncRef { non_null: true } => "<index>:ref.func".into(),
+        Val::FuncRef { non_null: true } | Val::FuncExport(_) => "<index>:ref.func".into(),
         Val::ExternRef(None) => "extern:ref.null".into(),
         Val::ExternRef(Some(id)) => format!("{:#x}:ref.extern", extern_object(id)),
     }
@@ -227,9 +231,9 @@ pub fn iwasm_value(v: &Val) -> String {
 
 /// An argument as stock `iwasm -f` parses it (strtol/strtof and friends).
 /// iwasm (reference types on, GC off) takes `null` for a null reference of
-/// either kind and a number as an externref's host object; a non-null funcref
-/// would be a function index (plans never pass one).
-pub fn iwasm_arg(v: &Val) -> String {
+/// either kind, a number as an externref's host object, and a function
+/// index as a funcref (`funcs`: the module's exported functions).
+pub fn iwasm_arg(v: &Val, funcs: &[(String, u32)]) -> String {
     match *v {
         Val::I32(x) => x.to_string(),
         Val::I64(x) => x.to_string(),
@@ -237,6 +241,10 @@ pub fn iwasm_arg(v: &Val) -> String {
         Val::F64(b) => iwasm_float(f64::from_bits(b), format!("{:?}", f64::from_bits(b))),
         Val::FuncRef { non_null: false } | Val::ExternRef(None) => "null".into(),
         Val::FuncRef { non_null: true } => "<index>".into(),
+        Val::FuncExport(n) => funcs.get(n as usize).map_or_else(
+            || format!("<no exported function #{n}>"),
+            |f| f.1.to_string(),
+        ),
         Val::ExternRef(Some(id)) => format!("{:#x}", extern_object(id)),
     }
 }
@@ -263,6 +271,7 @@ pub fn trap_message(t: &Trap) -> String {
         Trap::Unreachable => "unreachable".into(),
         Trap::MemoryOutOfBounds => "out of bounds memory access".into(),
         Trap::UnalignedAtomic => "unaligned atomic".into(),
+        Trap::WaitOnUnsharedMemory => "expected shared memory".into(),
         Trap::TableOutOfBounds => "undefined element".into(),
         Trap::IndirectCallTypeMismatch => "indirect call type mismatch".into(),
         Trap::IndirectCallToNull => "uninitialized element".into(),
@@ -303,8 +312,10 @@ mod tests {
         assert_eq!(iwasm_value(&Val::I64(0)), "0x0:i64");
         assert_eq!(iwasm_value(&Val::ExternRef(None)), "extern:ref.null");
         assert_eq!(iwasm_value(&Val::ExternRef(Some(2))), "0x3:ref.extern");
-        assert_eq!(iwasm_arg(&Val::ExternRef(Some(2))), "0x3");
-        assert_eq!(iwasm_arg(&Val::FuncRef { non_null: false }), "null");
+        assert_eq!(iwasm_arg(&Val::ExternRef(Some(2)), &[]), "0x3");
+        assert_eq!(iwasm_arg(&Val::FuncRef { non_null: false }, &[]), "null");
+        let funcs = [("f".to_string(), 3), ("g".to_string(), 5)];
+        assert_eq!(iwasm_arg(&Val::FuncExport(1), &funcs), "5");
     }
 
     #[test]

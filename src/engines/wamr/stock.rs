@@ -362,11 +362,11 @@ fn copy_tree(from: &Path, to: &Path) -> Result<()> {
 
 /// One call of the plan as `iwasm` takes it: a REPL line (`FUNC ARG...`).
 /// `None` when the export name cannot be typed there (empty, or with spaces).
-fn repl_line(export: &str, args: &[crate::wasm::Val]) -> Option<String> {
+fn repl_line(export: &str, args: &[crate::wasm::Val], funcs: &[(String, u32)]) -> Option<String> {
     if !crate::wasm::names::typeable(export) {
         return None;
     }
-    let args: Vec<String> = args.iter().map(repro::iwasm_arg).collect();
+    let args: Vec<String> = args.iter().map(|a| repro::iwasm_arg(a, funcs)).collect();
     Some(
         std::iter::once(export.to_string())
             .chain(args)
@@ -378,17 +378,26 @@ fn repl_line(export: &str, args: &[crate::wasm::Val]) -> Option<String> {
 /// The commands a maintainer runs, in a checkout's build folders (`build-iwasm`,
 /// `build-wamrc`), on `file` (the reproducer's name beside them). The REPL
 /// keeps one instance across calls, as the harness does.
-pub fn commands(stock: &StockRepro, file: &str, plan: &CallPlan) -> Vec<String> {
-    commands_with(stock, file, plan, "build-iwasm/iwasm", "build-wamrc/wamrc")
+pub fn commands(stock: &StockRepro, file: &str, wasm: &[u8], plan: &CallPlan) -> Vec<String> {
+    commands_with(
+        stock,
+        file,
+        wasm,
+        plan,
+        "build-iwasm/iwasm",
+        "build-wamrc/wamrc",
+    )
 }
 
 fn commands_with(
     stock: &StockRepro,
     file: &str,
+    wasm: &[u8],
     plan: &CallPlan,
     iwasm: &str,
     wamrc: &str,
 ) -> Vec<String> {
+    let funcs = crate::wasm::func_exports(wasm);
     let mut cmds = vec![];
     let mut target = file.to_string();
     if let Some(opts) = &stock.wamrc {
@@ -400,7 +409,7 @@ fn commands_with(
         .calls
         .iter()
         .map(|c| {
-            repl_line(&c.export, &c.args)
+            repl_line(&c.export, &c.args, &funcs)
                 .unwrap_or_else(|| format!("<{:?}: not typeable>", c.export))
         })
         .collect();
@@ -452,12 +461,13 @@ pub fn check(
     runtime: &Execution,
     reference: Option<&Execution>,
 ) -> Result<Check> {
+    let funcs = crate::wasm::func_exports(wasm);
     let typed: Option<Vec<String>> = plan
         .calls
         .iter()
-        .map(|c| repl_line(&c.export, &c.args))
+        .map(|c| repl_line(&c.export, &c.args, &funcs))
         .collect();
-    let commands = commands(stock, file_name, plan);
+    let commands = commands(stock, file_name, wasm, plan);
     let mut checked = Check {
         tools: tree.tools_description(),
         commands,
@@ -853,7 +863,7 @@ mod tests {
     #[test]
     fn commands_use_one_instance() {
         let stock = repro::stock_repro("wamr-aot", b"").unwrap();
-        let cmds = commands(&stock, "min.wasm", &plan(2));
+        let cmds = commands(&stock, "min.wasm", &[], &plan(2));
         assert_eq!(cmds.len(), 2, "{cmds:?}");
         assert!(
             cmds[0].starts_with("build-wamrc/wamrc --bounds-checks=1 ")
