@@ -237,26 +237,29 @@ fn aot_memory64_grow_by_a_wide_delta_fails_but_grows() {
     );
 }
 
+/// `wasm` with a custom section (no semantics) that makes wamr-aot draw
+/// call-stack features `features` (it draws its options from the bytes).
+fn drawing_call_stack(wasm: &[u8], features: Option<u8>) -> Vec<u8> {
+    use wasmsieve::engines::wamr::{AotOptions, Mode};
+    (0u32..100_000)
+        .map(|i| {
+            let mut m = wasm.to_vec();
+            m.extend_from_slice(&[0, 9, 4, b'p', b'i', b'c', b'k']);
+            m.extend_from_slice(&i.to_le_bytes());
+            m
+        })
+        .find(|m| AotOptions::for_module(Mode::Aot, m).call_stack == features)
+        .expect("some bytes draw these options")
+}
+
 /// WAMR's AoT compiler crashes compiling a trap with tiny call-stack frames
-/// and the bounds-checks, ip and trap-ip features. wamr-aot draws its
-/// options from the module's bytes: a custom section (no semantics) picks
-/// bytes that draw exactly these, and the campaign's path files the crash.
+/// and the bounds-checks, ip and trap-ip features; the campaign's path files
+/// the crash.
 #[test]
 fn aot_compiler_crashes_on_a_trap_with_tiny_frames_and_trap_ip() {
-    use wasmsieve::engines::wamr::{AotOptions, Mode};
     let wasm = module("aot-compiler-tiny-frames-trap-ip.wat");
     // bounds-checks, ip, trap-ip (the bits of CALL_STACK_FEATURES).
-    let crashing = Some(0b01011);
-    let with_section = |i: u32| {
-        let mut m = wasm.clone();
-        m.extend_from_slice(&[0, 9, 4, b'p', b'i', b'c', b'k']);
-        m.extend_from_slice(&i.to_le_bytes());
-        m
-    };
-    let picked = (0u32..100_000)
-        .map(with_section)
-        .find(|m| AotOptions::for_module(Mode::Aot, m).call_stack == crashing)
-        .expect("some bytes draw these options");
+    let picked = drawing_call_stack(&wasm, Some(0b01011));
     let findings = findings_in(&picked, &["wamr-aot"]);
     assert_eq!(
         findings.len(),
@@ -275,10 +278,31 @@ fn aot_compiler_crashes_on_a_trap_with_tiny_frames_and_trap_ip() {
         "{}",
         f.signature
     );
-    // The same module with the compiler's other draws compiles and agrees.
-    let other = (0u32..100_000)
-        .map(with_section)
-        .find(|m| AotOptions::for_module(Mode::Aot, m).call_stack.is_none())
-        .unwrap();
-    assert!(findings_in(&other, &["wamr-aot"]).is_empty());
+    // The same module without frames compiles and agrees.
+    assert!(findings_in(&drawing_call_stack(&wasm, None), &["wamr-aot"]).is_empty());
+}
+
+/// WAMR's AoT compiler overflows a heap buffer (the frame of
+/// `init_comp_frame`) compiling a multi-value call before a `return_call`
+/// with frames that keep values (wamrc's default features): the corrupted
+/// heap aborts the compile, confirmed in a fresh worker.
+#[test]
+fn aot_compiler_overflows_its_frame_on_a_call_before_return_call() {
+    let wasm = module("aot-compiler-frames-return-call-overflow.wat");
+    let all_features = Some(0b11111);
+    let findings = findings_in(&drawing_call_stack(&wasm, all_features), &["wamr-aot"]);
+    assert_eq!(
+        findings.len(),
+        1,
+        "fixed in this WAMR? {:#?}",
+        details(&findings)
+    );
+    let f = &findings[0];
+    assert_eq!(f.divergence.symptom, Symptom::Crash);
+    assert_eq!(
+        (f.verdict.bucket.as_str(), f.verdict.rule.as_str()),
+        ("needs-review", "aot-compiler")
+    );
+    assert_eq!(f.confirmed, Some(true), "{}", f.signature);
+    assert!(findings_in(&drawing_call_stack(&wasm, None), &["wamr-aot"]).is_empty());
 }

@@ -259,6 +259,11 @@ fn memory_cases(memory: &str, addr: &str, out: &mut Vec<TestCase>) {
         (1, end),
         (end, 1),
         (0, 0xffff_ffff),
+        // dst + len wrapping the address space (to 0, to 1, past 2^63).
+        (1, -1),
+        (-1, 1),
+        (-1, 2),
+        (i64::MAX, i64::MIN + 1),
     ] {
         calls.push(PlannedCall {
             export: "fill".into(),

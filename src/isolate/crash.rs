@@ -22,8 +22,13 @@ impl CrashRecord {
         }
         let mut raw: Vec<&str> = vec![];
         let mut in_frames = false;
+        let mut reported = false;
         for line in stderr.lines() {
-            if let Some(rest) = line.strip_prefix("wsv-crash ") {
+            // The first report is the fault; a second one is the handler
+            // itself faulting while it unwinds (generated code without
+            // unwind info), which says nothing of the cause.
+            if let Some(rest) = line.strip_prefix("wsv-crash ").filter(|_| !reported) {
+                reported = true;
                 for kv in rest.split_whitespace() {
                     match kv.split_once('=') {
                         // The handler's word beats the exit status: a handler
@@ -34,6 +39,7 @@ impl CrashRecord {
                         _ => {}
                     }
                 }
+            } else if line.starts_with("wsv-crash ") {
             } else if line == "wsv-frames-begin" {
                 in_frames = true;
             } else if line == "wsv-frames-end" {
@@ -281,6 +287,22 @@ pub fn signal_name(sig: i32) -> String {
 #[cfg(test)]
 mod tests {
     use super::sanitizer_frame;
+    use crate::exec::CrashRecord;
+
+    /// A handler that faults while unwinding generated code reports again:
+    /// the record keeps the first report (the fault), not the abort after it.
+    #[test]
+    fn the_first_report_is_the_fault() {
+        let stderr = "wsv-crash signal=11 addr=0x7fc52fa3a000 region=elsewhere\n\
+                      wsv-frames-begin\n\
+                      wsv-crash signal=06\n\
+                      wsv-frames-begin\n\
+                      wsv-frames-end\n";
+        let rec = CrashRecord::from_exit(None, stderr, std::path::Path::new("/nonexistent"));
+        assert_eq!(rec.signal, Some(11));
+        assert_eq!(rec.fault_address.as_deref(), Some("0x7fc52fa3a000"));
+        assert_eq!(rec.fault_region.as_deref(), Some("elsewhere"));
+    }
 
     #[test]
     fn sanitizer_frames() {

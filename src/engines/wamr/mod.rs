@@ -275,7 +275,8 @@ use crate::wasm::features::FeatureSet;
 /// WAMR functions that only carry a call into Wasm code (the embedding API,
 /// native-call trampolines, the hardware-bounds wrapper).
 const CALL_GLUE: &[&str] = &[
-    "invoke_native",
+    // invoke_native, and the AoT quick-call thunks (invoke_IiI_v, ...).
+    "invoke_",
     "wasm_runtime_call_wasm",
     "wasm_runtime_invoke_native",
     "call_wasm_with_hw_bound_check",
