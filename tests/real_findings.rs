@@ -252,57 +252,47 @@ fn drawing_call_stack(wasm: &[u8], features: Option<u8>) -> Vec<u8> {
         .expect("some bytes draw these options")
 }
 
-/// WAMR's AoT compiler crashes compiling a trap with tiny call-stack frames
-/// and the bounds-checks, ip and trap-ip features; the campaign's path files
-/// the crash.
-#[test]
-fn aot_compiler_crashes_on_a_trap_with_tiny_frames_and_trap_ip() {
-    let wasm = module("aot-compiler-tiny-frames-trap-ip.wat");
-    // bounds-checks, ip, trap-ip (the bits of CALL_STACK_FEATURES).
-    let picked = drawing_call_stack(&wasm, Some(0b01011));
-    let findings = findings_in(&picked, &["wamr-aot"]);
+/// Compiles a kept module in wamr-aot with call-stack `features` drawn:
+/// the one finding, a crash of the compiler (needs-review by the policy);
+/// without frames the module compiles and agrees.
+fn aot_compiler_crash(file: &str, features: u8) -> Finding {
+    let wasm = module(file);
+    let mut findings = findings_in(&drawing_call_stack(&wasm, Some(features)), &["wamr-aot"]);
     assert_eq!(
         findings.len(),
         1,
         "fixed in this WAMR? {:#?}",
         details(&findings)
     );
-    let f = &findings[0];
+    let f = findings.remove(0);
     assert_eq!(f.divergence.symptom, Symptom::Crash);
     assert_eq!(
         (f.verdict.bucket.as_str(), f.verdict.rule.as_str()),
         ("needs-review", "aot-compiler")
     );
+    assert!(findings_in(&drawing_call_stack(&wasm, None), &["wamr-aot"]).is_empty());
+    f
+}
+
+/// WAMR's AoT compiler crashes compiling a trap with tiny call-stack frames
+/// and the bounds-checks, ip and trap-ip features (the bits of
+/// `CALL_STACK_FEATURES`); the campaign's path files the crash.
+#[test]
+fn aot_compiler_crashes_on_a_trap_with_tiny_frames_and_trap_ip() {
+    let f = aot_compiler_crash("aot-compiler-tiny-frames-trap-ip.wat", 0b01011);
     assert!(
         f.signature.contains("aot_emit_exception"),
         "{}",
         f.signature
     );
-    // The same module without frames compiles and agrees.
-    assert!(findings_in(&drawing_call_stack(&wasm, None), &["wamr-aot"]).is_empty());
 }
 
 /// WAMR's AoT compiler overflows a heap buffer (the frame of
 /// `init_comp_frame`) compiling a multi-value call before a `return_call`
-/// with frames that keep values (wamrc's default features): the corrupted
-/// heap aborts the compile, confirmed in a fresh worker.
+/// with frames that keep values (wamrc's default features, all bits): the
+/// corrupted heap aborts the compile, confirmed in a fresh worker.
 #[test]
 fn aot_compiler_overflows_its_frame_on_a_call_before_return_call() {
-    let wasm = module("aot-compiler-frames-return-call-overflow.wat");
-    let all_features = Some(0b11111);
-    let findings = findings_in(&drawing_call_stack(&wasm, all_features), &["wamr-aot"]);
-    assert_eq!(
-        findings.len(),
-        1,
-        "fixed in this WAMR? {:#?}",
-        details(&findings)
-    );
-    let f = &findings[0];
-    assert_eq!(f.divergence.symptom, Symptom::Crash);
-    assert_eq!(
-        (f.verdict.bucket.as_str(), f.verdict.rule.as_str()),
-        ("needs-review", "aot-compiler")
-    );
+    let f = aot_compiler_crash("aot-compiler-frames-return-call-overflow.wat", 0b11111);
     assert_eq!(f.confirmed, Some(true), "{}", f.signature);
-    assert!(findings_in(&drawing_call_stack(&wasm, None), &["wamr-aot"]).is_empty());
 }
