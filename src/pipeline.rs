@@ -271,6 +271,8 @@ impl Differ {
                         let confirmed = matches!(oracle::compare(&reference, &again), Comparison::Diverge(a) if a.symptom == d.symptom);
                         if confirmed {
                             self.reproduced.insert(f.signature.clone());
+                        } else {
+                            f.regroup_unconfirmed_crash();
                         }
                         f.confirmed = Some(confirmed);
                     }

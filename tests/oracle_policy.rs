@@ -617,6 +617,40 @@ fn exported_functions_pass_as_funcref_arguments_in_every_mode() {
     assert_eq!(r.comparisons.len(), names.len(), "{}", describe(&r));
 }
 
+/// A crash that only happens in a process an earlier module corrupted
+/// (faulty's taint) is not repeated by the fresh worker that confirms it:
+/// filed unconfirmed, keyed by engine and signal rather than by the
+/// victim's frames, so two such victims are one finding.
+#[test]
+fn crashes_a_fresh_worker_does_not_repeat_are_one_unconfirmed_finding() {
+    let mut d = differ(&["faulty"]);
+    let taint = r#"(module (func (export "wsv_fault_taint")))"#;
+    let victims = [
+        r#"(module (func (export "wsv_fault_tainted")))"#,
+        r#"(module (func (export "wsv_fault_tainted") (param i32) (result i32) local.get 0))"#,
+    ];
+    let mut ids = vec![];
+    for victim in victims {
+        assert!(run(&mut d, taint).findings.is_empty());
+        let r = run(&mut d, victim);
+        let f = single(&r);
+        assert_eq!(
+            f.divergence.symptom,
+            Symptom::Crash,
+            "{}",
+            f.divergence.detail
+        );
+        assert_eq!(f.confirmed, Some(false));
+        assert_eq!(f.signature, "faulty|Crash|unconfirmed|SIGSEGV");
+        ids.push(f.id.clone());
+    }
+    assert_eq!(ids[0], ids[1]);
+    // In a clean process the same module behaves.
+    assert!(run(&mut differ(&["faulty"]), victims[0])
+        .findings
+        .is_empty());
+}
+
 /// The probes' bounded atomic waits (timeout 0 or 1000 ns) agree in every
 /// threads mode: "not-equal" (1), "timed-out" (2), and the traps for an
 /// unaligned or out-of-bounds address; on an unshared memory every engine

@@ -28,9 +28,14 @@ use crate::wasm::Val;
 //   wsv_fault_slow       takes 1.5 s, then behaves (slow, not hung)
 //   wsv_fault_oom        allocates without bound in the call
 //   wsv_fault_wedge      traps, and the engine refuses every module after it
+//   wsv_fault_taint      behaves, but leaves the process tainted (as a heap
+//                        overflow that corrupts without crashing would)
+//   wsv_fault_tainted    dies of SIGSEGV in a tainted process, else behaves
 
 /// Set by `wsv_fault_wedge`: the engine is left unusable (P9).
 static WEDGED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// Set by `wsv_fault_taint`: a later `wsv_fault_tainted` crashes.
+static TAINTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// wasmtime with deliberate faults on marker exports: proves every oracle
 /// check and policy row fires, through the same trait as real engines.
@@ -114,6 +119,10 @@ impl Instance for FaultyInstance<'_> {
                 libc::raise(libc::SIGSEGV);
             },
             "wsv_fault_abort" => std::process::abort(),
+            "wsv_fault_taint" => TAINTED.store(true, std::sync::atomic::Ordering::Relaxed),
+            "wsv_fault_tainted" if TAINTED.load(std::sync::atomic::Ordering::Relaxed) => unsafe {
+                libc::raise(libc::SIGSEGV);
+            },
             "wsv_fault_spin" => loop {
                 std::hint::spin_loop();
             },

@@ -79,6 +79,24 @@ impl Finding {
         plan
     }
 
+    /// A crash that a fresh worker does not repeat was most likely caused by
+    /// an earlier module in the same process (a corrupted heap), so its
+    /// frames are the victim's, not the cause's: such crashes are one
+    /// finding per engine and signal, with the frames kept in the record.
+    pub fn regroup_unconfirmed_crash(&mut self) {
+        let signal = self
+            .executions
+            .iter()
+            .filter(|e| e.engine == self.engine)
+            .find_map(|e| match &e.end {
+                End::Crashed(rec) => rec.signal_name.clone(),
+                _ => None,
+            })
+            .unwrap_or_default();
+        self.signature = format!("{}|Crash|unconfirmed|{signal}", self.engine);
+        self.id = Finding::signature_id(&self.verdict.kind, &self.signature);
+    }
+
     pub fn signature_id(kind: &str, signature: &str) -> String {
         use sha2::{Digest, Sha256};
         let h = Sha256::digest(signature.as_bytes());
