@@ -535,6 +535,12 @@ fn record(
         }
         return Ok(None);
     }
+    // Where the same cause was filed before (a promotion files it again).
+    let filed_before = st
+        .unique
+        .iter()
+        .find(|u| u.signature == f.signature)
+        .map(|u| u.path.clone());
     if st.record_finding(&f, shared.started.elapsed().as_secs_f64()) {
         let mut artifacts: Vec<(String, Vec<u8>)> = f
             .executions
@@ -551,6 +557,9 @@ fn record(
             );
         }
         let dir = written.dir().to_path_buf();
+        if let Some(old) = filed_before {
+            shared.store.note_promotion(&old, &dir)?;
+        }
         // Listed in the summary only once its folder is complete on disk.
         st.checkpoint(&shared.cfg.out, shared.started.elapsed())?;
         eprintln!(

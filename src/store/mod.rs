@@ -91,6 +91,22 @@ impl FindingStore {
         out
     }
 
+    /// Leaves a pointer in a finding's folder (`old`, as `summary.json` lists
+    /// it) when its cause was met again in a more severe bucket and filed
+    /// there (`new`): the folder stays, as every folder does, but says it
+    /// is superseded.
+    pub fn note_promotion(&self, old: &str, new: &Path) -> anyhow::Result<()> {
+        let base = self.root.parent().unwrap_or(&self.root);
+        put(
+            &base.join(old).join("PROMOTED.txt"),
+            format!(
+                "The same cause (signature) was met again in a more severe bucket: {}\n\
+                 That folder holds its reproducer now; summary.json points there.\n",
+                self.relative(new)
+            ),
+        )
+    }
+
     /// Writes the input and its artifacts first, then the record (atomically).
     /// An existing complete folder is never touched; a damaged one is moved
     /// aside and reported, never mixed with another input.
@@ -280,5 +296,27 @@ impl ShrinkOutcome {
             self.seconds,
             if self.budget_exhausted { " (budget exhausted)" } else { "" }
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_promoted_finding_points_to_its_new_folder() {
+        let out = std::env::temp_dir().join(format!("wsv-promote-{}", std::process::id()));
+        let old = out.join("findings/bug/crash-1");
+        std::fs::create_dir_all(&old).unwrap();
+        let store = FindingStore::new(&out);
+        store
+            .note_promotion(
+                "findings/bug/crash-1",
+                &out.join("findings/security/crash-1"),
+            )
+            .unwrap();
+        let text = std::fs::read_to_string(old.join("PROMOTED.txt")).unwrap();
+        assert!(text.contains("findings/security/crash-1"), "{text}");
+        let _ = std::fs::remove_dir_all(out);
     }
 }
