@@ -179,22 +179,17 @@ pub fn run(cfg: &BenchConfig) -> anyhow::Result<()> {
 
     let all = &cfg.default_engines;
     println!("\ndefault campaign ({}), shrinking on", all.join(", "));
-    let one = campaign(
-        all,
-        cfg.seconds,
-        1,
-        true,
-        super::DEFAULT_REFERENCE_SHARE,
-        true,
-    )?;
-    let two = campaign(
-        all,
-        cfg.seconds,
-        2,
-        true,
-        super::DEFAULT_REFERENCE_SHARE,
-        true,
-    )?;
+    let jobs = |n| {
+        campaign(
+            all,
+            cfg.seconds,
+            n,
+            true,
+            super::DEFAULT_REFERENCE_SHARE,
+            true,
+        )
+    };
+    let (one, two) = (jobs(1)?, jobs(2)?);
     for (jobs, m) in [(1, &one), (2, &two)] {
         println!(
             "  {jobs} job(s): {:>8.1} compared modules/s   {}",

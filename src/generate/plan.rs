@@ -63,6 +63,8 @@ pub struct Exports {
     pub memories: Vec<String>,
     /// The module imports something (from the host, or what no engine defines).
     pub has_imports: bool,
+    /// Exported functions of any signature: what a `Val::FuncExport` counts.
+    pub func_exports: u32,
 }
 
 /// Globals are observed when the harness has their type: a reference one
@@ -155,6 +157,7 @@ impl Exports {
         for (name, kind, index) in exports {
             match kind {
                 ExternalKind::Func => {
+                    out.func_exports += 1;
                     let sig = func_types
                         .get(index as usize)
                         .and_then(|t| types.get(*t as usize));
@@ -223,7 +226,7 @@ impl CallPlan {
             memories: exports.memories.clone(),
             calls: vec![],
         };
-        let funcs = crate::wasm::func_exports(wasm).len() as u32;
+        let funcs = exports.func_exports;
         for _ in 0..rounds {
             for f in &exports.funcs {
                 let args = f
