@@ -206,10 +206,12 @@ fn hw_correct_module_agrees() {
     }
 }
 
-/// Worker processes of this test process serving `engine`.
+/// Processes serving `engine` for this test process: its workers and the
+/// engine processes they forked (which run the cases).
 fn worker_pids(engine: &str) -> Vec<i32> {
-    let me = std::process::id() as i32;
+    let mut parents = vec![std::process::id() as i32];
     let mut pids = vec![];
+    let mut procs = vec![];
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
         let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
             continue;
@@ -226,14 +228,21 @@ fn worker_pids(engine: &str) -> Vec<i32> {
             .nth(1)
             .and_then(|p| p.parse().ok())
             .unwrap_or(0);
-        if ppid != me {
-            continue;
-        }
         let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
         let args: Vec<&[u8]> = cmd.split(|b| *b == 0).collect();
         if args.iter().any(|a| *a == b"worker") && args.iter().any(|a| *a == engine.as_bytes()) {
-            pids.push(pid);
+            procs.push((pid, ppid));
         }
+    }
+    // Workers first, then their children.
+    for _ in 0..2 {
+        let next: Vec<i32> = procs
+            .iter()
+            .filter(|(pid, ppid)| parents.contains(ppid) && !pids.contains(pid))
+            .map(|(pid, _)| *pid)
+            .collect();
+        pids.extend(&next);
+        parents = next;
     }
     pids
 }
@@ -280,14 +289,15 @@ fn worker_killed_mid_call_is_a_crash_and_the_next_module_runs() {
             start.elapsed() < Duration::from_secs(15),
             "no spinning faulty worker appeared"
         );
-        if let Some(&pid) = worker_pids("faulty").first() {
-            let before = cpu_ticks(pid);
-            std::thread::sleep(Duration::from_millis(300));
-            if cpu_ticks(pid) > before + 5 {
-                break pid;
-            }
-        } else {
-            std::thread::sleep(Duration::from_millis(50));
+        let pids = worker_pids("faulty");
+        let before: Vec<u64> = pids.iter().map(|p| cpu_ticks(*p)).collect();
+        std::thread::sleep(Duration::from_millis(300));
+        if let Some((&pid, _)) = pids
+            .iter()
+            .zip(before)
+            .find(|(p, b)| cpu_ticks(**p) > b + 5)
+        {
+            break pid;
         }
     };
     assert_eq!(unsafe { libc::kill(victim, libc::SIGKILL) }, 0);
@@ -426,4 +436,59 @@ fn sanitizer_report_is_a_crash_finding_with_summary_and_frames() {
         "{}",
         f.divergence.detail
     );
+}
+
+#[test]
+fn a_worker_outlives_the_crashes_of_its_engine_processes_each_with_its_own_report() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    setup();
+    let engine = "wamr-classic";
+    let mut w = wasmsieve::isolate::Worker::new(engine, WorkerLimits::default());
+    let case = |wat: &str| {
+        let wasm = wat::parse_str(wat).expect("test WAT parses");
+        let plan = CallPlan::fixed(&wasm, 1).expect("plan");
+        (wasm, plan)
+    };
+    let (good, good_plan) = case(
+        r#"(module (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1))))"#,
+    );
+    let (wild, wild_plan) = case(r#"(module (memory 1) (func (export "wsv_selftest_wild_read")))"#);
+    use wasmsieve::exec::Executor;
+    assert_eq!(w.run(&good, &good_plan).end, End::Completed);
+    let workers = |pids: Vec<i32>| -> Vec<i32> {
+        // The workers themselves: children of this process.
+        let me = std::process::id().to_string();
+        pids.into_iter()
+            .filter(|p| {
+                let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
+                stat.rsplit_once(')')
+                    .and_then(|r| r.1.split_whitespace().nth(1).map(|s| s == me))
+                    .unwrap_or(false)
+            })
+            .collect()
+    };
+    let before = workers(worker_pids(engine));
+    assert_eq!(before.len(), 1, "{before:?}");
+    for _ in 0..2 {
+        let exec = w.run(&wild, &wild_plan);
+        let End::Crashed(rec) = &exec.end else {
+            panic!("no crash: {:?}", exec.end);
+        };
+        assert_eq!(rec.signal, Some(libc::SIGSEGV), "{rec:?}");
+        assert_eq!(rec.fault_region.as_deref(), Some("null-page"), "{rec:?}");
+        assert!(
+            rec.frames.iter().any(|f| f.contains("self_test_call")),
+            "{rec:?}"
+        );
+        // Its own report only: not the one before it.
+        assert_eq!(
+            rec.stderr_tail.matches("wsv-crash ").count(),
+            1,
+            "{}",
+            rec.stderr_tail
+        );
+        assert_eq!(w.run(&good, &good_plan).end, End::Completed);
+    }
+    // No new worker was started: the same one forked new engine processes.
+    assert_eq!(workers(worker_pids(engine)), before);
 }

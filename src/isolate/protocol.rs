@@ -3,7 +3,9 @@
 //! they are, then the call plan as JSON, each behind its little-endian u32
 //! length); the worker streams back each step as one JSON line as it is
 //! taken (so a worker that dies or hangs midway has reported every step
-//! before) and then `Done`.
+//! before) and then `Done`. A worker's engine runs in a child of the worker
+//! process: when it dies of a signal, the worker says so (`Died`) instead of
+//! `Done`, and forks the next one (see `worker::supervise`).
 
 use crate::exec::Step;
 use crate::generate::plan::CallPlan;
@@ -15,6 +17,10 @@ use std::io::{self, BufRead, Write};
 pub enum Response {
     Step(Step),
     Done,
+    /// The process running the engine died; `wait_status` as `waitpid` gave it.
+    Died {
+        wait_status: i32,
+    },
 }
 
 fn put(frame: &mut Vec<u8>, bytes: &[u8]) -> io::Result<()> {

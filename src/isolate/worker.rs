@@ -5,9 +5,9 @@ use super::protocol::{read_case, write_case, Response};
 use crate::exec::{execute, CrashRecord, End, Engine, Execution, Executor, Step};
 use crate::generate::plan::CallPlan;
 use std::io::{BufRead, BufReader, Write};
+use std::os::unix::process::ExitStatusExt;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Limits a worker runs under.
@@ -38,9 +38,9 @@ struct Process {
     child: Child,
     stdin: ChildStdin,
     replies: Receiver<String>,
-    stderr: Arc<Mutex<String>>,
-    /// Signalled (or disconnected) when the stderr reader reached EOF.
-    stderr_done: Receiver<()>,
+    /// The worker's stderr, one piece per engine process that died (cut at
+    /// [`CHILD_ENDED`]), then what was left at EOF; disconnected after EOF.
+    stderr: Receiver<String>,
 }
 
 /// A runtime under test in a worker process, seen as an [`Executor`].
@@ -51,6 +51,19 @@ pub struct Worker {
 }
 
 const STDERR_KEEP: usize = 64 * 1024;
+
+/// How long a dead engine process's report may take to reach us.
+const STDERR_WAIT: Duration = Duration::from_secs(2);
+
+/// The line a worker writes on stderr after an engine process of its died:
+/// what came before on stderr was that process's.
+const CHILD_ENDED: &[u8] = b"wsv-engine-process-ended\n";
+
+/// Kills a worker and the engine process it forked (its own process group).
+fn kill_group(child: &mut Child) {
+    unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
+    let _ = child.kill();
+}
 
 impl Worker {
     pub fn new(engine: &str, limits: WorkerLimits) -> Worker {
@@ -112,7 +125,7 @@ impl Worker {
         let mut child = cmd.spawn()?;
         let stdin = child.stdin.take().expect("piped");
         let stdout = child.stdout.take().expect("piped");
-        let mut err = child.stderr.take().expect("piped");
+        let err = child.stderr.take().expect("piped");
         let (tx, replies) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
@@ -122,36 +135,38 @@ impl Worker {
                 }
             }
         });
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let sink = stderr.clone();
-        let (done_tx, stderr_done) = std::sync::mpsc::channel();
+        let (pieces, stderr) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            // Dropped at the end: the parent then knows stderr is complete.
-            let _done = done_tx;
-            let mut buf = [0u8; 4096];
+            let mut err = BufReader::new(err);
+            let mut piece = String::new();
+            let mut line = vec![];
             loop {
-                match std::io::Read::read(&mut err, &mut buf) {
+                line.clear();
+                match err.read_until(b'\n', &mut line) {
                     Ok(0) | Err(_) => break,
-                    Ok(n) => {
-                        let mut s = sink.lock().unwrap();
-                        s.push_str(&String::from_utf8_lossy(&buf[..n]));
-                        if s.len() > STDERR_KEEP {
-                            let cut = s.len() - STDERR_KEEP;
-                            let cut = (cut..s.len())
-                                .find(|i| s.is_char_boundary(*i))
+                    Ok(_) if line == CHILD_ENDED => {
+                        let _ = pieces.send(std::mem::take(&mut piece));
+                    }
+                    Ok(_) => {
+                        piece.push_str(&String::from_utf8_lossy(&line));
+                        if piece.len() > STDERR_KEEP {
+                            let cut = piece.len() - STDERR_KEEP;
+                            let cut = (cut..piece.len())
+                                .find(|i| piece.is_char_boundary(*i))
                                 .unwrap_or(cut);
-                            s.drain(..cut);
+                            piece.drain(..cut);
                         }
                     }
                 }
             }
+            // Dropped after: the parent then knows stderr is complete.
+            let _ = pieces.send(piece);
         });
         self.process = Some(Process {
             child,
             stdin,
             replies,
             stderr,
-            stderr_done,
         });
         Ok(())
     }
@@ -174,6 +189,10 @@ impl Worker {
             }
         }
         let p = self.process.as_mut().expect("spawned");
+        // An engine process that died between cases (no case of ours) left
+        // its `Died` behind: it belongs to no run.
+        while p.replies.try_recv().is_ok() {}
+        while p.stderr.try_recv().is_ok() {}
         let mut sent = write_case(&mut p.stdin, wasm, plan).is_ok();
         loop {
             // The load step includes AoT compilation: it has its own deadline.
@@ -194,6 +213,17 @@ impl Worker {
                         continue;
                     }
                     Ok(Response::Done) => return exec,
+                    Ok(Response::Died { wait_status }) => {
+                        // The worker lives on and has forked the next engine
+                        // process already: no respawn.
+                        let stderr = p.stderr.recv_timeout(STDERR_WAIT).unwrap_or_default();
+                        exec.end = End::Crashed(CrashRecord::from_exit(
+                            Some(std::process::ExitStatus::from_raw(wait_status)),
+                            &stderr,
+                            &worker_executable().unwrap_or_default(),
+                        ));
+                        return exec;
+                    }
                     Err(e) => {
                         let mut rec = self.kill_and_record();
                         rec.sanitizer
@@ -239,13 +269,19 @@ impl Worker {
             std::thread::sleep(Duration::from_micros(500));
         }
         if status.is_none() {
-            let _ = p.child.kill();
+            kill_group(&mut p.child);
             status = p.child.wait().ok();
         }
         // Let the stderr reader drain: it ends at EOF, once the dead worker's
         // descriptors are closed (bounded, in case something else holds them).
-        let _ = p.stderr_done.recv_timeout(Duration::from_secs(2));
-        let stderr = p.stderr.lock().unwrap().clone();
+        let mut stderr = String::new();
+        let until = std::time::Instant::now() + STDERR_WAIT;
+        while let Ok(piece) = p
+            .stderr
+            .recv_timeout(until.saturating_duration_since(std::time::Instant::now()))
+        {
+            stderr.push_str(&piece);
+        }
         CrashRecord::from_exit(status, &stderr, &worker_executable().unwrap_or_default())
     }
 }
@@ -253,7 +289,7 @@ impl Worker {
 impl Drop for Worker {
     fn drop(&mut self) {
         if let Some(mut p) = self.process.take() {
-            let _ = p.child.kill();
+            kill_group(&mut p.child);
             let _ = p.child.wait();
         }
     }
@@ -286,6 +322,7 @@ fn worker_executable() -> std::io::Result<std::path::PathBuf> {
 
 /// Child side: serves requests for one engine on stdin/stdout until EOF.
 pub fn serve(make_engine: impl FnOnce() -> anyhow::Result<Box<dyn Engine>>) -> anyhow::Result<()> {
+    supervise();
     // Ours first: an engine with trap handlers of its own (wasmtime) installs
     // them after, and hands on the faults that are not Wasm traps.
     install_crash_handler();
@@ -315,6 +352,53 @@ pub fn serve(make_engine: impl FnOnce() -> anyhow::Result<Box<dyn Engine>>) -> a
         crate::engines::wamr::coverage::after_case();
     }
     Ok(())
+}
+
+/// Makes this worker a fork server: returns in a forked child, which serves
+/// the cases; this process only waits. A child that dies of a signal (a crash,
+/// or killed) is reported as `Died` and the next child is forked at once:
+/// a fork costs well under a millisecond, starting this binary again about 17
+/// (mostly the dynamic linker relocating libLLVM), and crashes are routine.
+/// A child that exits (end of input, an error, a sanitizer's exit code) ends
+/// the worker with its status, and the harness starts a new one.
+fn supervise() {
+    let parent = unsafe { libc::getpid() };
+    loop {
+        let pid = unsafe { libc::fork() };
+        if pid < 0 {
+            // Cannot fork: serve in this process, as a plain worker.
+            return;
+        }
+        if pid == 0 {
+            unsafe {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                if libc::getppid() != parent {
+                    libc::_exit(1);
+                }
+            }
+            return;
+        }
+        let mut status = 0;
+        while unsafe { libc::waitpid(pid, &mut status, 0) } < 0 {
+            if std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+                std::process::exit(1);
+            }
+        }
+        if !libc::WIFSIGNALED(status) {
+            std::process::exit(libc::WEXITSTATUS(status));
+        }
+        let died = serde_json::to_string(&Response::Died {
+            wait_status: status,
+        })
+        .expect("serializable")
+            + "\n";
+        // Raw writes, in this order: the dead child's report on stderr is
+        // complete when the harness reads `Died`.
+        unsafe {
+            libc::write(2, CHILD_ENDED.as_ptr().cast(), CHILD_ENDED.len());
+            libc::write(1, died.as_ptr().cast(), died.len());
+        }
+    }
 }
 
 // ---- self-tests of the crash path (tests/isolation.rs) ----
