@@ -42,8 +42,9 @@ const COMMON: &[(&str, &str)] = &[
     ("WAMR_BUILD_BULK_MEMORY", "1"),
     ("WAMR_BUILD_REF_TYPES", "1"),
     ("WAMR_BUILD_EXTENDED_CONST_EXPR", "1"),
-    // Per mode below: SIMD in AoT only (WSV_AOT_SIMD, see csrc/CMakeLists.txt) (the classic interpreter has none, the
-    // fast interpreter's needs SIMDe fetched online); memory64 only with
+    // Per mode below: SIMD in AoT (WSV_AOT_SIMD, see csrc/CMakeLists.txt) and
+    // in the fast interpreter when SIMDe 0.8.2 is at hand (`simde_dir`; the
+    // classic interpreter has none); memory64 only with
     // software bounds checks (WAMR's cmake turns hardware checks off with it;
     // the fast interpreter has none). The crate states the same per mode
     // (engines/wamr: `FeatureSet`s); tests/cli.rs checks they agree.
@@ -158,7 +159,10 @@ use tree::tree_fingerprint;
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(wsv_no_aot)");
     println!("cargo::rustc-check-cfg=cfg(wsv_coverage)");
+    println!("cargo::rustc-check-cfg=cfg(wsv_fast_simd)");
     for v in [
+        "WASMSIEVE_SIMDE_DIR",
+        "HOME",
         "WAMR_ROOT",
         "WASMSIEVE_SANITIZE",
         "WASMSIEVE_COVERAGE",
@@ -228,6 +232,20 @@ fn main() {
         println!("cargo:rustc-cfg=wsv_no_aot");
     }
 
+    let simde = simde_dir();
+    match &simde {
+        Some(dir) => {
+            println!("cargo:rustc-cfg=wsv_fast_simd");
+            println!("cargo:rustc-env=WSV_SIMDE_DIR={}", dir.display());
+            println!("cargo:rerun-if-changed={}", dir.display());
+        }
+        None => println!(
+            "cargo:warning=SIMDe 0.8.2 not found ($WASMSIEVE_SIMDE_DIR or \
+             ~/.cache/wasmsieve/simde-0.8.2): the fast interpreter modes are built without \
+             SIMD. Run scripts/setup.sh (fetches it) and rebuild."
+        ),
+    }
+
     let jobs = env::var("NUM_JOBS").unwrap_or_else(|_| "2".into());
     let mut built = Vec::new();
     let mut coverage_dirs = Vec::new();
@@ -246,7 +264,16 @@ fn main() {
         } else {
             Instrument::None
         };
-        let lib = build_mode(mode, &tree, &csrc, &out_dir, llvm.as_ref(), instr, &jobs);
+        let lib = build_mode(
+            mode,
+            &tree,
+            &csrc,
+            &out_dir,
+            llvm.as_ref(),
+            simde.as_deref(),
+            instr,
+            &jobs,
+        );
         if coverage {
             coverage_dirs.push(lib.parent().unwrap().display().to_string());
         }
@@ -301,6 +328,29 @@ fn main() {
         coverage_dirs
     );
     fs::write(out_dir.join("wamr_info.rs"), info).unwrap();
+}
+
+/// SIMDe 0.8.2 headers (the release WAMR's simde.cmake pins): a folder
+/// holding `simde/`, from `$WASMSIEVE_SIMDE_DIR` or where scripts/setup.sh
+/// puts it. Another release is refused: Debian's 0.7.4 computes some SIMD
+/// operations differently, which would be filed as WAMR's wrong results.
+fn simde_dir() -> Option<PathBuf> {
+    let dir = match env::var_os("WASMSIEVE_SIMDE_DIR") {
+        Some(d) => PathBuf::from(d),
+        None => PathBuf::from(env::var_os("HOME")?).join(".cache/wasmsieve/simde-0.8.2"),
+    };
+    let common = fs::read_to_string(dir.join("simde/simde-common.h")).ok()?;
+    let release = ["MAJOR 0", "MINOR 8", "MICRO 2"]
+        .iter()
+        .all(|v| common.contains(&format!("#define SIMDE_VERSION_{v}")));
+    if !release {
+        println!(
+            "cargo:warning={} holds another SIMDe release than 0.8.2: not used",
+            dir.display()
+        );
+        return None;
+    }
+    Some(dir)
 }
 
 /// `$WAMR_ROOT`, or the tree vendored in the `wamrx-sys` package.
@@ -482,6 +532,7 @@ fn build_mode(
     csrc: &Path,
     out_dir: &Path,
     llvm: Option<&Llvm>,
+    simde: Option<&Path>,
     instr: Instrument,
     jobs: &str,
 ) -> PathBuf {
@@ -503,6 +554,14 @@ fn build_mode(
             .chain(mode.defs)
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
+    let fast = mode.defs.contains(&("WAMR_BUILD_FAST_INTERP", "1"));
+    if fast && simde.is_some() {
+        for (k, v) in defs.iter_mut() {
+            if k == "WAMR_BUILD_SIMD" {
+                *v = "1".into();
+            }
+        }
+    }
     if asan {
         defs.push(("WAMR_BUILD_SANITIZER".into(), "asan".into()));
     }
@@ -516,6 +575,13 @@ fn build_mode(
         defs.push((
             "LLVM_DIR".into(),
             llvm.unwrap().cmake_dir.display().to_string(),
+        ));
+    }
+    if let (true, Some(dir)) = (fast, simde) {
+        // WAMR's simde.cmake fetches SIMDe from GitHub: this copy instead.
+        defs.push((
+            "FETCHCONTENT_SOURCE_DIR_SIMDE".into(),
+            dir.display().to_string(),
         ));
     }
     defs.push(("CMAKE_BUILD_TYPE".into(), "Release".into()));

@@ -1634,3 +1634,103 @@ fn a_later_hit_in_a_more_severe_bucket_promotes_the_finding() {
     assert_eq!((u.bucket.as_str(), u.hits), ("security", 3));
     assert_eq!(u.path, format!("findings/security/{}", a.id));
 }
+
+/// The fast interpreter's SIMD (SIMDe 0.8.2 under WAMR's own code) on edge
+/// operands, each result stored to memory (compared after every call): signed
+/// zeros and NaN in min/max and rounding, saturating narrows and conversions,
+/// INT_MIN lanes, out-of-range shuffle indices, and loads at the end of
+/// memory. Debian's SIMDe 0.7.4 gets `f32x4.min(-0, +0)` wrong: this module
+/// tells a build with it apart.
+#[test]
+fn fast_interpreter_simd_agrees_on_edge_operands() {
+    use wasmsieve::engines::wamr;
+    let names: Vec<&str> = wamr::Mode::built()
+        .iter()
+        .map(|m| m.engine_name())
+        .filter(|n| n.starts_with("wamr-fast"))
+        .collect();
+    let simd = |n: &&str| {
+        wasmsieve::engines::info(n)
+            .unwrap()
+            .features
+            .optional_names()
+            .contains(&"simd")
+    };
+    if names.is_empty() || !names.iter().all(simd) {
+        eprintln!("skipped: the fast interpreter was built without SIMD (no SIMDe 0.8.2: scripts/setup.sh)");
+        return;
+    }
+    let ops = [
+        "(f32x4.min (v128.const f32x4 -0 0 nan 1) (v128.const f32x4 0 -0 1 nan))",
+        "(f32x4.max (v128.const f32x4 -0 0 -inf inf) (v128.const f32x4 0 -0 nan -inf))",
+        "(f64x2.min (v128.const f64x2 -0 nan) (v128.const f64x2 0 1))",
+        "(f32x4.pmin (v128.const f32x4 -0 0 nan 1) (v128.const f32x4 0 -0 1 nan))",
+        "(f32x4.nearest (v128.const f32x4 -0.5 0.5 2.5 -2.5))",
+        "(f64x2.trunc (v128.const f64x2 -0.7 nan))",
+        "(i32x4.trunc_sat_f32x4_s (v128.const f32x4 nan 3e10 -3e10 -0.9))",
+        "(i32x4.trunc_sat_f64x2_u_zero (v128.const f64x2 -1 5e9))",
+        "(i8x16.narrow_i16x8_s (v128.const i16x8 -32768 32767 128 -129 0 1 -1 255) (v128.const i16x8 0 0 0 0 0 0 0 0))",
+        "(i16x8.q15mulr_sat_s (v128.const i16x8 -32768 -32768 32767 1 0 0 0 0) (v128.const i16x8 -32768 32767 32767 1 0 0 0 0))",
+        "(i64x2.abs (v128.const i64x2 -9223372036854775808 -1))",
+        "(i8x16.swizzle (v128.const i8x16 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15) (v128.const i8x16 15 16 255 128 0 1 2 3 4 5 6 7 8 9 10 11))",
+        "(i8x16.shuffle 31 0 16 15 1 2 3 4 5 6 7 8 9 10 11 12 (v128.const i64x2 1 2) (v128.const i64x2 3 4))",
+        "(i32x4.dot_i16x8_s (v128.const i16x8 -32768 -32768 1 2 3 4 5 6) (v128.const i16x8 -32768 -32768 7 8 9 10 11 12))",
+        "(i8x16.popcnt (v128.const i64x2 -1 0x0102040810204080))",
+        "(i32x4.shl (v128.const i32x4 1 2 3 4) (i32.const 33))",
+        "(i64x2.shr_s (v128.const i64x2 -9223372036854775808 1) (i32.const 127))",
+        "(f32x4.demote_f64x2_zero (v128.const f64x2 1e300 -1e-300))",
+        "(f64x2.convert_low_i32x4_u (v128.const i32x4 -1 -2147483648 0 0))",
+    ];
+    let mut wat = String::from("(module (memory (export \"m\") 1 1)\n");
+    for (i, op) in ops.iter().enumerate() {
+        wat.push_str(&format!(
+            "  (func (export \"op{i}\") (v128.store (i32.const {}) {op}))\n",
+            16 * i
+        ));
+    }
+    // At the end of memory: the last whole vector, then one byte past it.
+    wat.push_str(
+        r#"  (func (export "load_end") (param i32) (v128.store (i32.const 1024) (v128.load (local.get 0))))
+  (func (export "load64_zero_end") (param i32) (v128.store (i32.const 1040) (v128.load64_zero offset=65528 (local.get 0))))
+  (func (export "lane_store_end") (param i32) (v128.store32_lane offset=65532 3 (local.get 0) (v128.const i32x4 1 2 3 4))))"#,
+    );
+    let wasm = wat::parse_str(&wat).expect("test WAT parses");
+    let mut plan = wasmsieve::generate::plan::CallPlan::fixed(&wasm, 1).expect("plan");
+    // Exactly at the end, then one byte further.
+    let at = |c: &wasmsieve::generate::plan::PlannedCall| match c.export.as_str() {
+        "load_end" => Some(65536 - 16),
+        e if e.ends_with("_end") => Some(0),
+        _ => None,
+    };
+    let mut beyond = vec![];
+    for c in &mut plan.calls {
+        if let Some(a) = at(c) {
+            c.args = vec![wasmsieve::wasm::Val::I32(a)];
+            let mut past = c.clone();
+            past.args = vec![wasmsieve::wasm::Val::I32(a + 1)];
+            beyond.push(past);
+        }
+    }
+    plan.calls.extend(beyond);
+    let mut d = differ(&names);
+    let r = d.run(&wasm, &plan);
+    assert!(r.findings.is_empty(), "{}", describe(&r));
+    assert!(r.skipped.is_empty(), "{:?}", r.skipped);
+    for name in &names {
+        assert!(
+            r.comparisons
+                .iter()
+                .any(|(e, c)| &e.engine == name && *c == Comparison::Agree),
+            "{name}: {}",
+            describe(&r)
+        );
+    }
+    // The loads one byte further trapped, in the reference too.
+    let traps = r
+        .reference
+        .calls
+        .iter()
+        .filter(|c| matches!(c.result, CallResult::Trapped { .. }))
+        .count();
+    assert_eq!(traps, 3, "{}", describe(&r));
+}

@@ -295,9 +295,9 @@ const CALL_GLUE: &[&str] = &[
 /// What each mode runs, from its build flags in `build.rs` (stated there as
 /// `WAMR_BUILD_*`): tail calls and shared memory with atomics everywhere;
 /// memory64 only with software bounds checks (WAMR's cmake turns hardware
-/// bounds checks off with it, and the fast interpreter has none); SIMD only in
-/// AoT (the classic interpreter has none, the fast interpreter's needs SIMDe
-/// fetched online at build time).
+/// bounds checks off with it, and the fast interpreter has none); SIMD in
+/// AoT, and in the fast interpreter where the build had SIMDe 0.8.2 (build.rs
+/// `simde_dir`); the classic interpreter has none.
 const INTERP: FeatureSet = FeatureSet {
     tail_call: true,
     threads: true,
@@ -305,6 +305,10 @@ const INTERP: FeatureSet = FeatureSet {
 };
 const INTERP_SW: FeatureSet = FeatureSet {
     memory64: true,
+    ..INTERP
+};
+const FAST: FeatureSet = FeatureSet {
+    simd: cfg!(wsv_fast_simd),
     ..INTERP
 };
 const AOT: FeatureSet = FeatureSet {
@@ -318,11 +322,11 @@ const AOT_SW: FeatureSet = FeatureSet {
 
 pub static ENGINES: &[EngineInfo] = &[
     EngineInfo { name: "wamr-classic", provenance: P::Wasm, mode_feature: Some("classic-interpreter"), in_process_ok: true, hardware_bounds: false, code: "wamr-classic", crash_glue: CALL_GLUE, features: INTERP_SW, about: "WAMR classic interpreter (software bounds checks)" },
-    EngineInfo { name: "wamr-fast", provenance: P::Wasm, mode_feature: Some("fast-interpreter"), in_process_ok: true, hardware_bounds: false, code: "wamr-fast", crash_glue: CALL_GLUE, features: INTERP, about: "WAMR fast interpreter (software bounds checks)" },
+    EngineInfo { name: "wamr-fast", provenance: P::Wasm, mode_feature: Some("fast-interpreter"), in_process_ok: true, hardware_bounds: false, code: "wamr-fast", crash_glue: CALL_GLUE, features: FAST, about: "WAMR fast interpreter (software bounds checks)" },
     EngineInfo { name: "wamr-aot", provenance: P::AotEmitted, mode_feature: Some("aot"), in_process_ok: true, hardware_bounds: false, code: "wamr-aot", crash_glue: CALL_GLUE, features: AOT_SW, about: "WAMR AoT compiler (in process, supported options, software bounds checks) + AoT runtime" },
     EngineInfo { name: "wamr-aot-opts", provenance: P::AotEmitted, mode_feature: Some("aot"), in_process_ok: true, hardware_bounds: false, code: "wamr-aot-opts", crash_glue: CALL_GLUE, features: AOT_SW, about: "WAMR AoT with compiler options drawn per module (opt/size level 0-3, software bounds checks)" },
     EngineInfo { name: "wamr-classic-hw", provenance: P::Wasm, mode_feature: Some("classic-interpreter"), in_process_ok: false, hardware_bounds: true, code: "wamr-classic", crash_glue: CALL_GLUE, features: INTERP, about: "WAMR classic interpreter (hardware bounds checks: guard region, own signal handlers; worker only)" },
-    EngineInfo { name: "wamr-fast-hw", provenance: P::Wasm, mode_feature: Some("fast-interpreter"), in_process_ok: false, hardware_bounds: true, code: "wamr-fast", crash_glue: CALL_GLUE, features: INTERP, about: "WAMR fast interpreter (hardware bounds checks: guard region, own signal handlers; worker only)" },
+    EngineInfo { name: "wamr-fast-hw", provenance: P::Wasm, mode_feature: Some("fast-interpreter"), in_process_ok: false, hardware_bounds: true, code: "wamr-fast", crash_glue: CALL_GLUE, features: FAST, about: "WAMR fast interpreter (hardware bounds checks: guard region, own signal handlers; worker only)" },
     EngineInfo { name: "wamr-aot-hw", provenance: P::AotEmitted, mode_feature: Some("aot"), in_process_ok: false, hardware_bounds: true, code: "wamr-aot-hw", crash_glue: CALL_GLUE, features: AOT, about: "WAMR AoT (hardware bounds checks; code compiled with bounds_checks=0, the supported combination; worker only)" },
 ];
 

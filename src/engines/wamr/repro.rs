@@ -78,7 +78,7 @@ pub fn stock_repro(engine: &str, wasm: &[u8]) -> Option<StockRepro> {
         Mode::Classic | Mode::ClassicHw => vec![("WAMR_BUILD_FAST_INTERP", "0")],
         Mode::Fast | Mode::FastHw => vec![],
         // The AoT runtime alone: SIMD is refused with the classic interpreter
-        // and needs SIMDe (fetched online) with the fast one.
+        // and would need SIMDe with the fast one.
         Mode::Aot | Mode::AotHw => {
             vec![("WAMR_BUILD_INTERP", "0"), ("WAMR_BUILD_FAST_INTERP", "0")]
         }
@@ -88,13 +88,14 @@ pub fn stock_repro(engine: &str, wasm: &[u8]) -> Option<StockRepro> {
     if !mode.hw_bound_check() {
         flags.push(("WAMR_DISABLE_HW_BOUND_CHECK", "1"));
     }
-    // No WASI (generated modules import none of it); SIMD only where the mode
-    // runs it, which also avoids product-mini's online SIMDe fetch; extended
-    // const as every wasmsieve build (product-mini's default is off).
+    // No WASI (generated modules import none of it); SIMD only where the
+    // module uses it, which also spares the fast interpreter's build its
+    // online SIMDe fetch otherwise; extended const as every wasmsieve build
+    // (product-mini's default is off).
     flags.push(("WAMR_BUILD_LIBC_WASI", "0"));
     flags.push((
         "WAMR_BUILD_SIMD",
-        if mode.is_aot() && needs.has("simd") {
+        if !classic && needs.has("simd") {
             "1"
         } else {
             "0"

@@ -124,11 +124,19 @@ pub fn build_tools(tree: &Tree, stock: &StockRepro, cache: &Path) -> Result<Tool
     // One build per tree at a time: WAMR's cmake writes core/version.h into
     // the tree while it configures, so concurrent configures race on it.
     let _tree = BuildLock::take(&cache.join(format!("tree-{}", fnv(&[&root]))))?;
-    let flags: Vec<String> = stock
+    let mut flags: Vec<String> = stock
         .iwasm_flags
         .iter()
         .map(|(k, v)| format!("-D{k}={v}"))
         .collect();
+    // The fast interpreter with SIMD: the SIMDe this binary was built with,
+    // instead of WAMR's fetch from GitHub (the report's commands fetch).
+    if let (Some(dir), true) = (
+        option_env!("WSV_SIMDE_DIR"),
+        flags.iter().any(|f| f == "-DWAMR_BUILD_SIMD=1"),
+    ) {
+        flags.push(format!("-DFETCHCONTENT_SOURCE_DIR_SIMDE={dir}"));
+    }
     let llvm = format!("-DLLVM_DIR={}", llvm_cmake_dir()?.display());
     let (src, driver_root) = if tree.checkout {
         (None, None)
