@@ -364,6 +364,18 @@ pub fn serve(make_engine: impl FnOnce() -> anyhow::Result<Box<dyn Engine>>) -> a
 fn supervise() {
     let parent = unsafe { libc::getpid() };
     loop {
+        // The next child only for the next case: an engine that dies while it
+        // starts then dies once per case, not in a loop between cases.
+        let mut stdin = libc::pollfd {
+            fd: 0,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        while unsafe { libc::poll(&mut stdin, 1, -1) } < 0 {}
+        if stdin.revents & libc::POLLIN == 0 {
+            // End of input, nothing left to serve.
+            std::process::exit(0);
+        }
         let pid = unsafe { libc::fork() };
         if pid < 0 {
             // Cannot fork: serve in this process, as a plain worker.
