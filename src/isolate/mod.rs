@@ -1,7 +1,8 @@
 //! Isolation: the runtime under test runs in worker processes of our own
 //! binary, so a crash, hang or runaway allocation becomes a finding instead of
-//! ending the campaign. A worker is long-lived (reused across modules) and
-//! replaced when it dies.
+//! ending the campaign. A worker is long-lived (reused across modules): it
+//! forks the process that runs the engine, and forks another when that one
+//! dies of a signal; a worker that exits or hangs is replaced.
 //!
 //! A [`Worker`] is an [`crate::exec::Executor`]: it sends a whole test case in
 //! one message, the worker runs it through the same `crate::exec::execute`
