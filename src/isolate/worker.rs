@@ -214,8 +214,8 @@ impl Worker {
                     }
                     Ok(Response::Done) => return exec,
                     Ok(Response::Died { wait_status }) => {
-                        // The worker lives on and has forked the next engine
-                        // process already: no respawn.
+                        // The worker lives on and forks the next engine
+                        // process for the next case: no respawn.
                         let stderr = p.stderr.recv_timeout(STDERR_WAIT).unwrap_or_default();
                         exec.end = End::Crashed(CrashRecord::from_exit(
                             Some(std::process::ExitStatus::from_raw(wait_status)),
@@ -356,9 +356,10 @@ pub fn serve(make_engine: impl FnOnce() -> anyhow::Result<Box<dyn Engine>>) -> a
 
 /// Makes this worker a fork server: returns in a forked child, which serves
 /// the cases; this process only waits. A child that dies of a signal (a crash,
-/// or killed) is reported as `Died` and the next child is forked at once:
-/// a fork costs well under a millisecond, starting this binary again about 17
-/// (mostly the dynamic linker relocating libLLVM), and crashes are routine.
+/// or killed) is reported as `Died`, and the next child is forked when the
+/// next case arrives: a fork costs well under a millisecond, starting this
+/// binary again about 17 (mostly the dynamic linker relocating libLLVM), and
+/// crashes are routine.
 /// A child that exits (end of input, an error, a sanitizer's exit code) ends
 /// the worker with its status, and the harness starts a new one.
 fn supervise() {
