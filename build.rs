@@ -555,7 +555,10 @@ fn build_mode(
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
     let fast = mode.defs.contains(&("WAMR_BUILD_FAST_INTERP", "1"));
-    if fast && simde.is_some() {
+    // The fast interpreter runs SIMD with SIMDe: this copy, instead of the
+    // fetch from GitHub in WAMR's simde.cmake.
+    let simde = simde.filter(|_| fast);
+    if simde.is_some() {
         for (k, v) in defs.iter_mut() {
             if k == "WAMR_BUILD_SIMD" {
                 *v = "1".into();
@@ -577,8 +580,7 @@ fn build_mode(
             llvm.unwrap().cmake_dir.display().to_string(),
         ));
     }
-    if let (true, Some(dir)) = (fast, simde) {
-        // WAMR's simde.cmake fetches SIMDe from GitHub: this copy instead.
+    if let Some(dir) = simde {
         defs.push((
             "FETCHCONTENT_SOURCE_DIR_SIMDE".into(),
             dir.display().to_string(),

@@ -318,25 +318,22 @@ fn the_in_flight_file_holds_exactly_the_last_case() {
     // Rewritten in place case after case, modules of every size: a longer
     // module before must leave no tail behind (the file would not validate).
     let out = temp_dir("inflight");
-    let status = Command::new(EXE)
-        .args([
-            "fuzz",
-            "--engine",
-            "wamr-classic",
-            "--iterations",
-            "40",
-            "--jobs",
-            "1",
-            "--shrink-time",
-            "0",
-            "--seed",
-            "11",
-        ])
-        .arg("--out")
-        .arg(&out)
-        .status()
-        .unwrap();
-    assert!(status.code().is_some());
+    let o = wasmsieve(&[
+        "fuzz",
+        "--engine",
+        "wamr-classic",
+        "--iterations",
+        "40",
+        "--jobs",
+        "1",
+        "--shrink-time",
+        "0",
+        "--seed",
+        "11",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.code().is_some(), "{}", show(&o));
     let wasm = std::fs::read(out.join("inflight/job-0.wasm")).expect("in-flight file");
     assert!(wasm.len() > 8, "{} bytes", wasm.len());
     let features = wasmsieve::wasm::features::FeatureSet::GENERATED.wasmparser();

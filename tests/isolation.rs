@@ -206,6 +206,18 @@ fn hw_correct_module_agrees() {
     }
 }
 
+/// A process's parent, from /proc ("pid (comm) state ppid ...": comm may
+/// hold spaces, so split after the last ')').
+fn parent_of(pid: i32) -> Option<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
 /// Processes serving `engine` for this test process: its workers and the
 /// engine processes they forked (which run the cases).
 fn worker_pids(engine: &str) -> Vec<i32> {
@@ -216,18 +228,9 @@ fn worker_pids(engine: &str) -> Vec<i32> {
         let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
             continue;
         };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        let Some(ppid) = parent_of(pid) else {
             continue;
         };
-        // "pid (comm) state ppid ...": comm may hold spaces, split after ')'.
-        let Some(rest) = stat.rsplit_once(')').map(|r| r.1) else {
-            continue;
-        };
-        let ppid: i32 = rest
-            .split_whitespace()
-            .nth(1)
-            .and_then(|p| p.parse().ok())
-            .unwrap_or(0);
         let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
         let args: Vec<&[u8]> = cmd.split(|b| *b == 0).collect();
         if args.iter().any(|a| *a == b"worker") && args.iter().any(|a| *a == engine.as_bytes()) {
@@ -455,16 +458,11 @@ fn a_worker_outlives_the_crashes_of_its_engine_processes_each_with_its_own_repor
     let (wild, wild_plan) = case(r#"(module (memory 1) (func (export "wsv_selftest_wild_read")))"#);
     use wasmsieve::exec::Executor;
     assert_eq!(w.run(&good, &good_plan).end, End::Completed);
+    // The workers themselves: children of this process.
     let workers = |pids: Vec<i32>| -> Vec<i32> {
-        // The workers themselves: children of this process.
-        let me = std::process::id().to_string();
+        let me = std::process::id() as i32;
         pids.into_iter()
-            .filter(|p| {
-                let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
-                stat.rsplit_once(')')
-                    .and_then(|r| r.1.split_whitespace().nth(1).map(|s| s == me))
-                    .unwrap_or(false)
-            })
+            .filter(|p| parent_of(*p) == Some(me))
             .collect()
     };
     let before = workers(worker_pids(engine));
