@@ -114,9 +114,14 @@ enum Cmd {
         shrink_time: u64,
         /// Where test cases come from: wasm-smith (and mutations), the sweep (every
         /// instruction against edge operands and boundary addresses; runs once through),
-        /// or wasm-smith shaped like WAMR's own fuzzer seeds (the coverage baseline).
+        /// wasm-smith shaped like WAMR's own fuzzer seeds (the coverage baseline), or
+        /// malformed modules only (named edits of wasm-smith modules, for the loaders).
         #[arg(long, value_enum, default_value = "smith")]
         generator: wasmsieve::campaign::Generator,
+        /// Percent of fresh `smith` cases that are malformed modules (named edits, for
+        /// the loaders).
+        #[arg(long, default_value_t = wasmsieve::campaign::DEFAULT_MALFORMED_PERCENT)]
+        malformed_percent: u64,
         /// Percent of the cases on which every runtime agreed with the screen (wasmi)
         /// that the reference (wasmtime) checks all the same (100: every case).
         #[arg(long, default_value_t = wasmsieve::campaign::DEFAULT_REFERENCE_SHARE * 100.0)]
@@ -456,6 +461,7 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
             aot_mutants,
             shrink_time,
             generator,
+            malformed_percent,
             reference_share,
         } => {
             let names = if aot_mutate && names.is_empty() {
@@ -501,6 +507,11 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
             cfg.isolate = !in_process;
             cfg.policy = load_policy(policy, known)?;
             cfg.mutate_percent = mutate_percent;
+            anyhow::ensure!(
+                malformed_percent <= 100,
+                "--malformed-percent is a percentage (0..=100)"
+            );
+            cfg.malformed_percent = malformed_percent;
             cfg.aot_mutants = if aot_mutate { aot_mutants } else { 0 };
             cfg.shrink_budget = Duration::from_secs(shrink_time);
             anyhow::ensure!(

@@ -400,6 +400,7 @@ impl Differ {
             reference_trap: None,
             subject_trap: None,
             reference_site: None,
+            rule: None,
         })
     }
 

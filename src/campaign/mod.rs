@@ -47,6 +47,9 @@ pub struct CampaignConfig {
     pub shrink_budget: Duration,
     /// Where test cases come from.
     pub generator: Generator,
+    /// Share of fresh test cases (the `smith` generator) that are malformed
+    /// modules ([`generate::malformed`]), in percent.
+    pub malformed_percent: u64,
     /// Share of cases on which every runtime agreed with the screen (wasmi)
     /// that the reference (wasmtime) checks all the same, 0 to 1 (1: the
     /// reference runs on every case).
@@ -72,6 +75,7 @@ impl CampaignConfig {
             shrink_budget: Duration::from_secs(20),
             reference_share: DEFAULT_REFERENCE_SHARE,
             generator: Generator::Smith,
+            malformed_percent: DEFAULT_MALFORMED_PERCENT,
         }
     }
 }
@@ -88,7 +92,14 @@ pub enum Generator {
     /// ([`GenConfig::wamr_seeds`]), freshly generated only (no corpus, no
     /// mutation): the baseline coverage is measured against.
     WamrSeeds,
+    /// Malformed modules only: wasm-smith modules with one or two named
+    /// edits each ([`generate::malformed`]), aimed at the loaders.
+    Malformed,
 }
+
+/// Malformed cases in a default campaign: the loaders' error paths get a
+/// steady share; most such cases cost a rejection in each engine.
+pub const DEFAULT_MALFORMED_PERCENT: u64 = 10;
 
 /// Agreeing cases the reference checks: enough that a mistake WAMR and the
 /// screen share shows within minutes, cheap enough not to matter.
@@ -167,10 +178,19 @@ pub fn run(cfg: &CampaignConfig) -> anyhow::Result<Outcome> {
     let _lock = OutLock::acquire(&cfg.out)?;
     // Generate only what the runtimes under test can run between them.
     let mut cfg = cfg.clone();
-    if cfg.generator == Generator::WamrSeeds {
-        cfg.gen = GenConfig::wamr_seeds();
-        cfg.mutate_percent = 0;
-        cfg.seeds = None;
+    match cfg.generator {
+        Generator::WamrSeeds => {
+            cfg.gen = GenConfig::wamr_seeds();
+            cfg.mutate_percent = 0;
+            cfg.seeds = None;
+            cfg.malformed_percent = 0;
+        }
+        Generator::Malformed => {
+            cfg.mutate_percent = 0;
+            cfg.seeds = None;
+            cfg.malformed_percent = 100;
+        }
+        Generator::Smith | Generator::Sweep => {}
     }
     cfg.gen.features = FeatureSet::union(
         cfg.engines
@@ -352,7 +372,7 @@ fn next_case(shared: &Shared, data: &[u8], iteration: u64) -> Option<(TestCase, 
     if let Some(wasm) = seed {
         let mut u = arbitrary::Unstructured::new(&data[8..]);
         if let Ok(plan) = CallPlan::build(&wasm, &mut u, cfg.gen.calls_per_export) {
-            return Some((TestCase { wasm, plan }, true));
+            return Some((TestCase::new(wasm, plan), true));
         }
     }
     if roll % 100 < cfg.mutate_percent {
@@ -366,13 +386,17 @@ fn next_case(shared: &Shared, data: &[u8], iteration: u64) -> Option<(TestCase, 
         {
             let mut u = arbitrary::Unstructured::new(&data[8..]);
             if let Ok(plan) = CallPlan::build(&wasm, &mut u, cfg.gen.calls_per_export) {
-                return Some((TestCase { wasm, plan }, true));
+                return Some((TestCase::new(wasm, plan), true));
             }
         }
     }
-    generate::generate(&data[8..], &cfg.gen)
-        .ok()
-        .map(|c| (c, false))
+    // A third draw of the same roll: independent of the two above.
+    let case = if (roll >> 40) % 100 < cfg.malformed_percent {
+        generate::generate_malformed(&data[8..], &cfg.gen)
+    } else {
+        generate::generate(&data[8..], &cfg.gen)
+    };
+    case.ok().map(|c| (c, false))
 }
 
 fn job_loop(
@@ -445,13 +469,19 @@ fn job_loop(
         let mut recording = t.elapsed();
         let report = differ.run(&case.wasm, &case.plan);
         let t = Instant::now();
-        shared
-            .corpus
-            .lock()
-            .unwrap()
-            .observe(&case.wasm, &report.reference);
+        // Malformed modules are not mutated further: wasm-mutate needs valid ones.
+        if case.malformed.is_none() {
+            shared
+                .corpus
+                .lock()
+                .unwrap()
+                .observe(&case.wasm, &report.reference);
+        }
         let mut st = shared.state.lock().unwrap();
         st.record_case(&report);
+        if let Some(m) = &case.malformed {
+            st.record_malformed(m, &report);
+        }
         if mutated {
             st.modules_mutated += 1;
         } else {
@@ -463,7 +493,8 @@ fn job_loop(
             .flat_map(|(e, _)| e.artifacts.iter())
             .find(|(name, _)| name == "input.aot")
             .map(|(_, aot)| aot.clone());
-        for f in report.findings {
+        for mut f in report.findings {
+            f.mutation = case.malformed.as_ref().map(|m| m.name());
             if let Some(dir) = record(shared, &mut st, f, iteration, &case.wasm, vec![])? {
                 // The lane outlives every job: a send cannot fail.
                 let _ = to_shrink.send(dir);

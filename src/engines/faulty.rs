@@ -31,6 +31,12 @@ use crate::wasm::Val;
 //   wsv_fault_taint      behaves, but leaves the process tainted (as a heap
 //                        overflow that corrupts without crashing would)
 //   wsv_fault_tainted    dies of SIGSEGV in a tainted process, else behaves
+// Loader faults (anywhere in the module, which may be malformed):
+//   wsv_fault_lenient_type   accepts a module whose only fault is a type
+//                            index past the type section (a missing check)
+//   wsv_fault_lenient_local  accepts an out-of-range local index, then reads
+//                            past the locals when called: dies of SIGSEGV
+//   wsv_fault_loader_crash   dies of SIGSEGV loading any invalid module
 
 /// Set by `wsv_fault_wedge`: the engine is left unusable (P9).
 static WEDGED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
@@ -46,6 +52,9 @@ pub struct Faulty {
     /// The module loaded last carries `wsv_fault_host`.
     skew: bool,
     reject: bool,
+    /// The module loaded last was invalid and a loader fault let it through:
+    /// whether running it reads past its locals.
+    accepted_invalid: Option<bool>,
 }
 
 impl Faulty {
@@ -55,6 +64,7 @@ impl Faulty {
             skewed: Wasmtime::with_host(skewed_host)?,
             skew: false,
             reject: false,
+            accepted_invalid: None,
         })
     }
 
@@ -93,15 +103,62 @@ impl Engine for Faulty {
             return Err("faulty: rejected on marker".into());
         }
         self.skew = contains(wasm, "wsv_fault_host");
-        self.wasmtime().load(wasm)
+        self.accepted_invalid = None;
+        let loaded = self.wasmtime().load(wasm);
+        if loaded.is_ok() {
+            return loaded;
+        }
+        let features = crate::wasm::features::FeatureSet::GENERATED.wasmparser();
+        let error = wasmparser::Validator::new_with_features(features)
+            .validate_all(wasm)
+            .err()
+            .map(|e| e.message().to_string())
+            .unwrap_or_default();
+        if contains(wasm, "wsv_fault_loader_crash") {
+            unsafe { libc::raise(libc::SIGSEGV) };
+        }
+        if contains(wasm, "wsv_fault_lenient_type") && error.contains("type index out of bounds") {
+            self.accepted_invalid = Some(false);
+            return Ok(());
+        }
+        if contains(wasm, "wsv_fault_lenient_local") && error.starts_with("unknown local") {
+            self.accepted_invalid = Some(true);
+            return Ok(());
+        }
+        loaded
     }
 
     fn instantiate(&mut self) -> Result<Box<dyn Instance + '_>, (Trap, String)> {
+        if let Some(reads_past_locals) = self.accepted_invalid {
+            return Ok(Box::new(AcceptedInvalid { reads_past_locals }));
+        }
         let inner = self.wasmtime().instantiate()?;
         Ok(Box::new(FaultyInstance {
             inner,
             last: String::new(),
         }))
+    }
+}
+
+/// An instance of an invalid module a loader fault accepted.
+struct AcceptedInvalid {
+    reads_past_locals: bool,
+}
+
+impl Instance for AcceptedInvalid {
+    fn call(&mut self, _: &str, _: &[Val]) -> Result<Vec<Val>, (Trap, String)> {
+        if self.reads_past_locals {
+            unsafe { libc::raise(libc::SIGSEGV) };
+        }
+        Err((Trap::Unreachable, "faulty: an invalid module ran".into()))
+    }
+
+    fn global(&mut self, _: &str) -> Option<Val> {
+        None
+    }
+
+    fn memory(&mut self, _: &str) -> Option<MemorySnapshot> {
+        None
     }
 }
 

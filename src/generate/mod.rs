@@ -7,6 +7,7 @@
 pub mod aot_mutate;
 pub mod config;
 pub mod edges;
+pub mod malformed;
 pub mod mutate;
 pub mod plan;
 pub mod probes;
@@ -20,6 +21,18 @@ pub use config::GenConfig;
 pub struct TestCase {
     pub wasm: Vec<u8>,
     pub plan: plan::CallPlan,
+    /// For a malformed module: the edits that made it, and its label.
+    pub malformed: Option<malformed::Malformed>,
+}
+
+impl TestCase {
+    pub fn new(wasm: Vec<u8>, plan: plan::CallPlan) -> TestCase {
+        TestCase {
+            wasm,
+            plan,
+            malformed: None,
+        }
+    }
 }
 
 /// Builds a module from fuzz input with wasm-smith, made to terminate in every
@@ -47,7 +60,23 @@ pub fn generate(data: &[u8], cfg: &GenConfig) -> arbitrary::Result<TestCase> {
     }
     let plan = plan::CallPlan::build(&wasm, &mut u, cfg.calls_per_export)
         .map_err(|_| arbitrary::Error::IncorrectFormat)?;
-    Ok(TestCase { wasm, plan })
+    Ok(TestCase::new(wasm, plan))
+}
+
+/// A malformed test case ([`malformed`]): a module generated as by
+/// [`generate`], then edited by one or two named mutations; its call plan is
+/// the valid module's (loaders that accept the mutant are run with it).
+pub fn generate_malformed(data: &[u8], cfg: &GenConfig) -> arbitrary::Result<TestCase> {
+    let valid = generate(data, cfg)?;
+    // The edits draw from the input's end, which generation rarely reaches.
+    let mut u = Unstructured::new(&data[data.len().saturating_sub(256)..]);
+    let (wasm, label) = malformed::malform(&valid.wasm, &mut u, &cfg.features)
+        .ok_or(arbitrary::Error::IncorrectFormat)?;
+    Ok(TestCase {
+        wasm,
+        plan: valid.plan,
+        malformed: Some(label),
+    })
 }
 
 /// Whether a module contains `memory.atomic.wait32/64`.

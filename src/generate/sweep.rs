@@ -109,14 +109,12 @@ fn edge_calls(export: &str, params: &[&str]) -> Vec<PlannedCall> {
 fn case(wat: &str, calls: Vec<PlannedCall>) -> TestCase {
     let wasm = wat::parse_str(wat).unwrap_or_else(|e| panic!("sweep module: {e}\n{wat}"));
     let exports = Exports::read(&wasm).expect("sweep modules validate");
-    TestCase {
-        plan: CallPlan {
-            calls,
-            globals: exports.globals,
-            memories: exports.memories,
-        },
-        wasm,
-    }
+    let plan = CallPlan {
+        calls,
+        globals: exports.globals,
+        memories: exports.memories,
+    };
+    TestCase::new(wasm, plan)
 }
 
 /// Addresses at and around the end of a memory of `size` bytes, and far out.

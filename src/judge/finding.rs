@@ -32,6 +32,10 @@ pub struct Finding {
     pub iteration: Option<u64>,
     /// How the crash or hang reproduced on rerun (`None`: not rerun).
     pub confirmed: Option<bool>,
+    /// The malformed-module mutation(s) that made the input
+    /// (`generate::malformed`), when a campaign generated it that way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mutation: Option<String>,
     /// The known upstream issue this finding is (see `policy/known-issues.toml`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub known: Option<KnownMatch>,
@@ -45,12 +49,15 @@ impl Finding {
     }
 
     /// The call plan a finding was observed with, cut after the diverging call.
-    /// The reference's calls are the plan (the reference always walks all of it);
+    /// The reference's calls are the plan (the reference always walks all of
+    /// it), or the runtime's where the reference rejected the module;
     /// a finding without recorded calls gets the fixed plan `wasmsieve run` uses.
     pub fn plan(&self, wasm: &[u8]) -> CallPlan {
+        // An invalid module the runtime accepted has calls on its side only.
         let recorded: Vec<PlannedCall> = self
             .executions
-            .first()
+            .iter()
+            .find(|e| !e.calls.is_empty())
             .map(|e| {
                 e.calls
                     .iter()
@@ -161,6 +168,7 @@ impl Judged<'_> {
             seed: None,
             iteration: None,
             confirmed: self.confirmed,
+            mutation: None,
             known,
         }
     }
@@ -220,6 +228,7 @@ pub fn signature(engine: &str, d: &Divergence, exec: &Execution) -> String {
             format!("{what}|{rt:?}@{site}")
         }
         (_, None, Some(st)) => format!("ExtraTrap|{st:?}"),
+        _ if d.rule.is_some() => format!("{:?}|{}", d.symptom, d.rule.as_deref().unwrap_or("")),
         _ => format!("{:?}", d.symptom),
     };
     // Engines that differ only in memory bounds checking run the same code:

@@ -68,6 +68,11 @@ pub struct Divergence {
     /// and reports where: the root cause a missed trap is named by.
     #[serde(default)]
     pub reference_site: Option<String>,
+    /// For a validation mismatch: the rule at stake, as the rejecting side
+    /// states it with numbers blanked (see [`validation_rule`]). One loader
+    /// gap is one finding, whichever module or mutation reached it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
 }
 
 /// The oracle's answer for one runtime on one module.
@@ -112,11 +117,36 @@ fn diverge(symptom: Symptom, call: Option<(usize, &CallRecord)>, detail: String)
         reference_trap: None,
         subject_trap: None,
         reference_site: None,
+        rule: None,
     })
 }
 
 fn gave_up(r: &CallResult) -> bool {
     matches!(r, CallResult::Trapped { trap, .. } if trap.is_nondeterministic())
+}
+
+/// A validation error as a rule: the message with offsets and numbers
+/// blanked and the engine's generic prefix dropped, so two modules that break
+/// the same rule give the same text ("unknown local N: local index out of
+/// bounds").
+pub fn validation_rule(message: &str) -> String {
+    let mut out = String::new();
+    let mut chars = message.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() {
+            // A number (decimal or 0x-hex) becomes one `N`.
+            while chars.peek().is_some_and(|d| d.is_ascii_hexdigit() || *d == 'x') {
+                chars.next();
+            }
+            out.push('N');
+        } else {
+            out.push(c);
+        }
+    }
+    let out = out.replace(" (at offset N)", "");
+    let generic = ["failed to parse WebAssembly module: ", "WebAssembly translation error: "];
+    let out = generic.iter().fold(out, |o, g| o.replace(g, ""));
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Did the reference give up on any step of this module (fuel or limits)?
@@ -157,6 +187,7 @@ pub fn compare(reference: &Execution, subject: &Execution) -> Comparison {
                 reference_trap: None,
                 subject_trap: None,
                 reference_site: None,
+                rule: None,
             });
         }
         // A hang is judged only after the steps before it: see below.
@@ -186,6 +217,7 @@ pub fn compare(reference: &Execution, subject: &Execution) -> Comparison {
             reference_trap: None,
             subject_trap: None,
             reference_site: None,
+            rule: None,
         });
     }
     if reference.calls.len() != subject.calls.len() {
@@ -197,23 +229,28 @@ pub fn compare(reference: &Execution, subject: &Execution) -> Comparison {
 /// Compares the steps both engines completed (load, instantiation, calls and
 /// the state after each), in order. `None`: every one of them agrees.
 fn compare_steps(reference: &Execution, subject: &Execution) -> Option<Comparison> {
+    let validation = |detail: String, rule: String| {
+        let mut c = diverge(Symptom::ValidationMismatch, None, detail);
+        if let Comparison::Diverge(d) = &mut c {
+            d.rule = Some(rule);
+        }
+        Some(c)
+    };
     match (&reference.load, &subject.load) {
         (Some(Ok(())), Some(Err(e))) => {
-            return Some(diverge(
-                Symptom::ValidationMismatch,
-                None,
+            return validation(
                 format!("{} rejects a valid module: {e}", subject.engine),
-            ))
+                format!("rejects: {}", validation_rule(e)),
+            )
         }
         (Some(Err(e)), Some(Ok(()))) => {
-            return Some(diverge(
-                Symptom::ValidationMismatch,
-                None,
+            return validation(
                 format!(
                     "{} accepts a module the reference rejects ({e})",
                     subject.engine
                 ),
-            ))
+                format!("accepts: {}", validation_rule(e)),
+            )
         }
         // Both reject it: nothing more to compare.
         (Some(Err(_)), Some(Err(_))) => return Some(Comparison::Agree),

@@ -168,13 +168,29 @@ pub fn render(s: &Summary) -> String {
         .iter()
         .map(|(k, v)| (format!("{k} exec/s"), *v))
         .collect();
+    let malformed_cases: u64 = s.malformed.values().map(|m| m.cases).sum();
     let sources = vec![
-        ("fresh (wasm-smith)".to_string(), s.modules_fresh as f64),
+        (
+            "fresh (wasm-smith, valid)".to_string(),
+            s.modules_fresh.saturating_sub(malformed_cases) as f64,
+        ),
+        (
+            "malformed (named edits)".to_string(),
+            malformed_cases as f64,
+        ),
         (
             "mutated (wasm-mutate)".to_string(),
             s.modules_mutated as f64,
         ),
     ];
+    let mut malformed = String::new();
+    for (name, m) in &s.malformed {
+        let _ = write!(
+            malformed,
+            "<tr><td>{name}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            m.family, m.cases, m.invalid, m.accepted_invalid, m.findings
+        );
+    }
     let mut rows = String::new();
     for u in &s.unique {
         let _ = write!(
@@ -208,9 +224,10 @@ pub fn render(s: &Summary) -> String {
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>wasmsieve campaign</title>\
          <style>body{{font-family:sans-serif;margin:2em}}td,th{{padding:2px 8px;text-align:left}}</style></head><body>\
          <h1>wasmsieve campaign</h1><p>engines: {} &middot; seed {} &middot; {:.0} s &middot; {} modules \
-         ({} fresh, {} mutated) &middot; corpus {} &middot; {} comparisons poisoned</p>{}{}{}{}{}\
+         ({} fresh, {} mutated; {} malformed, {:.1} %) &middot; corpus {} &middot; {} comparisons poisoned</p>{}{}{}{}{}\
          <h2>Unique findings</h2><table><tr><th>bucket</th><th>kind</th><th>engine</th><th>clauses</th><th>hits</th><th>first seen (s)</th><th>finding</th></tr>{}</table>\
          <h2>Known issues (counted, not filed)</h2><table><tr><th>issue</th><th>what</th><th>engines</th><th>hits</th><th>first seen (s)</th></tr>{}</table>\
+         <h2>Malformed cases per mutation</h2><table><tr><th>mutation</th><th>family</th><th>cases</th><th>invalid</th><th>accepted while invalid (runs)</th><th>findings (hits)</th></tr>{}</table>\
          </body></html>",
         s.engines.join(", "),
         s.seed,
@@ -218,6 +235,8 @@ pub fn render(s: &Summary) -> String {
         s.modules_generated,
         s.modules_fresh,
         s.modules_mutated,
+        malformed_cases,
+        100.0 * malformed_cases as f64 / s.modules_generated.max(1) as f64,
         s.corpus_size,
         s.comparisons_poisoned,
         line_chart("Modules per second, per engine (engines with the same counts share a line)", &rate_series(s)),
@@ -226,7 +245,8 @@ pub fn render(s: &Summary) -> String {
         bars("Engine mix", &mix),
         bars("Test-case sources", &sources),
         rows,
-        known
+        known,
+        malformed
     )
 }
 

@@ -327,6 +327,7 @@ pub fn shrink_finding_with(dir: &Path, cfg: &ShrinkConfig) -> anyhow::Result<Shr
         let judge_cell = RefCell::new(&mut judge);
         min = reduce::reduce_bodies(
             min,
+            true,
             &mut |c: &[u8]| {
                 let mut j = judge_cell.borrow_mut();
                 let p = adapt(&base_plan, c);
@@ -342,11 +343,20 @@ pub fn shrink_finding_with(dir: &Path, cfg: &ShrinkConfig) -> anyhow::Result<Shr
         // 5. Items left unused by the edits.
         wasm_shrink_stage(&mut judge, min, &plan, cfg, &budget_hit)
     } else {
-        // A loader finding: its bytes.
+        // A loader finding: the instructions inside its bodies, as far as
+        // they read (an accepted invalid module comes down to the few that
+        // break the rule), then its bytes.
         let base_plan = plan.clone();
         let judge_cell = RefCell::new(&mut judge);
-        let min = reduce::reduce_bytes(
+        let bodies = reduce::reduce_bodies(
             wasm.clone(),
+            false,
+            &mut |c: &[u8]| judge_cell.borrow_mut().interesting(c, &base_plan),
+            &|| judge_cell.borrow().out_of_time(),
+        );
+        stages.push(bodies.clone());
+        let min = reduce::reduce_bytes(
+            bodies,
             &mut |c: &[u8]| judge_cell.borrow_mut().interesting(c, &base_plan),
             &|| judge_cell.borrow().out_of_time(),
         );

@@ -321,10 +321,13 @@ fn weight(body: &[u8]) -> usize {
 }
 
 /// Greedy instruction-level reduction: for each function, each operator in
-/// turn, the first valid edit the predicate keeps is taken (and the same
-/// position tried again). Stops when `out_of_time` says so.
+/// turn, the first edit the predicate keeps is taken (and the same position
+/// tried again); with `require_valid`, only edits that leave the module
+/// valid (a module that is invalid to begin with, a loader finding, is kept
+/// by its predicate alone). Stops when `out_of_time` says so.
 pub fn reduce_bodies(
     wasm: Vec<u8>,
+    require_valid: bool,
     interesting: &mut dyn FnMut(&[u8]) -> bool,
     out_of_time: &dyn Fn() -> bool,
 ) -> Vec<u8> {
@@ -352,7 +355,7 @@ pub fn reduce_bodies(
                 let mut bodies: Vec<Vec<u8>> = s.bodies.iter().map(|b| b.to_vec()).collect();
                 bodies[f] = edit;
                 let candidate = join(&s, &bodies);
-                if valid(&candidate) && interesting(&candidate) {
+                if (!require_valid || valid(&candidate)) && interesting(&candidate) {
                     taken = Some(candidate);
                     break;
                 }
@@ -515,7 +518,7 @@ mod tests {
         );
         let before = instruction_count(&w);
         let mut keeps_div = |c: &[u8]| wasmprinter::print_bytes(c).unwrap().contains("i32.div_s");
-        let min = reduce_bodies(w, &mut keeps_div, &|| false);
+        let min = reduce_bodies(w, true, &mut keeps_div, &|| false);
         assert!(valid(&min));
         let text = wasmprinter::print_bytes(&min).unwrap();
         assert!(text.contains("i32.div_s"), "{text}");

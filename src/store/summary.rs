@@ -50,6 +50,20 @@ pub struct UniqueFinding {
     pub path: String,
 }
 
+/// Malformed cases of one mutation (`generate::malformed`).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct MalformedCounts {
+    /// The mutation's family (encoding, index, typing, limits).
+    pub family: String,
+    pub cases: u64,
+    /// Cases that `wasmparser` found invalid (the rest are valid modules).
+    pub invalid: u64,
+    /// Runs in which a runtime under test accepted an invalid case.
+    pub accepted_invalid: u64,
+    /// Findings filed on these cases (every hit, not only unique ones).
+    pub findings: u64,
+}
+
 /// One sample of the campaign's counters.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Tick {
@@ -126,6 +140,9 @@ pub struct Summary {
     pub modules_fresh: u64,
     #[serde(default)]
     pub modules_mutated: u64,
+    /// Malformed cases per mutation (two edits count under both).
+    #[serde(default)]
+    pub malformed: BTreeMap<String, MalformedCounts>,
     /// Modules kept for showing new outcomes (`DIR/corpus`).
     #[serde(default)]
     pub corpus_size: u64,
@@ -175,6 +192,7 @@ impl Summary {
             modules_fresh: 0,
             modules_mutated: 0,
             corpus_size: 0,
+            malformed: BTreeMap::new(),
             aot_mutants: 0,
             aot_mutants_rejected: 0,
             aot_mutants_crashed: 0,
@@ -301,6 +319,25 @@ impl Summary {
                 .any(|(_, c)| !matches!(c, Comparison::Poisoned(_)))
         {
             self.modules_compared += 1;
+        }
+    }
+
+    /// Counts a malformed case under each of its mutations.
+    pub fn record_malformed(&mut self, m: &crate::generate::malformed::Malformed, r: &CaseReport) {
+        let accepted = r
+            .comparisons
+            .iter()
+            .filter(|(e, _)| !m.valid && matches!(e.load, Some(Ok(()))))
+            .count() as u64;
+        for name in &m.mutations {
+            let c = self.malformed.entry(name.to_string()).or_default();
+            if let Some(mutation) = crate::generate::malformed::mutation(name) {
+                c.family = mutation.family.name().to_string();
+            }
+            c.cases += 1;
+            c.invalid += !m.valid as u64;
+            c.accepted_invalid += accepted;
+            c.findings += r.findings.len() as u64;
         }
     }
 
