@@ -200,3 +200,36 @@ fn a_malformed_campaign_counts_its_cases_per_mutation() {
     assert!(html.contains("Malformed cases per mutation"));
     let _ = std::fs::remove_dir_all(out);
 }
+
+/// A false security finding met in the first malformed campaign on stock
+/// WAMR: WAMR reads an element segment's flags 8 as 0 (`wasm_loader.c`
+/// masks the flags to three bits) and so accepts the module; the crash that
+/// follows is its known `return_call`-to-import crash, a tail-call (tier B)
+/// bug. Because the module is invalid, its features were once read as none
+/// (tier A), and the crash was filed as security.
+#[test]
+fn an_invalid_module_is_judged_by_the_features_it_uses() {
+    let (wasm, plan) = mutant(
+        r#"(module
+          (import "host" "nop" (func $nop))
+          (table 1 funcref)
+          (elem (i32.const 0) func)
+          (func (export "f") (return_call $nop)))"#,
+        "elem-bad-flags",
+    );
+    for engine in ["wamr-classic", "wamr-fast"] {
+        let mut d = differ(engine);
+        let r = d.run(&wasm, &plan);
+        assert!(
+            r.findings.iter().any(|f| f.divergence.symptom == Symptom::Crash),
+            "the accepted module crashes {engine}: {}",
+            describe(&r)
+        );
+        for f in &r.findings {
+            assert_ne!(f.verdict.bucket.to_string(), "security", "{}", describe(&r));
+            if f.divergence.symptom == Symptom::Crash {
+                assert_eq!(f.features_outside_tier_a, ["tail-call"], "{}", describe(&r));
+            }
+        }
+    }
+}

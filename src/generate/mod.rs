@@ -64,17 +64,25 @@ pub fn generate(data: &[u8], cfg: &GenConfig) -> arbitrary::Result<TestCase> {
 }
 
 /// A malformed test case ([`malformed`]): a module generated as by
-/// [`generate`], then edited by one or two named mutations; its call plan is
-/// the valid module's (loaders that accept the mutant are run with it).
+/// [`generate`], then edited by one or two named mutations; an invalid
+/// mutant keeps the valid module's call plan (a loader that accepts it is
+/// run with it).
 pub fn generate_malformed(data: &[u8], cfg: &GenConfig) -> arbitrary::Result<TestCase> {
     let valid = generate(data, cfg)?;
     // The edits draw from the input's end, which generation rarely reaches.
     let mut u = Unstructured::new(&data[data.len().saturating_sub(256)..]);
     let (wasm, label) = malformed::malform(&valid.wasm, &mut u, &cfg.features)
         .ok_or(arbitrary::Error::IncorrectFormat)?;
+    // A mutant that stayed valid (a padded size, a cut that left a module)
+    // may have lost exports: its own plan, as for any valid module.
+    let plan = match label.valid {
+        true => plan::CallPlan::build(&wasm, &mut u, cfg.calls_per_export)
+            .map_err(|_| arbitrary::Error::IncorrectFormat)?,
+        false => valid.plan,
+    };
     Ok(TestCase {
         wasm,
-        plan: valid.plan,
+        plan,
         malformed: Some(label),
     })
 }

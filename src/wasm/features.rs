@@ -123,18 +123,100 @@ impl FeatureSet {
 
     /// The optional features a module needs (by validation: the base alone,
     /// else each optional feature left out in turn). A module that does not
-    /// validate even with every feature needs the base only: loaders are
-    /// judged on it as is.
+    /// validate even with every feature needs what it uses ([`Self::used_by`]):
+    /// a runtime that accepts it runs those instructions.
     pub fn needed_by(wasm: &[u8]) -> FeatureSet {
-        if validates(wasm, Self::BASE.wasmparser())
-            || !validates(wasm, Self::GENERATED.wasmparser())
-        {
+        if validates(wasm, Self::BASE.wasmparser()) {
             return Self::BASE;
+        }
+        if !validates(wasm, Self::GENERATED.wasmparser()) {
+            return Self::used_by(wasm);
         }
         Self::OPTIONAL.iter().fold(Self::BASE, |needed, (name, _)| {
             let without = Self::GENERATED.with(name, false);
             needed.with(name, !validates(wasm, without.wasmparser()))
         })
+    }
+
+    /// The optional features a module's types and instructions use, read
+    /// without validating, as far as the module reads: a validator stops at
+    /// an invalid module's first error, so it cannot tell. (A malformed module
+    /// whose crash comes from a `return_call` is a tail-call crash, tier B.)
+    pub fn used_by(wasm: &[u8]) -> FeatureSet {
+        use wasmparser::{Payload, TypeRef, ValType};
+        let mut used = Self::BASE;
+        let mut mark = |name: &str| used = used.with(name, true);
+        let mut memory = |m: &wasmparser::MemoryType, mark: &mut dyn FnMut(&str)| {
+            if m.shared {
+                mark("threads");
+            }
+            if m.memory64 {
+                mark("memory64");
+            }
+        };
+        for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+            let Ok(payload) = payload else { break };
+            match payload {
+                Payload::TypeSection(r) => {
+                    for t in r.into_iter_err_on_gc_types().flatten() {
+                        if t.params().iter().chain(t.results()).any(|v| *v == ValType::V128) {
+                            mark("simd");
+                        }
+                    }
+                }
+                Payload::ImportSection(r) => {
+                    for i in r.into_imports().flatten() {
+                        match i.ty {
+                            TypeRef::Memory(m) => memory(&m, &mut mark),
+                            TypeRef::Global(g) if g.content_type == ValType::V128 => mark("simd"),
+                            TypeRef::Table(t) if t.table64 => mark("memory64"),
+                            _ => {}
+                        }
+                    }
+                }
+                Payload::MemorySection(r) => {
+                    for m in r.into_iter().flatten() {
+                        memory(&m, &mut mark);
+                    }
+                }
+                Payload::TableSection(r) => {
+                    if r.into_iter().flatten().any(|t| t.ty.table64) {
+                        mark("memory64");
+                    }
+                }
+                Payload::GlobalSection(r) => {
+                    if r.into_iter().flatten().any(|g| g.ty.content_type == ValType::V128) {
+                        mark("simd");
+                    }
+                }
+                Payload::CodeSectionEntry(body) => {
+                    if let Ok(locals) = body.get_locals_reader() {
+                        if locals.into_iter().flatten().any(|(_, t)| t == ValType::V128) {
+                            mark("simd");
+                        }
+                    }
+                    let Ok(mut ops) = body.get_operators_reader() else {
+                        continue;
+                    };
+                    while !ops.eof() {
+                        let at = ops.original_position();
+                        if ops.read().is_err() {
+                            break;
+                        }
+                        // By opcode: return_call(_indirect), the SIMD and
+                        // the atomics prefixes.
+                        match wasm.get(at as usize) {
+                            Some(0x12 | 0x13) => mark("tail-call"),
+                            Some(0xfd) => mark("simd"),
+                            Some(0xfe) => mark("threads"),
+                            _ => {}
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        used
     }
 
     /// The validator's view of the same set.
@@ -189,6 +271,20 @@ mod tests {
         assert!(!interp.covers(&FeatureSet::needed_by(&simd)));
         assert!(FeatureSet::GENERATED.covers(&FeatureSet::needed_by(&simd)));
     }
+
+    /// An invalid module needs what it uses: a `return_call` in a module with
+    /// a broken section elsewhere still makes it a tail-call module.
+    #[test]
+    fn invalid_modules_need_what_they_use() {
+        let mut tail = wat::parse_str(
+            r#"(module (func $g (result i32) (return_call $g)) (func (export "f") (drop (i32x4.extract_lane 0 (v128.const i64x2 0 0)))))"#,
+        )
+        .unwrap();
+        tail.extend([0x0c, 0x01, 0x05]); // a data count section after the code
+        assert!(!validates(&tail, WasmFeatures::all()));
+        assert_eq!(FeatureSet::needed_by(&tail).optional_names(), ["simd", "tail-call"]);
+        assert_eq!(needed_features(&tail, &["simd".to_string()]), ["tail-call"]);
+    }
 }
 
 /// Kebab-case name of a wasmparser feature flag ("TAIL_CALL" → "tail-call").
@@ -203,11 +299,16 @@ fn validates(wasm: &[u8], features: WasmFeatures) -> bool {
 }
 
 /// The features outside `keep` (named as in the policy's tier lists) that the
-/// module needs. An invalid module needs nothing: the empty list.
+/// module needs. An invalid module needs what it uses ([`FeatureSet::used_by`]).
 pub fn needed_features(wasm: &[u8], tier_a: &[String]) -> Vec<String> {
     let mut features = WasmFeatures::all();
     if !validates(wasm, features) {
-        return vec![];
+        return FeatureSet::used_by(wasm)
+            .optional_names()
+            .into_iter()
+            .filter(|n| !tier_a.iter().any(|t| t == n))
+            .map(String::from)
+            .collect();
     }
     let mut needed = vec![];
     for (flag_name, flag) in WasmFeatures::all().iter_names() {
