@@ -1,31 +1,20 @@
 #!/usr/bin/env bash
-# Runs one cargo-fuzz target for a bounded time on a corpus that persists
-# between runs (the nightly workflow caches it), seeded from corpus/TARGET.
-#   scripts/fuzz-target.sh TARGET SECONDS CORPUS_DIR
-# Inputs that stop the target land in fuzz/artifacts/TARGET/ and are triaged
-# with the isolated harness; exit 1 only for a confirmed security finding.
+# Runs one cargo-fuzz target on this machine, installing what is missing first
+# (apt packages, nightly toolchain, cargo-fuzz):
+#   scripts/fuzz-target.sh diff_interp                 # until stopped or a finding
+#   scripts/fuzz-target.sh wamr_load -max_total_time=600
+# Targets: diff_interp diff_aot wamr_load aot_mutated. The working corpus grows in
+# fuzz/corpus/TARGET (not committed); corpus/TARGET holds the committed seeds. A
+# finding stops the run and leaves its input in fuzz/artifacts/TARGET/; re-run it
+# through the isolated harness with
+#   ./target/release/wasmsieve triage fuzz/artifacts/TARGET/crash-... --out out
 set -euo pipefail
 cd "$(dirname "$0")/.."
-target="${1:?target}" seconds="${2:?seconds}" corpus="${3:?corpus folder}"
-grep -q "^name = \"$target\"" fuzz/Cargo.toml || { echo "fuzz-target: no target $target in fuzz/Cargo.toml" >&2; exit 2; }
+t="${1:?usage: scripts/fuzz-target.sh TARGET [libFuzzer flags]}"
+shift
+case "$t" in diff_interp|diff_aot|wamr_load|aot_mutated) ;; *) echo "unknown target $t" >&2; exit 2 ;; esac
 WASMSIEVE_SETUP_FUZZ=1 bash scripts/setup.sh
-cargo build --release --locked
-cargo +nightly fuzz build -O "$target"
-mkdir -p "$corpus" "fuzz/artifacts/$target"
+mkdir -p "fuzz/corpus/$t" "corpus/$t"
 extra=()
-[ -f "fuzz/$target.dict" ] && extra+=("-dict=fuzz/$target.dict")
-[ "$target" = aot_mutated ] && extra+=("-detect_leaks=0")
-# -fork keeps fuzzing past a crash; each stop leaves an artifact to triage.
-fuzz/target/x86_64-unknown-linux-gnu/release/"$target" -max_total_time="$seconds" -fork=1 \
-  -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 \
-  -artifact_prefix="fuzz/artifacts/$target/" "${extra[@]}" "$corpus" "corpus/$target" || true
-status=0
-for a in fuzz/artifacts/"$target"/*; do
-  [ -e "$a" ] || continue
-  rc=0
-  # Verdicts only: security inputs stay out of public logs (P12).
-  ./target/release/wasmsieve triage --libfuzzer "$a" 2>/dev/null | grep -oE '\): [a-z-]+ / [a-z-]+ in [a-z0-9-]+' || rc=$?
-  if ./target/release/wasmsieve triage --libfuzzer --json "$a" 2>/dev/null | grep -q '"bucket": *"security"'; then status=1; fi
-done
-echo "fuzz-target: $target ran ${seconds}s; corpus $(ls "$corpus" | wc -l) inputs; artifacts in fuzz/artifacts/$target"
-exit "$status"
+[ -f "fuzz/$t.dict" ] && extra+=("-dict=fuzz/$t.dict")
+exec cargo +nightly fuzz run -O "$t" "fuzz/corpus/$t" "corpus/$t" -- "${extra[@]}" "$@"

@@ -5,6 +5,9 @@
 set -euo pipefail
 
 pkgs=(cmake ninja-build clang-19 libclang-19-dev libclang-rt-19-dev llvm-19-dev libzstd-dev zlib1g-dev binutils)
+# The ClusterFuzzLite build (.clusterfuzzlite/build.sh) zips seed corpora and
+# points the shipped libLLVM at its neighbours.
+[ "${WASMSIEVE_SETUP_FUZZ:-0}" = 1 ] && pkgs+=(zip patchelf)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

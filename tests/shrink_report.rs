@@ -839,3 +839,61 @@ fn bench_shrink() {
     }
     let _ = std::fs::remove_dir_all(out);
 }
+
+/// An invalid module a loader accepted (a `call_indirect` through a type
+/// past the type section, in a generated module) shrinks to the few
+/// instructions that break the rule; a later, shorter shrink never replaces
+/// the smaller reproducer.
+#[test]
+fn an_accepted_invalid_module_shrinks_to_the_rule_it_breaks_and_results_only_improve() {
+    let out = temp_dir("accepted-invalid");
+    let marker = r#"(type $wsv_t (func (result i32)))
+      (func (export "wsv_fault_lenient_type") (result i32)
+        (i32.add (i32.const 3) (call_indirect (type $wsv_t) (i32.const 0))))"#;
+    let (dir, f) = (1..400u64)
+        .step_by(7)
+        .find_map(|s| {
+            let valid = marked_module(s, marker);
+            let indirect = valid_ops(&valid).iter().filter(|o| *o == "CallIndirect").count();
+            if indirect != 1 {
+                return None;
+            }
+            let mut u = arbitrary::Unstructured::new(&[0u8; 16]);
+            let wasm = wasmsieve::generate::malformed::apply("type-index-past-end", &valid, &mut u)?;
+            try_file_finding(&out, &wasm, "accepts")
+        })
+        .expect("a generated module with the marker gives an accepts-invalid finding");
+    assert_eq!(f.verdict.kind, "validation", "{f:?}");
+    let before = std::fs::read(dir.join("input.wasm")).unwrap();
+    let o = shrink::shrink_finding(&dir, Duration::from_secs(60)).expect("shrink");
+    eprintln!("{}", o.line());
+    let min = std::fs::read(dir.join("min.wasm")).unwrap();
+    assert!(wasmparser::validate(&min).is_err(), "still invalid");
+    assert_eq!(o.finding.signature, f.signature);
+    assert!(min.len() * 4 < before.len(), "{}", o.line());
+    assert!(
+        o.instructions_after <= 4 && o.instructions_before > 20,
+        "the call_indirect and its operand remain: {}",
+        o.line()
+    );
+
+    let again = shrink::shrink_finding(&dir, Duration::from_millis(1)).expect("shrink");
+    assert_eq!(std::fs::read(dir.join("min.wasm")).unwrap(), min, "kept");
+    assert_eq!(again.bytes_after, min.len());
+    let _ = std::fs::remove_dir_all(out);
+}
+
+/// Operator names of a valid module's bodies.
+fn valid_ops(wasm: &[u8]) -> Vec<String> {
+    let mut names = vec![];
+    for p in wasmparser::Parser::new(0).parse_all(wasm) {
+        if let Ok(wasmparser::Payload::CodeSectionEntry(body)) = p {
+            let mut r = body.get_operators_reader().unwrap();
+            while !r.eof() {
+                let op = r.read().unwrap();
+                names.push(format!("{op:?}").split([' ', '{']).next().unwrap().to_string());
+            }
+        }
+    }
+    names
+}

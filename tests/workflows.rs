@@ -50,14 +50,14 @@ fn nightly_runs_every_cargo_fuzz_target_with_a_kept_corpus() {
         .collect();
     assert_eq!(matrix, targets());
     let runs: Vec<&str> = steps(&w).iter().filter_map(|s| s["run"].as_str()).collect();
-    assert!(runs.iter().any(|r| r.starts_with("scripts/fuzz-target.sh ${{ matrix.target }}")));
-    assert!(root().join("scripts/fuzz-target.sh").exists());
+    assert!(runs.iter().any(|r| r.starts_with("scripts/nightly-fuzz-target.sh ${{ matrix.target }}")));
+    assert!(root().join("scripts/nightly-fuzz-target.sh").exists());
     let cached: Vec<&str> = steps(&w)
         .iter()
         .filter(|s| s["uses"].as_str().is_some_and(|u| u.starts_with("actions/cache/")))
         .filter_map(|s| s["with"]["path"].as_str())
         .collect();
-    assert!(cached.contains(&"fuzz-corpus/${{ matrix.target }}"), "{cached:?}");
+    assert!(cached.contains(&"fuzz/corpus/${{ matrix.target }}"), "{cached:?}");
 }
 
 #[test]

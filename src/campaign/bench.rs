@@ -49,19 +49,20 @@ fn completed<'a>(w: &mut dyn Executor, cases: &'a [TestCase]) -> Vec<&'a TestCas
         .collect()
 }
 
-/// One measured campaign: compared modules per second and the summary.
+/// One measured campaign: compared modules per second, all cases per
+/// second (malformed ones included), and the summary.
 struct Measured {
     per_second: f64,
+    cases_per_second: f64,
     outcome: Outcome,
 }
 
+/// A campaign on a fixed seed, isolated, one job and shrinking on unless
+/// `tweak` says otherwise.
 fn campaign(
     engines: &[String],
     seconds: u64,
-    jobs: usize,
-    isolate: bool,
-    reference_share: f64,
-    shrink: bool,
+    tweak: impl FnOnce(&mut CampaignConfig),
 ) -> anyhow::Result<Measured> {
     let out = std::env::temp_dir().join(format!(
         "wasmsieve-bench-{}-{}",
@@ -72,19 +73,16 @@ fn campaign(
     let mut cfg = CampaignConfig::new(engines.to_vec(), out.clone());
     cfg.time = Some(Duration::from_secs(seconds));
     cfg.seed = SEED;
-    cfg.jobs = jobs;
-    cfg.isolate = isolate;
-    cfg.reference_share = reference_share;
-    if !shrink {
-        cfg.shrink_budget = Duration::ZERO;
-    }
     cfg.progress_every = Duration::from_secs(3600);
+    tweak(&mut cfg);
     let outcome = super::run(&cfg);
     let _ = std::fs::remove_dir_all(&out);
     let outcome = outcome?;
     let s = &outcome.summary;
+    let elapsed = s.elapsed_seconds.max(1e-9);
     Ok(Measured {
-        per_second: s.modules_compared as f64 / s.elapsed_seconds.max(1e-9),
+        per_second: s.modules_compared as f64 / elapsed,
+        cases_per_second: s.modules_generated as f64 / elapsed,
         outcome,
     })
 }
@@ -147,15 +145,13 @@ pub fn run(cfg: &BenchConfig) -> anyhow::Result<()> {
     );
     for name in &cfg.modes {
         // One job, isolated; the reference share and shrinking vary.
-        let one_mode = |share, shrink| {
-            campaign(
-                std::slice::from_ref(name),
-                cfg.seconds,
-                1,
-                true,
-                share,
-                shrink,
-            )
+        let one_mode = |share, shrink: bool| {
+            campaign(std::slice::from_ref(name), cfg.seconds, |c| {
+                c.reference_share = share;
+                if !shrink {
+                    c.shrink_budget = Duration::ZERO;
+                }
+            })
         };
         let m = one_mode(super::DEFAULT_REFERENCE_SHARE, true)?;
         // A new finding's shrink fills a short window: the same campaign
@@ -179,17 +175,14 @@ pub fn run(cfg: &BenchConfig) -> anyhow::Result<()> {
 
     let all = &cfg.default_engines;
     println!("\ndefault campaign ({}), shrinking on", all.join(", "));
-    let jobs = |n| {
-        campaign(
-            all,
-            cfg.seconds,
-            n,
-            true,
-            super::DEFAULT_REFERENCE_SHARE,
-            true,
-        )
+    let jobs = |n, malformed_percent| {
+        campaign(all, cfg.seconds, |c| {
+            c.jobs = n;
+            c.malformed_percent = malformed_percent;
+        })
     };
-    let (one, two) = (jobs(1)?, jobs(2)?);
+    let malformed = super::DEFAULT_MALFORMED_PERCENT;
+    let (one, two) = (jobs(1, malformed)?, jobs(2, malformed)?);
     for (jobs, m) in [(1, &one), (2, &two)] {
         println!(
             "  {jobs} job(s): {:>8.1} compared modules/s   {}",
@@ -200,6 +193,19 @@ pub fn run(cfg: &BenchConfig) -> anyhow::Result<()> {
     println!(
         "  2 jobs / 1 job: {:.2}x",
         two.per_second / one.per_second.max(1e-9)
+    );
+    // The valid modules' rate without the malformed share, and the loaders'
+    // own rate (malformed cases only: most are rejected, so cases/s).
+    let valid_only = jobs(2, 0)?;
+    println!(
+        "  2 jobs, no malformed cases: {:.1} compared modules/s (with {malformed} %: {:+.0}%)",
+        valid_only.per_second,
+        (two.per_second / valid_only.per_second.max(1e-9) - 1.0) * 100.0
+    );
+    let loaders = jobs(2, 100)?;
+    println!(
+        "  2 jobs, malformed cases only: {:.1} cases/s",
+        loaders.cases_per_second
     );
     Ok(())
 }

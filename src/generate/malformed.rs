@@ -148,10 +148,18 @@ pub fn malform(
     let mut applied = vec![];
     let rounds = if u.ratio(1u8, 8u8).ok()? { 2 } else { 1 };
     for _ in 0..rounds {
-        let first = u.choose_index(MUTATIONS.len()).ok()?;
-        // Every mutation once, from a random start: the first with a place.
-        let edited = (0..MUTATIONS.len()).find_map(|k| {
-            let m = &MUTATIONS[(first + k) % MUTATIONS.len()];
+        // Every mutation once, in an order drawn by a random start and step
+        // (a step coprime to the count visits each): the first with a place.
+        // Stepping by one would hand a mutation the share of every one
+        // before it that rarely has a place.
+        let n = MUTATIONS.len();
+        let first = u.choose_index(n).ok()?;
+        let mut step = u.int_in_range(1..=n.max(2) - 1).ok()?;
+        while gcd(step, n) != 1 {
+            step -= 1;
+        }
+        let edited = (0..n).find_map(|k| {
+            let m = &MUTATIONS[(first + k * step) % n];
             let module = Module::parse(&out)?;
             (m.edit)(&module, u).map(|bytes| (m.name, bytes))
         });
@@ -176,6 +184,14 @@ pub fn malform(
             valid,
         },
     ))
+}
+
+fn gcd(a: usize, b: usize) -> usize {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
 }
 
 /// One section as framed: its id and payload.

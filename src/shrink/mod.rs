@@ -400,6 +400,17 @@ pub fn shrink_finding_with(dir: &Path, cfg: &ShrinkConfig) -> anyhow::Result<Shr
         }
     };
 
+    // Results only improve: a smaller reproducer an earlier shrink left stays.
+    if let Some(earlier) = store::load_outcome(dir)
+        .filter(|e| e.bytes_after <= min.len() && dir.join("min.wasm").exists())
+    {
+        eprintln!(
+            "shrink: the earlier min.wasm ({} bytes) is no larger than this shrink's ({} bytes): kept",
+            earlier.bytes_after,
+            min.len()
+        );
+        return Ok(earlier);
+    }
     let (min_wasm, min_wat) = store::write_minimized(dir, &min)?;
     let outcome = ShrinkOutcome {
         dir: dir.to_path_buf(),
