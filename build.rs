@@ -38,7 +38,9 @@ const COMMON: &[(&str, &str)] = &[
     // iwasm's default: it also defines the globals `global.NaN` and
     // `global.Infinity`, which generated modules may import (wasm/host.rs).
     ("WAMR_BUILD_LIBC_BUILTIN", "1"),
-    ("WAMR_BUILD_LIBC_WASI", "0"),
+    // As iwasm: WASI in every mode (per instance, its own preopened sandbox:
+    // wsv_shim.c `set_wasi`); a module that imports none is unaffected.
+    ("WAMR_BUILD_LIBC_WASI", "1"),
     ("WAMR_BUILD_BULK_MEMORY", "1"),
     ("WAMR_BUILD_REF_TYPES", "1"),
     ("WAMR_BUILD_EXTENDED_CONST_EXPR", "1"),

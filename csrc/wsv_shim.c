@@ -79,6 +79,9 @@ set_err(char *err, uint32_t err_len, const char *msg)
 typedef struct wsv_module {
     wasm_module_t module;
     uint8_t *bytes;
+    /* WASI arguments: WAMR keeps the pointers (the list's too). */
+    char *map_dir;
+    const char *map_dirs[1];
 } wsv_module;
 
 /* An instance with its (lazily created, reused) execution environment. */
@@ -225,7 +228,38 @@ shim_unload(void *module)
         return;
     wasm_runtime_unload(m->module);
     free(m->bytes);
+    free(m->map_dir);
     free(m);
+}
+
+static int
+shim_set_wasi(void *module, const char *host_dir, const char *guest_dir,
+              int stdio_fd)
+{
+#if WASM_ENABLE_LIBC_WASI != 0
+    wsv_module *m = module;
+    static const char *env[] = { "WASMSIEVE=1" };
+    static char *argv[] = { "wasmsieve", "--case" };
+    size_t len = strlen(guest_dir) + strlen(host_dir) + 3;
+    char *map_dir = malloc(len);
+    if (!m || !map_dir) {
+        free(map_dir);
+        return -1;
+    }
+    snprintf(map_dir, len, "%s::%s", guest_dir, host_dir);
+    free(m->map_dir);
+    m->map_dir = map_dir;
+    m->map_dirs[0] = m->map_dir;
+    wasm_runtime_set_wasi_args_ex(m->module, NULL, 0, m->map_dirs, 1, env, 1,
+                                  argv, 2, stdio_fd, stdio_fd, stdio_fd);
+    return 0;
+#else
+    (void)module;
+    (void)host_dir;
+    (void)guest_dir;
+    (void)stdio_fd;
+    return -1;
+#endif
 }
 
 static void *
@@ -637,4 +671,5 @@ const wsv_api WSV_API_NAME = {
 #endif
     .hw_bound_check = WSV_HW_BOUND_CHECK,
     .memory_region = shim_memory_region,
+    .set_wasi = shim_set_wasi,
 };

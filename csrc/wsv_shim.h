@@ -90,6 +90,13 @@ typedef struct wsv_api {
        0 on success, -1 when the instance has no memory. */
     int (*memory_region)(void *instance, uint64_t *base, uint64_t *size,
                          uint64_t *reserved);
+    /* WASI (libc-wasi builds): before `instantiate`, preopens `host_dir` as
+       `guest_dir` (as iwasm --map-dir=GUEST::HOST) and gives the instance
+       `stdio_fd` as stdin, stdout and stderr (WAMR never closes stdio fds).
+       The strings are copied and kept with the module. A module that imports
+       no WASI is unaffected. 0 on success, -1 without WASI or memory. */
+    int (*set_wasi)(void *module, const char *host_dir, const char *guest_dir,
+                    int stdio_fd);
 } wsv_api;
 
 #endif

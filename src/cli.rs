@@ -115,13 +115,18 @@ enum Cmd {
         /// Where test cases come from: wasm-smith (and mutations), the sweep (every
         /// instruction against edge operands and boundary addresses; runs once through),
         /// wasm-smith shaped like WAMR's own fuzzer seeds (the coverage baseline), or
-        /// malformed modules only (named edits of wasm-smith modules, for the loaders).
+        /// malformed modules only (named edits of wasm-smith modules, for the loaders), or
+        /// WASI programs only (the capability oracle: sandbox escapes through files).
         #[arg(long, value_enum, default_value = "smith")]
         generator: wasmsieve::campaign::Generator,
         /// Percent of fresh `smith` cases that are malformed modules (named edits, for
         /// the loaders).
         #[arg(long, default_value_t = wasmsieve::campaign::DEFAULT_MALFORMED_PERCENT)]
         malformed_percent: u64,
+        /// Percent of fresh `smith` cases that are WASI programs (each runtime with WASI
+        /// runs them in a sandbox of its own; the capability oracle judges).
+        #[arg(long, default_value_t = wasmsieve::campaign::DEFAULT_WASI_PERCENT)]
+        wasi_percent: u64,
         /// Percent of the cases on which every runtime agreed with the screen (wasmi)
         /// that the reference (wasmtime) checks all the same (100: every case).
         #[arg(long, default_value_t = wasmsieve::campaign::DEFAULT_REFERENCE_SHARE * 100.0)]
@@ -361,12 +366,13 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
                 let built = engines::is_built(e.name);
                 let extra = e.features.optional_names();
                 println!(
-                    "{:<14} {:<10} {} (features: base{}{})",
+                    "{:<14} {:<10} {} (features: base{}{}{})",
                     e.name,
                     if built { "built" } else { "not built" },
                     e.about,
                     if extra.is_empty() { "" } else { ", " },
-                    extra.join(", ")
+                    extra.join(", "),
+                    if e.wasi { "; WASI preview 1, a sandbox per run" } else { "" }
                 );
             }
             println!();
@@ -462,6 +468,7 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
             shrink_time,
             generator,
             malformed_percent,
+            wasi_percent,
             reference_share,
         } => {
             let names = if aot_mutate && names.is_empty() {
@@ -512,6 +519,8 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
                 "--malformed-percent is a percentage (0..=100)"
             );
             cfg.malformed_percent = malformed_percent;
+            anyhow::ensure!(wasi_percent <= 100, "--wasi-percent is a percentage (0..=100)");
+            cfg.wasi_percent = wasi_percent;
             cfg.aot_mutants = if aot_mutate { aot_mutants } else { 0 };
             cfg.shrink_budget = Duration::from_secs(shrink_time);
             anyhow::ensure!(

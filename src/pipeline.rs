@@ -57,6 +57,9 @@ pub struct CaseReport {
     /// Why the reference ran (`None`: the screen's verdict stood).
     pub referenced: Option<Referenced>,
     pub times: StageTimes,
+    /// A WASI program: judged by the capability oracle alone (no screen or
+    /// reference run it; `reference` is empty).
+    pub wasi: bool,
 }
 
 /// Why the reference (wasmtime) ran on a case.
@@ -149,6 +152,9 @@ impl Differ {
     /// Like [`Differ::run`], giving the runtimes under test another input than
     /// the reference (an .aot built from `wasm`, e.g. manipulated).
     pub fn run_with(&mut self, wasm: &[u8], subject_input: &[u8], plan: &CallPlan) -> CaseReport {
+        if crate::generate::wasi::imports_wasi(wasm) {
+            return self.run_wasi(wasm, plan);
+        }
         let mut times = StageTimes::new();
         let start = Instant::now();
         let features = FeatureSet::needed_by(wasm);
@@ -215,6 +221,7 @@ impl Differ {
                     findings: vec![],
                     referenced: None,
                     times,
+                    wasi: false,
                 };
             }
         };
@@ -314,7 +321,98 @@ impl Differ {
             findings,
             referenced: Some(referenced),
             times,
+            wasi: false,
         }
+    }
+
+    /// A WASI program, in each runtime that implements WASI, each run in a
+    /// fresh sandbox of its own, judged by the capability oracle
+    /// ([`crate::judge::wasi`]): absolute, so no screen or reference runs. A
+    /// crash is confirmed on a re-run, a hang on a re-run with the long
+    /// deadline (in fresh sandboxes).
+    fn run_wasi(&mut self, wasm: &[u8], plan: &CallPlan) -> CaseReport {
+        let mut times = StageTimes::new();
+        let features = FeatureSet::needed_by(wasm);
+        let reference = Execution {
+            engine: "capability oracle (no reference)".into(),
+            ..Default::default()
+        };
+        let mut skipped = vec![];
+        let (mut comparisons, mut findings) = (vec![], vec![]);
+        for i in 0..self.subjects.len() {
+            let info = self.subjects[i].info;
+            if !info.wasi || !info.features.covers(&features) {
+                skipped.push(info.name);
+                continue;
+            }
+            let t = Instant::now();
+            let Some(exec) = self.run_in_sandbox(i, wasm, plan, self.deadline_floor) else {
+                comparisons.push((Execution::default(), Comparison::Poisoned("no sandbox: cannot lay out a WASI sandbox".into())));
+                continue;
+            };
+            add_time(&mut times, info.name, t.elapsed());
+            let Some(d) = crate::judge::wasi::check(&exec) else {
+                comparisons.push((exec, Comparison::Agree));
+                continue;
+            };
+            let t = Instant::now();
+            let signature = self.judge(i, &reference, &exec, &d, wasm, None, None).signature;
+            let confirmed = match d.symptom {
+                _ if self.known_to_reproduce(&signature) => None,
+                Symptom::Crash | Symptom::SandboxEscape => self
+                    .run_in_sandbox(i, wasm, plan, self.deadline_floor)
+                    .map(|again| matches!(again.end, End::Crashed(_))),
+                Symptom::Hang => self
+                    .run_in_sandbox(i, wasm, plan, self.deadline_floor.max(self.hang_recheck))
+                    .map(|again| matches!(again.end, End::Hung { .. })),
+                _ => None,
+            };
+            if confirmed == Some(true) {
+                self.reproduced.insert(signature);
+            }
+            add_time(&mut times, "confirmations (re-runs)", t.elapsed());
+            if d.symptom == Symptom::Hang && confirmed == Some(false) {
+                // Only slow: it finished on the long deadline.
+                comparisons.push((exec, Comparison::Agree));
+                continue;
+            }
+            let mut f = self.judge(i, &reference, &exec, &d, wasm, None, confirmed);
+            if d.symptom == Symptom::Crash && confirmed == Some(false) {
+                f.regroup_unconfirmed_crash();
+            }
+            findings.push(f);
+            comparisons.push((exec, Comparison::Diverge(d)));
+        }
+        CaseReport {
+            reference,
+            comparisons,
+            findings,
+            screen: String::new(),
+            features,
+            skipped,
+            referenced: None,
+            times,
+            wasi: true,
+        }
+    }
+
+    /// One run of a WASI program in a fresh sandbox, with what changed
+    /// outside its root; `None` when no sandbox can be laid out.
+    fn run_in_sandbox(
+        &mut self,
+        subject: usize,
+        wasm: &[u8],
+        plan: &CallPlan,
+        deadline: Duration,
+    ) -> Option<Execution> {
+        let sandbox = crate::exec::wasi::Sandbox::create().ok()?;
+        let mut plan = plan.clone();
+        plan.wasi = Some(sandbox.setup.clone());
+        let engine = &mut self.subjects[subject].engine;
+        engine.set_deadline(deadline);
+        let mut exec = engine.run(wasm, &plan);
+        exec.wasi.get_or_insert_with(Default::default).changed_outside = sandbox.changed_outside();
+        Some(exec)
     }
 
     /// A hang is filed only when it holds up: the reference, re-run, finishes

@@ -50,6 +50,9 @@ pub struct CampaignConfig {
     /// Share of fresh test cases (the `smith` generator) that are malformed
     /// modules ([`generate::malformed`]), in percent.
     pub malformed_percent: u64,
+    /// Share of fresh test cases that are WASI programs ([`generate::wasi`]),
+    /// in percent; none when no runtime under test has WASI.
+    pub wasi_percent: u64,
     /// Share of cases on which every runtime agreed with the screen (wasmi)
     /// that the reference (wasmtime) checks all the same, 0 to 1 (1: the
     /// reference runs on every case).
@@ -76,6 +79,7 @@ impl CampaignConfig {
             reference_share: DEFAULT_REFERENCE_SHARE,
             generator: Generator::Smith,
             malformed_percent: DEFAULT_MALFORMED_PERCENT,
+            wasi_percent: DEFAULT_WASI_PERCENT,
         }
     }
 }
@@ -95,7 +99,14 @@ pub enum Generator {
     /// Malformed modules only: wasm-smith modules with one or two named
     /// edits each ([`generate::malformed`]), aimed at the loaders.
     Malformed,
+    /// WASI programs only ([`generate::wasi`]), judged by the capability
+    /// oracle.
+    Wasi,
 }
+
+/// WASI programs in a default campaign: each runs once per runtime in a
+/// sandbox of its own, with no reference.
+pub const DEFAULT_WASI_PERCENT: u64 = 5;
 
 /// Malformed cases in a default campaign: the loaders' error paths get a
 /// steady share; most such cases cost a rejection in each engine.
@@ -184,13 +195,29 @@ pub fn run(cfg: &CampaignConfig) -> anyhow::Result<Outcome> {
             cfg.mutate_percent = 0;
             cfg.seeds = None;
             cfg.malformed_percent = 0;
+            cfg.wasi_percent = 0;
         }
         Generator::Malformed => {
             cfg.mutate_percent = 0;
             cfg.seeds = None;
             cfg.malformed_percent = 100;
+            cfg.wasi_percent = 0;
+        }
+        Generator::Wasi => {
+            cfg.mutate_percent = 0;
+            cfg.seeds = None;
+            cfg.malformed_percent = 0;
+            cfg.wasi_percent = 100;
         }
         Generator::Smith | Generator::Sweep => {}
+    }
+    let wasi_engines = cfg.engines.iter().any(|n| engines::info(n).is_some_and(|i| i.wasi));
+    anyhow::ensure!(
+        wasi_engines || cfg.generator != Generator::Wasi,
+        "--generator wasi needs a runtime under test with WASI (see `wasmsieve engines`)"
+    );
+    if !wasi_engines {
+        cfg.wasi_percent = 0;
     }
     cfg.gen.features = FeatureSet::union(
         cfg.engines
@@ -390,8 +417,10 @@ fn next_case(shared: &Shared, data: &[u8], iteration: u64) -> Option<(TestCase, 
             }
         }
     }
-    // A third draw of the same roll: independent of the two above.
-    let case = if (roll >> 40) % 100 < cfg.malformed_percent {
+    // Third and fourth draws of the same roll: independent of the two above.
+    let case = if (roll >> 48) % 100 < cfg.wasi_percent {
+        generate::generate_wasi(&data[8..])
+    } else if (roll >> 40) % 100 < cfg.malformed_percent {
         generate::generate_malformed(&data[8..], &cfg.gen)
     } else {
         generate::generate(&data[8..], &cfg.gen)
@@ -469,8 +498,9 @@ fn job_loop(
         let mut recording = t.elapsed();
         let report = differ.run(&case.wasm, &case.plan);
         let t = Instant::now();
-        // Malformed modules are not mutated further: wasm-mutate needs valid ones.
-        if case.malformed.is_none() {
+        // Malformed modules are not mutated further (wasm-mutate needs valid
+        // ones), and WASI programs have no reference outcome to keep.
+        if case.malformed.is_none() && !report.wasi {
             shared
                 .corpus
                 .lock()

@@ -37,6 +37,7 @@ use crate::wasm::Val;
 //   wsv_fault_lenient_local  accepts an out-of-range local index, then reads
 //                            past the locals when called: dies of SIGSEGV
 //   wsv_fault_loader_crash   dies of SIGSEGV loading any invalid module
+// WASI faults: see `faulty_wasi.rs` (wsv_fault_wasi_dotdot, _unlink, _leak).
 
 /// Set by `wsv_fault_wedge`: the engine is left unusable (P9).
 static WEDGED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
@@ -52,6 +53,9 @@ pub struct Faulty {
     /// The module loaded last carries `wsv_fault_host`.
     skew: bool,
     reject: bool,
+    /// Its WASI (shared with both wasmtimes), with the faults of the module
+    /// loaded last.
+    wasi: std::sync::Arc<std::sync::Mutex<super::faulty_wasi::MiniWasi>>,
     /// The module loaded last was invalid and a loader fault let it through:
     /// whether running it reads past its locals.
     accepted_invalid: Option<bool>,
@@ -59,9 +63,11 @@ pub struct Faulty {
 
 impl Faulty {
     pub fn new() -> anyhow::Result<Self> {
+        let wasi = std::sync::Arc::new(std::sync::Mutex::new(super::faulty_wasi::MiniWasi::default()));
         Ok(Faulty {
-            inner: Wasmtime::new()?,
-            skewed: Wasmtime::with_host(skewed_host)?,
+            inner: Wasmtime::with_wasi(crate::wasm::host::call, wasi.clone())?,
+            skewed: Wasmtime::with_wasi(skewed_host, wasi.clone())?,
+            wasi,
             skew: false,
             reject: false,
             accepted_invalid: None,
@@ -103,6 +109,8 @@ impl Engine for Faulty {
             return Err("faulty: rejected on marker".into());
         }
         self.skew = contains(wasm, "wsv_fault_host");
+        self.wasi.lock().unwrap_or_else(|e| e.into_inner()).faults =
+            super::faulty_wasi::Faults::of(wasm);
         self.accepted_invalid = None;
         let loaded = self.wasmtime().load(wasm);
         if loaded.is_ok() {
@@ -126,6 +134,11 @@ impl Engine for Faulty {
             return Ok(());
         }
         loaded
+    }
+
+    fn set_wasi(&mut self, setup: Option<&crate::generate::wasi::WasiSetup>) {
+        use super::wasmtime::WasiHost;
+        self.wasi.lock().unwrap_or_else(|e| e.into_inner()).set_sandbox(setup);
     }
 
     fn instantiate(&mut self) -> Result<Box<dyn Instance + '_>, (Trap, String)> {

@@ -3,6 +3,7 @@
 //! in [`wamr`].
 
 pub mod faulty;
+pub mod faulty_wasi;
 pub mod wamr;
 pub mod wasmi;
 pub mod wasmtime;
@@ -35,6 +36,9 @@ pub struct EngineInfo {
     /// The Wasm proposals it runs (from its build flags, for WAMR): it is
     /// given only modules that need no more.
     pub features: FeatureSet,
+    /// Runs WASI programs, each in its own sandbox (`exec::wasi`): judged by
+    /// the capability oracle.
+    pub wasi: bool,
     pub about: &'static str,
 }
 
@@ -53,6 +57,7 @@ static OTHERS: &[EngineInfo] = &[
         code: "faulty",
         crash_glue: &[],
         features: FeatureSet::GENERATED,
+        wasi: true,
         about: "test engine: wasmtime that misbehaves on wsv_fault_* markers",
     },
     EngineInfo {
@@ -64,6 +69,7 @@ static OTHERS: &[EngineInfo] = &[
         code: "wasmtime",
         crash_glue: &[],
         features: FeatureSet::GENERATED,
+        wasi: false,
         about: "reference: wasmtime (Cranelift), fuel-bounded",
     },
     EngineInfo {
@@ -79,6 +85,7 @@ static OTHERS: &[EngineInfo] = &[
             threads: false,
             ..FeatureSet::GENERATED
         },
+        wasi: false,
         about: "second opinion: wasmi interpreter",
     },
 ];

@@ -23,6 +23,20 @@ pub struct Wasmtime {
     store: Option<Store<StoreLimits>>,
     /// Where the last instantiation trapped.
     trap_site: Option<u32>,
+    /// A WASI implementation for WASI programs (a test engine's: the
+    /// reference runs none, see `judge::wasi`).
+    wasi: Option<std::sync::Arc<std::sync::Mutex<dyn WasiHost>>>,
+}
+
+/// A WASI preview 1 implementation a [`Wasmtime`] links in for the
+/// `wasi_snapshot_preview1` imports of a module.
+pub trait WasiHost: Send {
+    /// The sandbox of the next instance (`None`: the run is over; close
+    /// what it opened).
+    fn set_sandbox(&mut self, setup: Option<&crate::generate::wasi::WasiSetup>);
+    /// One call: the function's name, its arguments as raw bits, the
+    /// guest's memory. Returns the errno.
+    fn call(&mut self, name: &str, args: &[i64], memory: &mut [u8]) -> i32;
 }
 
 /// What a host function returns, by its index in `host::FUNCS`.
@@ -94,8 +108,54 @@ impl Wasmtime {
             func_exports: vec![],
             store: None,
             trap_site: None,
+            wasi: None,
         })
     }
+
+    /// The same with a WASI implementation linked in for WASI programs.
+    pub fn with_wasi(
+        call: HostCall,
+        wasi: std::sync::Arc<std::sync::Mutex<dyn WasiHost>>,
+    ) -> anyhow::Result<Self> {
+        let mut w = Wasmtime::with_host(call)?;
+        w.wasi = Some(wasi);
+        Ok(w)
+    }
+}
+
+/// Defines the module's WASI imports in `linker`, each calling `host`.
+fn define_wasi(
+    linker: &mut Linker<StoreLimits>,
+    module: &Module,
+    host: &std::sync::Arc<std::sync::Mutex<dyn WasiHost>>,
+) -> wasmtime::Result<()> {
+    use crate::generate::wasi::MODULE as WASI;
+    for import in module.imports().filter(|i| i.module() == WASI) {
+        let Some(ty) = import.ty().func().cloned() else { continue };
+        let name = import.name().to_string();
+        let host = host.clone();
+        linker.func_new(WASI, &name.clone(), ty, move |mut caller, params, results| {
+            if name == "proc_exit" {
+                return Err(wasmtime::Error::msg("wasi proc_exit"));
+            }
+            let args: Vec<i64> = params
+                .iter()
+                .map(|p| p.i64().or(p.i32().map(i64::from)).unwrap_or(0))
+                .collect();
+            let memory = caller.get_export("memory").and_then(|e| e.into_memory());
+            let mut none = [];
+            let bytes = match &memory {
+                Some(m) => m.data_mut(&mut caller),
+                None => &mut none[..],
+            };
+            let errno = host.lock().unwrap_or_else(|e| e.into_inner()).call(&name, &args, bytes);
+            if let Some(r) = results.first_mut() {
+                *r = wasmtime::Val::I32(errno);
+            }
+            Ok(())
+        })?;
+    }
+    Ok(())
 }
 
 fn wasmtime_type(t: ValType) -> wasmtime::ValType {
@@ -192,12 +252,20 @@ impl Engine for Wasmtime {
         self.trap_site
     }
 
+    fn set_wasi(&mut self, setup: Option<&crate::generate::wasi::WasiSetup>) {
+        if let Some(w) = &self.wasi {
+            w.lock().unwrap_or_else(|e| e.into_inner()).set_sandbox(setup);
+        }
+    }
+
     fn instantiate(&mut self) -> Result<Box<dyn Instance + '_>, (Trap, String)> {
         let module = self.module.as_ref().expect("load before instantiate");
+        let wasi_defined = self.wasi.is_some();
         let undefined = self
             .imports
             .iter()
             .filter(|i| i.definition.is_none())
+            .filter(|i| !(wasi_defined && i.module == crate::generate::wasi::MODULE))
             .count();
         if undefined > 0 {
             return Err((Trap::Unlinkable, unlinkable(undefined)));
@@ -212,11 +280,16 @@ impl Engine for Wasmtime {
             .set_fuel(crate::exec::FUEL_PER_CALL)
             .expect("fuel enabled");
         self.trap_site = None;
-        let linked = match self.imports.iter().any(host::Import::is_state) {
+        let wasi = self
+            .wasi
+            .as_ref()
+            .filter(|_| module.imports().any(|i| i.module() == crate::generate::wasi::MODULE));
+        let linked = match self.imports.iter().any(host::Import::is_state) || wasi.is_some() {
             false => self.linker.instantiate(&mut store, module),
             true => {
                 let mut linker = self.linker.clone();
                 define_state(&mut linker, &mut store, &self.imports)
+                    .and_then(|()| wasi.map_or(Ok(()), |w| define_wasi(&mut linker, module, w)))
                     .and_then(|()| linker.instantiate(&mut store, module))
             }
         };

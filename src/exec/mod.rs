@@ -8,6 +8,7 @@
 
 mod crash;
 pub mod guard;
+pub mod wasi;
 
 pub use crash::CrashRecord;
 
@@ -151,6 +152,16 @@ pub struct MemorySnapshot {
     pub name: String,
     pub len: u64,
     pub hash: String,
+    /// In a WASI run: a canary of the sandbox (bytes only reading outside
+    /// the preopened root gives) found in this memory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary: Option<String>,
+}
+
+thread_local! {
+    /// The canaries of the WASI run in progress on this thread (see
+    /// [`execute`]): every engine's memory snapshots look for them.
+    static CANARIES: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// One call of the plan as an engine saw it, with the exported state after it.
@@ -193,9 +204,23 @@ pub struct Execution {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instantiate_trap_site: Option<u32>,
     pub end: End,
+    /// In a WASI run: what the sandbox showed of it (see `exec::wasi`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wasi: Option<WasiObserved>,
     /// Engine-specific artifacts worth keeping with a finding (e.g. emitted .aot).
     #[serde(skip)]
     pub artifacts: Vec<(String, Vec<u8>)>,
+}
+
+/// What a WASI run left behind outside the guest.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct WasiObserved {
+    /// Host files the engine process still held open after the instance was
+    /// gone, outside the preopened root.
+    pub fds_outside: Vec<String>,
+    /// Paths outside the root that changed (filled in by the pipeline, which
+    /// made the sandbox).
+    pub changed_outside: Vec<String>,
 }
 
 /// Where the input the runtime ran came from: the AoT trust line (P4/P5).
@@ -273,6 +298,9 @@ pub trait Engine {
     fn trap_site(&self) -> Option<u32> {
         None
     }
+    /// The WASI sandbox of the next module (`None`: no WASI), for engines
+    /// that implement WASI; set before `load`.
+    fn set_wasi(&mut self, _setup: Option<&crate::generate::wasi::WasiSetup>) {}
 }
 
 /// Runs whole test cases: an [`Engine`] in this process through the shared
@@ -318,6 +346,9 @@ pub enum Step {
         trap_site: Option<u32>,
     },
     Called(CallRecord),
+    /// After a WASI run, its instance gone: host files still held open
+    /// outside the preopened root.
+    HostFds(Vec<String>),
 }
 
 impl Execution {
@@ -333,6 +364,7 @@ impl Execution {
                 self.instantiate_trap_site = trap_site;
             }
             Step::Called(call) => self.calls.push(call),
+            Step::HostFds(fds) => self.wasi.get_or_insert_with(Default::default).fds_outside = fds,
         }
     }
 }
@@ -354,12 +386,35 @@ pub fn execute<E: Engine + ?Sized>(
         observe(&step);
         exec.record(step);
     };
+    engine.set_wasi(plan.wasi.as_ref());
+    let fds_before = plan.wasi.as_ref().map(|_| wasi::open_fds());
+    CANARIES.with(|c| *c.borrow_mut() = plan.wasi.iter().flat_map(|w| w.canaries.clone()).collect());
+    run_steps(engine, wasm, plan, &mut exec, &mut take);
+    CANARIES.with(|c| c.borrow_mut().clear());
+    if plan.wasi.is_some() {
+        engine.set_wasi(None);
+    }
+    // The instance is gone: what it kept open outlived it.
+    if let (Some(setup), Some(before)) = (&plan.wasi, &fds_before) {
+        take(&mut exec, Step::HostFds(wasi::new_fds_outside(before, setup)));
+    }
+    exec
+}
+
+/// Load, instantiate, the calls: each step as it is taken.
+fn run_steps<E: Engine + ?Sized>(
+    engine: &mut E,
+    wasm: &[u8],
+    plan: &CallPlan,
+    exec: &mut Execution,
+    take: &mut dyn FnMut(&mut Execution, Step),
+) {
     let result = engine.load(wasm);
     let loaded = result.is_ok();
     let artifacts = engine.artifacts();
-    take(&mut exec, Step::Loaded { result, artifacts });
+    take(exec, Step::Loaded { result, artifacts });
     if !loaded {
-        return exec;
+        return;
     }
     let (trap, message) = match engine.instantiate() {
         Ok(mut instance) => {
@@ -367,9 +422,9 @@ pub fn execute<E: Engine + ?Sized>(
                 result: CallResult::Returned(vec![]),
                 trap_site: None,
             };
-            take(&mut exec, step);
-            run_calls(instance.as_mut(), plan, &mut exec, &mut take);
-            return exec;
+            take(exec, step);
+            run_calls(instance.as_mut(), plan, exec, take);
+            return;
         }
         Err(failure) => failure,
     };
@@ -377,8 +432,7 @@ pub fn execute<E: Engine + ?Sized>(
         result: CallResult::Trapped { trap, message },
         trap_site: engine.trap_site(),
     };
-    take(&mut exec, step);
-    exec
+    take(exec, step);
 }
 
 fn run_calls(
@@ -430,10 +484,17 @@ impl MemorySnapshot {
             }
         }
         let digest = hasher.finalize();
+        let canary = CANARIES.with(|c| {
+            c.borrow()
+                .iter()
+                .find(|k| bytes.windows(k.len()).any(|w| w == k.as_bytes()))
+                .cloned()
+        });
         MemorySnapshot {
             name: name.to_string(),
             len: bytes.len() as u64,
             hash: crate::wasm::to_hex(&digest.as_bytes()[..12]),
+            canary,
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod mutate;
 pub mod plan;
 pub mod probes;
 pub mod sweep;
+pub mod wasi;
 
 use arbitrary::Unstructured;
 pub use config::GenConfig;
@@ -85,6 +86,13 @@ pub fn generate_malformed(data: &[u8], cfg: &GenConfig) -> arbitrary::Result<Tes
         plan,
         malformed: Some(label),
     })
+}
+
+/// A WASI program ([`wasi`]): calls of `wasi_snapshot_preview1` with
+/// arguments from an adversarial dictionary, for the capability oracle.
+pub fn generate_wasi(data: &[u8]) -> arbitrary::Result<TestCase> {
+    let (wasm, plan) = wasi::program(&mut Unstructured::new(data))?;
+    Ok(TestCase::new(wasm, plan))
 }
 
 /// Whether a module contains `memory.atomic.wait32/64`.

@@ -21,6 +21,10 @@ pub struct CallPlan {
     pub globals: Vec<String>,
     /// Exported memories, hashed after each call.
     pub memories: Vec<String>,
+    /// For a WASI program: the sandbox this run gets (set per engine and
+    /// run by the pipeline, never by generation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wasi: Option<crate::generate::wasi::WasiSetup>,
 }
 
 impl CallPlan {
@@ -42,6 +46,7 @@ impl CallPlan {
                 })
                 .collect(),
             globals: self.globals.iter().map(rename).collect(),
+            wasi: self.wasi.clone(),
             memories: self.memories.iter().map(rename).collect(),
         }
     }
@@ -225,6 +230,7 @@ impl CallPlan {
             globals: exports.globals.clone(),
             memories: exports.memories.clone(),
             calls: vec![],
+            wasi: None,
         };
         let funcs = exports.func_exports;
         for _ in 0..rounds {

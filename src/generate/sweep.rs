@@ -113,6 +113,7 @@ fn case(wat: &str, calls: Vec<PlannedCall>) -> TestCase {
         calls,
         globals: exports.globals,
         memories: exports.memories,
+        wasi: None,
     };
     TestCase::new(wasm, plan)
 }

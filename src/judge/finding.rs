@@ -76,6 +76,7 @@ impl Finding {
                 calls: recorded,
                 globals: ex.globals,
                 memories: ex.memories,
+                wasi: None,
             }
         };
         if let Some(i) = self.divergence.call_index {

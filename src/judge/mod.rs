@@ -6,6 +6,7 @@ pub mod finding;
 pub mod known;
 pub mod oracle;
 pub mod policy;
+pub mod wasi;
 
 pub use finding::{Finding, Judged};
 pub use known::{KnownIssues, KnownMatch};

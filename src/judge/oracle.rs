@@ -36,6 +36,9 @@ pub enum Symptom {
     ValidationMismatch,
     /// After this module, the runtime could not run a known-good one (P9).
     Unrecoverable,
+    /// A WASI program used a host resource outside its capability: read,
+    /// wrote or kept open a file outside its preopened directory.
+    WasiEscape,
 }
 
 impl Symptom {
@@ -48,6 +51,7 @@ impl Symptom {
             Symptom::SandboxEscape => "sandbox-escape",
             Symptom::ValidationMismatch => "validation",
             Symptom::Unrecoverable => "unrecoverable",
+            Symptom::WasiEscape => "wasi-escape",
             _ => "wrong-result",
         }
     }

@@ -106,6 +106,7 @@ pub const SYMPTOMS: &[&str] = &[
     "validation",
     "unrecoverable",
     "reference-suspect",
+    "wasi-escape",
 ];
 
 /// What the policy is asked about.

@@ -154,6 +154,7 @@ fn adapt(plan: &CallPlan, wasm: &[u8]) -> CallPlan {
         calls,
         globals: ex.globals,
         memories: ex.memories,
+        wasi: None,
     }
 }
 

@@ -140,6 +140,10 @@ pub struct Summary {
     pub modules_fresh: u64,
     #[serde(default)]
     pub modules_mutated: u64,
+    /// WASI programs run per runtime under test (judged by the capability
+    /// oracle; not in `modules_compared`).
+    #[serde(default)]
+    pub wasi_cases_by_engine: BTreeMap<String, u64>,
     /// Malformed cases per mutation (two edits count under both).
     #[serde(default)]
     pub malformed: BTreeMap<String, MalformedCounts>,
@@ -193,6 +197,7 @@ impl Summary {
             modules_mutated: 0,
             corpus_size: 0,
             malformed: BTreeMap::new(),
+            wasi_cases_by_engine: BTreeMap::new(),
             aot_mutants: 0,
             aot_mutants_rejected: 0,
             aot_mutants_crashed: 0,
@@ -274,7 +279,13 @@ impl Summary {
     pub fn record_case(&mut self, r: &CaseReport) {
         self.iterations += 1;
         self.modules_generated += 1;
-        *self.executions.entry(r.screen.clone()).or_default() += 1;
+        if r.wasi {
+            for (exec, _) in &r.comparisons {
+                *self.wasi_cases_by_engine.entry(exec.engine.clone()).or_default() += 1;
+            }
+        } else {
+            *self.executions.entry(r.screen.clone()).or_default() += 1;
+        }
         if matches!(r.reference.load, Some(Err(_))) {
             self.modules_invalid += 1;
         }

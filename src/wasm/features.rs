@@ -146,7 +146,7 @@ impl FeatureSet {
         use wasmparser::{Payload, TypeRef, ValType};
         let mut used = Self::BASE;
         let mut mark = |name: &str| used = used.with(name, true);
-        let mut memory = |m: &wasmparser::MemoryType, mark: &mut dyn FnMut(&str)| {
+        let memory = |m: &wasmparser::MemoryType, mark: &mut dyn FnMut(&str)| {
             if m.shared {
                 mark("threads");
             }

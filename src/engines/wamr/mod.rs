@@ -126,6 +126,7 @@ struct WsvApi {
     free_buf: Option<unsafe extern "C" fn(*mut u8)>,
     hw_bound_check: c_int,
     memory_region: unsafe extern "C" fn(*mut c_void, *mut u64, *mut u64, *mut u64) -> c_int,
+    set_wasi: unsafe extern "C" fn(*mut c_void, *const c_char, *const c_char, c_int) -> c_int,
 }
 
 // The tables are immutable C data.
@@ -321,13 +322,13 @@ const AOT_SW: FeatureSet = FeatureSet {
 };
 
 pub static ENGINES: &[EngineInfo] = &[
-    EngineInfo { name: "wamr-classic", provenance: P::Wasm, mode_feature: Some("classic-interpreter"), in_process_ok: true, hardware_bounds: false, code: "wamr-classic", crash_glue: CALL_GLUE, features: INTERP_SW, about: "WAMR classic interpreter (software bounds checks)" },
-    EngineInfo { name: "wamr-fast", provenance: P::Wasm, mode_feature: Some("fast-interpreter"), in_process_ok: true, hardware_bounds: false, code: "wamr-fast", crash_glue: CALL_GLUE, features: FAST, about: "WAMR fast interpreter (software bounds checks)" },
-    EngineInfo { name: "wamr-aot", provenance: P::AotEmitted, mode_feature: Some("aot"), in_process_ok: true, hardware_bounds: false, code: "wamr-aot", crash_glue: CALL_GLUE, features: AOT_SW, about: "WAMR AoT compiler (in process, supported options, software bounds checks) + AoT runtime" },
-    EngineInfo { name: "wamr-aot-opts", provenance: P::AotEmitted, mode_feature: Some("aot"), in_process_ok: true, hardware_bounds: false, code: "wamr-aot-opts", crash_glue: CALL_GLUE, features: AOT_SW, about: "WAMR AoT with compiler options drawn per module (opt/size level 0-3, software bounds checks)" },
-    EngineInfo { name: "wamr-classic-hw", provenance: P::Wasm, mode_feature: Some("classic-interpreter"), in_process_ok: false, hardware_bounds: true, code: "wamr-classic", crash_glue: CALL_GLUE, features: INTERP, about: "WAMR classic interpreter (hardware bounds checks: guard region, own signal handlers; worker only)" },
-    EngineInfo { name: "wamr-fast-hw", provenance: P::Wasm, mode_feature: Some("fast-interpreter"), in_process_ok: false, hardware_bounds: true, code: "wamr-fast", crash_glue: CALL_GLUE, features: FAST, about: "WAMR fast interpreter (hardware bounds checks: guard region, own signal handlers; worker only)" },
-    EngineInfo { name: "wamr-aot-hw", provenance: P::AotEmitted, mode_feature: Some("aot"), in_process_ok: false, hardware_bounds: true, code: "wamr-aot-hw", crash_glue: CALL_GLUE, features: AOT, about: "WAMR AoT (hardware bounds checks; code compiled with bounds_checks=0, the supported combination; worker only)" },
+    EngineInfo { name: "wamr-classic", provenance: P::Wasm, mode_feature: Some("classic-interpreter"), in_process_ok: true, hardware_bounds: false, code: "wamr-classic", crash_glue: CALL_GLUE, features: INTERP_SW, wasi: true, about: "WAMR classic interpreter (software bounds checks)" },
+    EngineInfo { name: "wamr-fast", provenance: P::Wasm, mode_feature: Some("fast-interpreter"), in_process_ok: true, hardware_bounds: false, code: "wamr-fast", crash_glue: CALL_GLUE, features: FAST, wasi: true, about: "WAMR fast interpreter (software bounds checks)" },
+    EngineInfo { name: "wamr-aot", provenance: P::AotEmitted, mode_feature: Some("aot"), in_process_ok: true, hardware_bounds: false, code: "wamr-aot", crash_glue: CALL_GLUE, features: AOT_SW, wasi: true, about: "WAMR AoT compiler (in process, supported options, software bounds checks) + AoT runtime" },
+    EngineInfo { name: "wamr-aot-opts", provenance: P::AotEmitted, mode_feature: Some("aot"), in_process_ok: true, hardware_bounds: false, code: "wamr-aot-opts", crash_glue: CALL_GLUE, features: AOT_SW, wasi: true, about: "WAMR AoT with compiler options drawn per module (opt/size level 0-3, software bounds checks)" },
+    EngineInfo { name: "wamr-classic-hw", provenance: P::Wasm, mode_feature: Some("classic-interpreter"), in_process_ok: false, hardware_bounds: true, code: "wamr-classic", crash_glue: CALL_GLUE, features: INTERP, wasi: true, about: "WAMR classic interpreter (hardware bounds checks: guard region, own signal handlers; worker only)" },
+    EngineInfo { name: "wamr-fast-hw", provenance: P::Wasm, mode_feature: Some("fast-interpreter"), in_process_ok: false, hardware_bounds: true, code: "wamr-fast", crash_glue: CALL_GLUE, features: FAST, wasi: true, about: "WAMR fast interpreter (hardware bounds checks: guard region, own signal handlers; worker only)" },
+    EngineInfo { name: "wamr-aot-hw", provenance: P::AotEmitted, mode_feature: Some("aot"), in_process_ok: false, hardware_bounds: true, code: "wamr-aot-hw", crash_glue: CALL_GLUE, features: AOT, wasi: true, about: "WAMR AoT (hardware bounds checks; code compiled with bounds_checks=0, the supported combination; worker only)" },
 ];
 
 /// WAMR's AoT runtime given an .aot whose bytes were changed after emission:
@@ -341,6 +342,7 @@ pub static AOT_MANIPULATED: EngineInfo = EngineInfo {
     code: "wamr-aot-manipulated",
     crash_glue: CALL_GLUE,
     features: AOT_SW,
+    wasi: false,
     about: "WAMR AoT runtime loading manipulated .aot files",
 };
 
@@ -756,6 +758,14 @@ pub struct Wamr {
     /// Exported functions of the module loaded last (none for a raw .aot):
     /// a funcref argument is its function's index in WAMR's embedding.
     func_exports: Vec<(String, u32)>,
+    /// The WASI sandbox of the next instance, and whether the module loaded
+    /// last imports WASI (it is never instantiated without a sandbox: WAMR
+    /// would hand it this process's own stdio, a worker's wire).
+    wasi: Option<crate::generate::wasi::WasiSetup>,
+    imports_wasi: bool,
+    /// The instance's stdin, stdout and stderr: /dev/null (WAMR routes
+    /// stdout writes through its printf hook, quiet here).
+    stdio: Option<std::fs::File>,
 }
 
 /// How many compilations an AoT engine keeps.
@@ -789,6 +799,9 @@ impl Wamr {
             stack_size: DEFAULT_STACK_SIZE,
             compiled: vec![],
             func_exports: vec![],
+            wasi: None,
+            imports_wasi: false,
+            stdio: None,
         })
     }
 
@@ -845,6 +858,34 @@ impl Wamr {
     }
 }
 
+impl Wamr {
+    /// Gives the loaded module its WASI sandbox (the preopened root, stdio
+    /// on /dev/null) before it is instantiated.
+    fn give_wasi(&mut self) -> Result<(), (Trap, String)> {
+        let refuse = |why: String| Err((Trap::Unlinkable, why));
+        let Some(setup) = &self.wasi else {
+            return refuse("a WASI module runs only with a sandbox (not comparable)".into());
+        };
+        let stdio = match std::fs::OpenOptions::new().read(true).write(true).open("/dev/null") {
+            Ok(f) => self.stdio.insert(f),
+            Err(e) => return refuse(format!("cannot open /dev/null: {e}")),
+        };
+        let cstr = |s: &str| std::ffi::CString::new(s).map_err(|e| (Trap::Unlinkable, e.to_string()));
+        let root = cstr(&setup.root.to_string_lossy())?;
+        let guest = cstr(crate::generate::wasi::PREOPEN)?;
+        use std::os::fd::AsRawFd;
+        // SAFETY: a live module; the shim copies the strings; the fd stays
+        // open in `self.stdio` until the next instance's.
+        let status = unsafe {
+            (self.api.set_wasi)(self.module, root.as_ptr(), guest.as_ptr(), stdio.as_raw_fd())
+        };
+        match status {
+            0 => Ok(()),
+            _ => refuse(format!("{} has no WASI", self.mode.engine_name())),
+        }
+    }
+}
+
 impl Drop for Wamr {
     fn drop(&mut self) {
         self.unload();
@@ -860,6 +901,7 @@ impl Engine for Wamr {
         self.aot = None;
         self.stack_size = stack_size_for(wasm);
         self.func_exports = crate::wasm::func_exports(wasm);
+        self.imports_wasi = crate::generate::wasi::imports_wasi(wasm);
         if !self.mode.is_aot() {
             return self.load_raw(wasm);
         }
@@ -906,6 +948,9 @@ impl Engine for Wamr {
                 "no module loaded".into(),
             ));
         }
+        if self.imports_wasi {
+            self.give_wasi()?;
+        }
         let mut err = [0 as c_char; ERR_LEN];
         // SAFETY: module is live; heap size 0 (no app heap).
         let inst = unsafe {
@@ -928,6 +973,13 @@ impl Engine for Wamr {
         };
         instance.publish_region();
         Ok(Box::new(instance))
+    }
+
+    fn set_wasi(&mut self, setup: Option<&crate::generate::wasi::WasiSetup>) {
+        self.wasi = setup.cloned();
+        if setup.is_none() {
+            self.stdio = None;
+        }
     }
 
     fn artifacts(&self) -> Vec<(String, Vec<u8>)> {

@@ -752,8 +752,7 @@ mod tests {
                     args: vec![Val::I32(i as i32)],
                 })
                 .collect(),
-            globals: vec![],
-            memories: vec![],
+            ..Default::default()
         }
     }
 

@@ -1,0 +1,91 @@
+//! The capability oracle for WASI programs: absolute, no reference needed.
+//! A guest holds one capability, its preopened directory (`exec::wasi`);
+//! whatever else of the host it touches is a sandbox escape (P3, P11):
+//! - a canary of a file outside the root in guest memory (read outside);
+//! - anything outside the root changed (write outside);
+//! - a host file outside the root still open after the instance is gone;
+//!
+//! and, as for any .wasm, a crash or hang of the runtime (P2).
+
+use crate::exec::{End, Execution};
+use crate::generate::wasi::call_of;
+use crate::judge::oracle::{Divergence, Symptom};
+
+/// The first way the run broke the capability boundary, or crashed or hung.
+pub fn check(exec: &Execution) -> Option<Divergence> {
+    let escape = |call_index: Option<usize>, how: &str, detail: String| {
+        let export = call_index.and_then(|i| exec.calls.get(i)).map(|c| c.export.clone());
+        let call = export.as_deref().and_then(call_of).unwrap_or("?");
+        Divergence {
+            symptom: Symptom::WasiEscape,
+            call_index,
+            export: export.clone(),
+            detail: format!("{}: {detail}", exec.engine),
+            reference_trap: None,
+            subject_trap: None,
+            reference_site: None,
+            rule: Some(format!("{how}: {call}")),
+        }
+    };
+    let plain = |symptom, call_index, detail: String| Divergence {
+        symptom,
+        call_index,
+        export: call_index.and_then(|i: usize| exec.calls.get(i)).map(|c| c.export.clone()),
+        detail,
+        reference_trap: None,
+        subject_trap: None,
+        reference_site: None,
+        rule: None,
+    };
+    match &exec.end {
+        End::Crashed(rec) => {
+            let symptom = match rec.sandbox_breach {
+                true => Symptom::SandboxEscape,
+                false => Symptom::Crash,
+            };
+            let at = exec.calls.len();
+            return Some(plain(symptom, Some(at), format!("{} crashed: {}", exec.engine, rec.summary())));
+        }
+        End::Hung { deadline_ms, call_index } => {
+            return Some(plain(
+                Symptom::Hang,
+                Some(*call_index),
+                format!("{} did not finish within {deadline_ms} ms", exec.engine),
+            ))
+        }
+        End::Completed => {}
+    }
+    for (i, call) in exec.calls.iter().enumerate() {
+        if let Some(canary) = call.memories.iter().find_map(|m| m.canary.as_ref()) {
+            return Some(escape(
+                Some(i),
+                "read",
+                format!(
+                    "after `{}`, guest memory holds `{canary}`, which only a file outside the preopened directory holds",
+                    call.export
+                ),
+            ));
+        }
+    }
+    let observed = exec.wasi.as_ref()?;
+    // Which call did it is not known for these: the last one made names it.
+    let last = exec.calls.len().checked_sub(1);
+    if !observed.changed_outside.is_empty() {
+        return Some(escape(
+            last,
+            "write",
+            format!("changed outside the preopened directory: {}", observed.changed_outside.join(", ")),
+        ));
+    }
+    if !observed.fds_outside.is_empty() {
+        return Some(escape(
+            last,
+            "fd",
+            format!(
+                "still open after the instance was gone, outside the preopened directory: {}",
+                observed.fds_outside.join(", ")
+            ),
+        ));
+    }
+    None
+}
