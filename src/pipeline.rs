@@ -21,6 +21,10 @@ static PROBE: OnceLock<Vec<u8>> = OnceLock::new();
 /// Deadline floor for a module the reference did not finish.
 const GUEST_LOOP_DEADLINE: Duration = Duration::from_millis(100);
 
+/// Deadline of a WASI program's first run: straight-line calls, each a few
+/// host operations (a hang is confirmed on the long re-check deadline).
+const WASI_DEADLINE: Duration = Duration::from_secs(1);
+
 /// Deadline of the re-run that confirms a hang: seconds, so that a step that
 /// is only slow (a short deadline drawn from a fast reference) finishes.
 const HANG_RECHECK_DEADLINE: Duration = Duration::from_secs(5);
@@ -346,12 +350,12 @@ impl Differ {
                 continue;
             }
             let t = Instant::now();
-            let Some(exec) = self.run_in_sandbox(i, wasm, plan, self.deadline_floor) else {
+            let Some(exec) = self.run_in_sandbox(i, wasm, plan, WASI_DEADLINE) else {
                 comparisons.push((Execution::default(), Comparison::Poisoned("no sandbox: cannot lay out a WASI sandbox".into())));
                 continue;
             };
             add_time(&mut times, info.name, t.elapsed());
-            let Some(d) = crate::judge::wasi::check(&exec) else {
+            let Some(d) = crate::judge::wasi::check(&exec, plan) else {
                 comparisons.push((exec, Comparison::Agree));
                 continue;
             };

@@ -8,11 +8,13 @@
 //! and, as for any .wasm, a crash or hang of the runtime (P2).
 
 use crate::exec::{End, Execution};
+use crate::generate::plan::CallPlan;
 use crate::generate::wasi::call_of;
 use crate::judge::oracle::{Divergence, Symptom};
 
-/// The first way the run broke the capability boundary, or crashed or hung.
-pub fn check(exec: &Execution) -> Option<Divergence> {
+/// The first way the run broke the capability boundary, or crashed or hung
+/// (`plan`: the calls it was to make, to name the call a hang is in).
+pub fn check(exec: &Execution, plan: &CallPlan) -> Option<Divergence> {
     let escape = |call_index: Option<usize>, how: &str, detail: String| {
         let export = call_index.and_then(|i| exec.calls.get(i)).map(|c| c.export.clone());
         let call = export.as_deref().and_then(call_of).unwrap_or("?");
@@ -47,11 +49,17 @@ pub fn check(exec: &Execution) -> Option<Divergence> {
             return Some(plain(symptom, Some(at), format!("{} crashed: {}", exec.engine, rec.summary())));
         }
         End::Hung { deadline_ms, call_index } => {
-            return Some(plain(
+            // Keyed by the WASI call it hung in: WASI programs are straight
+            // line, so that call is the cause.
+            let call = plan.calls.get(*call_index).map(|c| c.export.as_str());
+            let mut d = plain(
                 Symptom::Hang,
                 Some(*call_index),
                 format!("{} did not finish within {deadline_ms} ms", exec.engine),
-            ))
+            );
+            d.export = call.map(str::to_string);
+            d.rule = Some(format!("hang: {}", call.and_then(call_of).unwrap_or("instantiation")));
+            return Some(d);
         }
         End::Completed => {}
     }

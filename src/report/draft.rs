@@ -390,6 +390,22 @@ fn section_commands(s: &mut String, m: &Material) {
             f.engine
         );
     }
+    if crate::generate::wasi::imports_wasi(&m.wasm) {
+        let _ = writeln!(
+            s,
+            "The module is a WASI program. It ran with the sandbox below, its root preopened as `{guest}` \
+             (fd 3) and stdio on `/dev/null`; lay it out and add \
+             `--map-dir={guest}::$PWD/wsv/root` to the iwasm command line (and `< /dev/null`):\n\n\
+             ```sh\nmkdir -p wsv/root/sub wsv/outside/secret-0 && cd wsv\n\
+             printf 'inside a\\n' > root/a.txt && printf 'inside b\\n' > root/sub/b.txt\n\
+             printf 'WSV-CANARY-0' > outside/canary.txt\n\
+             ln -s a.txt root/in && ln -s ../outside/canary.txt root/up && ln -s \"$PWD/outside/canary.txt\" root/abs\n\
+             ln -s nowhere root/dangling && ln -s loop root/loop && cd ..\n```\n\n\
+             The calls, in order: {}.\n",
+            m.plan.calls.iter().map(|c| format!("`{}`", c.export)).collect::<Vec<_>>().join(", "),
+            guest = crate::generate::wasi::PREOPEN,
+        );
+    }
     let _ = writeln!(
         s,
         "`--repl` makes the calls in order on **one** instance, as the harness does; each line prints the \
