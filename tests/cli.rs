@@ -372,3 +372,34 @@ fn coverage_without_a_coverage_build_names_the_script() {
         );
     }
 }
+
+/// A file over the input limit is refused before it is read whole, and
+/// binary data is never parsed as text, so no error echoes it back (a
+/// 200 MB file of zeros once put 209 MB on stderr).
+#[test]
+fn huge_and_binary_inputs_are_refused_without_being_echoed() {
+    let d = temp_dir("inputs");
+    let big = d.join("zeros.bin");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(wasmsieve::wasm::MAX_INPUT_BYTES + 1)
+        .unwrap();
+    let zeros = d.join("zeros-small.bin");
+    std::fs::write(&zeros, [0u8; 100_000]).unwrap();
+    let long_line = d.join("long.wat");
+    std::fs::write(&long_line, format!("(module {})", "x".repeat(100_000))).unwrap();
+    for (file, says) in [
+        (&big, "is over 64 MiB"),
+        (&zeros, "not WAT text"),
+        (&long_line, "not valid WAT"),
+    ] {
+        for cmd in ["run", "triage"] {
+            let o = wasmsieve(&[cmd, file.to_str().unwrap()]);
+            assert_eq!(o.status.code(), Some(2), "{cmd} {}: {}", file.display(), show(&o));
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert!(err.contains(says), "{cmd} {}: {err}", file.display());
+            assert!(o.stderr.len() + o.stdout.len() < 4000, "{cmd} {}: {} bytes of output", file.display(), o.stderr.len());
+        }
+    }
+    let _ = std::fs::remove_dir_all(d);
+}

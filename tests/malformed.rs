@@ -5,7 +5,6 @@
 mod common;
 use arbitrary::Unstructured;
 use common::*;
-use std::process::Command;
 use wasmsieve::generate::malformed;
 use wasmsieve::generate::plan::CallPlan;
 use wasmsieve::isolate::WorkerLimits;
@@ -121,28 +120,27 @@ fn a_loader_crash_on_a_section_size_one_too_large_is_security() {
 fn correct_rejections_are_never_findings() {
     let mut d = differ("faulty");
     let base = r#"(module
-      (type $t (func (param i32) (result i32)))
       (import "host" "f" (func $imp (param i32) (result i32)))
-      (table $tab 2 10 funcref)
+      (type $t (func (param i32) (result i32)))
       (memory 1 2)
+      (table $tab 2 10 funcref)
+      (data (i32.const 0) "abc")
       (global $g (mut i32) (i32.const 7))
       (elem (i32.const 0) $f)
-      (data (i32.const 0) "abc")
+      (func (export "g") (result i32) (global.get $g))
       (func $f (export "f") (type $t)
         (elem.drop 0)
-        block (result i32)
-          local.get 0
-          local.get 0
-          br_if 0
-          global.set $g
-          (call_indirect (type $t) (i32.const 0) (i32.const 0))
-        end
-        i32.load
-        memory.size i32.add
         (memory.init 0 (i32.const 0) (i32.const 0) (i32.const 1))
-        (table.size $tab) i32.add
-        (call $imp))
-      (func (export "g") (result i32) (global.get $g)))"#;
+        (call $imp
+          (i32.add
+            (table.size $tab)
+            (i32.add
+              (memory.size)
+              (i32.load
+                (block (result i32)
+                  (br_if 0 (local.get 0) (local.get 0))
+                  global.set $g
+                  (call_indirect (type $t) (i32.const 0) (i32.const 0)))))))))"#;
     let mut tried = 0;
     for m in malformed::MUTATIONS {
         let wasm = wat::parse_str(base).unwrap();
@@ -163,24 +161,8 @@ fn correct_rejections_are_never_findings() {
 #[test]
 fn a_malformed_campaign_counts_its_cases_per_mutation() {
     let out = temp_dir("malformed");
-    let status = Command::new(EXE)
-        .args([
-            "fuzz",
-            "--generator",
-            "malformed",
-            "--engine",
-            "faulty",
-            "--iterations",
-            "150",
-            "--jobs",
-            "1",
-            "--seed",
-            "3",
-        ])
-        .arg("--out")
-        .arg(&out)
-        .status()
-        .unwrap();
+    let args = ["--generator", "malformed", "--engine", "faulty", "--iterations", "150", "--jobs", "1", "--seed", "3"];
+    let status = campaign(&args, &out);
     assert_eq!(status.code(), Some(0));
     let summary = json(&out.join("summary.json"));
     let by_mutation = summary["malformed"].as_object().expect("malformed counts");

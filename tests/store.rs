@@ -294,3 +294,50 @@ fn shrinking_never_makes_a_campaign_overrun_its_time() {
     );
     assert!(err.contains("shrink"), "a shrink ran: {err}");
 }
+
+/// Every writer of an output folder takes its lock: `triage --out` refuses a
+/// folder a campaign holds (it once filed a finding the campaign's summary
+/// never listed), and a shrink or report refuses a finding folder another
+/// shrink holds (the campaign's lane and a manual shrink once raced).
+#[test]
+fn every_writer_takes_the_lock() {
+    let out = temp_dir("locks");
+    let wat = out.join("segv.wat");
+    std::fs::write(&wat, r#"(module (func (export "wsv_fault_segv") (result i32) i32.const 1))"#).unwrap();
+    let triage = || {
+        wasmsieve(&[
+            "triage",
+            wat.to_str().unwrap(),
+            "--engine",
+            "faulty",
+            "--out",
+            out.join("campaign").to_str().unwrap(),
+        ])
+    };
+    let campaign = wasmsieve::store::OutLock::acquire(&out.join("campaign")).unwrap();
+    let o = triage();
+    assert_eq!(o.status.code(), Some(2), "{}", show(&o));
+    let pid = std::process::id().to_string();
+    assert!(String::from_utf8_lossy(&o.stderr).contains(&format!("pid {pid}")), "{}", show(&o));
+    drop(campaign);
+    let o = triage();
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    let dir = std::fs::read_dir(out.join("campaign/findings/security"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let shrinking = wasmsieve::store::OutLock::finding(&dir).unwrap();
+    for args in [vec!["shrink", "--time", "5"], vec!["report", "--no-check"]] {
+        let mut a = args.clone();
+        a.insert(1, dir.to_str().unwrap());
+        let o = wasmsieve(&a);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", show(&o));
+        assert!(String::from_utf8_lossy(&o.stderr).contains("in use by another wasmsieve shrink or report"), "{}", show(&o));
+    }
+    drop(shrinking);
+    let o = wasmsieve(&["shrink", dir.to_str().unwrap(), "--time", "5"]);
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    let _ = std::fs::remove_dir_all(out);
+}

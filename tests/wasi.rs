@@ -4,7 +4,6 @@
 
 mod common;
 use common::*;
-use std::process::Command;
 use wasmsieve::generate::plan::CallPlan;
 use wasmsieve::isolate::WorkerLimits;
 use wasmsieve::judge::oracle::Symptom;
@@ -195,7 +194,12 @@ fn wamr_crashes_renumbering_an_fd_onto_itself() {
         assert_eq!(f.divergence.symptom, Symptom::Crash);
         assert_eq!(f.verdict.bucket.to_string(), "security", "{}", describe(&r));
         assert_eq!(f.confirmed, Some(true));
-        assert!(f.signature.contains("wasi_fd_renumber"), "{}", f.signature);
+        assert!(f.signature.ends_with("Crash|in: fd_renumber"), "{}", f.signature);
+        let frames = match &f.executions[1].end {
+            wasmsieve::exec::End::Crashed(rec) => rec.frames.join(" "),
+            other => panic!("{other:?}"),
+        };
+        assert!(frames.contains("wasi_fd_renumber"), "{frames}");
     }
 }
 
@@ -204,12 +208,7 @@ fn wamr_crashes_renumbering_an_fd_onto_itself() {
 #[test]
 fn a_wasi_campaign_counts_its_cases_per_engine() {
     let out = temp_dir("wasi-campaign");
-    let status = Command::new(EXE)
-        .args(["fuzz", "--generator", "wasi", "--engine", "faulty", "--iterations", "40", "--jobs", "1"])
-        .arg("--out")
-        .arg(&out)
-        .status()
-        .unwrap();
+    let status = campaign(&["--generator", "wasi", "--engine", "faulty", "--iterations", "40", "--jobs", "1"], &out);
     assert_eq!(status.code(), Some(0));
     let summary = json(&out.join("summary.json"));
     assert_eq!(summary["wasi_cases_by_engine"]["faulty"], 40, "{summary:#}");

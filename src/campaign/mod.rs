@@ -116,6 +116,12 @@ pub const DEFAULT_MALFORMED_PERCENT: u64 = 10;
 /// screen share shows within minutes, cheap enough not to matter.
 pub const DEFAULT_REFERENCE_SHARE: f64 = 0.05;
 
+/// Stack of the jobs and the shrink lane: they parse, print, shrink and
+/// compile (the screen, the reference) generated modules in this process,
+/// whose depth a 2 MiB thread stack does not bound (a shrink once overflowed
+/// one and took the campaign down). Reserved, not touched, until used.
+const LANE_STACK: usize = 256 << 20;
+
 /// Nice value of the shrink lane (and the workers it starts): a new finding's
 /// shrink takes about a quarter of one core from the jobs, not a whole one.
 const SHRINK_NICE: libc::c_int = 5;
@@ -273,6 +279,7 @@ pub fn run(cfg: &CampaignConfig) -> anyhow::Result<Outcome> {
     };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(cfg.jobs.max(1))
+        .stack_size(LANE_STACK)
         .build()?;
     let errors: Mutex<Vec<anyhow::Error>> = Mutex::new(vec![]);
     let finished = AtomicBool::new(false);
@@ -280,7 +287,11 @@ pub fn run(cfg: &CampaignConfig) -> anyhow::Result<Outcome> {
     std::thread::scope(|ts| {
         // Progress on its own thread, so every pool thread fuzzes.
         ts.spawn(|| progress(&shared, &finished));
-        ts.spawn(|| shrink_lane(&shared, shrink_queue));
+        std::thread::Builder::new()
+            .name("shrink lane".into())
+            .stack_size(LANE_STACK)
+            .spawn_scoped(ts, || shrink_lane(&shared, shrink_queue))
+            .expect("a thread for the shrink lane");
         // Stop the progress thread however the jobs end (a panic included).
         struct Finish<'a>(&'a AtomicBool);
         impl Drop for Finish<'_> {

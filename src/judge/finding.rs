@@ -209,6 +209,10 @@ pub fn no_access_no_breach(cmp: Comparison, info: &EngineInfo, exec: &Execution)
 /// raised by its kind; anything else by its symptom.
 pub fn signature(engine: &str, d: &Divergence, exec: &Execution) -> String {
     let cause = match (&exec.end, &d.reference_trap, &d.subject_trap) {
+        // A WASI program's crash: by the call it is in (`judge::wasi`).
+        (End::Crashed(_), _, _) if d.rule.is_some() => {
+            format!("{:?}|{}", d.symptom, d.rule.as_deref().unwrap_or(""))
+        }
         (End::Crashed(rec), _, _) => {
             let glue = crate::engines::info(engine).map_or(&[][..], |i| i.crash_glue);
             format!("{:?}|{}", d.symptom, rec.signature(glue))

@@ -81,8 +81,22 @@ impl KnownIssues {
             k.version
         );
         let mut ids = std::collections::HashSet::new();
+        let engines: Vec<&str> = crate::engines::all().map(|e| e.name).collect();
         for i in &k.issues {
             anyhow::ensure!(ids.insert(&i.id), "duplicate known issue id {:?}", i.id);
+            // A misspelt engine would make the row never match.
+            for e in &i.matcher.engines {
+                let known = match e.strip_suffix('*') {
+                    Some(prefix) => engines.iter().any(|n| n.starts_with(prefix)),
+                    None => engines.contains(&e.as_str()),
+                };
+                anyhow::ensure!(
+                    known,
+                    "known issue {}: unknown engine {e:?} (one of {}, or a prefix ending in *)",
+                    i.id,
+                    engines.join(", ")
+                );
+            }
         }
         Ok(k)
     }
@@ -208,6 +222,11 @@ symptoms = ["wrong-value"]
             &format!("version = 1\n{}", ROW.replace("symptoms", "symptom")),
             "unknown field",
         );
+        // A misspelt engine once made a row never match.
+        let engines = |e: &str| format!("version = 1\n{}engines = [\"{e}\"]\n", ROW);
+        rejected(&engines("wamr-clasic"), "unknown engine \"wamr-clasic\"");
+        rejected(&engines("wamx-*"), "wamr-classic");
+        assert!(KnownIssues::parse(&engines("wamr-aot*")).is_ok());
         assert_eq!(
             KnownIssues::parse(&format!("version = 1\n{ROW}"))
                 .unwrap()

@@ -109,6 +109,37 @@ pub const SYMPTOMS: &[&str] = &[
     "wasi-escape",
 ];
 
+/// The verdict kinds rows can name.
+pub const KINDS: &[&str] = &["crash", "hang", "sandbox-escape", "miscompile", "wrong-result", "validation"];
+
+/// Names the tier lists may use besides wasmparser's features: plain Wasm
+/// and WAMR's execution modes and build choices.
+const MODE_NAMES: &[&str] = &[
+    "mvp",
+    "classic-interpreter",
+    "fast-interpreter",
+    "aot",
+    "hw-bound-check",
+    "sw-bound-check",
+    "llvm-jit",
+    "fast-jit",
+    "multi-module",
+];
+
+/// Every name a tier list may use: wasmparser's features, kebab-case
+/// ("TAIL_CALL" is `tail-call`), the modes of the engines, [`MODE_NAMES`].
+pub fn tier_names() -> Vec<String> {
+    let mut names: Vec<String> = wasmparser::WasmFeatures::all()
+        .iter_names()
+        .map(|(n, _)| n.to_ascii_lowercase().replace('_', "-"))
+        .collect();
+    names.extend(crate::engines::all().filter_map(|e| e.mode_feature.map(String::from)));
+    names.extend(MODE_NAMES.iter().map(|n| n.to_string()));
+    names.sort();
+    names.dedup();
+    names
+}
+
 /// What the policy is asked about.
 #[derive(Clone, Debug)]
 pub struct Observation<'a> {
@@ -176,8 +207,29 @@ impl Policy {
             for c in &r.clauses {
                 anyhow::ensure!(
                     self.clauses.contains_key(c),
-                    "rule {}: unknown clause {c}",
-                    r.id
+                    "rule {}: unknown clause {c} (defined: {})",
+                    r.id,
+                    self.clauses.keys().cloned().collect::<Vec<_>>().join(", ")
+                );
+            }
+            if let Some(kind) = &r.kind {
+                anyhow::ensure!(
+                    KINDS.contains(&kind.as_str()),
+                    "rule {}: unknown kind {kind:?} (one of {})",
+                    r.id,
+                    KINDS.join(", ")
+                );
+            }
+        }
+        // A misspelt feature would silently move it out of its tier (and
+        // security findings into the bug bucket).
+        let known = tier_names();
+        for (list, names) in [("tier_a", &self.tiers.tier_a), ("tier_b", &self.tiers.tier_b)] {
+            for n in names {
+                anyhow::ensure!(
+                    known.contains(n),
+                    "[tiers] {list}: unknown feature or mode {n:?} (one of {})",
+                    known.join(", ")
                 );
             }
         }
@@ -293,6 +345,10 @@ mod tests {
             "unknown clause P77",
         );
         rejected("version = 1", "version = 7", "version 7");
+        // A misspelt tier feature once moved SIMD out of tier A silently.
+        rejected(r#""threads", "simd","#, r#""threads", "simdd","#, "unknown feature or mode \"simdd\"");
+        rejected(r#""tail-call", "llvm-jit""#, r#""tail-cal", "llvm-jit""#, "tail-call");
+        rejected(r#"kind = "validation""#, r#"kind = "validaton""#, "miscompile, wrong-result, validation");
         rejected(
             r#"reason = "a wrong result"#,
             r#"colour = "red"

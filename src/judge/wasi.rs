@@ -46,7 +46,18 @@ pub fn check(exec: &Execution, plan: &CallPlan) -> Option<Divergence> {
                 false => Symptom::Crash,
             };
             let at = exec.calls.len();
-            return Some(plain(symptom, Some(at), format!("{} crashed: {}", exec.engine, rec.summary())));
+            let mut d = plain(symptom, Some(at), format!("{} crashed: {}", exec.engine, rec.summary()));
+            // Keyed by the WASI call it crashed in (the frames stay in the
+            // record): a call that corrupts memory crashes at a different
+            // site each time, and each export makes one call.
+            // Only in a call: a crash while loading (the AoT compiler) or
+            // after the last call keeps its frames as its key.
+            let call = plan.calls.get(at).map(|c| c.export.as_str()).filter(|_| exec.instantiate.is_some());
+            if let Some(call) = call {
+                d.export = Some(call.to_string());
+                d.rule = Some(format!("in: {}", call_of(call).unwrap_or(call)));
+            }
+            return Some(d);
         }
         End::Hung { deadline_ms, call_index } => {
             // Keyed by the WASI call it hung in: WASI programs are straight

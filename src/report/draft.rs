@@ -95,6 +95,7 @@ pub fn write_report(
     out: Option<&Path>,
     check_with: Option<&Tree>,
 ) -> anyhow::Result<Written> {
+    let _lock = crate::store::OutLock::finding(dir)?;
     let mut m = Material::load(dir)?;
     if let (Some(tree), Some(stock)) = (check_with, stock(&m)) {
         // iwasm cannot name some exports (empty names, spaces): the check and

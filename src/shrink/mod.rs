@@ -253,6 +253,7 @@ pub fn shrink_finding(dir: &Path, budget: Duration) -> anyhow::Result<ShrinkOutc
 
 pub fn shrink_finding_with(dir: &Path, cfg: &ShrinkConfig) -> anyhow::Result<ShrinkOutcome> {
     let started = Instant::now();
+    let _lock = store::OutLock::finding(dir)?;
     let (finding, wasm) = load_finding(dir)?;
     let target = Target::of(&finding);
     let subjects = pipeline::subjects(

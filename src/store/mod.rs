@@ -171,7 +171,20 @@ pub struct OutLock {
 }
 
 impl OutLock {
+    /// The lock of a campaign folder: a campaign and `triage --out` write
+    /// finding folders and `summary.json` there, one at a time.
     pub fn acquire(out: &Path) -> anyhow::Result<OutLock> {
+        OutLock::take(out, "another wasmsieve campaign or triage", "or use another --out")
+    }
+
+    /// The lock of one finding folder: a shrink (the campaign's or a
+    /// manual one) and a report write there, one at a time.
+    pub fn finding(dir: &Path) -> anyhow::Result<OutLock> {
+        anyhow::ensure!(dir.is_dir(), "{} is not a finding folder", dir.display());
+        OutLock::take(dir, "another wasmsieve shrink or report", "or run it again once that ends")
+    }
+
+    fn take(out: &Path, holder_is: &str, else_do: &str) -> anyhow::Result<OutLock> {
         use std::io::{Read, Seek, Write};
         use std::os::fd::AsRawFd;
         std::fs::create_dir_all(out)
@@ -189,8 +202,7 @@ impl OutLock {
             let mut holder = String::new();
             let _ = file.read_to_string(&mut holder);
             anyhow::bail!(
-                "{} is in use by another wasmsieve campaign (pid {}); wait for it to end, \
-                 or use another --out",
+                "{} is in use by {holder_is} (pid {}); wait for it to end, {else_do}",
                 out.display(),
                 holder.trim()
             );

@@ -231,6 +231,8 @@ pub fn exit_code(v: &[FileVerdict]) -> i32 {
 /// Triages every file; never stops at a bad one.
 pub fn triage(files: &[PathBuf], cfg: &TriageConfig) -> anyhow::Result<Vec<FileVerdict>> {
     let mut differ: Option<Differ> = None;
+    // A campaign may be writing there: one writer at a time.
+    let _lock = cfg.out.as_deref().map(crate::store::OutLock::acquire).transpose()?;
     let store = cfg.out.as_ref().map(|o| FindingStore::new(o));
     let mut verdicts = vec![];
     for file in files {

@@ -137,28 +137,62 @@ pub fn func_exports(wasm: &[u8]) -> Vec<(String, u32)> {
     vec![]
 }
 
+/// The largest input module read (.wasm, .wat or .aot): a larger file is
+/// refused, not parsed.
+pub const MAX_INPUT_BYTES: u64 = 64 << 20;
+
 pub fn read_module(path: &Path) -> anyhow::Result<Vec<u8>> {
-    let bytes = if path == Path::new("-") {
-        let mut b = vec![];
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut b)
-            .map_err(|e| anyhow::anyhow!("cannot read standard input: {e}"))?;
-        b
-    } else {
-        std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?
+    use std::io::Read;
+    let too_large = || {
+        anyhow::anyhow!(
+            "{} is over {} MiB: not read (an input module is at most that large)",
+            path.display(),
+            MAX_INPUT_BYTES >> 20
+        )
     };
+    let mut bytes = vec![];
+    // One byte past the limit tells a file over it, without reading it all.
+    let read = if path == Path::new("-") {
+        std::io::stdin().take(MAX_INPUT_BYTES + 1).read_to_end(&mut bytes)
+    } else {
+        std::fs::File::open(path).and_then(|f| f.take(MAX_INPUT_BYTES + 1).read_to_end(&mut bytes))
+    };
+    read.map_err(|e| match path == Path::new("-") {
+        true => anyhow::anyhow!("cannot read standard input: {e}"),
+        false => anyhow::anyhow!("cannot read {}: {e}", path.display()),
+    })?;
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        return Err(too_large());
+    }
     if bytes.starts_with(b"\0asm") {
         return Ok(bytes);
     }
-    let text = std::str::from_utf8(&bytes).map_err(|_| {
+    let binary = || {
         anyhow::anyhow!(
             "{} is not a Wasm module: no \\0asm header and not WAT text",
             path.display()
         )
-    })?;
+    };
+    let text = std::str::from_utf8(&bytes).map_err(|_| binary())?;
+    // Binary data that happens to be UTF-8 (zeros): never parsed as text,
+    // so never echoed back in a parse error.
+    if text.chars().any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r')) {
+        return Err(binary());
+    }
     wat::parse_str(text).map_err(|e| {
+        // The parser quotes the offending line: long lines are cut.
+        let message: Vec<String> = e
+            .to_string()
+            .lines()
+            .map(|l| match l.char_indices().nth(200) {
+                Some((at, _)) => format!("{}...", &l[..at]),
+                None => l.to_string(),
+            })
+            .collect();
         anyhow::anyhow!(
-            "{} is not a Wasm module: not valid WAT: {e}",
-            path.display()
+            "{} is not a Wasm module: not valid WAT: {}",
+            path.display(),
+            message.join("\n")
         )
     })
 }

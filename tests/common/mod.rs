@@ -74,3 +74,14 @@ pub fn show(o: &Output) -> String {
         String::from_utf8_lossy(&o.stderr)
     )
 }
+
+/// Runs a campaign (`wasmsieve fuzz ARGS --out OUT`) to its end; its status.
+pub fn campaign(args: &[&str], out: &std::path::Path) -> std::process::ExitStatus {
+    Command::new(EXE)
+        .arg("fuzz")
+        .args(args)
+        .arg("--out")
+        .arg(out)
+        .status()
+        .expect("run wasmsieve fuzz")
+}
