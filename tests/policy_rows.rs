@@ -163,6 +163,22 @@ const ROWS: &[Row] = &[
     ),
     row(
         Wasm,
+        "wasi-escape",
+        "wasm-wasi-escape",
+        "security",
+        "sandbox-escape",
+        &["P3", "P11"],
+    ),
+    row(
+        AotEmitted,
+        "wasi-escape",
+        "aot-emitted-wasi-escape",
+        "security",
+        "sandbox-escape",
+        &["P5", "P3", "P11"],
+    ),
+    row(
+        Wasm,
         "wrong-result",
         "wasm-wrong-result",
         "bug",

@@ -871,9 +871,11 @@ fn an_accepted_invalid_module_shrinks_to_the_rule_it_breaks_and_results_only_imp
     assert!(wasmparser::validate(&min).is_err(), "still invalid");
     assert_eq!(o.finding.signature, f.signature);
     assert!(min.len() * 4 < before.len(), "{}", o.line());
+    // Every body comes down to its few instructions (functions themselves
+    // stay: removing one from an invalid module means renumbering by hand).
     assert!(
-        o.instructions_after <= 4 && o.instructions_before > 20,
-        "the call_indirect and its operand remain: {}",
+        o.instructions_after * 50 < o.instructions_before,
+        "a few instructions remain: {}",
         o.line()
     );
 

@@ -70,8 +70,7 @@ pub fn is_libfuzzer_artifact(path: &Path) -> bool {
 
 /// Reads and classifies one file. `Err` says what is wrong with it.
 pub fn classify(path: &Path, libfuzzer: bool) -> anyhow::Result<Input> {
-    let bytes =
-        std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    let bytes = crate::wasm::read_input(path)?;
     if bytes.starts_with(b"\0aot") {
         return Ok(Input::Aot(bytes));
     }
@@ -128,19 +127,12 @@ pub fn classify(path: &Path, libfuzzer: bool) -> anyhow::Result<Input> {
     if bytes.is_empty() {
         anyhow::bail!("{} is empty: not a Wasm module", path.display());
     }
-    let text = std::str::from_utf8(&bytes).map_err(|_| {
-        anyhow::anyhow!(
-            "{} is not a Wasm module: no \\0asm or \\0aot header and not WAT text (for a libFuzzer artifact \
-             under another name, pass --libfuzzer)",
-            path.display()
-        )
-    })?;
-    let wasm = wat::parse_str(text).map_err(|e| {
-        anyhow::anyhow!(
-            "{} is not a Wasm module: not valid WAT: {e}",
-            path.display()
-        )
-    })?;
+    let wasm = crate::wasm::parse_wat(
+        path,
+        &bytes,
+        "\\0asm or \\0aot header",
+        " (for a libFuzzer artifact under another name, pass --libfuzzer)",
+    )?;
     let plan = CallPlan::fixed(&wasm, 3).unwrap_or_default();
     Ok(Input::Module {
         wasm,

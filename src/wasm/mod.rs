@@ -141,15 +141,19 @@ pub fn func_exports(wasm: &[u8]) -> Vec<(String, u32)> {
 /// refused, not parsed.
 pub const MAX_INPUT_BYTES: u64 = 64 << 20;
 
+/// Reads a module from a .wasm or .wat file (`-`: standard input).
 pub fn read_module(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let bytes = read_input(path)?;
+    if bytes.starts_with(b"\0asm") {
+        return Ok(bytes);
+    }
+    parse_wat(path, &bytes, "\\0asm header", "")
+}
+
+/// The bytes of an input file (`-`: standard input), refused unread past
+/// [`MAX_INPUT_BYTES`].
+pub fn read_input(path: &Path) -> anyhow::Result<Vec<u8>> {
     use std::io::Read;
-    let too_large = || {
-        anyhow::anyhow!(
-            "{} is over {} MiB: not read (an input module is at most that large)",
-            path.display(),
-            MAX_INPUT_BYTES >> 20
-        )
-    };
     let mut bytes = vec![];
     // One byte past the limit tells a file over it, without reading it all.
     let read = if path == Path::new("-") {
@@ -161,26 +165,31 @@ pub fn read_module(path: &Path) -> anyhow::Result<Vec<u8>> {
         true => anyhow::anyhow!("cannot read standard input: {e}"),
         false => anyhow::anyhow!("cannot read {}: {e}", path.display()),
     })?;
-    if bytes.len() as u64 > MAX_INPUT_BYTES {
-        return Err(too_large());
-    }
-    if bytes.starts_with(b"\0asm") {
-        return Ok(bytes);
-    }
+    anyhow::ensure!(
+        bytes.len() as u64 <= MAX_INPUT_BYTES,
+        "{} is over {} MiB: not read (an input module is at most that large)",
+        path.display(),
+        MAX_INPUT_BYTES >> 20
+    );
+    Ok(bytes)
+}
+
+/// A module from WAT text. Binary data (zeros included, which are UTF-8)
+/// is refused without being parsed, so no error echoes it back (`hint`
+/// follows that refusal, after the `headers` looked for); the parser's
+/// quote of a long line is cut.
+pub fn parse_wat(path: &Path, bytes: &[u8], headers: &str, hint: &str) -> anyhow::Result<Vec<u8>> {
     let binary = || {
         anyhow::anyhow!(
-            "{} is not a Wasm module: no \\0asm header and not WAT text",
+            "{} is not a Wasm module: no {headers} and not WAT text{hint}",
             path.display()
         )
     };
-    let text = std::str::from_utf8(&bytes).map_err(|_| binary())?;
-    // Binary data that happens to be UTF-8 (zeros): never parsed as text,
-    // so never echoed back in a parse error.
+    let text = std::str::from_utf8(bytes).map_err(|_| binary())?;
     if text.chars().any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r')) {
         return Err(binary());
     }
     wat::parse_str(text).map_err(|e| {
-        // The parser quotes the offending line: long lines are cut.
         let message: Vec<String> = e
             .to_string()
             .lines()
