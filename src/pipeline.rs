@@ -21,9 +21,11 @@ static PROBE: OnceLock<Vec<u8>> = OnceLock::new();
 /// Deadline floor for a module the reference did not finish.
 const GUEST_LOOP_DEADLINE: Duration = Duration::from_millis(100);
 
-/// Deadline of a WASI program's first run: straight-line calls, each a few
-/// host operations (a hang is confirmed on the long re-check deadline).
-const WASI_DEADLINE: Duration = Duration::from_secs(1);
+/// Deadlines of a WASI program's run and of the re-run that confirms a
+/// hang: straight-line calls of a few host operations each (a compile for
+/// AoT), so a quarter second is ample and two seconds tell slow from hung.
+const WASI_DEADLINE: Duration = Duration::from_millis(250);
+const WASI_HANG_RECHECK: Duration = Duration::from_secs(2);
 
 /// Deadline of the re-run that confirms a hang: seconds, so that a step that
 /// is only slow (a short deadline drawn from a fast reference) finishes.
@@ -364,10 +366,10 @@ impl Differ {
             let confirmed = match d.symptom {
                 _ if self.known_to_reproduce(&signature) => None,
                 Symptom::Crash | Symptom::SandboxEscape => self
-                    .run_in_sandbox(i, wasm, plan, self.deadline_floor)
+                    .run_in_sandbox(i, wasm, plan, WASI_DEADLINE)
                     .map(|again| matches!(again.end, End::Crashed(_))),
                 Symptom::Hang => self
-                    .run_in_sandbox(i, wasm, plan, self.deadline_floor.max(self.hang_recheck))
+                    .run_in_sandbox(i, wasm, plan, WASI_HANG_RECHECK.min(self.hang_recheck).max(WASI_DEADLINE))
                     .map(|again| matches!(again.end, End::Hung { .. })),
                 _ => None,
             };

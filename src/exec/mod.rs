@@ -161,7 +161,7 @@ pub struct MemorySnapshot {
 thread_local! {
     /// The canaries of the WASI run in progress on this thread (see
     /// [`execute`]): every engine's memory snapshots look for them.
-    static CANARIES: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+    static CANARIES: std::cell::RefCell<Vec<(String, Vec<u8>)>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// One call of the plan as an engine saw it, with the exported state after it.
@@ -484,11 +484,18 @@ impl MemorySnapshot {
             }
         }
         let digest = hasher.finalize();
+        // The canaries are masked (see `WasiSetup::canaries`): compared
+        // byte by byte through the mask, never unmasked here.
         let canary = CANARIES.with(|c| {
             c.borrow()
                 .iter()
-                .find(|k| bytes.windows(k.len()).any(|w| w == k.as_bytes()))
-                .cloned()
+                .find(|(_, k)| {
+                    !k.is_empty()
+                        && bytes.windows(k.len()).any(|w| {
+                            w.iter().zip(k).all(|(a, b)| a ^ crate::generate::wasi::CANARY_MASK == *b)
+                        })
+                })
+                .map(|(what, _)| what.clone())
         });
         MemorySnapshot {
             name: name.to_string(),

@@ -20,6 +20,7 @@
 
 use crate::generate::wasi::WasiSetup;
 use std::collections::BTreeMap;
+use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
 
 /// A sandbox on disk; removed when dropped.
@@ -30,8 +31,9 @@ pub struct Sandbox {
 }
 
 /// Host bytes a guest has no capability to read, whatever the sandbox: the
-/// first line of `/etc/passwd`.
-pub const HOST_CANARY: &str = "root:x:0:0:";
+/// start of `/etc/passwd`'s first line, masked at compile time (the plain
+/// bytes are not in the binary).
+const HOST_CANARY: [u8; 11] = crate::generate::wasi::mask(*b"root:x:0:0:");
 
 /// A token unique per sandbox: no secrecy needed, only that no guest and no
 /// other sandbox has it.
@@ -55,21 +57,36 @@ impl Sandbox {
         let outside = base.join("outside");
         let canary = format!("WSV-CANARY-{}", token());
         let secret = format!("secret-{}", token());
+        // Only the harness that lays the sandbox out has the plain bytes, and
+        // only here: they are zeroed once written (see `WasiSetup::canaries`).
         std::fs::create_dir_all(root.join("sub"))?;
-        std::fs::create_dir_all(outside.join(&secret))?;
+        let secret_dir = outside.join(&secret);
+        std::fs::create_dir_all(&secret_dir)?;
         std::fs::write(root.join("a.txt"), b"inside a\n")?;
         std::fs::write(root.join("sub/b.txt"), b"inside b\n")?;
         std::fs::write(outside.join("canary.txt"), canary.repeat(8))?;
-        std::fs::write(outside.join(&secret).join("kept.txt"), canary.as_bytes())?;
+        std::fs::write(secret_dir.join("kept.txt"), canary.as_bytes())?;
+        let mut secret_dir = secret_dir.into_os_string().into_vec();
+        secret_dir.fill(0);
         symlink("a.txt", root.join("in"))?;
         symlink("../outside/canary.txt", root.join("up"))?;
         symlink(outside.join("canary.txt"), root.join("abs"))?;
         symlink("nowhere", root.join("dangling"))?;
         symlink("loop", root.join("loop"))?;
+        let masked = |label: &str, plain: String| {
+            let mut bytes = plain.into_bytes();
+            let m = bytes.iter().map(|b| b ^ crate::generate::wasi::CANARY_MASK).collect();
+            bytes.fill(0);
+            (label.to_string(), m)
+        };
         let setup = WasiSetup {
             base,
             root,
-            canaries: vec![canary, secret, HOST_CANARY.to_string()],
+            canaries: vec![
+                masked("the canary of outside/canary.txt", canary),
+                masked("the name of a folder outside the root", secret),
+                ("the first line of /etc/passwd".into(), HOST_CANARY.to_vec()),
+            ],
         };
         let before = snapshot(&setup);
         Ok(Sandbox { setup, before })
@@ -160,6 +177,18 @@ fn is_harness_file(p: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_canaries_are_never_kept_plain() {
+        let s = Sandbox::create().unwrap();
+        let plain = std::fs::read(s.setup.base.join("outside/canary.txt")).unwrap();
+        let token = &plain[..plain.len() / 8];
+        let wire = serde_json::to_vec(&s.setup).unwrap();
+        assert!(!wire.windows(token.len()).any(|w| w == token));
+        let (_, masked) = &s.setup.canaries[0];
+        let unmasked: Vec<u8> = masked.iter().map(|b| b ^ crate::generate::wasi::CANARY_MASK).collect();
+        assert_eq!(unmasked, token);
+    }
 
     #[test]
     fn a_sandbox_sees_writes_outside_its_root_only() {

@@ -32,8 +32,24 @@ pub struct WasiSetup {
     /// The sandbox folder: `root/` (preopened), `outside/` (canaries).
     pub base: std::path::PathBuf,
     pub root: std::path::PathBuf,
-    /// Bytes that may only be read by reading outside the root.
-    pub canaries: Vec<String>,
+    /// Bytes that only reading outside the root gives, each with what it
+    /// is, masked ([`mask`]): the plain bytes are never in an engine's
+    /// process, so a runtime that leaks its own memory into the guest does
+    /// not pass for one that read a file it had no capability for.
+    pub canaries: Vec<(String, Vec<u8>)>,
+}
+
+/// What canary bytes are XORed with wherever the harness keeps them.
+pub const CANARY_MASK: u8 = 0xA5;
+
+/// Bytes masked with [`CANARY_MASK`] (and unmasked: the same).
+pub const fn mask<const N: usize>(mut bytes: [u8; N]) -> [u8; N] {
+    let mut i = 0;
+    while i < N {
+        bytes[i] ^= CANARY_MASK;
+        i += 1;
+    }
+    bytes
 }
 
 /// Whether a module imports anything from WASI.

@@ -80,7 +80,7 @@ pub fn check(exec: &Execution, plan: &CallPlan) -> Option<Divergence> {
                 Some(i),
                 "read",
                 format!(
-                    "after `{}`, guest memory holds `{canary}`, which only a file outside the preopened directory holds",
+                    "after `{}`, guest memory holds {canary}, which only reading outside the preopened directory gives",
                     call.export
                 ),
             ));
