@@ -54,7 +54,9 @@ impl CrashRecord {
             .frames
             .iter()
             .filter(|f| !f.contains("libc.so") && !f.starts_with("__") && !f.contains("??"))
-            .filter(|f| !harness.iter().any(|h| f.starts_with(h)))
+            // The harness's frames; a generic one prints as
+            // `run_steps<dyn wasmsieve::exec::Engine>`.
+            .filter(|f| !harness.iter().any(|h| f.starts_with(h)) && !f.contains("wasmsieve::"))
             // The process's entry: below every call, never a cause.
             .filter(|f| !matches!(f.as_str(), "main" | "_start"))
             .filter(|f| !glue.iter().any(|g| f.contains(g)))
