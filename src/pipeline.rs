@@ -365,9 +365,15 @@ impl Differ {
             let signature = self.judge(i, &reference, &exec, &d, wasm, None, None).signature;
             let confirmed = match d.symptom {
                 _ if self.known_to_reproduce(&signature) => None,
-                Symptom::Crash | Symptom::SandboxEscape => self
-                    .run_in_sandbox(i, wasm, plan, WASI_DEADLINE)
-                    .map(|again| matches!(again.end, End::Crashed(_))),
+                // The same crash, not any: a heap another case corrupted
+                // makes the next one crash somewhere else.
+                Symptom::Crash | Symptom::SandboxEscape => {
+                    self.run_in_sandbox(i, wasm, plan, WASI_DEADLINE).map(|again| {
+                        crate::judge::wasi::check(&again, plan).is_some_and(|a| {
+                            self.judge(i, &reference, &again, &a, wasm, None, None).signature == signature
+                        })
+                    })
+                }
                 Symptom::Hang => self
                     .run_in_sandbox(i, wasm, plan, WASI_HANG_RECHECK.min(self.hang_recheck).max(WASI_DEADLINE))
                     .map(|again| matches!(again.end, End::Hung { .. })),
@@ -382,9 +388,14 @@ impl Differ {
                 comparisons.push((exec, Comparison::Agree));
                 continue;
             }
-            // A crash that does not repeat keeps its call as its key (a call
-            // that reads through garbage crashes only now and then).
-            findings.push(self.judge(i, &reference, &exec, &d, wasm, None, confirmed));
+            let mut f = self.judge(i, &reference, &exec, &d, wasm, None, confirmed);
+            // A crash in a call that does not repeat keeps the call as its key
+            // (a call that reads through garbage crashes now and then); one
+            // outside a call (loading, tearing down) has a victim's frames.
+            if d.symptom == Symptom::Crash && d.rule.is_none() && confirmed == Some(false) {
+                f.regroup_unconfirmed_crash();
+            }
+            findings.push(f);
             comparisons.push((exec, Comparison::Diverge(d)));
         }
         CaseReport {
