@@ -106,7 +106,7 @@ pub enum Generator {
 
 /// WASI programs in a default campaign: each runs once per runtime in a
 /// sandbox of its own, with no reference.
-pub const DEFAULT_WASI_PERCENT: u64 = 2;
+pub const DEFAULT_WASI_PERCENT: u64 = 1;
 
 /// Malformed cases in a default campaign: the loaders' error paths get a
 /// steady share; most such cases cost a rejection in each engine.
