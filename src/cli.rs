@@ -372,7 +372,11 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
                     e.about,
                     if extra.is_empty() { "" } else { ", " },
                     extra.join(", "),
-                    if e.wasi { "; WASI preview 1, a sandbox per run" } else { "" }
+                    if e.wasi {
+                        "; WASI preview 1, a sandbox per run"
+                    } else {
+                        ""
+                    }
                 );
             }
             println!();
@@ -519,7 +523,10 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
                 "--malformed-percent is a percentage (0..=100)"
             );
             cfg.malformed_percent = malformed_percent;
-            anyhow::ensure!(wasi_percent <= 100, "--wasi-percent is a percentage (0..=100)");
+            anyhow::ensure!(
+                wasi_percent <= 100,
+                "--wasi-percent is a percentage (0..=100)"
+            );
             cfg.wasi_percent = wasi_percent;
             cfg.aot_mutants = if aot_mutate { aot_mutants } else { 0 };
             cfg.shrink_budget = Duration::from_secs(shrink_time);

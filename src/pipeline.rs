@@ -353,7 +353,10 @@ impl Differ {
             }
             let t = Instant::now();
             let Some(exec) = self.run_in_sandbox(i, wasm, plan, WASI_DEADLINE) else {
-                comparisons.push((Execution::default(), Comparison::Poisoned("no sandbox: cannot lay out a WASI sandbox".into())));
+                comparisons.push((
+                    Execution::default(),
+                    Comparison::Poisoned("no sandbox: cannot lay out a WASI sandbox".into()),
+                ));
                 continue;
             };
             add_time(&mut times, info.name, t.elapsed());
@@ -362,20 +365,29 @@ impl Differ {
                 continue;
             };
             let t = Instant::now();
-            let signature = self.judge(i, &reference, &exec, &d, wasm, None, None).signature;
+            let signature = self
+                .judge(i, &reference, &exec, &d, wasm, None, None)
+                .signature;
             let confirmed = match d.symptom {
                 _ if self.known_to_reproduce(&signature) => None,
                 // The same crash, not any: a heap another case corrupted
                 // makes the next one crash somewhere else.
-                Symptom::Crash | Symptom::SandboxEscape => {
-                    self.run_in_sandbox(i, wasm, plan, WASI_DEADLINE).map(|again| {
+                Symptom::Crash | Symptom::SandboxEscape => self
+                    .run_in_sandbox(i, wasm, plan, WASI_DEADLINE)
+                    .map(|again| {
                         crate::judge::wasi::check(&again, plan).is_some_and(|a| {
-                            self.judge(i, &reference, &again, &a, wasm, None, None).signature == signature
+                            self.judge(i, &reference, &again, &a, wasm, None, None)
+                                .signature
+                                == signature
                         })
-                    })
-                }
+                    }),
                 Symptom::Hang => self
-                    .run_in_sandbox(i, wasm, plan, WASI_HANG_RECHECK.min(self.hang_recheck).max(WASI_DEADLINE))
+                    .run_in_sandbox(
+                        i,
+                        wasm,
+                        plan,
+                        WASI_HANG_RECHECK.min(self.hang_recheck).max(WASI_DEADLINE),
+                    )
                     .map(|again| matches!(again.end, End::Hung { .. })),
                 _ => None,
             };
@@ -426,7 +438,9 @@ impl Differ {
         let engine = &mut self.subjects[subject].engine;
         engine.set_deadline(deadline);
         let mut exec = engine.run(wasm, &plan);
-        exec.wasi.get_or_insert_with(Default::default).changed_outside = sandbox.changed_outside();
+        exec.wasi
+            .get_or_insert_with(Default::default)
+            .changed_outside = sandbox.changed_outside();
         Some(exec)
     }
 

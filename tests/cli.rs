@@ -395,10 +395,21 @@ fn huge_and_binary_inputs_are_refused_without_being_echoed() {
     ] {
         for cmd in ["run", "triage"] {
             let o = wasmsieve(&[cmd, file.to_str().unwrap()]);
-            assert_eq!(o.status.code(), Some(2), "{cmd} {}: {}", file.display(), show(&o));
+            assert_eq!(
+                o.status.code(),
+                Some(2),
+                "{cmd} {}: {}",
+                file.display(),
+                show(&o)
+            );
             let err = String::from_utf8_lossy(&o.stderr);
             assert!(err.contains(says), "{cmd} {}: {err}", file.display());
-            assert!(o.stderr.len() + o.stdout.len() < 4000, "{cmd} {}: {} bytes of output", file.display(), o.stderr.len());
+            assert!(
+                o.stderr.len() + o.stdout.len() < 4000,
+                "{cmd} {}: {} bytes of output",
+                file.display(),
+                o.stderr.len()
+            );
         }
     }
     let _ = std::fs::remove_dir_all(d);

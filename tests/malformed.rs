@@ -31,7 +31,10 @@ fn mutant(wat: &str, mutation: &str) -> (Vec<u8>, CallPlan) {
 fn describe(r: &CaseReport) -> String {
     let mut s = String::new();
     for (exec, cmp) in &r.comparisons {
-        s += &format!("{}: load {:?} end {:?}: {cmp:?}\n", exec.engine, exec.load, exec.end);
+        s += &format!(
+            "{}: load {:?} end {:?}: {cmp:?}\n",
+            exec.engine, exec.load, exec.end
+        );
     }
     for f in &r.findings {
         s += &format!(
@@ -60,10 +63,22 @@ fn accepting_a_type_index_past_the_types_is_a_validation_bug_keyed_by_the_rule()
     assert_eq!(r.findings.len(), 1, "{}", describe(&r));
     let f = &r.findings[0];
     assert_eq!(f.divergence.symptom, Symptom::ValidationMismatch);
-    assert_eq!((f.verdict.bucket.to_string().as_str(), f.verdict.kind.as_str()), ("bug", "validation"));
+    assert_eq!(
+        (
+            f.verdict.bucket.to_string().as_str(),
+            f.verdict.kind.as_str()
+        ),
+        ("bug", "validation")
+    );
     let rule = f.divergence.rule.clone().unwrap();
-    assert!(rule.starts_with("accepts: ") && rule.contains("type"), "{rule}");
-    assert!(!rule.chars().any(|c| c.is_ascii_digit()), "numbers are blanked: {rule}");
+    assert!(
+        rule.starts_with("accepts: ") && rule.contains("type"),
+        "{rule}"
+    );
+    assert!(
+        !rule.chars().any(|c| c.is_ascii_digit()),
+        "numbers are blanked: {rule}"
+    );
 
     // Another module breaking the same rule elsewhere is the same loader gap.
     let other = r#"(module
@@ -92,7 +107,11 @@ fn accepting_a_local_past_the_end_and_reading_it_is_security() {
     let f = &r.findings[0];
     assert_eq!(f.divergence.symptom, Symptom::Crash, "{}", describe(&r));
     assert_eq!(f.verdict.bucket.to_string(), "security");
-    assert!(f.verdict.clauses.iter().any(|c| c == "P2"), "{:?}", f.verdict.clauses);
+    assert!(
+        f.verdict.clauses.iter().any(|c| c == "P2"),
+        "{:?}",
+        f.verdict.clauses
+    );
     assert_eq!(f.confirmed, Some(true));
 }
 
@@ -161,23 +180,54 @@ fn correct_rejections_are_never_findings() {
 #[test]
 fn a_malformed_campaign_counts_its_cases_per_mutation() {
     let out = temp_dir("malformed");
-    let args = ["--generator", "malformed", "--engine", "faulty", "--iterations", "150", "--jobs", "1", "--seed", "3"];
+    let args = [
+        "--generator",
+        "malformed",
+        "--engine",
+        "faulty",
+        "--iterations",
+        "150",
+        "--jobs",
+        "1",
+        "--seed",
+        "3",
+    ];
     let status = campaign(&args, &out);
     assert_eq!(status.code(), Some(0));
     let summary = json(&out.join("summary.json"));
     let by_mutation = summary["malformed"].as_object().expect("malformed counts");
-    let cases: u64 = by_mutation.values().map(|m| m["cases"].as_u64().unwrap()).sum();
-    let invalid: u64 = by_mutation.values().map(|m| m["invalid"].as_u64().unwrap()).sum();
+    let cases: u64 = by_mutation
+        .values()
+        .map(|m| m["cases"].as_u64().unwrap())
+        .sum();
+    let invalid: u64 = by_mutation
+        .values()
+        .map(|m| m["invalid"].as_u64().unwrap())
+        .sum();
     let generated = summary["modules_generated"].as_u64().unwrap();
     // Two edits count under both mutations.
     assert!(cases >= generated && generated > 100, "{summary:#}");
-    assert!(invalid * 10 >= cases * 8, "most mutants are invalid: {summary:#}");
-    assert!(by_mutation.len() >= 20, "{} mutations seen", by_mutation.len());
+    assert!(
+        invalid * 10 >= cases * 8,
+        "most mutants are invalid: {summary:#}"
+    );
+    assert!(
+        by_mutation.len() >= 20,
+        "{} mutations seen",
+        by_mutation.len()
+    );
     for (name, m) in by_mutation {
         assert!(malformed::mutation(name).is_some(), "{name}");
-        assert_eq!(m["family"].as_str(), malformed::mutation(name).map(|x| x.family.name()));
+        assert_eq!(
+            m["family"].as_str(),
+            malformed::mutation(name).map(|x| x.family.name())
+        );
     }
-    assert_eq!(summary["unique"].as_array().unwrap().len(), 0, "{summary:#}");
+    assert_eq!(
+        summary["unique"].as_array().unwrap().len(),
+        0,
+        "{summary:#}"
+    );
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(html.contains("Malformed cases per mutation"));
     let _ = std::fs::remove_dir_all(out);
@@ -203,7 +253,9 @@ fn an_invalid_module_is_judged_by_the_features_it_uses() {
         let mut d = differ(engine);
         let r = d.run(&wasm, &plan);
         assert!(
-            r.findings.iter().any(|f| f.divergence.symptom == Symptom::Crash),
+            r.findings
+                .iter()
+                .any(|f| f.divergence.symptom == Symptom::Crash),
             "the accepted module crashes {engine}: {}",
             describe(&r)
         );

@@ -854,12 +854,16 @@ fn an_accepted_invalid_module_shrinks_to_the_rule_it_breaks_and_results_only_imp
         .step_by(7)
         .find_map(|s| {
             let valid = marked_module(s, marker);
-            let indirect = valid_ops(&valid).iter().filter(|o| *o == "CallIndirect").count();
+            let indirect = valid_ops(&valid)
+                .iter()
+                .filter(|o| *o == "CallIndirect")
+                .count();
             if indirect != 1 {
                 return None;
             }
             let mut u = arbitrary::Unstructured::new(&[0u8; 16]);
-            let wasm = wasmsieve::generate::malformed::apply("type-index-past-end", &valid, &mut u)?;
+            let wasm =
+                wasmsieve::generate::malformed::apply("type-index-past-end", &valid, &mut u)?;
             try_file_finding(&out, &wasm, "accepts")
         })
         .expect("a generated module with the marker gives an accepts-invalid finding");
@@ -893,7 +897,13 @@ fn valid_ops(wasm: &[u8]) -> Vec<String> {
             let mut r = body.get_operators_reader().unwrap();
             while !r.eof() {
                 let op = r.read().unwrap();
-                names.push(format!("{op:?}").split([' ', '{']).next().unwrap().to_string());
+                names.push(
+                    format!("{op:?}")
+                        .split([' ', '{'])
+                        .next()
+                        .unwrap()
+                        .to_string(),
+                );
             }
         }
     }

@@ -303,7 +303,11 @@ fn shrinking_never_makes_a_campaign_overrun_its_time() {
 fn every_writer_takes_the_lock() {
     let out = temp_dir("locks");
     let wat = out.join("segv.wat");
-    std::fs::write(&wat, r#"(module (func (export "wsv_fault_segv") (result i32) i32.const 1))"#).unwrap();
+    std::fs::write(
+        &wat,
+        r#"(module (func (export "wsv_fault_segv") (result i32) i32.const 1))"#,
+    )
+    .unwrap();
     let triage = || {
         wasmsieve(&[
             "triage",
@@ -318,7 +322,11 @@ fn every_writer_takes_the_lock() {
     let o = triage();
     assert_eq!(o.status.code(), Some(2), "{}", show(&o));
     let pid = std::process::id().to_string();
-    assert!(String::from_utf8_lossy(&o.stderr).contains(&format!("pid {pid}")), "{}", show(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains(&format!("pid {pid}")),
+        "{}",
+        show(&o)
+    );
     drop(campaign);
     let o = triage();
     assert_eq!(o.status.code(), Some(1), "{}", show(&o));
@@ -334,7 +342,12 @@ fn every_writer_takes_the_lock() {
         a.insert(1, dir.to_str().unwrap());
         let o = wasmsieve(&a);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", show(&o));
-        assert!(String::from_utf8_lossy(&o.stderr).contains("in use by another wasmsieve shrink or report"), "{}", show(&o));
+        assert!(
+            String::from_utf8_lossy(&o.stderr)
+                .contains("in use by another wasmsieve shrink or report"),
+            "{}",
+            show(&o)
+        );
     }
     drop(shrinking);
     let o = wasmsieve(&["shrink", dir.to_str().unwrap(), "--time", "5"]);

@@ -44,7 +44,10 @@ fn describe(r: &CaseReport) -> String {
         }
     }
     for f in &r.findings {
-        s += &format!("finding {} / {} ({}): {}\n", f.verdict.bucket, f.verdict.kind, f.signature, f.divergence.detail);
+        s += &format!(
+            "finding {} / {} ({}): {}\n",
+            f.verdict.bucket, f.verdict.kind, f.signature, f.divergence.detail
+        );
     }
     s
 }
@@ -89,44 +92,83 @@ fn single_escape(r: &CaseReport, how: &str) {
     assert_eq!(f.verdict.bucket.to_string(), "security");
     assert_eq!(f.verdict.kind, "sandbox-escape");
     assert_eq!(f.verdict.clauses, ["P3", "P11"]);
-    assert!(f.divergence.rule.as_deref().is_some_and(|r| r.starts_with(how)), "{:?}", f.divergence.rule);
+    assert!(
+        f.divergence
+            .rule
+            .as_deref()
+            .is_some_and(|r| r.starts_with(how)),
+        "{:?}",
+        f.divergence.rule
+    );
 }
 
 #[test]
 fn following_dotdot_out_of_the_root_is_a_read_escape() {
     let mut d = differ(&["faulty"]);
-    for path in ["../outside/canary.txt", "up", "abs", "sub/../../outside/canary.txt"] {
+    for path in [
+        "../outside/canary.txt",
+        "up",
+        "abs",
+        "sub/../../outside/canary.txt",
+    ] {
         let r = run(&mut d, &program("wsv_fault_wasi_dotdot", path, true, false));
         single_escape(&r, "read: fd_read");
         // The same program on a WASI that resolves paths right: nothing.
         let r = run(&mut d, &program("no fault", path, true, false));
         assert!(r.findings.is_empty(), "{path}: {}", describe(&r));
         // It did run: the open was refused.
-        assert!(r.comparisons[0].0.calls[0].result != wasmsieve::exec::CallResult::Returned(vec![wasmsieve::wasm::Val::I32(0)]));
+        assert!(
+            r.comparisons[0].0.calls[0].result
+                != wasmsieve::exec::CallResult::Returned(vec![wasmsieve::wasm::Val::I32(0)])
+        );
     }
 }
 
 #[test]
 fn unlinking_outside_the_root_is_a_write_escape() {
     let mut d = differ(&["faulty"]);
-    let r = run(&mut d, &program("wsv_fault_wasi_unlink", "../outside/canary.txt", false, true));
+    let r = run(
+        &mut d,
+        &program(
+            "wsv_fault_wasi_unlink",
+            "../outside/canary.txt",
+            false,
+            true,
+        ),
+    );
     single_escape(&r, "write: path_unlink_file");
-    let r = run(&mut d, &program("no fault", "../outside/canary.txt", false, true));
+    let r = run(
+        &mut d,
+        &program("no fault", "../outside/canary.txt", false, true),
+    );
     assert!(r.findings.is_empty(), "{}", describe(&r));
     // Unlinking inside the root is the guest's right.
-    let r = run(&mut d, &program("wsv_fault_wasi_unlink", "a.txt", false, true));
+    let r = run(
+        &mut d,
+        &program("wsv_fault_wasi_unlink", "a.txt", false, true),
+    );
     assert!(r.findings.is_empty(), "{}", describe(&r));
 }
 
 #[test]
 fn a_host_file_kept_open_outside_the_root_is_an_fd_escape() {
     let mut d = differ(&["faulty"]);
-    let r = run(&mut d, &program("wsv_fault_wasi_leak", "../outside/canary.txt", false, false));
+    let r = run(
+        &mut d,
+        &program("wsv_fault_wasi_leak", "../outside/canary.txt", false, false),
+    );
     single_escape(&r, "fd: path_open");
     let f = &r.findings[0];
-    assert!(f.divergence.detail.contains("outside/canary.txt"), "{}", f.divergence.detail);
+    assert!(
+        f.divergence.detail.contains("outside/canary.txt"),
+        "{}",
+        f.divergence.detail
+    );
     // Kept open inside the root: not an escape.
-    let r = run(&mut d, &program("wsv_fault_wasi_leak", "a.txt", false, false));
+    let r = run(
+        &mut d,
+        &program("wsv_fault_wasi_leak", "a.txt", false, false),
+    );
     assert!(r.findings.is_empty(), "{}", describe(&r));
 }
 
@@ -139,7 +181,10 @@ fn a_host_file_kept_open_outside_the_root_is_an_fd_escape() {
 #[test]
 fn a_runtime_leaking_its_own_memory_is_not_a_read_escape() {
     let mut d = differ(&["faulty"]);
-    let r = run(&mut d, &program("wsv_fault_wasi_selfleak", "a.txt", true, false));
+    let r = run(
+        &mut d,
+        &program("wsv_fault_wasi_selfleak", "a.txt", true, false),
+    );
     assert!(r.findings.is_empty(), "{}", describe(&r));
     // The leak did happen: the buffer holds the sandbox's description.
     assert_eq!(
@@ -152,20 +197,42 @@ fn a_runtime_leaking_its_own_memory_is_not_a_read_escape() {
 /// same programs are no finding in any mode (and reads inside the root work).
 #[test]
 fn wamr_refuses_the_escapes() {
-    let modes = ["wamr-classic", "wamr-fast", "wamr-aot", "wamr-classic-hw", "wamr-aot-hw"];
+    let modes = [
+        "wamr-classic",
+        "wamr-fast",
+        "wamr-aot",
+        "wamr-classic-hw",
+        "wamr-aot-hw",
+    ];
     let mut d = differ(&modes);
-    for path in ["../outside/canary.txt", "up", "abs", "/etc/passwd", "sub/../../outside/canary.txt"] {
+    for path in [
+        "../outside/canary.txt",
+        "up",
+        "abs",
+        "/etc/passwd",
+        "sub/../../outside/canary.txt",
+    ] {
         for (read, unlink) in [(true, false), (false, true)] {
             let r = run(&mut d, &program("no fault", path, read, unlink));
             assert!(r.findings.is_empty(), "{path}: {}", describe(&r));
-            assert_eq!(r.comparisons.len(), modes.len(), "every mode ran it: {}", describe(&r));
+            assert_eq!(
+                r.comparisons.len(),
+                modes.len(),
+                "every mode ran it: {}",
+                describe(&r)
+            );
         }
     }
     let r = run(&mut d, &program("no fault", "a.txt", true, false));
     assert!(r.findings.is_empty(), "{}", describe(&r));
     for (exec, _) in &r.comparisons {
         let read = &exec.calls[1].result;
-        assert_eq!(read, &wasmsieve::exec::CallResult::Returned(vec![wasmsieve::wasm::Val::I32(0)]), "{}", exec.engine);
+        assert_eq!(
+            read,
+            &wasmsieve::exec::CallResult::Returned(vec![wasmsieve::wasm::Val::I32(0)]),
+            "{}",
+            exec.engine
+        );
     }
 }
 
@@ -180,14 +247,23 @@ fn modules_without_wasi_are_unchanged() {
                (i32.store (i32.const 8) (local.get 0)) (i32.add (local.get 0) (i32.const 1))))"#,
     )
     .unwrap();
-    for mode in ["wamr-classic", "wamr-fast", "wamr-aot", "wamr-fast-hw", "wamr-aot-hw"] {
+    for mode in [
+        "wamr-classic",
+        "wamr-fast",
+        "wamr-aot",
+        "wamr-fast-hw",
+        "wamr-aot-hw",
+    ] {
         let mut w = wasmsieve::isolate::Worker::new(mode, WorkerLimits::default());
         let mut plan = CallPlan::fixed(&wasm, 2).unwrap();
         let without = wasmsieve::exec::Executor::run(&mut w, &wasm, &plan);
         let sandbox = wasmsieve::exec::wasi::Sandbox::create().unwrap();
         plan.wasi = Some(sandbox.setup.clone());
         let mut with = wasmsieve::exec::Executor::run(&mut w, &wasm, &plan);
-        assert!(with.wasi.take().is_some_and(|w| w.fds_outside.is_empty()), "{mode}");
+        assert!(
+            with.wasi.take().is_some_and(|w| w.fds_outside.is_empty()),
+            "{mode}"
+        );
         assert_eq!(without, with, "{mode}");
         assert!(sandbox.changed_outside().is_empty());
     }
@@ -212,7 +288,11 @@ fn wamr_crashes_renumbering_an_fd_onto_itself() {
         assert_eq!(f.divergence.symptom, Symptom::Crash);
         assert_eq!(f.verdict.bucket.to_string(), "security", "{}", describe(&r));
         assert_eq!(f.confirmed, Some(true));
-        assert!(f.signature.ends_with("Crash|in: fd_renumber"), "{}", f.signature);
+        assert!(
+            f.signature.ends_with("Crash|in: fd_renumber"),
+            "{}",
+            f.signature
+        );
         let frames = match &f.executions[1].end {
             wasmsieve::exec::End::Crashed(rec) => rec.frames.join(" "),
             other => panic!("{other:?}"),
@@ -226,14 +306,44 @@ fn wamr_crashes_renumbering_an_fd_onto_itself() {
 #[test]
 fn a_wasi_campaign_counts_its_cases_per_engine() {
     let out = temp_dir("wasi-campaign");
-    let status = campaign(&["--generator", "wasi", "--engine", "faulty", "--iterations", "40", "--jobs", "1"], &out);
+    let status = campaign(
+        &[
+            "--generator",
+            "wasi",
+            "--engine",
+            "faulty",
+            "--iterations",
+            "40",
+            "--jobs",
+            "1",
+        ],
+        &out,
+    );
     assert_eq!(status.code(), Some(0));
     let summary = json(&out.join("summary.json"));
     assert_eq!(summary["wasi_cases_by_engine"]["faulty"], 40, "{summary:#}");
-    assert_eq!(summary["unique"].as_array().unwrap().len(), 0, "{summary:#}");
+    assert_eq!(
+        summary["unique"].as_array().unwrap().len(),
+        0,
+        "{summary:#}"
+    );
     // A campaign without a WASI runtime cannot run WASI programs.
-    let o = wasmsieve(&["fuzz", "--generator", "wasi", "--engine", "wasmi", "--iterations", "1", "--out", out.to_str().unwrap()]);
+    let o = wasmsieve(&[
+        "fuzz",
+        "--generator",
+        "wasi",
+        "--engine",
+        "wasmi",
+        "--iterations",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(2), "{}", show(&o));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("needs a runtime under test with WASI"), "{}", show(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("needs a runtime under test with WASI"),
+        "{}",
+        show(&o)
+    );
     let _ = std::fs::remove_dir_all(out);
 }

@@ -50,14 +50,23 @@ fn nightly_runs_every_cargo_fuzz_target_with_a_kept_corpus() {
         .collect();
     assert_eq!(matrix, targets());
     let runs: Vec<&str> = steps(&w).iter().filter_map(|s| s["run"].as_str()).collect();
-    assert!(runs.iter().any(|r| r.starts_with("scripts/nightly-fuzz-target.sh ${{ matrix.target }}")));
+    assert!(runs
+        .iter()
+        .any(|r| r.starts_with("scripts/nightly-fuzz-target.sh ${{ matrix.target }}")));
     assert!(root().join("scripts/nightly-fuzz-target.sh").exists());
     let cached: Vec<&str> = steps(&w)
         .iter()
-        .filter(|s| s["uses"].as_str().is_some_and(|u| u.starts_with("actions/cache/")))
+        .filter(|s| {
+            s["uses"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("actions/cache/"))
+        })
         .filter_map(|s| s["with"]["path"].as_str())
         .collect();
-    assert!(cached.contains(&"fuzz/corpus/${{ matrix.target }}"), "{cached:?}");
+    assert!(
+        cached.contains(&"fuzz/corpus/${{ matrix.target }}"),
+        "{cached:?}"
+    );
 }
 
 #[test]
@@ -65,9 +74,18 @@ fn clusterfuzzlite_workflows_batch_pr_and_prune() {
     let mut modes = BTreeSet::new();
     for name in ["cflite_batch.yml", "cflite_pr.yml", "cflite_cron.yml"] {
         let w = workflow(name);
-        let uses: Vec<&str> = steps(&w).iter().filter_map(|s| s["uses"].as_str()).collect();
-        assert!(uses.contains(&"google/clusterfuzzlite/actions/build_fuzzers@v1"), "{name}");
-        assert!(uses.contains(&"google/clusterfuzzlite/actions/run_fuzzers@v1"), "{name}");
+        let uses: Vec<&str> = steps(&w)
+            .iter()
+            .filter_map(|s| s["uses"].as_str())
+            .collect();
+        assert!(
+            uses.contains(&"google/clusterfuzzlite/actions/build_fuzzers@v1"),
+            "{name}"
+        );
+        assert!(
+            uses.contains(&"google/clusterfuzzlite/actions/run_fuzzers@v1"),
+            "{name}"
+        );
         for s in steps(&w) {
             if let Some(lang) = s["with"]["language"].as_str() {
                 assert_eq!(lang, "rust", "{name}");

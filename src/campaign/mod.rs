@@ -217,7 +217,10 @@ pub fn run(cfg: &CampaignConfig) -> anyhow::Result<Outcome> {
         }
         Generator::Smith | Generator::Sweep => {}
     }
-    let wasi_engines = cfg.engines.iter().any(|n| engines::info(n).is_some_and(|i| i.wasi));
+    let wasi_engines = cfg
+        .engines
+        .iter()
+        .any(|n| engines::info(n).is_some_and(|i| i.wasi));
     anyhow::ensure!(
         wasi_engines || cfg.generator != Generator::Wasi,
         "--generator wasi needs a runtime under test with WASI (see `wasmsieve engines`)"

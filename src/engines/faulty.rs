@@ -63,7 +63,9 @@ pub struct Faulty {
 
 impl Faulty {
     pub fn new() -> anyhow::Result<Self> {
-        let wasi = std::sync::Arc::new(std::sync::Mutex::new(super::faulty_wasi::MiniWasi::default()));
+        let wasi = std::sync::Arc::new(std::sync::Mutex::new(
+            super::faulty_wasi::MiniWasi::default(),
+        ));
         Ok(Faulty {
             inner: Wasmtime::with_wasi(crate::wasm::host::call, wasi.clone())?,
             skewed: Wasmtime::with_wasi(skewed_host, wasi.clone())?,
@@ -138,7 +140,10 @@ impl Engine for Faulty {
 
     fn set_wasi(&mut self, setup: Option<&crate::generate::wasi::WasiSetup>) {
         use super::wasmtime::WasiHost;
-        self.wasi.lock().unwrap_or_else(|e| e.into_inner()).set_sandbox(setup);
+        self.wasi
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .set_sandbox(setup);
     }
 
     fn instantiate(&mut self) -> Result<Box<dyn Instance + '_>, (Trap, String)> {

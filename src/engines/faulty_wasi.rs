@@ -85,8 +85,19 @@ fn put_u32(memory: &mut [u8], at: i64, v: u32) -> Result<(), i32> {
 impl MiniWasi {
     /// The host path of `path` under the directory `fd`: inside the root, or
     /// ENOTCAPABLE; joined as it is when `naive` (the faults).
-    fn resolve(&self, fd: i64, memory: &[u8], at: i64, len: i64, naive: bool) -> Result<PathBuf, i32> {
-        let root = self.root.as_ref().filter(|_| fd == PREOPEN_FD).ok_or(EBADF)?;
+    fn resolve(
+        &self,
+        fd: i64,
+        memory: &[u8],
+        at: i64,
+        len: i64,
+        naive: bool,
+    ) -> Result<PathBuf, i32> {
+        let root = self
+            .root
+            .as_ref()
+            .filter(|_| fd == PREOPEN_FD)
+            .ok_or(EBADF)?;
         let bytes = &memory[slice(memory, at, len)?];
         let path = std::str::from_utf8(bytes).map_err(|_| EILSEQ)?;
         if path.contains('\0') {
@@ -117,13 +128,21 @@ impl MiniWasi {
             .create(oflags & 1 != 0)
             .truncate(oflags & 8 != 0)
             .open(&path)
-            .map_err(|e| if e.kind() == std::io::ErrorKind::NotFound { ENOENT } else { EIO })?;
+            .map_err(|e| {
+                if e.kind() == std::io::ErrorKind::NotFound {
+                    ENOENT
+                } else {
+                    EIO
+                }
+            })?;
         if self.faults.leak {
             if let Ok(kept) = File::open(&path) {
                 std::mem::forget(kept);
             }
         }
-        let fd = (4..).find(|fd| !self.files.contains_key(fd)).expect("a free fd");
+        let fd = (4..)
+            .find(|fd| !self.files.contains_key(fd))
+            .expect("a free fd");
         put_u32(memory, a[8], fd as u32)?;
         self.files.insert(fd, file);
         Ok(())
@@ -174,7 +193,9 @@ impl WasiHost for MiniWasi {
         self.root = setup.map(|s| s.root.clone());
         // From the canaries on: what a leak of this process's memory would
         // find of them.
-        let json = setup.and_then(|s| serde_json::to_vec(s).ok()).unwrap_or_default();
+        let json = setup
+            .and_then(|s| serde_json::to_vec(s).ok())
+            .unwrap_or_default();
         let from = json.windows(8).position(|w| w == b"canaries").unwrap_or(0);
         self.setup = json[from..].to_vec();
     }

@@ -131,29 +131,39 @@ fn define_wasi(
 ) -> wasmtime::Result<()> {
     use crate::generate::wasi::MODULE as WASI;
     for import in module.imports().filter(|i| i.module() == WASI) {
-        let Some(ty) = import.ty().func().cloned() else { continue };
+        let Some(ty) = import.ty().func().cloned() else {
+            continue;
+        };
         let name = import.name().to_string();
         let host = host.clone();
-        linker.func_new(WASI, &name.clone(), ty, move |mut caller, params, results| {
-            if name == "proc_exit" {
-                return Err(wasmtime::Error::msg("wasi proc_exit"));
-            }
-            let args: Vec<i64> = params
-                .iter()
-                .map(|p| p.i64().or(p.i32().map(i64::from)).unwrap_or(0))
-                .collect();
-            let memory = caller.get_export("memory").and_then(|e| e.into_memory());
-            let mut none = [];
-            let bytes = match &memory {
-                Some(m) => m.data_mut(&mut caller),
-                None => &mut none[..],
-            };
-            let errno = host.lock().unwrap_or_else(|e| e.into_inner()).call(&name, &args, bytes);
-            if let Some(r) = results.first_mut() {
-                *r = wasmtime::Val::I32(errno);
-            }
-            Ok(())
-        })?;
+        linker.func_new(
+            WASI,
+            &name.clone(),
+            ty,
+            move |mut caller, params, results| {
+                if name == "proc_exit" {
+                    return Err(wasmtime::Error::msg("wasi proc_exit"));
+                }
+                let args: Vec<i64> = params
+                    .iter()
+                    .map(|p| p.i64().or(p.i32().map(i64::from)).unwrap_or(0))
+                    .collect();
+                let memory = caller.get_export("memory").and_then(|e| e.into_memory());
+                let mut none = [];
+                let bytes = match &memory {
+                    Some(m) => m.data_mut(&mut caller),
+                    None => &mut none[..],
+                };
+                let errno = host
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .call(&name, &args, bytes);
+                if let Some(r) = results.first_mut() {
+                    *r = wasmtime::Val::I32(errno);
+                }
+                Ok(())
+            },
+        )?;
     }
     Ok(())
 }
@@ -254,7 +264,9 @@ impl Engine for Wasmtime {
 
     fn set_wasi(&mut self, setup: Option<&crate::generate::wasi::WasiSetup>) {
         if let Some(w) = &self.wasi {
-            w.lock().unwrap_or_else(|e| e.into_inner()).set_sandbox(setup);
+            w.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .set_sandbox(setup);
         }
     }
 
@@ -280,10 +292,11 @@ impl Engine for Wasmtime {
             .set_fuel(crate::exec::FUEL_PER_CALL)
             .expect("fuel enabled");
         self.trap_site = None;
-        let wasi = self
-            .wasi
-            .as_ref()
-            .filter(|_| module.imports().any(|i| i.module() == crate::generate::wasi::MODULE));
+        let wasi = self.wasi.as_ref().filter(|_| {
+            module
+                .imports()
+                .any(|i| i.module() == crate::generate::wasi::MODULE)
+        });
         let linked = match self.imports.iter().any(host::Import::is_state) || wasi.is_some() {
             false => self.linker.instantiate(&mut store, module),
             true => {

@@ -388,7 +388,8 @@ pub fn execute<E: Engine + ?Sized>(
     };
     engine.set_wasi(plan.wasi.as_ref());
     let fds_before = plan.wasi.as_ref().map(|_| wasi::open_fds());
-    CANARIES.with(|c| *c.borrow_mut() = plan.wasi.iter().flat_map(|w| w.canaries.clone()).collect());
+    CANARIES
+        .with(|c| *c.borrow_mut() = plan.wasi.iter().flat_map(|w| w.canaries.clone()).collect());
     run_steps(engine, wasm, plan, &mut exec, &mut take);
     CANARIES.with(|c| c.borrow_mut().clear());
     if plan.wasi.is_some() {
@@ -396,7 +397,10 @@ pub fn execute<E: Engine + ?Sized>(
     }
     // The instance is gone: what it kept open outlived it.
     if let (Some(setup), Some(before)) = (&plan.wasi, &fds_before) {
-        take(&mut exec, Step::HostFds(wasi::new_fds_outside(before, setup)));
+        take(
+            &mut exec,
+            Step::HostFds(wasi::new_fds_outside(before, setup)),
+        );
     }
     exec
 }
@@ -492,7 +496,9 @@ impl MemorySnapshot {
                 .find(|(_, k)| {
                     !k.is_empty()
                         && bytes.windows(k.len()).any(|w| {
-                            w.iter().zip(k).all(|(a, b)| a ^ crate::generate::wasi::CANARY_MASK == *b)
+                            w.iter()
+                                .zip(k)
+                                .all(|(a, b)| a ^ crate::generate::wasi::CANARY_MASK == *b)
                         })
                 })
                 .map(|(what, _)| what.clone())

@@ -42,7 +42,8 @@ fn token() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let seed = nanos ^ (u64::from(std::process::id()) << 32) ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let seed =
+        nanos ^ (u64::from(std::process::id()) << 32) ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
     crate::wasm::to_hex(&crate::generate::seed_bytes(seed, 12))
 }
 
@@ -52,7 +53,8 @@ impl Sandbox {
     /// Lays out a fresh sandbox under the system's temp folder.
     pub fn create() -> std::io::Result<Sandbox> {
         use std::os::unix::fs::symlink;
-        let base = std::env::temp_dir().join(format!("wsv-wasi-{}-{}", std::process::id(), token()));
+        let base =
+            std::env::temp_dir().join(format!("wsv-wasi-{}-{}", std::process::id(), token()));
         let root = base.join("root");
         let outside = base.join("outside");
         let canary = format!("WSV-CANARY-{}", token());
@@ -75,7 +77,10 @@ impl Sandbox {
         symlink("loop", root.join("loop"))?;
         let masked = |label: &str, plain: String| {
             let mut bytes = plain.into_bytes();
-            let m = bytes.iter().map(|b| b ^ crate::generate::wasi::CANARY_MASK).collect();
+            let m = bytes
+                .iter()
+                .map(|b| b ^ crate::generate::wasi::CANARY_MASK)
+                .collect();
             bytes.fill(0);
             (label.to_string(), m)
         };
@@ -102,7 +107,12 @@ impl Sandbox {
             .filter(|(p, s)| after.get(*p) != Some(*s))
             .map(|(p, _)| p.clone())
             .collect();
-        changed.extend(after.keys().filter(|p| !self.before.contains_key(*p)).cloned());
+        changed.extend(
+            after
+                .keys()
+                .filter(|p| !self.before.contains_key(*p))
+                .cloned(),
+        );
         changed
     }
 }
@@ -124,7 +134,9 @@ fn snapshot(setup: &WasiSetup) -> BTreeMap<String, String> {
         if p == setup.root {
             continue;
         }
-        let Ok(m) = std::fs::symlink_metadata(&p) else { continue };
+        let Ok(m) = std::fs::symlink_metadata(&p) else {
+            continue;
+        };
         let what = if m.file_type().is_symlink() {
             format!("link {:?}", std::fs::read_link(&p).ok())
         } else if m.is_dir() {
@@ -133,12 +145,25 @@ fn snapshot(setup: &WasiSetup) -> BTreeMap<String, String> {
             }
             "dir".to_string()
         } else {
-            format!("file {:?}", std::fs::read(&p).ok().map(|b| crate::wasm::to_hex(&b)))
+            format!(
+                "file {:?}",
+                std::fs::read(&p).ok().map(|b| crate::wasm::to_hex(&b))
+            )
         };
-        let rel = p.strip_prefix(&setup.base).unwrap_or(&p).display().to_string();
+        let rel = p
+            .strip_prefix(&setup.base)
+            .unwrap_or(&p)
+            .display()
+            .to_string();
         out.insert(
             rel,
-            format!("{what} size {} mode {:o} mtime {}.{}", m.len(), m.mode(), m.mtime(), m.mtime_nsec()),
+            format!(
+                "{what} size {} mode {:o} mtime {}.{}",
+                m.len(),
+                m.mode(),
+                m.mtime(),
+                m.mtime_nsec()
+            ),
         );
     }
     out
@@ -186,7 +211,10 @@ mod tests {
         let wire = serde_json::to_vec(&s.setup).unwrap();
         assert!(!wire.windows(token.len()).any(|w| w == token));
         let (_, masked) = &s.setup.canaries[0];
-        let unmasked: Vec<u8> = masked.iter().map(|b| b ^ crate::generate::wasi::CANARY_MASK).collect();
+        let unmasked: Vec<u8> = masked
+            .iter()
+            .map(|b| b ^ crate::generate::wasi::CANARY_MASK)
+            .collect();
         assert_eq!(unmasked, token);
     }
 
@@ -196,14 +224,20 @@ mod tests {
         assert!(s.changed_outside().is_empty());
         std::fs::write(s.setup.root.join("new.txt"), b"x").unwrap();
         std::fs::remove_file(s.setup.root.join("a.txt")).unwrap();
-        assert!(s.changed_outside().is_empty(), "inside the root is the guest's");
+        assert!(
+            s.changed_outside().is_empty(),
+            "inside the root is the guest's"
+        );
         let outside = s.setup.base.join("outside/canary.txt");
         std::fs::write(&outside, b"changed").unwrap();
         assert_eq!(s.changed_outside(), ["outside/canary.txt"]);
         std::fs::write(s.setup.base.join("new.txt"), b"x").unwrap();
         // The new file, and the folder it went into.
         let changed = s.changed_outside();
-        assert!(changed.contains(&"new.txt".to_string()) && changed.contains(&String::new()), "{changed:?}");
+        assert!(
+            changed.contains(&"new.txt".to_string()) && changed.contains(&String::new()),
+            "{changed:?}"
+        );
         let base = s.setup.base.clone();
         drop(s);
         assert!(!base.exists());

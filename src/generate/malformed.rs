@@ -676,7 +676,10 @@ fn count_by(m: &Module, u: &mut Unstructured, delta: isize) -> Option<Vec<u8>> {
     let i = m.pick_section(u, |s| (TYPE..=DATA).contains(&s.id) && s.id != START)?;
     let (count_len, spans) = m.entries(i)?;
     let count = spans.len().checked_add_signed(delta)?;
-    Some(m.with_payload(i, splice(&m.sections[i].payload, 0..count_len, &leb_bytes(count))))
+    Some(m.with_payload(
+        i,
+        splice(&m.sections[i].payload, 0..count_len, &leb_bytes(count)),
+    ))
 }
 
 fn count_too_large(m: &Module, u: &mut Unstructured) -> Option<Vec<u8>> {
@@ -779,7 +782,9 @@ fn export_name_duplicate(m: &Module, u: &mut Unstructured) -> Option<Vec<u8>> {
 }
 
 fn local_index_past_end(m: &Module, u: &mut Unstructured) -> Option<Vec<u8>> {
-    let op = m.pick_op(u, |o| matches!(o.name.as_str(), "LocalGet" | "LocalSet" | "LocalTee"))?;
+    let op = m.pick_op(u, |o| {
+        matches!(o.name.as_str(), "LocalGet" | "LocalSet" | "LocalTee")
+    })?;
     m.with_leb(&op, op.imm, op.locals as usize)
 }
 
@@ -789,7 +794,9 @@ fn global_index_past_end(m: &Module, u: &mut Unstructured) -> Option<Vec<u8>> {
 }
 
 fn func_index_past_end(m: &Module, u: &mut Unstructured) -> Option<Vec<u8>> {
-    let op = m.pick_op(u, |o| matches!(o.name.as_str(), "Call" | "ReturnCall" | "RefFunc"))?;
+    let op = m.pick_op(u, |o| {
+        matches!(o.name.as_str(), "Call" | "ReturnCall" | "RefFunc")
+    })?;
     m.with_leb(&op, op.imm, m.func_types.len())
 }
 
@@ -822,7 +829,9 @@ fn table_index_past_end(m: &Module, u: &mut Unstructured) -> Option<Vec<u8>> {
 }
 
 fn memory_index_past_end(m: &Module, u: &mut Unstructured) -> Option<Vec<u8>> {
-    let op = m.pick_op(u, |o| matches!(o.name.as_str(), "MemorySize" | "MemoryGrow"))?;
+    let op = m.pick_op(u, |o| {
+        matches!(o.name.as_str(), "MemorySize" | "MemoryGrow")
+    })?;
     m.with_leb(&op, op.imm, m.memories.max(1) as usize)
 }
 
@@ -856,10 +865,17 @@ fn lanes(name: &str) -> Option<u8> {
     if !(name.contains("ExtractLane") || name.contains("ReplaceLane")) {
         return None;
     }
-    [("I8x16", 16), ("I16x8", 8), ("I32x4", 4), ("F32x4", 4), ("I64x2", 2), ("F64x2", 2)]
-        .iter()
-        .find(|(shape, _)| name.starts_with(shape))
-        .map(|(_, n)| *n)
+    [
+        ("I8x16", 16),
+        ("I16x8", 8),
+        ("I32x4", 4),
+        ("F32x4", 4),
+        ("I64x2", 2),
+        ("F64x2", 2),
+    ]
+    .iter()
+    .find(|(shape, _)| name.starts_with(shape))
+    .map(|(_, n)| *n)
 }
 
 fn lane_index_past_end(m: &Module, u: &mut Unstructured) -> Option<Vec<u8>> {
@@ -911,7 +927,11 @@ fn block_type_past_end(m: &Module, u: &mut Unstructured) -> Option<Vec<u8>> {
         0x40 | 0x60..=0x7f => 1,
         _ => leb_len(&op.body, op.imm)?,
     };
-    m.with_body_edit(op.func, op.imm..op.imm + len, &sleb_bytes(m.types.len() as i64))
+    m.with_body_edit(
+        op.func,
+        op.imm..op.imm + len,
+        &sleb_bytes(m.types.len() as i64),
+    )
 }
 
 /// The span of a defined global's type (value type and mutability), when
@@ -954,22 +974,21 @@ fn unbalanced_end(m: &Module, u: &mut Unstructured) -> Option<Vec<u8>> {
 }
 
 fn unbalanced_br(m: &Module, u: &mut Unstructured) -> Option<Vec<u8>> {
-    let op = m.pick_op(u, |o| matches!(o.name.as_str(), "Br" | "BrIf" | "BrTable" | "Return"))?;
+    let op = m.pick_op(u, |o| {
+        matches!(o.name.as_str(), "Br" | "BrIf" | "BrTable" | "Return")
+    })?;
     // Two drops: one may only take what the branch would have discarded.
     m.with_body_edit(op.func, op.start..op.start, &[0x1a, 0x1a])
 }
 
 /// Inserts `code` at the start of a random function's instructions.
 fn at_body_start(m: &Module, u: &mut Unstructured, code: &[u8]) -> Option<Vec<u8>> {
-    let firsts: Vec<Op> = m
-        .ops()
-        .into_iter()
-        .fold(Vec::<Op>::new(), |mut acc, o| {
-            if acc.last().is_none_or(|l| l.func != o.func) {
-                acc.push(o);
-            }
-            acc
-        });
+    let firsts: Vec<Op> = m.ops().into_iter().fold(Vec::<Op>::new(), |mut acc, o| {
+        if acc.last().is_none_or(|l| l.func != o.func) {
+            acc.push(o);
+        }
+        acc
+    });
     let op = firsts.get(u.choose_index(firsts.len()).ok()?)?;
     m.with_body_edit(op.func, op.start..op.start, code)
 }
@@ -986,7 +1005,11 @@ fn result_count(m: &Module, u: &mut Unstructured) -> Option<Vec<u8>> {
     let used: Vec<usize> = m.func_types[m.imported_funcs..]
         .iter()
         .map(|t| *t as usize)
-        .filter(|t| spans.get(*t).is_some_and(|s| m.sections[i].payload[s.start] == 0x60))
+        .filter(|t| {
+            spans
+                .get(*t)
+                .is_some_and(|s| m.sections[i].payload[s.start] == 0x60)
+        })
         .collect();
     let t = *used.get(u.choose_index(used.len()).ok()?)?;
     let p = &m.sections[i].payload;
@@ -1013,8 +1036,16 @@ fn ref_type_mixup(m: &Module, u: &mut Unstructured) -> Option<Vec<u8>> {
 }
 
 /// A memory's or table's limits: where the flags byte is, and the entry.
-fn limits_entry(m: &Module, u: &mut Unstructured, ids: &[u8]) -> Option<(usize, Range<usize>, usize)> {
-    let ids: Vec<u8> = ids.iter().copied().filter(|id| !m.find(*id).is_empty()).collect();
+fn limits_entry(
+    m: &Module,
+    u: &mut Unstructured,
+    ids: &[u8],
+) -> Option<(usize, Range<usize>, usize)> {
+    let ids: Vec<u8> = ids
+        .iter()
+        .copied()
+        .filter(|id| !m.find(*id).is_empty())
+        .collect();
     let id = *u.choose(&ids).ok()?;
     let (i, entry) = m.pick_entry(u, id)?;
     let p = &m.sections[i].payload;
@@ -1078,7 +1109,11 @@ fn read_u64(p: &[u8], at: &mut usize) -> Option<u64> {
 fn limits_min_over_max(m: &Module, u: &mut Unstructured) -> Option<Vec<u8>> {
     rewrite_limits(m, u, &[MEMORY, TABLE], &|flags, min, max| {
         let min = min.max(1);
-        Some((flags & !1, max.map_or(min, |x| x + 1), Some(max.map_or(min - 1, |x| x))))
+        Some((
+            flags & !1,
+            max.map_or(min, |x| x + 1),
+            Some(max.map_or(min - 1, |x| x)),
+        ))
     })
 }
 
@@ -1089,7 +1124,9 @@ fn memory_past_max(m: &Module, u: &mut Unstructured) -> Option<Vec<u8>> {
 }
 
 fn shared_without_max(m: &Module, u: &mut Unstructured) -> Option<Vec<u8>> {
-    rewrite_limits(m, u, &[MEMORY], &|flags, min, _| Some((flags & !1 | 0x02, min, None)))
+    rewrite_limits(m, u, &[MEMORY], &|flags, min, _| {
+        Some((flags & !1 | 0x02, min, None))
+    })
 }
 
 fn align_past_natural(m: &Module, u: &mut Unstructured) -> Option<Vec<u8>> {
@@ -1184,7 +1221,9 @@ mod tests {
     #[test]
     fn every_mutation_has_a_place_in_the_base_and_most_make_it_invalid() {
         let wasm = base();
-        wasmparser::Validator::new_with_features(all()).validate_all(&wasm).unwrap();
+        wasmparser::Validator::new_with_features(all())
+            .validate_all(&wasm)
+            .unwrap();
         let mut valid = vec![];
         for m in MUTATIONS {
             let data = [7u8; 64];
@@ -1192,7 +1231,10 @@ mod tests {
             let out = apply(m.name, &wasm, &mut u)
                 .unwrap_or_else(|| panic!("{} found no place in the base module", m.name));
             assert_ne!(out, wasm, "{} changed nothing", m.name);
-            if wasmparser::Validator::new_with_features(all()).validate_all(&out).is_ok() {
+            if wasmparser::Validator::new_with_features(all())
+                .validate_all(&out)
+                .is_ok()
+            {
                 valid.push(m.name);
             }
         }
@@ -1208,11 +1250,16 @@ mod tests {
         let error_after = |mutation: &str| {
             let mut u = Unstructured::new(&[0u8; 16]);
             let out = apply(mutation, &wasm, &mut u).unwrap();
-            let e = wasmparser::Validator::new_with_features(all()).validate_all(&out).err();
+            let e = wasmparser::Validator::new_with_features(all())
+                .validate_all(&out)
+                .err();
             e.map(|e| e.to_string()).unwrap_or_default()
         };
         let err = error_after("type-index-past-end");
-        assert!(err.contains("type index") || err.contains("unknown type"), "{err}");
+        assert!(
+            err.contains("type index") || err.contains("unknown type"),
+            "{err}"
+        );
         let err = error_after("local-index-past-end");
         assert!(err.contains("unknown local"), "{err}");
     }
@@ -1227,7 +1274,9 @@ mod tests {
             let (out, label) = malform(&wasm, &mut u, &FeatureSet::GENERATED).unwrap();
             assert!(!label.mutations.is_empty() && label.mutations.len() <= 2);
             assert!(label.mutations.iter().all(|n| mutation(n).is_some()));
-            let v = wasmparser::Validator::new_with_features(all()).validate_all(&out).is_ok();
+            let v = wasmparser::Validator::new_with_features(all())
+                .validate_all(&out)
+                .is_ok();
             assert_eq!(label.valid, v);
             invalid += !v as u32;
         }

@@ -55,10 +55,9 @@ pub const fn mask<const N: usize>(mut bytes: [u8; N]) -> [u8; N] {
 /// Whether a module imports anything from WASI.
 pub fn imports_wasi(wasm: &[u8]) -> bool {
     wasmparser::Parser::new(0).parse_all(wasm).any(|p| match p {
-        Ok(wasmparser::Payload::ImportSection(r)) => r
-            .into_imports()
-            .flatten()
-            .any(|i| i.module == MODULE),
+        Ok(wasmparser::Payload::ImportSection(r)) => {
+            r.into_imports().flatten().any(|i| i.module == MODULE)
+        }
         _ => false,
     })
 }
@@ -123,7 +122,10 @@ const CALLS: &[(&str, &[Arg])] = &[
     ("fd_close", &[Fd]),
     ("fd_renumber", &[Fd, Fd]),
     ("fd_readdir", &[Fd, Buf, U64, Out]),
-    ("path_open", &[Fd, Lookup, Path, Oflags, Rights, Rights, Fdflags, Out]),
+    (
+        "path_open",
+        &[Fd, Lookup, Path, Oflags, Rights, Rights, Fdflags, Out],
+    ),
     ("path_create_directory", &[Fd, Path]),
     ("path_remove_directory", &[Fd, Path]),
     ("path_unlink_file", &[Fd, Path]),
@@ -132,7 +134,10 @@ const CALLS: &[(&str, &[Arg])] = &[
     ("path_readlink", &[Fd, Path, Buf, Out]),
     ("path_link", &[Fd, Lookup, Path, Fd, Path]),
     ("path_filestat_get", &[Fd, Lookup, Path, Out]),
-    ("path_filestat_set_times", &[Fd, Lookup, Path, U64, U64, Small]),
+    (
+        "path_filestat_set_times",
+        &[Fd, Lookup, Path, U64, U64, Small],
+    ),
     ("poll_oneoff", &[PollIn, Out, Nsubs, Out]),
     ("sched_yield", &[]),
     ("sock_accept", &[Fd, Small, Out]),
@@ -202,7 +207,14 @@ const LOOKUP: &[i32] = &[0, 1, 0xffff];
 /// oflags: none, CREAT, DIRECTORY, EXCL, TRUNC, CREAT|TRUNC, CREAT|EXCL, all.
 const OFLAGS: &[i32] = &[0, 0, 1, 2, 4, 8, 9, 5, 0xffff];
 /// Rights: none, read, write, read|seek|readdir, all, all bits.
-const RIGHTS: &[i64] = &[0, 1 << 1, 1 << 6, (1 << 1) | (1 << 2) | (1 << 14), 0x1fff_ffff, -1];
+const RIGHTS: &[i64] = &[
+    0,
+    1 << 1,
+    1 << 6,
+    (1 << 1) | (1 << 2) | (1 << 14),
+    0x1fff_ffff,
+    -1,
+];
 /// fdflags: none, APPEND, DSYNC, NONBLOCK, RSYNC, SYNC, all bits.
 const FDFLAGS: &[i32] = &[0, 1, 2, 4, 8, 16, 0xffff];
 const OFFSETS: &[i64] = &[0, 1, 7, 4096, -1, i64::MAX, i64::MIN, 1 << 32];
@@ -251,14 +263,20 @@ fn push_arg(f: &mut Function, a: Arg, u: &mut Unstructured) -> arbitrary::Result
     match a {
         Fd => match *u.choose(FDS)? {
             Some(fd) => f.instruction(&I::I32Const(fd)),
-            None => f.instruction(&I::I32Const(OUT as i32)).instruction(&I::I32Load(mem)),
+            None => f
+                .instruction(&I::I32Const(OUT as i32))
+                .instruction(&I::I32Load(mem)),
         },
         Path => {
             let offsets = path_offsets();
             match u.int_in_range(0..=9u8)? {
                 // A long name, then lengths past the end of memory.
-                0 => f.instruction(&I::I32Const(LONG_AT as i32)).instruction(&I::I32Const(LONG_LEN as i32)),
-                1 => f.instruction(&I::I32Const(MEMORY_END as i32 - 4)).instruction(&I::I32Const(64)),
+                0 => f
+                    .instruction(&I::I32Const(LONG_AT as i32))
+                    .instruction(&I::I32Const(LONG_LEN as i32)),
+                1 => f
+                    .instruction(&I::I32Const(MEMORY_END as i32 - 4))
+                    .instruction(&I::I32Const(64)),
                 _ => {
                     let k = u.choose_index(PATHS.len())?;
                     f.instruction(&I::I32Const(offsets[k] as i32))
@@ -278,7 +296,8 @@ fn push_arg(f: &mut Function, a: Arg, u: &mut Unstructured) -> arbitrary::Result
                 (MEMORY_END, 1),
                 (IOVS + 16, 1),
             ])?;
-            f.instruction(&I::I32Const(at as i32)).instruction(&I::I32Const(n))
+            f.instruction(&I::I32Const(at as i32))
+                .instruction(&I::I32Const(n))
         }
         Buf => {
             let (at, n) = *u.choose(&[
@@ -288,7 +307,8 @@ fn push_arg(f: &mut Function, a: Arg, u: &mut Unstructured) -> arbitrary::Result
                 (MEMORY_END - 16, 64),
                 (MEMORY_END, 1),
             ])?;
-            f.instruction(&I::I32Const(at as i32)).instruction(&I::I32Const(n as i32))
+            f.instruction(&I::I32Const(at as i32))
+                .instruction(&I::I32Const(n as i32))
         }
         Out => {
             let at = *u.choose(&[OUT, OUT, OUT + 64, MEMORY_END - 2, MEMORY_END])?;
@@ -310,7 +330,9 @@ fn push_arg(f: &mut Function, a: Arg, u: &mut Unstructured) -> arbitrary::Result
 /// A WASI program of 2 to 12 calls drawn from [`CALLS`], with a call plan
 /// that makes them in order. `path_open` comes up more often (most escapes
 /// start there), then reads of what it opened.
-pub fn program(u: &mut Unstructured) -> arbitrary::Result<(Vec<u8>, crate::generate::plan::CallPlan)> {
+pub fn program(
+    u: &mut Unstructured,
+) -> arbitrary::Result<(Vec<u8>, crate::generate::plan::CallPlan)> {
     use crate::generate::plan::{CallPlan, PlannedCall};
     let n = u.int_in_range(2..=12usize)?;
     let mut chosen: Vec<usize> = vec![];
@@ -334,8 +356,16 @@ pub fn program(u: &mut Unstructured) -> arbitrary::Result<(Vec<u8>, crate::gener
     let mut types = TypeSection::new();
     let mut imports = ImportSection::new();
     for (t, &k) in imported.iter().enumerate() {
-        let params: Vec<ValType> = CALLS[k].1.iter().flat_map(|a| wasm_type(*a).iter().copied()).collect();
-        let results: &[ValType] = if CALLS[k].0 == "proc_exit" { &[] } else { &[ValType::I32] };
+        let params: Vec<ValType> = CALLS[k]
+            .1
+            .iter()
+            .flat_map(|a| wasm_type(*a).iter().copied())
+            .collect();
+        let results: &[ValType] = if CALLS[k].0 == "proc_exit" {
+            &[]
+        } else {
+            &[ValType::I32]
+        };
         types.ty().function(params, results.iter().copied());
         imports.import(MODULE, CALLS[k].0, EntityType::Function(t as u32));
     }
@@ -392,7 +422,11 @@ pub fn program(u: &mut Unstructured) -> arbitrary::Result<(Vec<u8>, crate::gener
         iovs.extend(len.to_le_bytes());
     }
     data.active(0, &ConstExpr::i32_const(IOVS as i32), iovs);
-    data.active(0, &ConstExpr::i32_const(LONG_AT as i32), vec![b'n'; LONG_LEN as usize]);
+    data.active(
+        0,
+        &ConstExpr::i32_const(LONG_AT as i32),
+        vec![b'n'; LONG_LEN as usize],
+    );
     // Four clock subscriptions (48 bytes each: userdata, tag 0 = clock,
     // clock id 1 = monotonic, timeout 0, precision, flags): all zero but the id.
     let mut subs = vec![0u8; 4 * 48];
@@ -416,12 +450,18 @@ pub fn program(u: &mut Unstructured) -> arbitrary::Result<(Vec<u8>, crate::gener
 }
 
 fn index_of(name: &str) -> usize {
-    CALLS.iter().position(|(n, _)| *n == name).expect("a WASI call of the table")
+    CALLS
+        .iter()
+        .position(|(n, _)| *n == name)
+        .expect("a WASI call of the table")
 }
 
 /// The WASI function an export of a generated program calls (`c3.path_open`).
 pub fn call_of(export: &str) -> Option<&str> {
-    export.split_once('.').map(|(_, f)| f).filter(|f| CALLS.iter().any(|(n, _)| n == f))
+    export
+        .split_once('.')
+        .map(|(_, f)| f)
+        .filter(|f| CALLS.iter().any(|(n, _)| n == f))
 }
 
 #[cfg(test)]

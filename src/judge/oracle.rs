@@ -139,7 +139,10 @@ pub fn validation_rule(message: &str) -> String {
     while let Some(c) = chars.next() {
         if c.is_ascii_digit() {
             // A number (decimal or 0x-hex) becomes one `N`.
-            while chars.peek().is_some_and(|d| d.is_ascii_hexdigit() || *d == 'x') {
+            while chars
+                .peek()
+                .is_some_and(|d| d.is_ascii_hexdigit() || *d == 'x')
+            {
                 chars.next();
             }
             out.push('N');
@@ -148,7 +151,10 @@ pub fn validation_rule(message: &str) -> String {
         }
     }
     let out = out.replace(" (at offset N)", "");
-    let generic = ["failed to parse WebAssembly module: ", "WebAssembly translation error: "];
+    let generic = [
+        "failed to parse WebAssembly module: ",
+        "WebAssembly translation error: ",
+    ];
     let out = generic.iter().fold(out, |o, g| o.replace(g, ""));
     out.split_whitespace().collect::<Vec<_>>().join(" ")
 }

@@ -110,7 +110,14 @@ pub const SYMPTOMS: &[&str] = &[
 ];
 
 /// The verdict kinds rows can name.
-pub const KINDS: &[&str] = &["crash", "hang", "sandbox-escape", "miscompile", "wrong-result", "validation"];
+pub const KINDS: &[&str] = &[
+    "crash",
+    "hang",
+    "sandbox-escape",
+    "miscompile",
+    "wrong-result",
+    "validation",
+];
 
 /// Names the tier lists may use besides wasmparser's features: plain Wasm
 /// and WAMR's execution modes and build choices.
@@ -224,7 +231,10 @@ impl Policy {
         // A misspelt feature would silently move it out of its tier (and
         // security findings into the bug bucket).
         let known = tier_names();
-        for (list, names) in [("tier_a", &self.tiers.tier_a), ("tier_b", &self.tiers.tier_b)] {
+        for (list, names) in [
+            ("tier_a", &self.tiers.tier_a),
+            ("tier_b", &self.tiers.tier_b),
+        ] {
             for n in names {
                 anyhow::ensure!(
                     known.contains(n),
@@ -346,9 +356,21 @@ mod tests {
         );
         rejected("version = 1", "version = 7", "version 7");
         // A misspelt tier feature once moved SIMD out of tier A silently.
-        rejected(r#""threads", "simd","#, r#""threads", "simdd","#, "unknown feature or mode \"simdd\"");
-        rejected(r#""tail-call", "llvm-jit""#, r#""tail-cal", "llvm-jit""#, "tail-call");
-        rejected(r#"kind = "validation""#, r#"kind = "validaton""#, "miscompile, wrong-result, validation");
+        rejected(
+            r#""threads", "simd","#,
+            r#""threads", "simdd","#,
+            "unknown feature or mode \"simdd\"",
+        );
+        rejected(
+            r#""tail-call", "llvm-jit""#,
+            r#""tail-cal", "llvm-jit""#,
+            "tail-call",
+        );
+        rejected(
+            r#"kind = "validation""#,
+            r#"kind = "validaton""#,
+            "miscompile, wrong-result, validation",
+        );
         rejected(
             r#"reason = "a wrong result"#,
             r#"colour = "red"

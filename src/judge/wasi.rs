@@ -16,7 +16,9 @@ use crate::judge::oracle::{Divergence, Symptom};
 /// (`plan`: the calls it was to make, to name the call a hang is in).
 pub fn check(exec: &Execution, plan: &CallPlan) -> Option<Divergence> {
     let escape = |call_index: Option<usize>, how: &str, detail: String| {
-        let export = call_index.and_then(|i| exec.calls.get(i)).map(|c| c.export.clone());
+        let export = call_index
+            .and_then(|i| exec.calls.get(i))
+            .map(|c| c.export.clone());
         let call = export.as_deref().and_then(call_of).unwrap_or("?");
         Divergence {
             symptom: Symptom::WasiEscape,
@@ -32,7 +34,9 @@ pub fn check(exec: &Execution, plan: &CallPlan) -> Option<Divergence> {
     let plain = |symptom, call_index, detail: String| Divergence {
         symptom,
         call_index,
-        export: call_index.and_then(|i: usize| exec.calls.get(i)).map(|c| c.export.clone()),
+        export: call_index
+            .and_then(|i: usize| exec.calls.get(i))
+            .map(|c| c.export.clone()),
         detail,
         reference_trap: None,
         subject_trap: None,
@@ -46,20 +50,31 @@ pub fn check(exec: &Execution, plan: &CallPlan) -> Option<Divergence> {
                 false => Symptom::Crash,
             };
             let at = exec.calls.len();
-            let mut d = plain(symptom, Some(at), format!("{} crashed: {}", exec.engine, rec.summary()));
+            let mut d = plain(
+                symptom,
+                Some(at),
+                format!("{} crashed: {}", exec.engine, rec.summary()),
+            );
             // Keyed by the WASI call it crashed in (the frames stay in the
             // record): a call that corrupts memory crashes at a different
             // site each time, and each export makes one call.
             // Only in a call: a crash while loading (the AoT compiler) or
             // after the last call keeps its frames as its key.
-            let call = plan.calls.get(at).map(|c| c.export.as_str()).filter(|_| exec.instantiate.is_some());
+            let call = plan
+                .calls
+                .get(at)
+                .map(|c| c.export.as_str())
+                .filter(|_| exec.instantiate.is_some());
             if let Some(call) = call {
                 d.export = Some(call.to_string());
                 d.rule = Some(format!("in: {}", call_of(call).unwrap_or(call)));
             }
             return Some(d);
         }
-        End::Hung { deadline_ms, call_index } => {
+        End::Hung {
+            deadline_ms,
+            call_index,
+        } => {
             // Keyed by the WASI call it hung in: WASI programs are straight
             // line, so that call is the cause.
             let call = plan.calls.get(*call_index).map(|c| c.export.as_str());
@@ -69,7 +84,10 @@ pub fn check(exec: &Execution, plan: &CallPlan) -> Option<Divergence> {
                 format!("{} did not finish within {deadline_ms} ms", exec.engine),
             );
             d.export = call.map(str::to_string);
-            d.rule = Some(format!("hang: {}", call.and_then(call_of).unwrap_or("instantiation")));
+            d.rule = Some(format!(
+                "hang: {}",
+                call.and_then(call_of).unwrap_or("instantiation")
+            ));
             return Some(d);
         }
         End::Completed => {}
@@ -93,7 +111,10 @@ pub fn check(exec: &Execution, plan: &CallPlan) -> Option<Divergence> {
         return Some(escape(
             last,
             "write",
-            format!("changed outside the preopened directory: {}", observed.changed_outside.join(", ")),
+            format!(
+                "changed outside the preopened directory: {}",
+                observed.changed_outside.join(", ")
+            ),
         ));
     }
     if !observed.fds_outside.is_empty() {

@@ -174,14 +174,22 @@ impl OutLock {
     /// The lock of a campaign folder: a campaign and `triage --out` write
     /// finding folders and `summary.json` there, one at a time.
     pub fn acquire(out: &Path) -> anyhow::Result<OutLock> {
-        OutLock::take(out, "another wasmsieve campaign or triage", "or use another --out")
+        OutLock::take(
+            out,
+            "another wasmsieve campaign or triage",
+            "or use another --out",
+        )
     }
 
     /// The lock of one finding folder: a shrink (the campaign's or a
     /// manual one) and a report write there, one at a time.
     pub fn finding(dir: &Path) -> anyhow::Result<OutLock> {
         anyhow::ensure!(dir.is_dir(), "{} is not a finding folder", dir.display());
-        OutLock::take(dir, "another wasmsieve shrink or report", "or run it again once that ends")
+        OutLock::take(
+            dir,
+            "another wasmsieve shrink or report",
+            "or run it again once that ends",
+        )
     }
 
     fn take(out: &Path, holder_is: &str, else_do: &str) -> anyhow::Result<OutLock> {

@@ -281,7 +281,10 @@ impl Summary {
         self.modules_generated += 1;
         if r.wasi {
             for (exec, _) in &r.comparisons {
-                *self.wasi_cases_by_engine.entry(exec.engine.clone()).or_default() += 1;
+                *self
+                    .wasi_cases_by_engine
+                    .entry(exec.engine.clone())
+                    .or_default() += 1;
             }
         } else {
             *self.executions.entry(r.screen.clone()).or_default() += 1;

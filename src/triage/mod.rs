@@ -224,7 +224,11 @@ pub fn exit_code(v: &[FileVerdict]) -> i32 {
 pub fn triage(files: &[PathBuf], cfg: &TriageConfig) -> anyhow::Result<Vec<FileVerdict>> {
     let mut differ: Option<Differ> = None;
     // A campaign may be writing there: one writer at a time.
-    let _lock = cfg.out.as_deref().map(crate::store::OutLock::acquire).transpose()?;
+    let _lock = cfg
+        .out
+        .as_deref()
+        .map(crate::store::OutLock::acquire)
+        .transpose()?;
     let store = cfg.out.as_ref().map(|o| FindingStore::new(o));
     let mut verdicts = vec![];
     for file in files {

@@ -159,7 +159,11 @@ impl FeatureSet {
             match payload {
                 Payload::TypeSection(r) => {
                     for t in r.into_iter_err_on_gc_types().flatten() {
-                        if t.params().iter().chain(t.results()).any(|v| *v == ValType::V128) {
+                        if t.params()
+                            .iter()
+                            .chain(t.results())
+                            .any(|v| *v == ValType::V128)
+                        {
                             mark("simd");
                         }
                     }
@@ -185,13 +189,20 @@ impl FeatureSet {
                     }
                 }
                 Payload::GlobalSection(r) => {
-                    if r.into_iter().flatten().any(|g| g.ty.content_type == ValType::V128) {
+                    if r.into_iter()
+                        .flatten()
+                        .any(|g| g.ty.content_type == ValType::V128)
+                    {
                         mark("simd");
                     }
                 }
                 Payload::CodeSectionEntry(body) => {
                     if let Ok(locals) = body.get_locals_reader() {
-                        if locals.into_iter().flatten().any(|(_, t)| t == ValType::V128) {
+                        if locals
+                            .into_iter()
+                            .flatten()
+                            .any(|(_, t)| t == ValType::V128)
+                        {
                             mark("simd");
                         }
                     }
@@ -282,7 +293,10 @@ mod tests {
         .unwrap();
         tail.extend([0x0c, 0x01, 0x05]); // a data count section after the code
         assert!(!validates(&tail, WasmFeatures::all()));
-        assert_eq!(FeatureSet::needed_by(&tail).optional_names(), ["simd", "tail-call"]);
+        assert_eq!(
+            FeatureSet::needed_by(&tail).optional_names(),
+            ["simd", "tail-call"]
+        );
         assert_eq!(needed_features(&tail, &["simd".to_string()]), ["tail-call"]);
     }
 }

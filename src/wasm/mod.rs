@@ -157,7 +157,9 @@ pub fn read_input(path: &Path) -> anyhow::Result<Vec<u8>> {
     let mut bytes = vec![];
     // One byte past the limit tells a file over it, without reading it all.
     let read = if path == Path::new("-") {
-        std::io::stdin().take(MAX_INPUT_BYTES + 1).read_to_end(&mut bytes)
+        std::io::stdin()
+            .take(MAX_INPUT_BYTES + 1)
+            .read_to_end(&mut bytes)
     } else {
         std::fs::File::open(path).and_then(|f| f.take(MAX_INPUT_BYTES + 1).read_to_end(&mut bytes))
     };
@@ -186,7 +188,10 @@ pub fn parse_wat(path: &Path, bytes: &[u8], headers: &str, hint: &str) -> anyhow
         )
     };
     let text = std::str::from_utf8(bytes).map_err(|_| binary())?;
-    if text.chars().any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r')) {
+    if text
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    {
         return Err(binary());
     }
     wat::parse_str(text).map_err(|e| {

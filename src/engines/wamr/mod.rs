@@ -866,18 +866,28 @@ impl Wamr {
         let Some(setup) = &self.wasi else {
             return refuse("a WASI module runs only with a sandbox (not comparable)".into());
         };
-        let stdio = match std::fs::OpenOptions::new().read(true).write(true).open("/dev/null") {
+        let stdio = match std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/null")
+        {
             Ok(f) => self.stdio.insert(f),
             Err(e) => return refuse(format!("cannot open /dev/null: {e}")),
         };
-        let cstr = |s: &str| std::ffi::CString::new(s).map_err(|e| (Trap::Unlinkable, e.to_string()));
+        let cstr =
+            |s: &str| std::ffi::CString::new(s).map_err(|e| (Trap::Unlinkable, e.to_string()));
         let root = cstr(&setup.root.to_string_lossy())?;
         let guest = cstr(crate::generate::wasi::PREOPEN)?;
         use std::os::fd::AsRawFd;
         // SAFETY: a live module; the shim copies the strings; the fd stays
         // open in `self.stdio` until the next instance's.
         let status = unsafe {
-            (self.api.set_wasi)(self.module, root.as_ptr(), guest.as_ptr(), stdio.as_raw_fd())
+            (self.api.set_wasi)(
+                self.module,
+                root.as_ptr(),
+                guest.as_ptr(),
+                stdio.as_raw_fd(),
+            )
         };
         match status {
             0 => Ok(()),
