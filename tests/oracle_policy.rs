@@ -1657,8 +1657,10 @@ fn fast_interpreter_simd_agrees_on_edge_operands() {
             .optional_names()
             .contains(&"simd")
     };
-    if names.is_empty() || !names.iter().all(simd) {
-        eprintln!("skipped: the fast interpreter was built without SIMD (no SIMDe 0.8.2: scripts/setup.sh)");
+    if !present(
+        !names.is_empty() && names.iter().all(simd),
+        "the fast interpreter's SIMD (SIMDe 0.8.2: scripts/setup.sh)",
+    ) {
         return;
     }
     let ops = [

@@ -753,8 +753,10 @@ fn triage_verdicts_exit_codes_and_filing() {
 
 #[test]
 fn triage_aot_files() {
-    if !wasmsieve::engines::runtimes_built().contains(&"wamr-aot") {
-        eprintln!("wamr-aot not built: skipped");
+    if !present(
+        wasmsieve::engines::runtimes_built().contains(&"wamr-aot"),
+        "the wamr-aot engine (LLVM 19: scripts/setup.sh)",
+    ) {
         return;
     }
     let d = temp_dir("triage-aot");

@@ -4,7 +4,7 @@
 //! (`../shared/wamr/`, skipped where absent).
 
 mod common;
-use common::{json, show, temp_dir, wasmsieve};
+use common::{json, present, show, temp_dir, wasmsieve};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -101,11 +101,10 @@ fn shared_checkout(tarball: &str) -> Option<PathBuf> {
     let src = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../shared/wamr")
         .join(tarball);
-    if !src.exists() {
-        eprintln!(
-            "skipped: {} is absent (WAMR snapshots handed to the project)",
-            src.display()
-        );
+    if !present(
+        src.exists(),
+        &format!("{} (WAMR snapshots handed to the project)", src.display()),
+    ) {
         return None;
     }
     let dest = Path::new(env!("CARGO_TARGET_TMPDIR")).join(tarball.trim_end_matches(".tar.gz"));

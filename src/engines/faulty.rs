@@ -93,7 +93,7 @@ fn skewed_host(func: usize, args: &[Val]) -> Vec<Val> {
     results
 }
 
-fn contains(hay: &[u8], needle: &str) -> bool {
+pub(super) fn contains(hay: &[u8], needle: &str) -> bool {
     hay.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
 

@@ -38,7 +38,7 @@ pub struct Faults {
 
 impl Faults {
     pub fn of(wasm: &[u8]) -> Faults {
-        let has = |m: &str| wasm.windows(m.len()).any(|w| w == m.as_bytes());
+        let has = |m: &str| super::faulty::contains(wasm, m);
         Faults {
             dotdot: has("wsv_fault_wasi_dotdot"),
             unlink: has("wsv_fault_wasi_unlink"),

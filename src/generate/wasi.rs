@@ -53,13 +53,20 @@ pub const fn mask<const N: usize>(mut bytes: [u8; N]) -> [u8; N] {
 }
 
 /// Whether a module imports anything from WASI.
+/// Asked of every case: it reads no further than the import section.
 pub fn imports_wasi(wasm: &[u8]) -> bool {
-    wasmparser::Parser::new(0).parse_all(wasm).any(|p| match p {
-        Ok(wasmparser::Payload::ImportSection(r)) => {
-            r.into_imports().flatten().any(|i| i.module == MODULE)
+    use wasmparser::Payload;
+    for p in wasmparser::Parser::new(0).parse_all(wasm) {
+        match p {
+            Ok(Payload::ImportSection(r)) => {
+                return r.into_imports().flatten().any(|i| i.module == MODULE)
+            }
+            // The sections that may come before the imports.
+            Ok(Payload::Version { .. } | Payload::TypeSection(_) | Payload::CustomSection(_)) => {}
+            _ => return false,
         }
-        _ => false,
-    })
+    }
+    false
 }
 
 /// Argument kinds of the WASI calls, each drawn from its own table.

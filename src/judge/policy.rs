@@ -138,7 +138,7 @@ const MODE_NAMES: &[&str] = &[
 pub fn tier_names() -> Vec<String> {
     let mut names: Vec<String> = wasmparser::WasmFeatures::all()
         .iter_names()
-        .map(|(n, _)| n.to_ascii_lowercase().replace('_', "-"))
+        .map(|(n, _)| crate::wasm::features::name_of(n))
         .collect();
     names.extend(crate::engines::all().filter_map(|e| e.mode_feature.map(String::from)));
     names.extend(MODE_NAMES.iter().map(|n| n.to_string()));

@@ -302,7 +302,7 @@ mod tests {
 }
 
 /// Kebab-case name of a wasmparser feature flag ("TAIL_CALL" → "tail-call").
-fn name_of(flag: &str) -> String {
+pub fn name_of(flag: &str) -> String {
     flag.to_ascii_lowercase().replace('_', "-")
 }
 

@@ -34,19 +34,29 @@ pub fn temp_dir(tag: &str) -> PathBuf {
     d
 }
 
+/// Whether an optional piece a test needs is here. Where it is not, the
+/// test says it is skipped; under CI (`CI` or `WASMSIEVE_REQUIRE_ALL` set,
+/// as `.ci/run` does) a missing piece fails the test instead, so a skip
+/// never passes for a test that ran.
+pub fn present(here: bool, what: &str) -> bool {
+    if here {
+        return true;
+    }
+    let strict =
+        std::env::var_os("CI").is_some() || std::env::var_os("WASMSIEVE_REQUIRE_ALL").is_some();
+    assert!(!strict, "missing: {what} (CI needs every piece)");
+    eprintln!("skipped: {what} is missing");
+    false
+}
+
 /// A module from `../shared/repro/` (modules from campaigns on stock WAMR,
 /// handed to the project beside the repository); `None`, with a note, where
-/// that folder is absent (e.g. on a user's machine).
+/// that folder is absent (e.g. on a user's machine; a failure under CI).
 pub fn shared_repro(name: &str) -> Option<PathBuf> {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../shared/repro")
         .join(name);
-    if p.exists() {
-        Some(p)
-    } else {
-        eprintln!("skipped: {} is absent", p.display());
-        None
-    }
+    present(p.exists(), &p.display().to_string()).then_some(p)
 }
 
 /// A JSON file the harness wrote, parsed.
