@@ -14,6 +14,7 @@ use wasmsieve::judge::policy::Policy;
 use wasmsieve::judge::Finding;
 use wasmsieve::pipeline::subjects;
 use wasmsieve::pipeline::{CaseReport, Differ, Subject};
+use wasmsieve::store::Filed;
 use wasmsieve::wasm::Val;
 
 /// The faulty engine in this process instead of a worker: only for markers that
@@ -1624,16 +1625,23 @@ fn a_later_hit_in_a_more_severe_bucket_promotes_the_finding() {
     assert_eq!(b.verdict.bucket.as_str(), "bug", "{:?}", b.verdict);
     assert_eq!(a.verdict.bucket.as_str(), "security", "{:?}", a.verdict);
     let mut s = wasmsieve::store::Summary::new(&["faulty".to_string()], 0);
-    assert!(s.record_finding(b, 1.0));
-    assert!(s.record_finding(a, 2.0), "the security hit is kept whole");
-    assert!(
-        !s.record_finding(b, 3.0),
+    assert_eq!(s.record_finding(b, 1.0), Filed::Folder);
+    assert_eq!(
+        s.record_finding(a, 2.0),
+        Filed::Folder,
+        "the security hit is kept whole"
+    );
+    assert_eq!(
+        s.record_finding(b, 3.0),
+        Filed::Counted,
         "a less severe hit is only counted"
     );
     assert_eq!(s.unique.len(), 1);
     let u = &s.unique[0];
     assert_eq!((u.bucket.as_str(), u.hits), ("security", 3));
     assert_eq!(u.path, format!("findings/security/{}", a.id));
+    assert_eq!(u.seen.len(), 1, "one mode, one context: {:?}", u.seen);
+    assert_eq!(u.seen[0].hits, 3);
 }
 
 /// The fast interpreter's SIMD (SIMDe 0.8.2 under WAMR's own code) on edge

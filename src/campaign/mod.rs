@@ -10,7 +10,7 @@ use crate::generate::{self, plan::CallPlan, GenConfig, TestCase};
 use crate::isolate::{Worker, WorkerLimits};
 use crate::judge::{Bucket, Policy};
 use crate::pipeline::{add_time, subjects, Differ, Subject};
-use crate::store::{FindingStore, OutLock, Summary, Written};
+use crate::store::{Filed, FindingStore, OutLock, Summary, Written};
 use crate::wasm::features::FeatureSet;
 use corpus::Corpus;
 use std::io::IsTerminal;
@@ -627,7 +627,18 @@ fn record(
         .iter()
         .find(|u| u.signature == f.signature)
         .map(|u| u.path.clone());
-    if st.record_finding(&f, shared.started.elapsed().as_secs_f64()) {
+    let filed = st.record_finding(&f, shared.started.elapsed().as_secs_f64());
+    if let Filed::Beside(rel) = &filed {
+        shared.store.write_beside(rel, wasm)?;
+        st.checkpoint(&shared.cfg.out, shared.started.elapsed())?;
+        eprintln!(
+            "seen again: {} in {} ({}) -> {rel}",
+            f.verdict.kind,
+            f.engine,
+            f.context()
+        );
+    }
+    if filed == Filed::Folder {
         let mut artifacts: Vec<(String, Vec<u8>)> = f
             .executions
             .iter()

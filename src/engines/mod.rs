@@ -29,6 +29,10 @@ pub struct EngineInfo {
     /// bounds are checked share it, so a divergence that involves no memory
     /// bounds, crash or hang is one root cause across them.
     pub code: &'static str,
+    /// The library every mode of the runtime shares (its loader, its WASI
+    /// host functions): a validation or WASI finding is one root cause
+    /// across all of them.
+    pub runtime: &'static str,
     /// Frames of the runtime that only carry a call into Wasm code: left out
     /// of crash signatures, so one bug gives one signature however it is
     /// reached.
@@ -55,6 +59,7 @@ static OTHERS: &[EngineInfo] = &[
         in_process_ok: false,
         hardware_bounds: false,
         code: "faulty",
+        runtime: "faulty",
         crash_glue: &[],
         features: FeatureSet::GENERATED,
         wasi: true,
@@ -67,6 +72,7 @@ static OTHERS: &[EngineInfo] = &[
         in_process_ok: true,
         hardware_bounds: false,
         code: "wasmtime",
+        runtime: "wasmtime",
         crash_glue: &[],
         features: FeatureSet::GENERATED,
         wasi: false,
@@ -79,6 +85,7 @@ static OTHERS: &[EngineInfo] = &[
         in_process_ok: true,
         hardware_bounds: false,
         code: "wasmi",
+        runtime: "wasmi",
         crash_glue: &[],
         // wasmi has no threads proposal: such a case goes to wasmtime directly.
         features: FeatureSet {

@@ -43,12 +43,23 @@ impl CrashRecord {
         }
     }
 
-    /// The top frames of the runtime, minus addresses: the dedup signature.
+    /// Where the runtime went wrong, minus addresses: the dedup signature.
+    /// In the runtime's own code that is the faulting frame and its caller.
     /// Frames in the C library (raise, abort, malloc internals), the harness's
     /// own, unsymbolized ones (generated code) and the runtime's `glue` (frames
     /// that only carry a call into Wasm) are skipped, so that the signature
-    /// names where the runtime went wrong, however the call reached it.
+    /// names the site however the call reached it.
     pub fn signature(&self, glue: &[&str]) -> String {
+        let place = match self.site(glue) {
+            Some(site) => site,
+            None => format!("@{}", self.address_class()),
+        };
+        format!("{}|{place}", self.signal_name.clone().unwrap_or_default())
+    }
+
+    /// The faulting frame in the runtime's own code and its caller (`None`:
+    /// the fault is in generated code or a library).
+    pub fn site(&self, glue: &[&str]) -> Option<String> {
         let harness = ["wasmsieve::", "std::", "core::", "<", "rust_"];
         let frames: Vec<&str> = self
             .frames
@@ -60,17 +71,33 @@ impl CrashRecord {
             // The process's entry: below every call, never a cause.
             .filter(|f| !matches!(f.as_str(), "main" | "_start"))
             .filter(|f| !glue.iter().any(|g| f.contains(g)))
-            .take(3)
+            .take(2)
             .map(|s| s.as_str())
             .collect();
-        // Generated code has no symbols. Its stack exhaustion is told apart
-        // from its other faults; a wild access's address depends on the
-        // operands, so one bug faults in many places: those stay one.
-        let place = match (frames.is_empty(), self.fault_region.as_deref()) {
-            (true, Some("native-stack")) => "@native-stack".to_string(),
-            _ => frames.join("|"),
-        };
-        format!("{}|{place}", self.signal_name.clone().unwrap_or_default(),)
+        (!frames.is_empty()).then(|| frames.join("|"))
+    }
+
+    /// The class of the faulting address, which tells faults of generated
+    /// code apart (it has no symbols): its stack exhausted, the null page,
+    /// at or near linear memory (a wild or wrapped access: its exact
+    /// address depends on the operands, so one bug faults in many places),
+    /// or elsewhere.
+    pub fn address_class(&self) -> &'static str {
+        match self.fault_region.as_deref() {
+            Some("native-stack") => "native-stack",
+            Some("null-page") => "null-page",
+            Some("linear-memory" | "guard-region" | "before-linear-memory") => "linear-memory",
+            Some(_) => "elsewhere",
+            None => match self
+                .fault_address
+                .as_deref()
+                .and_then(|a| u64::from_str_radix(a.trim_start_matches("0x"), 16).ok())
+            {
+                Some(a) if a < crate::exec::guard::NULL_PAGE_END => "null-page",
+                Some(_) => "elsewhere",
+                None => "unknown",
+            },
+        }
     }
 }
 
@@ -94,10 +121,14 @@ mod tests {
         let jit = ["??", "aot_call_function", "main", "_start"];
         let overflow = crash(&jit, "native-stack").signature(&glue);
         let wrap = crash(&jit, "before-linear-memory").signature(&glue);
-        let wild = crash(&jit[..2], "elsewhere").signature(&glue);
+        let wild = crash(&jit[..2], "guard-region").signature(&glue);
+        let null = crash(&jit, "null-page").signature(&glue);
         assert_eq!(overflow, "SIGSEGV|@native-stack");
         assert_ne!(overflow, wrap);
+        // A wrapped and a wild access near linear memory are one class; the
+        // null page is another.
         assert_eq!(wrap, wild);
+        assert_eq!(null, "SIGSEGV|@null-page");
         // A crash in the runtime's own code is named by its frames alone.
         let a = crash(&["wasm_loader_load", "main"], "null-page").signature(&glue);
         let b = crash(&["wasm_loader_load", "main"], "elsewhere").signature(&glue);

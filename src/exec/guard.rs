@@ -60,6 +60,9 @@ pub fn current() -> Option<(u64, u64, u64)> {
     })
 }
 
+/// The end of the "null-page" class (see [`classify`]).
+pub const NULL_PAGE_END: u64 = 0x10000;
+
 /// Where a faulting address lies, given the stack pointer of the code that
 /// faulted; `None` when no memory layout is known. Async-signal-safe.
 ///
@@ -105,7 +108,7 @@ fn classify_in(
         "native-stack"
     } else if state == 2 && addr < base && base - addr <= 4 << 30 {
         "before-linear-memory"
-    } else if addr < 0x10000 {
+    } else if addr < NULL_PAGE_END {
         "null-page"
     } else {
         "elsewhere"

@@ -105,6 +105,17 @@ impl Finding {
         self.id = Finding::signature_id(&self.verdict.kind, &self.signature);
     }
 
+    /// Where the Wasm side was when the runtime diverged: "load" (the module
+    /// never loaded), "instantiation" (segments, start function) or "call".
+    pub fn context(&self) -> &'static str {
+        let exec = self.executions.iter().find(|e| e.engine == self.engine);
+        match (self.divergence.call_index, exec) {
+            (Some(_), _) => "call",
+            (None, Some(e)) if e.instantiate.is_some() || e.load == Some(Ok(())) => "instantiation",
+            _ => "load",
+        }
+    }
+
     pub fn signature_id(kind: &str, signature: &str) -> String {
         use sha2::{Digest, Sha256};
         let h = Sha256::digest(signature.as_bytes());
@@ -201,22 +212,40 @@ pub fn no_access_no_breach(cmp: Comparison, info: &EngineInfo, exec: &Execution)
     }
 }
 
-/// The dedup key of a divergence: its root cause, never its aftermath nor the
-/// random names of a generated module. A crash is named by its normalized
-/// frames; a trap the reference raised and the runtime did not by that trap and
-/// the instruction that should have raised it (whatever the runtime did next:
+/// The dedup key of a divergence: its root cause, never its aftermath, the
+/// Wasm-side path that reached it nor the random names of a generated
+/// module. A crash in the runtime's own code is named by its site (the
+/// faulting frame and its caller); a crash in generated code by the class of
+/// the faulting address and the instruction the reference stopped at; a trap
+/// the reference raised and the runtime did not by that trap and the
+/// instruction that should have raised it (whatever the runtime did next:
 /// returned, or trapped later for another reason); a trap only the runtime
-/// raised by its kind; anything else by its symptom.
+/// raised by its kind; a loader verdict or a WASI call by its rule; anything
+/// else by its symptom. The first part says how far the cause is shared
+/// ([`Scope`]), so one cause seen in several modes is one finding.
 pub fn signature(engine: &str, d: &Divergence, exec: &Execution) -> String {
-    let cause = match (&exec.end, &d.reference_trap, &d.subject_trap) {
+    let info = crate::engines::info(engine);
+    let glue = info.map_or(&[][..], |i| i.crash_glue);
+    let memory_bounds = d.symptom == Symptom::SandboxEscape
+        || d.reference_trap == Some(Trap::MemoryOutOfBounds)
+        || d.subject_trap == Some(Trap::MemoryOutOfBounds);
+    let bounds_scope = if memory_bounds { Scope::Mode } else { Scope::Code };
+    let rule = d.rule.as_deref().unwrap_or("");
+    let (scope, cause) = match (&exec.end, &d.reference_trap, &d.subject_trap) {
         // A WASI program's crash: by the call it is in (`judge::wasi`).
         (End::Crashed(_), _, _) if d.rule.is_some() => {
-            format!("{:?}|{}", d.symptom, d.rule.as_deref().unwrap_or(""))
+            (Scope::Runtime, format!("{:?}|{rule}", d.symptom))
         }
-        (End::Crashed(rec), _, _) => {
-            let glue = crate::engines::info(engine).map_or(&[][..], |i| i.crash_glue);
-            format!("{:?}|{}", d.symptom, rec.signature(glue))
-        }
+        (End::Crashed(rec), _, _) => match rec.site(glue) {
+            Some(_) => (Scope::Code, format!("{:?}|{}", d.symptom, rec.signature(glue))),
+            None => {
+                let at = match (&d.reference_trap, &d.reference_site) {
+                    (Some(rt), Some(site)) => format!("|{rt:?}@{site}"),
+                    _ => String::new(),
+                };
+                (Scope::Mode, format!("{:?}|{}{at}", d.symptom, rec.signature(glue)))
+            }
+        },
         (_, Some(rt), _) => {
             let what = match d.symptom {
                 Symptom::SandboxEscape => "SandboxEscape",
@@ -230,27 +259,31 @@ pub fn signature(engine: &str, d: &Divergence, exec: &Execution) -> String {
                 (None, None) => "instantiation",
                 (None, Some(_)) => "?",
             };
-            format!("{what}|{rt:?}@{site}")
+            (bounds_scope, format!("{what}|{rt:?}@{site}"))
         }
-        (_, None, Some(st)) => format!("ExtraTrap|{st:?}"),
-        _ if d.rule.is_some() => format!("{:?}|{}", d.symptom, d.rule.as_deref().unwrap_or("")),
-        _ => format!("{:?}", d.symptom),
+        (_, None, Some(st)) => (bounds_scope, format!("ExtraTrap|{st:?}")),
+        _ if d.rule.is_some() => (Scope::Runtime, format!("{:?}|{rule}", d.symptom)),
+        _ if matches!(d.symptom, Symptom::Unrecoverable) => (Scope::Mode, format!("{:?}", d.symptom)),
+        _ => (bounds_scope, format!("{:?}", d.symptom)),
     };
-    // Engines that differ only in memory bounds checking run the same code:
-    // a divergence that involves no memory bounds, crash or hang is keyed by
-    // that code, so one bug seen in both is one finding.
-    let bounds_free = !matches!(
-        d.symptom,
-        Symptom::Crash
-            | Symptom::Hang
-            | Symptom::GuestLoop
-            | Symptom::SandboxEscape
-            | Symptom::Unrecoverable
-    ) && d.reference_trap != Some(Trap::MemoryOutOfBounds)
-        && d.subject_trap != Some(Trap::MemoryOutOfBounds);
-    let who = match crate::engines::info(engine) {
-        Some(i) if bounds_free => i.code,
+    let who = match (scope, info) {
+        (Scope::Code, Some(i)) => i.code,
+        (Scope::Runtime, Some(i)) => i.runtime,
         _ => engine,
     };
     format!("{who}|{cause}")
+}
+
+/// How far a root cause is shared between the modes of one runtime.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Scope {
+    /// One mode's own: memory bounds (which differ between software and
+    /// hardware checks), crashes in generated code, unrecoverable states.
+    Mode,
+    /// The code that runs the module (`EngineInfo::code`): an interpreter
+    /// under either bounds check, the AoT compiler under its options.
+    Code,
+    /// The library every mode shares (`EngineInfo::runtime`): the loader's
+    /// verdicts and the WASI host functions.
+    Runtime,
 }

@@ -199,7 +199,7 @@ pub fn render(s: &Summary) -> String {
             bucket_color(u.bucket),
             u.bucket,
             u.kind,
-            u.engine,
+            u.modes().join("<br>"),
             u.clauses.join(", "),
             u.hits,
             u.first_seen_seconds,
@@ -225,7 +225,7 @@ pub fn render(s: &Summary) -> String {
          <style>body{{font-family:sans-serif;margin:2em}}td,th{{padding:2px 8px;text-align:left}}</style></head><body>\
          <h1>wasmsieve campaign</h1><p>engines: {} &middot; seed {} &middot; {:.0} s &middot; {} modules \
          ({} fresh, {} mutated; {} malformed, {:.1} %) &middot; corpus {} &middot; {} comparisons poisoned</p>{}{}{}{}{}\
-         <h2>Unique findings</h2><table><tr><th>bucket</th><th>kind</th><th>engine</th><th>clauses</th><th>hits</th><th>first seen (s)</th><th>finding</th></tr>{}</table>\
+         <h2>Unique findings (one per root cause)</h2><table><tr><th>bucket</th><th>kind</th><th>modes (contexts, hits)</th><th>clauses</th><th>hits</th><th>first seen (s)</th><th>finding</th></tr>{}</table>\
          <h2>Known issues (counted, not filed)</h2><table><tr><th>issue</th><th>what</th><th>engines</th><th>hits</th><th>first seen (s)</th></tr>{}</table>\
          <h2>Malformed cases per mutation</h2><table><tr><th>mutation</th><th>family</th><th>cases</th><th>invalid</th><th>accepted while invalid (runs)</th><th>findings (hits)</th></tr>{}</table>\
          </body></html>",

@@ -33,10 +33,10 @@ pub fn sarif(s: &Summary, policy: &Policy) -> Value {
             json!({
                 "ruleId": if u.rule.is_empty() { &u.kind } else { &u.rule },
                 "level": level(u.bucket),
-                "message": { "text": format!("{} / {} in {} ({} hits; clauses {})", u.bucket, u.kind, u.engine, u.hits, u.clauses.join(", ")) },
+                "message": { "text": format!("{} / {} in {} ({} hits; clauses {})", u.bucket, u.kind, u.modes().join(", "), u.hits, u.clauses.join(", ")) },
                 "locations": [{ "physicalLocation": { "artifactLocation": { "uri": format!("{}/input.wasm", u.path) } } }],
                 "partialFingerprints": { "wasmsieveSignature/v1": u.signature },
-                "properties": { "bucket": u.bucket, "kind": u.kind, "engine": u.engine, "hits": u.hits, "id": u.id },
+                "properties": { "bucket": u.bucket, "kind": u.kind, "engine": u.engine, "seen": u.seen, "hits": u.hits, "id": u.id },
             })
         })
         .collect();

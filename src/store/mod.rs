@@ -4,7 +4,7 @@
 
 pub mod summary;
 
-pub use summary::Summary;
+pub use summary::{Filed, Summary};
 
 use crate::generate::plan::CallPlan;
 use crate::judge::Finding;
@@ -105,6 +105,17 @@ impl FindingStore {
                 self.relative(new)
             ),
         )
+    }
+
+    /// Keeps the first input of a cause in a new mode or context beside its
+    /// folder (`rel`, relative to the campaign folder, as the summary lists it).
+    pub fn write_beside(&self, rel: &str, wasm: &[u8]) -> anyhow::Result<()> {
+        let base = self.root.parent().unwrap_or(&self.root);
+        let path = base.join(rel);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(at(dir))?;
+        }
+        put(&path, wasm)
     }
 
     /// Writes the input and its artifacts first, then the record (atomically).

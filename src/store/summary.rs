@@ -48,6 +48,62 @@ pub struct UniqueFinding {
     pub first_seen_seconds: f64,
     /// Folder of the kept input, relative to the campaign folder.
     pub path: String,
+    /// Every mode and context (load, instantiation, call) the cause was
+    /// seen in, in the order first seen.
+    #[serde(default)]
+    pub seen: Vec<Seen>,
+}
+
+impl UniqueFinding {
+    /// The modes it was seen in, each with its contexts and hits
+    /// ("wamr-fast (call 3, instantiation 1)"), in the order first seen.
+    pub fn modes(&self) -> Vec<String> {
+        let mut engines: Vec<&str> = vec![];
+        for s in &self.seen {
+            if !engines.contains(&s.engine.as_str()) {
+                engines.push(&s.engine);
+            }
+        }
+        if engines.is_empty() {
+            return vec![self.engine.clone()];
+        }
+        engines
+            .iter()
+            .map(|e| {
+                let contexts: Vec<String> = self
+                    .seen
+                    .iter()
+                    .filter(|s| s.engine == *e)
+                    .map(|s| format!("{} {}", s.context, s.hits))
+                    .collect();
+                format!("{e} ({})", contexts.join(", "))
+            })
+            .collect()
+    }
+}
+
+/// One mode and context a root cause was seen in.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Seen {
+    pub engine: String,
+    /// Where the Wasm side was: "load", "instantiation" or "call".
+    pub context: String,
+    pub hits: u64,
+    /// The first input seen there, relative to the campaign folder.
+    pub first_input: String,
+}
+
+/// What [`Summary::record_finding`] asks of the store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Filed {
+    /// A new root cause, or one promoted to a more severe bucket: write the
+    /// finding folder.
+    Folder,
+    /// A known cause in a new mode or context: keep this input beside its
+    /// folder under this name (relative to the campaign folder).
+    Beside(String),
+    /// A known cause in a known mode and context: counted.
+    Counted,
 }
 
 /// Malformed cases of one mutation (`generate::malformed`).
@@ -256,10 +312,13 @@ impl Summary {
             if self.unique.iter().any(|u| u.signature == f.signature) {
                 continue;
             }
-            if f.known.is_none() && self.record_finding(&f, 0.0) {
+            if f.known.is_none() && self.record_finding(&f, 0.0) == Filed::Folder {
                 if let Some(u) = self.unique.last_mut() {
                     u.first_seen_seconds = self.elapsed_seconds;
                     u.path = store.relative(&dir);
+                    for s in &mut u.seen {
+                        s.first_input = format!("{}/input.wasm", u.path);
+                    }
                 }
                 added += 1;
             }
@@ -383,41 +442,66 @@ impl Summary {
     /// The same cause first met in a module that needs a tier-B feature is a
     /// bug (P8); met again in a tier-A module it is security, and that module
     /// becomes the finding's reproducer (the earlier folder stays).
-    pub fn record_finding(&mut self, f: &Finding, now_seconds: f64) -> bool {
+    pub fn record_finding(&mut self, f: &Finding, now_seconds: f64) -> Filed {
         *self
             .findings
             .entry(f.verdict.bucket)
             .or_default()
             .entry(f.verdict.kind.clone())
             .or_default() += 1;
-        if let Some(u) = self.unique.iter_mut().find(|u| u.signature == f.signature) {
-            u.hits += 1;
-            // Bucket's order is its severity, security first.
-            if f.verdict.bucket >= u.bucket {
-                return false;
-            }
+        let path = format!("findings/{}/{}", f.verdict.bucket, f.id);
+        let (engine, context) = (f.engine.clone(), f.context().to_string());
+        let Some(u) = self.unique.iter_mut().find(|u| u.signature == f.signature) else {
+            self.unique.push(UniqueFinding {
+                id: f.id.clone(),
+                signature: f.signature.clone(),
+                bucket: f.verdict.bucket,
+                kind: f.verdict.kind.clone(),
+                engine: f.engine.clone(),
+                clauses: f.verdict.clauses.clone(),
+                rule: f.verdict.rule.clone(),
+                hits: 1,
+                first_seen_seconds: self.previous_seconds + now_seconds,
+                seen: vec![Seen {
+                    engine,
+                    context,
+                    hits: 1,
+                    first_input: format!("{path}/input.wasm"),
+                }],
+                path,
+            });
+            return Filed::Folder;
+        };
+        u.hits += 1;
+        // Bucket's order is its severity, security first: a promotion moves
+        // the finding to the new folder.
+        if f.verdict.bucket < u.bucket {
             u.id = f.id.clone();
             u.bucket = f.verdict.bucket;
             u.kind = f.verdict.kind.clone();
             u.engine = f.engine.clone();
             u.clauses = f.verdict.clauses.clone();
             u.rule = f.verdict.rule.clone();
-            u.path = format!("findings/{}/{}", f.verdict.bucket, f.id);
-            return true;
+            u.path = path;
+            let first_input = format!("{}/input.wasm", u.path);
+            match u.seen.iter_mut().find(|s| s.engine == engine && s.context == context) {
+                Some(s) => s.hits += 1,
+                None => u.seen.push(Seen { engine, context, hits: 1, first_input }),
+            }
+            return Filed::Folder;
         }
-        self.unique.push(UniqueFinding {
-            id: f.id.clone(),
-            signature: f.signature.clone(),
-            bucket: f.verdict.bucket,
-            kind: f.verdict.kind.clone(),
-            engine: f.engine.clone(),
-            clauses: f.verdict.clauses.clone(),
-            rule: f.verdict.rule.clone(),
+        if let Some(s) = u.seen.iter_mut().find(|s| s.engine == engine && s.context == context) {
+            s.hits += 1;
+            return Filed::Counted;
+        }
+        let first_input = format!("{}/seen/{engine}.{context}.wasm", u.path);
+        u.seen.push(Seen {
+            engine,
+            context,
             hits: 1,
-            first_seen_seconds: self.previous_seconds + now_seconds,
-            path: format!("findings/{}/{}", f.verdict.bucket, f.id),
+            first_input: first_input.clone(),
         });
-        true
+        Filed::Beside(first_input)
     }
 
     /// Unique findings in one bucket.

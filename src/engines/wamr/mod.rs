@@ -274,7 +274,9 @@ use crate::exec::TOOLCHAIN_ERROR;
 use crate::wasm::features::FeatureSet;
 
 /// WAMR functions that only carry a call into Wasm code (the embedding API,
-/// native-call trampolines, the hardware-bounds wrapper).
+/// native-call trampolines, the hardware-bounds wrapper, the start function's
+/// and the instantiation's path): a crash is the same root cause whether a
+/// start function or an exported call reached it.
 const CALL_GLUE: &[&str] = &[
     // invoke_native, and the AoT quick-call thunks (invoke_IiI_v, ...).
     "invoke_",
@@ -285,14 +287,18 @@ const CALL_GLUE: &[&str] = &[
     "wasm_call_function",
     "shim_call",
     "wasm_interp_call_wasm",
+    "execute_post_instantiate_functions",
+    "wasm_runtime_instantiate",
+    "shim_instantiate",
     "wsv_",
 ];
 
 /// WAMR's runtimes under test. Hardware bounds checks (WAMR's x86-64
 /// default) install guard regions and WAMR's own SIGSEGV/SIGBUS handlers, so
 /// those modes run in worker processes only. An interpreter runs the same
-/// code with either bounds check (`code`); AoT code differs with the
-/// compiler options, so each AoT engine is its own.
+/// code with either bounds check (`code`); `wamr-aot` and `wamr-aot-opts`
+/// run one compiler with software bounds checks; `wamr-aot-hw`'s code is
+/// compiled without them, so it is its own.
 /// What each mode runs, from its build flags in `build.rs` (stated there as
 /// `WAMR_BUILD_*`): tail calls and shared memory with atomics everywhere;
 /// memory64 only with software bounds checks (WAMR's cmake turns hardware
@@ -322,13 +328,13 @@ const AOT_SW: FeatureSet = FeatureSet {
 };
 
 pub static ENGINES: &[EngineInfo] = &[
-    EngineInfo { name: "wamr-classic", provenance: P::Wasm, mode_feature: Some("classic-interpreter"), in_process_ok: true, hardware_bounds: false, code: "wamr-classic", crash_glue: CALL_GLUE, features: INTERP_SW, wasi: true, about: "WAMR classic interpreter (software bounds checks)" },
-    EngineInfo { name: "wamr-fast", provenance: P::Wasm, mode_feature: Some("fast-interpreter"), in_process_ok: true, hardware_bounds: false, code: "wamr-fast", crash_glue: CALL_GLUE, features: FAST, wasi: true, about: "WAMR fast interpreter (software bounds checks)" },
-    EngineInfo { name: "wamr-aot", provenance: P::AotEmitted, mode_feature: Some("aot"), in_process_ok: true, hardware_bounds: false, code: "wamr-aot", crash_glue: CALL_GLUE, features: AOT_SW, wasi: true, about: "WAMR AoT compiler (in process, supported options, software bounds checks) + AoT runtime" },
-    EngineInfo { name: "wamr-aot-opts", provenance: P::AotEmitted, mode_feature: Some("aot"), in_process_ok: true, hardware_bounds: false, code: "wamr-aot-opts", crash_glue: CALL_GLUE, features: AOT_SW, wasi: true, about: "WAMR AoT with compiler options drawn per module (opt/size level 0-3, software bounds checks)" },
-    EngineInfo { name: "wamr-classic-hw", provenance: P::Wasm, mode_feature: Some("classic-interpreter"), in_process_ok: false, hardware_bounds: true, code: "wamr-classic", crash_glue: CALL_GLUE, features: INTERP, wasi: true, about: "WAMR classic interpreter (hardware bounds checks: guard region, own signal handlers; worker only)" },
-    EngineInfo { name: "wamr-fast-hw", provenance: P::Wasm, mode_feature: Some("fast-interpreter"), in_process_ok: false, hardware_bounds: true, code: "wamr-fast", crash_glue: CALL_GLUE, features: FAST, wasi: true, about: "WAMR fast interpreter (hardware bounds checks: guard region, own signal handlers; worker only)" },
-    EngineInfo { name: "wamr-aot-hw", provenance: P::AotEmitted, mode_feature: Some("aot"), in_process_ok: false, hardware_bounds: true, code: "wamr-aot-hw", crash_glue: CALL_GLUE, features: AOT, wasi: true, about: "WAMR AoT (hardware bounds checks; code compiled with bounds_checks=0, the supported combination; worker only)" },
+    EngineInfo { name: "wamr-classic", provenance: P::Wasm, mode_feature: Some("classic-interpreter"), in_process_ok: true, hardware_bounds: false, code: "wamr-classic", runtime: "wamr", crash_glue: CALL_GLUE, features: INTERP_SW, wasi: true, about: "WAMR classic interpreter (software bounds checks)" },
+    EngineInfo { name: "wamr-fast", provenance: P::Wasm, mode_feature: Some("fast-interpreter"), in_process_ok: true, hardware_bounds: false, code: "wamr-fast", runtime: "wamr", crash_glue: CALL_GLUE, features: FAST, wasi: true, about: "WAMR fast interpreter (software bounds checks)" },
+    EngineInfo { name: "wamr-aot", provenance: P::AotEmitted, mode_feature: Some("aot"), in_process_ok: true, hardware_bounds: false, code: "wamr-aot", runtime: "wamr", crash_glue: CALL_GLUE, features: AOT_SW, wasi: true, about: "WAMR AoT compiler (in process, supported options, software bounds checks) + AoT runtime" },
+    EngineInfo { name: "wamr-aot-opts", provenance: P::AotEmitted, mode_feature: Some("aot"), in_process_ok: true, hardware_bounds: false, code: "wamr-aot", runtime: "wamr", crash_glue: CALL_GLUE, features: AOT_SW, wasi: true, about: "WAMR AoT with compiler options drawn per module (opt/size level 0-3, software bounds checks)" },
+    EngineInfo { name: "wamr-classic-hw", provenance: P::Wasm, mode_feature: Some("classic-interpreter"), in_process_ok: false, hardware_bounds: true, code: "wamr-classic", runtime: "wamr", crash_glue: CALL_GLUE, features: INTERP, wasi: true, about: "WAMR classic interpreter (hardware bounds checks: guard region, own signal handlers; worker only)" },
+    EngineInfo { name: "wamr-fast-hw", provenance: P::Wasm, mode_feature: Some("fast-interpreter"), in_process_ok: false, hardware_bounds: true, code: "wamr-fast", runtime: "wamr", crash_glue: CALL_GLUE, features: FAST, wasi: true, about: "WAMR fast interpreter (hardware bounds checks: guard region, own signal handlers; worker only)" },
+    EngineInfo { name: "wamr-aot-hw", provenance: P::AotEmitted, mode_feature: Some("aot"), in_process_ok: false, hardware_bounds: true, code: "wamr-aot-hw", runtime: "wamr", crash_glue: CALL_GLUE, features: AOT, wasi: true, about: "WAMR AoT (hardware bounds checks; code compiled with bounds_checks=0, the supported combination; worker only)" },
 ];
 
 /// WAMR's AoT runtime given an .aot whose bytes were changed after emission:
@@ -340,6 +346,7 @@ pub static AOT_MANIPULATED: EngineInfo = EngineInfo {
     in_process_ok: false,
     hardware_bounds: false,
     code: "wamr-aot-manipulated",
+    runtime: "wamr",
     crash_glue: CALL_GLUE,
     features: AOT_SW,
     wasi: false,
