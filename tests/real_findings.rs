@@ -10,6 +10,8 @@ use wasmsieve::judge::oracle::Symptom;
 use wasmsieve::judge::policy::Policy;
 use wasmsieve::judge::Finding;
 use wasmsieve::pipeline::{subjects, Differ};
+use wasmsieve::store::summary::UniqueFinding;
+use wasmsieve::store::Summary;
 
 /// A reproducer from `corpus/findings/`.
 fn module(file: &str) -> Vec<u8> {
@@ -93,6 +95,28 @@ fn dead_out_of_bounds_load_under_hardware_bounds_is_a_missing_trap_not_an_escape
     );
 }
 
+/// The same deleted load as the only way out of a loop: the runtime hangs
+/// where the reference trapped. That is the known issue too, keyed by the
+/// trap it missed, not filed as a new security hang.
+#[test]
+fn dead_out_of_bounds_load_in_a_loop_is_the_known_issue_as_a_hang() {
+    let findings = findings_of(
+        "aot-hw-dead-load-loop-hangs.wat",
+        &["wamr-aot-hw", "wamr-aot"],
+    );
+    assert_eq!(findings.len(), 1, "{:#?}", details(&findings));
+    let f = &findings[0];
+    assert_eq!(f.engine, "wamr-aot-hw");
+    assert_eq!(f.divergence.symptom, Symptom::Hang);
+    assert_eq!(f.known.as_ref().map(|k| k.id.as_str()), Some("wamr-2773"));
+    assert!(
+        f.signature.contains("MemoryOutOfBounds@I32Load8U"),
+        "{}",
+        f.signature
+    );
+    assert!(!f.counts(), "a known issue fails no run");
+}
+
 #[test]
 fn aot_runs_on_after_out_of_bounds_table_fill() {
     let findings = findings_of(
@@ -148,8 +172,25 @@ fn campaign_module_with_table_trap_is_the_same_root_cause() {
     );
 }
 
+/// Files `findings` as a campaign does; returns the summary.
+fn filed(findings: &[Finding]) -> Summary {
+    let mut s = Summary::new(&[], 0);
+    for (i, f) in findings.iter().enumerate() {
+        s.record_finding(f, i as f64);
+    }
+    s
+}
+
+/// (engine, context, hits) of every mode and context a root cause was seen in.
+fn seen(u: &UniqueFinding) -> Vec<(&str, &str, u64)> {
+    u.seen
+        .iter()
+        .map(|s| (s.engine.as_str(), s.context.as_str(), s.hits))
+        .collect()
+}
+
 #[test]
-fn one_interpreter_bug_under_both_bounds_checks_is_one_signature() {
+fn one_interpreter_bug_under_both_bounds_checks_is_one_finding() {
     let findings = findings_of(
         "fast-interp-wrong-i64-after-br.wasm",
         &["wamr-fast", "wamr-fast-hw"],
@@ -158,6 +199,65 @@ fn one_interpreter_bug_under_both_bounds_checks_is_one_signature() {
     // The same interpreter code with either bounds check: one root cause.
     assert_eq!(findings[0].signature, findings[1].signature);
     assert_eq!(findings[0].signature, "wamr-fast|WrongValue");
+    // A crash too: the same site under either bounds check.
+    let crashes = findings_of(
+        "interp-return-call-to-import-crash.wat",
+        &["wamr-classic", "wamr-classic-hw"],
+    );
+    assert_eq!(crashes.len(), 2, "{:#?}", details(&crashes));
+    let s = filed(&crashes);
+    assert_eq!(s.unique.len(), 1, "{:#?}", s.unique);
+    assert_eq!(
+        seen(&s.unique[0]),
+        [("wamr-classic", "call", 1), ("wamr-classic-hw", "call", 1)]
+    );
+}
+
+/// The `return_call`-to-import crash reached from a start function (while
+/// instantiating) and from an exported call: one site, one finding, both
+/// contexts listed.
+#[test]
+fn one_crash_from_a_start_function_and_from_an_export_is_one_finding() {
+    let start = wat::parse_str(
+        r#"(module
+             (import "host" "nop" (func $h))
+             (func $s return_call $h)
+             (start $s))"#,
+    )
+    .unwrap();
+    let mut findings = findings_of("interp-return-call-to-import-crash.wat", &["wamr-fast"]);
+    findings.extend(findings_in(&start, &["wamr-fast"]));
+    assert_eq!(findings.len(), 2, "{:#?}", details(&findings));
+    assert_eq!(
+        (findings[0].context(), findings[1].context()),
+        ("call", "instantiation")
+    );
+    assert_eq!(findings[0].signature, findings[1].signature);
+    let s = filed(&findings);
+    assert_eq!(s.unique.len(), 1, "{:#?}", s.unique);
+    assert_eq!(
+        seen(&s.unique[0]),
+        [("wamr-fast", "call", 1), ("wamr-fast", "instantiation", 1)]
+    );
+}
+
+/// Two crash sites in one mode (the interpreter's `return_call` and the
+/// loader's const-expression cleanup) stay two findings.
+#[test]
+fn two_crash_sites_in_one_mode_are_two_findings() {
+    let mut findings = findings_of("interp-return-call-to-import-crash.wat", &["wamr-classic"]);
+    findings.extend(findings_in(&loader_crash_module(), &["wamr-classic"]));
+    assert_eq!(findings.len(), 2, "{:#?}", details(&findings));
+    assert!(findings
+        .iter()
+        .all(|f| f.divergence.symptom == Symptom::Crash));
+    assert_ne!(findings[0].signature, findings[1].signature);
+    assert!(
+        findings[1].signature.contains("destroy_const_expr_stack"),
+        "{}",
+        findings[1].signature
+    );
+    assert_eq!(filed(&findings).unique.len(), 2);
 }
 
 #[test]

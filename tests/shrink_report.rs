@@ -217,35 +217,6 @@ fn shrink_crash_finding_within_budget() {
     let _ = std::fs::remove_dir_all(out);
 }
 
-/// WAMR's loader (with extended const, as wasmsieve builds it) reads a NULL
-/// init expression in `destroy_const_expr_stack` when a global's constant
-/// expression fails after two constants: the bug the `wamr_load` target finds.
-/// Here it sits behind valid sections and before sections the loader never
-/// reaches, as a fuzzed input would.
-fn loader_crash_module() -> Vec<u8> {
-    let mut m = b"\0asm\x01\0\0\0".to_vec();
-    // type section: (func (param i32 i64) (result f64)), (func)
-    m.extend([
-        0x01, 0x0a, 0x02, 0x60, 0x02, 0x7f, 0x7e, 0x01, 0x7c, 0x60, 0x00, 0x00,
-    ]);
-    // memory section: one memory of 1..2 pages
-    m.extend([0x05, 0x04, 0x01, 0x01, 0x01, 0x02]);
-    // global section: two valid globals, then `i32.const 0 i32.const 0 <0x00>`
-    m.extend([0x06, 0x13, 0x03]);
-    m.extend([0x7f, 0x00, 0x41, 0x2a, 0x0b]);
-    m.extend([0x7e, 0x01, 0x42, 0x07, 0x0b]);
-    m.extend([0x7f, 0x00, 0x41, 0x00, 0x41, 0x00, 0x00, 0x0b]);
-    // a custom section the loader never gets to
-    let payload: Vec<u8> = std::iter::once(4u8)
-        .chain(*b"junk")
-        .chain((0..60).map(|i| i as u8))
-        .collect();
-    m.push(0x00);
-    m.push(payload.len() as u8);
-    m.extend(payload);
-    m
-}
-
 #[test]
 fn loader_crash_shrinks_to_a_smaller_invalid_module_with_the_same_signature() {
     worker_exe();

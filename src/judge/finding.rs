@@ -109,10 +109,13 @@ impl Finding {
     /// never loaded), "instantiation" (segments, start function) or "call".
     pub fn context(&self) -> &'static str {
         let exec = self.executions.iter().find(|e| e.engine == self.engine);
-        match (self.divergence.call_index, exec) {
-            (Some(_), _) => "call",
-            (None, Some(e)) if e.instantiate.is_some() || e.load == Some(Ok(())) => "instantiation",
-            _ => "load",
+        match exec {
+            _ if self.divergence.symptom == Symptom::ValidationMismatch => "load",
+            Some(e) if e.load != Some(Ok(())) => "load",
+            Some(e) if e.instantiate.is_none() || self.divergence.call_index.is_none() => {
+                "instantiation"
+            }
+            _ => "call",
         }
     }
 
@@ -229,21 +232,32 @@ pub fn signature(engine: &str, d: &Divergence, exec: &Execution) -> String {
     let memory_bounds = d.symptom == Symptom::SandboxEscape
         || d.reference_trap == Some(Trap::MemoryOutOfBounds)
         || d.subject_trap == Some(Trap::MemoryOutOfBounds);
-    let bounds_scope = if memory_bounds { Scope::Mode } else { Scope::Code };
+    let bounds_scope = if memory_bounds {
+        Scope::Mode
+    } else {
+        Scope::Code
+    };
     let rule = d.rule.as_deref().unwrap_or("");
     let (scope, cause) = match (&exec.end, &d.reference_trap, &d.subject_trap) {
-        // A WASI program's crash: by the call it is in (`judge::wasi`).
-        (End::Crashed(_), _, _) if d.rule.is_some() => {
-            (Scope::Runtime, format!("{:?}|{rule}", d.symptom))
+        // A WASI program's crash or hang: by the call it is in
+        // (`judge::wasi`), one cause whichever way the process ended.
+        (End::Crashed(_) | End::Hung { .. }, _, _) if d.rule.is_some() => {
+            (Scope::Runtime, format!("Dies|{rule}"))
         }
         (End::Crashed(rec), _, _) => match rec.site(glue) {
-            Some(_) => (Scope::Code, format!("{:?}|{}", d.symptom, rec.signature(glue))),
+            Some(_) => (
+                Scope::Code,
+                format!("{:?}|{}", d.symptom, rec.signature(glue)),
+            ),
             None => {
                 let at = match (&d.reference_trap, &d.reference_site) {
                     (Some(rt), Some(site)) => format!("|{rt:?}@{site}"),
                     _ => String::new(),
                 };
-                (Scope::Mode, format!("{:?}|{}{at}", d.symptom, rec.signature(glue)))
+                (
+                    Scope::Mode,
+                    format!("{:?}|{}{at}", d.symptom, rec.signature(glue)),
+                )
             }
         },
         (_, Some(rt), _) => {
@@ -263,7 +277,9 @@ pub fn signature(engine: &str, d: &Divergence, exec: &Execution) -> String {
         }
         (_, None, Some(st)) => (bounds_scope, format!("ExtraTrap|{st:?}")),
         _ if d.rule.is_some() => (Scope::Runtime, format!("{:?}|{rule}", d.symptom)),
-        _ if matches!(d.symptom, Symptom::Unrecoverable) => (Scope::Mode, format!("{:?}", d.symptom)),
+        _ if matches!(d.symptom, Symptom::Unrecoverable) => {
+            (Scope::Mode, format!("{:?}", d.symptom))
+        }
         _ => (bounds_scope, format!("{:?}", d.symptom)),
     };
     let who = match (scope, info) {

@@ -219,12 +219,20 @@ pub fn compare(reference: &Execution, subject: &Execution) -> Comparison {
         } else {
             Symptom::Hang
         };
+        // The trap the reference stopped at, which the runtime ran past into
+        // a loop: the hang's cause (a missing trap), keyed by its site.
+        let reference_trap = match reference.calls.get(*call_index).map(|c| &c.result) {
+            Some(CallResult::Trapped { trap, .. }) if symptom == Symptom::Hang => {
+                Some(trap.clone())
+            }
+            _ => None,
+        };
         return Comparison::Diverge(Divergence {
             symptom,
             call_index: Some(*call_index),
             export: reference.calls.get(*call_index).map(|c| c.export.clone()),
             detail: format!("{} did not finish within {deadline_ms} ms", subject.engine),
-            reference_trap: None,
+            reference_trap,
             subject_trap: None,
             reference_site: None,
             rule: None,

@@ -84,8 +84,10 @@ pub fn check(exec: &Execution, plan: &CallPlan) -> Option<Divergence> {
                 format!("{} did not finish within {deadline_ms} ms", exec.engine),
             );
             d.export = call.map(str::to_string);
+            // The same key as a crash in that call: a call that corrupts
+            // memory crashes one time and deadlocks the next.
             d.rule = Some(format!(
-                "hang: {}",
+                "in: {}",
                 call.and_then(call_of).unwrap_or("instantiation")
             ));
             return Some(d);

@@ -484,13 +484,26 @@ impl Summary {
             u.rule = f.verdict.rule.clone();
             u.path = path;
             let first_input = format!("{}/input.wasm", u.path);
-            match u.seen.iter_mut().find(|s| s.engine == engine && s.context == context) {
+            match u
+                .seen
+                .iter_mut()
+                .find(|s| s.engine == engine && s.context == context)
+            {
                 Some(s) => s.hits += 1,
-                None => u.seen.push(Seen { engine, context, hits: 1, first_input }),
+                None => u.seen.push(Seen {
+                    engine,
+                    context,
+                    hits: 1,
+                    first_input,
+                }),
             }
             return Filed::Folder;
         }
-        if let Some(s) = u.seen.iter_mut().find(|s| s.engine == engine && s.context == context) {
+        if let Some(s) = u
+            .seen
+            .iter_mut()
+            .find(|s| s.engine == engine && s.context == context)
+        {
             s.hits += 1;
             return Filed::Counted;
         }
