@@ -20,6 +20,12 @@ if ((${#missing[@]})); then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# Clippy for the test command's lint step (a minimal rustup profile lacks it).
+if ! cargo clippy --version >/dev/null 2>&1; then
+  echo "setup: installing clippy" >&2
+  rustup component add clippy
+fi
+
 # SIMDe 0.8.2 for the fast interpreter's SIMD (see the script).
 bash "$(dirname "$0")/fetch-simde.sh"
 

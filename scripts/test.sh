@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# Lints first (Cargo.toml's [lints]; every allow says why): seconds once built.
+cargo clippy --release --locked --all-targets -- -D warnings
 cargo test --release --locked "$@"
 # The cargo-fuzz crate is not part of this workspace: check that it still
 # compiles against the library (same target dir, so the WAMR build is shared).

@@ -36,7 +36,7 @@ fn aot_mutate_files_bug_findings_with_all_three_files() {
     let crashed = summary["aot_mutants_crashed"].as_u64().unwrap();
     // Each emitted .aot gets 8 mutants (an iteration whose fuzz input made no module has none).
     assert!(
-        mutants > 0 && mutants % 8 == 0 && mutants <= 12 * 8,
+        mutants > 0 && mutants.is_multiple_of(8) && mutants <= 12 * 8,
         "mutants per emitted .aot: {summary}"
     );
     assert!(rejected + crashed <= mutants);

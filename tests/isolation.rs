@@ -233,7 +233,7 @@ fn worker_pids(engine: &str) -> Vec<i32> {
         };
         let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
         let args: Vec<&[u8]> = cmd.split(|b| *b == 0).collect();
-        if args.iter().any(|a| *a == b"worker") && args.iter().any(|a| *a == engine.as_bytes()) {
+        if args.iter().any(|a| *a == b"worker") && args.contains(&engine.as_bytes()) {
             procs.push((pid, ppid));
         }
     }
@@ -406,8 +406,9 @@ fn faulty_segv_is_a_sent_signal_without_address() {
 #[test]
 #[ignore = "needs WAMR built with ASan: WASMSIEVE_SANITIZE=address cargo test --release -- --ignored"]
 fn sanitizer_report_is_a_crash_finding_with_summary_and_frames() {
+    let built_with_asan = engines::wamr::WAMR_ASAN;
     assert!(
-        engines::wamr::WAMR_ASAN,
+        built_with_asan,
         "this binary was built without ASan (WASMSIEVE_SANITIZE=address cargo build --release)"
     );
     let mut d = differ(&["wamr-classic"]);

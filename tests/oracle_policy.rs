@@ -278,8 +278,8 @@ fn references_agree_in_every_mode() {
         assert_eq!(exec.calls.len(), plan.calls.len(), "{}", exec.engine);
     }
     let result = |export: &str, args: &[Val]| {
-        let c = r.reference.calls.iter();
-        let c = c.filter(|c| c.export == export && c.args == args).last();
+        let mut c = r.reference.calls.iter();
+        let c = c.rfind(|c| c.export == export && c.args == args);
         c.map(|c| c.result.clone()).expect(export)
     };
     let returned = |v: Vec<Val>| CallResult::Returned(v);

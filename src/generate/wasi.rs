@@ -346,7 +346,7 @@ pub fn program(
     for _ in 0..n {
         let k = match u.int_in_range(0..=3u8)? {
             0 => index_of("path_open"),
-            1 => index_of(*u.choose(&["fd_read", "fd_pread", "fd_readdir", "path_readlink"])?),
+            1 => index_of(u.choose(&["fd_read", "fd_pread", "fd_readdir", "path_readlink"])?),
             _ => u.choose_index(CALLS.len())?,
         };
         chosen.push(k);

@@ -252,7 +252,7 @@ fn sanitizer_frame(line: &str) -> Option<String> {
             let path = if numeric(prev) {
                 loc.rsplitn(3, ':').nth(2)
             } else {
-                loc.rsplitn(2, ':').nth(1)
+                loc.rsplit_once(':').map(|(p, _)| p)
             };
             file = path.map(|p| p.rsplit('/').next().unwrap_or(p));
             f = &f[..i];

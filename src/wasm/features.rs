@@ -184,15 +184,17 @@ impl FeatureSet {
                     }
                 }
                 Payload::TableSection(r) => {
-                    if r.into_iter().flatten().any(|t| t.ty.table64) {
+                    let table64 = r.into_iter().flatten().any(|t| t.ty.table64);
+                    if table64 {
                         mark("memory64");
                     }
                 }
                 Payload::GlobalSection(r) => {
-                    if r.into_iter()
+                    let v128 = r
+                        .into_iter()
                         .flatten()
-                        .any(|g| g.ty.content_type == ValType::V128)
-                    {
+                        .any(|g| g.ty.content_type == ValType::V128);
+                    if v128 {
                         mark("simd");
                     }
                 }
@@ -261,6 +263,45 @@ impl FeatureSet {
     }
 }
 
+/// Kebab-case name of a wasmparser feature flag ("TAIL_CALL" → "tail-call").
+pub fn name_of(flag: &str) -> String {
+    flag.to_ascii_lowercase().replace('_', "-")
+}
+
+fn validates(wasm: &[u8], features: WasmFeatures) -> bool {
+    Validator::new_with_features(features)
+        .validate_all(wasm)
+        .is_ok()
+}
+
+/// The features outside `keep` (named as in the policy's tier lists) that the
+/// module needs. An invalid module needs what it uses ([`FeatureSet::used_by`]).
+pub fn needed_features(wasm: &[u8], tier_a: &[String]) -> Vec<String> {
+    let mut features = WasmFeatures::all();
+    if !validates(wasm, features) {
+        return FeatureSet::used_by(wasm)
+            .optional_names()
+            .into_iter()
+            .filter(|n| !tier_a.iter().any(|t| t == n))
+            .map(String::from)
+            .collect();
+    }
+    let mut needed = vec![];
+    for (flag_name, flag) in WasmFeatures::all().iter_names() {
+        let name = name_of(flag_name);
+        if tier_a.contains(&name) {
+            continue;
+        }
+        let without = features - flag;
+        if validates(wasm, without) {
+            features = without;
+        } else {
+            needed.push(name);
+        }
+    }
+    needed
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -299,43 +340,4 @@ mod tests {
         );
         assert_eq!(needed_features(&tail, &["simd".to_string()]), ["tail-call"]);
     }
-}
-
-/// Kebab-case name of a wasmparser feature flag ("TAIL_CALL" → "tail-call").
-pub fn name_of(flag: &str) -> String {
-    flag.to_ascii_lowercase().replace('_', "-")
-}
-
-fn validates(wasm: &[u8], features: WasmFeatures) -> bool {
-    Validator::new_with_features(features)
-        .validate_all(wasm)
-        .is_ok()
-}
-
-/// The features outside `keep` (named as in the policy's tier lists) that the
-/// module needs. An invalid module needs what it uses ([`FeatureSet::used_by`]).
-pub fn needed_features(wasm: &[u8], tier_a: &[String]) -> Vec<String> {
-    let mut features = WasmFeatures::all();
-    if !validates(wasm, features) {
-        return FeatureSet::used_by(wasm)
-            .optional_names()
-            .into_iter()
-            .filter(|n| !tier_a.iter().any(|t| t == n))
-            .map(String::from)
-            .collect();
-    }
-    let mut needed = vec![];
-    for (flag_name, flag) in WasmFeatures::all().iter_names() {
-        let name = name_of(flag_name);
-        if tier_a.contains(&name) {
-            continue;
-        }
-        let without = features - flag;
-        if validates(wasm, without) {
-            features = without;
-        } else {
-            needed.push(name);
-        }
-    }
-    needed
 }

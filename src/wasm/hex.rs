@@ -18,7 +18,7 @@ pub fn decode(s: &str) -> Result<Vec<u8>, String> {
         b'a'..=b'f' => Ok(c - b'a' + 10),
         _ => Err(format!("not a hex digit: {:?}", c as char)),
     };
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return Err("odd number of hex digits".into());
     }
     s.as_bytes()

@@ -650,10 +650,11 @@ fn call_stack_drawn(h: u64) -> Option<u8> {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^= z >> 31;
-    (z & 3 == 0).then(|| match (z >> 2) & 1 {
+    let features = match (z >> 2) & 1 {
         0 => ALL_CALL_STACK_FEATURES,
         _ => (z >> 3) as u8 & ALL_CALL_STACK_FEATURES | CALL_STACK_BOUNDS_CHECKS,
-    })
+    };
+    (z & 3 == 0).then_some(features)
 }
 
 /// Compiles wasm to `.aot` bytes with the AoT build's in-process compiler.

@@ -459,6 +459,8 @@ enum Ending {
 /// Runs the commands of `stock` for `wasm` with `tools`, and compares what
 /// `iwasm` prints with what the harness's runtime (`runtime`) and the
 /// reference (`reference`) did.
+// The case (file, module, plan, both executions) and the tools it runs on.
+#[allow(clippy::too_many_arguments)]
 pub fn check(
     file_name: &str,
     tree: &Tree,
