@@ -27,6 +27,9 @@ const GUEST_LOOP_DEADLINE: Duration = Duration::from_millis(100);
 const WASI_DEADLINE: Duration = Duration::from_millis(250);
 const WASI_HANG_RECHECK: Duration = Duration::from_secs(2);
 
+/// Said of a crash or hang met after `Differ::confirm_until`.
+const TIME_UP: &str = " (not re-run to confirm: the campaign's time was up)";
+
 /// Deadline of the re-run that confirms a hang: seconds, so that a step that
 /// is only slow (a short deadline drawn from a fast reference) finishes.
 const HANG_RECHECK_DEADLINE: Duration = Duration::from_secs(5);
@@ -104,6 +107,9 @@ pub struct Differ {
     pub recheck_once: bool,
     /// Crash and hang signatures that reproduced on a re-run.
     reproduced: std::collections::HashSet<String>,
+    /// No confirming re-run starts after this instant (a campaign's
+    /// `--time`): later crashes and hangs are filed unconfirmed, saying so.
+    pub confirm_until: Option<Instant>,
     /// Share of agreeing cases the reference checks all the same (0 to 1;
     /// 1: every case, as a single-module `run` or a shrink needs).
     pub reference_share: f64,
@@ -134,6 +140,7 @@ impl Differ {
             hang_recheck: HANG_RECHECK_DEADLINE,
             recheck_once: false,
             reproduced: Default::default(),
+            confirm_until: None,
             reference_share: 1.0,
         })
     }
@@ -248,7 +255,9 @@ impl Differ {
         for (i, mut exec, _, probe) in runs {
             let mut cmp = oracle::compare(&reference, &exec);
             let mut hang_rerun = false;
-            if matches!(&cmp, Comparison::Diverge(d) if d.symptom == Symptom::Hang) {
+            let hang = matches!(&cmp, Comparison::Diverge(d) if d.symptom == Symptom::Hang);
+            let time_up = !self.may_confirm();
+            if hang && !time_up {
                 let t = Instant::now();
                 (exec, cmp, hang_rerun) =
                     self.recheck_hang(i, &reference, wasm, subject_input, plan, exec, cmp);
@@ -258,6 +267,9 @@ impl Differ {
             let cmp = no_access_no_breach(cmp, self.subjects[i].info, &exec);
             if let Comparison::Diverge(d) = &cmp {
                 let mut d = d.clone();
+                if time_up && matches!(d.symptom, Symptom::Hang | Symptom::Crash) {
+                    d.detail.push_str(TIME_UP);
+                }
                 if d.symptom == Symptom::Hang {
                     // Re-checked above with a long deadline: it still hangs
                     // (or its signature already did, see `recheck_once`).
@@ -277,7 +289,7 @@ impl Differ {
                 } else if d.symptom == Symptom::Crash {
                     // Confirm before filing: a flaky one is kept, marked.
                     let mut f = self.judge(i, &reference, &exec, &d, wasm, None, None);
-                    if !self.known_to_reproduce(&f.signature) {
+                    if !self.known_to_reproduce(&f.signature) && !time_up {
                         let t = Instant::now();
                         let again = self.subjects[i].engine.run(subject_input, plan);
                         confirming += t.elapsed();
@@ -360,7 +372,7 @@ impl Differ {
                 continue;
             };
             add_time(&mut times, info.name, t.elapsed());
-            let Some(d) = crate::judge::wasi::check(&exec, plan) else {
+            let Some(mut d) = crate::judge::wasi::check(&exec, plan) else {
                 comparisons.push((exec, Comparison::Agree));
                 continue;
             };
@@ -368,8 +380,10 @@ impl Differ {
             let signature = self
                 .judge(i, &reference, &exec, &d, wasm, None, None)
                 .signature;
+            let time_up = !self.may_confirm();
             let confirmed = match d.symptom {
                 _ if self.known_to_reproduce(&signature) => None,
+                _ if time_up => None,
                 // The same crash, not any: a heap another case corrupted
                 // makes the next one crash somewhere else.
                 Symptom::Crash | Symptom::SandboxEscape => self
@@ -393,6 +407,9 @@ impl Differ {
             };
             if confirmed == Some(true) {
                 self.reproduced.insert(signature);
+            }
+            if time_up && matches!(d.symptom, Symptom::Hang | Symptom::Crash) {
+                d.detail.push_str(TIME_UP);
             }
             add_time(&mut times, "confirmations (re-runs)", t.elapsed());
             if d.symptom == Symptom::Hang && confirmed == Some(false) {
@@ -482,6 +499,11 @@ impl Differ {
         let long = self.subjects[subject].engine.run(subject_input, plan);
         let long_cmp = oracle::compare(reference, &long);
         (long, long_cmp, true)
+    }
+
+    /// Whether a confirming re-run may start now (see `confirm_until`).
+    fn may_confirm(&self) -> bool {
+        self.confirm_until.is_none_or(|t| Instant::now() < t)
     }
 
     /// Whether a crash or hang of this signature need not be re-run.

@@ -452,19 +452,23 @@ fn job_loop(
     let mut differ = Differ::new(subjects, cfg.policy.clone())?;
     differ.reference_share = cfg.reference_share;
     differ.recheck_once = true;
+    // `--time` holds: nothing is re-run to confirm after the deadline.
+    differ.confirm_until = shared.deadline;
     // Manipulated .aot files run in a worker of their own, judged under P4.
     let mut mutant_differ = if cfg.aot_mutants > 0 {
         let worker = Box::new(Worker::new(
             engines::wamr::AOT_ENGINE,
             WorkerLimits::default(),
         ));
-        Some(Differ::new(
+        let mut d = Differ::new(
             vec![Subject {
                 engine: worker,
                 info: &engines::wamr::AOT_MANIPULATED,
             }],
             cfg.policy.clone(),
-        )?)
+        )?;
+        d.confirm_until = shared.deadline;
+        Some(d)
     } else {
         None
     };
@@ -583,6 +587,7 @@ fn shrink_lane(shared: &Shared, queue: std::sync::mpsc::Receiver<PathBuf>) {
         let mut cfg = crate::shrink::ShrinkConfig::new(shared.cfg.shrink_budget.min(left));
         cfg.policy = shared.cfg.policy.clone();
         cfg.cancel = Some(&INTERRUPTED);
+        cfg.stop_at = shared.deadline;
         match crate::shrink::shrink_finding_with(&dir, &cfg) {
             Ok(outcome) => eprintln!("shrink: {}", outcome.line()),
             Err(e) => eprintln!("shrink: {}: {e:#}", dir.display()),

@@ -273,7 +273,16 @@ pub fn signature(engine: &str, d: &Divergence, exec: &Execution) -> String {
                 (None, None) => "instantiation",
                 (None, Some(_)) => "?",
             };
-            (bounds_scope, format!("{what}|{rt:?}@{site}"))
+            match d.symptom {
+                // A hang after a missed trap is where the runtime went on to
+                // wait (a lock the trap left held, a loop it should have
+                // left): one cause for every instruction of a kind.
+                Symptom::Hang => (
+                    bounds_scope,
+                    format!("Hang|{what}|{rt:?}@{}", instruction_kind(site)),
+                ),
+                _ => (bounds_scope, format!("{what}|{rt:?}@{site}")),
+            }
         }
         (_, None, Some(st)) => (bounds_scope, format!("ExtraTrap|{st:?}")),
         _ if d.rule.is_some() => (Scope::Runtime, format!("{:?}|{rule}", d.symptom)),
@@ -290,6 +299,20 @@ pub fn signature(engine: &str, d: &Divergence, exec: &Execution) -> String {
     format!("{who}|{cause}")
 }
 
+/// The kind of a Wasm instruction named as `wasmparser` prints it:
+/// "atomic", "load", "store", or the name itself.
+fn instruction_kind(name: &str) -> &str {
+    if name.contains("Atomic") {
+        "atomic"
+    } else if name.contains("Load") {
+        "load"
+    } else if name.contains("Store") {
+        "store"
+    } else {
+        name
+    }
+}
+
 /// How far a root cause is shared between the modes of one runtime.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Scope {
@@ -302,4 +325,44 @@ enum Scope {
     /// The library every mode shares (`EngineInfo::runtime`): the loader's
     /// verdicts and the WASI host functions.
     Runtime,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hang_after_trap(engine: &str, site: &str) -> String {
+        let d = Divergence {
+            symptom: Symptom::Hang,
+            call_index: Some(1),
+            export: None,
+            detail: String::new(),
+            reference_trap: Some(Trap::MemoryOutOfBounds),
+            subject_trap: None,
+            reference_site: Some(site.to_string()),
+            rule: None,
+        };
+        let exec = Execution {
+            engine: engine.to_string(),
+            end: End::Hung {
+                deadline_ms: 5000,
+                call_index: 1,
+            },
+            ..Execution::default()
+        };
+        signature(engine, &d, &exec)
+    }
+
+    /// An out-of-bounds atomic access that leaves WAMR's shared-memory lock
+    /// held hangs the next atomic access, whichever instruction trapped: one
+    /// cause per mode. A load the compiler deleted is another.
+    #[test]
+    fn hangs_after_a_missed_trap_are_keyed_by_the_kind_of_instruction() {
+        let a = hang_after_trap("wamr-fast-hw", "I32AtomicRmw8AndU");
+        let b = hang_after_trap("wamr-fast-hw", "I64AtomicLoad32U");
+        assert_eq!(a, b);
+        assert_eq!(a, "wamr-fast-hw|Hang|MissedTrap|MemoryOutOfBounds@atomic");
+        assert_ne!(a, hang_after_trap("wamr-fast-hw", "I32Load8U"));
+        assert_ne!(a, hang_after_trap("wamr-classic-hw", "I32AtomicLoad"));
+    }
 }

@@ -51,6 +51,9 @@ pub struct ShrinkConfig {
     /// Set from elsewhere (a campaign's Ctrl-C) to end the shrink at once;
     /// the best module so far is kept.
     pub cancel: Option<&'static std::sync::atomic::AtomicBool>,
+    /// No run starts after this instant, not even the confirming ones (a
+    /// campaign's end): a shrink cut there writes nothing.
+    pub stop_at: Option<Instant>,
 }
 
 impl ShrinkConfig {
@@ -62,6 +65,7 @@ impl ShrinkConfig {
             isolate: true,
             policy: Policy::builtin(),
             cancel: None,
+            stop_at: None,
         }
     }
 }
@@ -101,6 +105,9 @@ struct Judge {
     target: Target,
     deadline: Instant,
     cancel: Option<&'static std::sync::atomic::AtomicBool>,
+    /// See `ShrinkConfig::stop_at`; `cut` says it was met.
+    stop_at: Option<Instant>,
+    cut: bool,
     candidates: u64,
     accepted: u64,
 }
@@ -115,6 +122,10 @@ impl Judge {
 
     /// The matching finding, if the candidate keeps it.
     fn observe(&mut self, wasm: &[u8], plan: &CallPlan) -> Option<Finding> {
+        if self.stop_at.is_some_and(|t| Instant::now() >= t) {
+            self.cut = true;
+            return None;
+        }
         self.candidates += 1;
         let report = self.differ.run(wasm, plan);
         let hit = report.findings.into_iter().find(|f| self.target.matches(f));
@@ -262,6 +273,7 @@ pub fn shrink_finding_with(dir: &Path, cfg: &ShrinkConfig) -> anyhow::Result<Shr
         &WorkerLimits::default(),
     )?;
     let mut differ = Differ::new(subjects, cfg.policy.clone())?;
+    differ.confirm_until = cfg.stop_at;
     // Hang candidates are judged on short deadlines (a hang costs its whole
     // deadline, and most candidates of a hang still hang); the result is
     // confirmed on the full ones at the end.
@@ -276,6 +288,8 @@ pub fn shrink_finding_with(dir: &Path, cfg: &ShrinkConfig) -> anyhow::Result<Shr
         target,
         deadline: started + cfg.budget,
         cancel: cfg.cancel,
+        stop_at: cfg.stop_at,
+        cut: false,
         candidates: 0,
         accepted: 0,
     };
@@ -389,6 +403,11 @@ pub fn shrink_finding_with(dir: &Path, cfg: &ShrinkConfig) -> anyhow::Result<Shr
         }),
         None => None,
     };
+    anyhow::ensure!(
+        !judge.cut,
+        "{}: shrink cut at the campaign's end before it could confirm its result: run `wasmsieve shrink` on it",
+        dir.display()
+    );
     let (min, plan, confirmed) = match confirmed {
         Some(c) => c,
         None => {
