@@ -351,10 +351,37 @@ impl Differ {
     fn run_wasi(&mut self, wasm: &[u8], plan: &CallPlan) -> CaseReport {
         let mut times = StageTimes::new();
         let features = FeatureSet::needed_by(wasm);
-        let reference = Execution {
-            engine: "capability oracle (no reference)".into(),
-            ..Default::default()
+        // The reference runs the program in a sandbox of the same layout: the
+        // differential half (errnos), and a check of the sandbox itself.
+        let t = Instant::now();
+        let reference = match crate::exec::wasi::Sandbox::create() {
+            Ok(sandbox) => {
+                let mut p = plan.clone();
+                p.wasi = Some(sandbox.setup.clone());
+                let mut r = self.reference.run(wasm, &p);
+                let observed = r.wasi.get_or_insert_with(Default::default);
+                observed.changed_outside = sandbox.changed_outside();
+                // The reference runs in this process, beside other jobs and
+                // their sandboxes: the fds it holds say nothing of its run.
+                observed.fds_outside.clear();
+                r
+            }
+            Err(_) => Execution {
+                engine: "capability oracle (no reference: no sandbox)".into(),
+                ..Default::default()
+            },
         };
+        add_time(&mut times, &self.reference_stage, t.elapsed());
+        // What the reference's own run breached is the sandbox's fault (a
+        // layout that leaves the outside reachable), not a runtime's.
+        let harness_fault = crate::judge::wasi::check(&reference, plan)
+            .filter(|d| d.symptom == Symptom::WasiEscape)
+            .map(|d| {
+                format!(
+                    "the reference breached the sandbox too, a harness fault: {}",
+                    d.detail
+                )
+            });
         let mut skipped = vec![];
         let (mut comparisons, mut findings) = (vec![], vec![]);
         for i in 0..self.subjects.len() {
@@ -373,9 +400,20 @@ impl Differ {
             };
             add_time(&mut times, info.name, t.elapsed());
             let Some(mut d) = crate::judge::wasi::check(&exec, plan) else {
-                comparisons.push((exec, Comparison::Agree));
+                match crate::judge::wasi::compare(&reference, &exec, &self.policy.wasi_differences)
+                {
+                    Some(d) => {
+                        findings.push(self.judge(i, &reference, &exec, &d, wasm, None, None));
+                        comparisons.push((exec, Comparison::Diverge(d)));
+                    }
+                    None => comparisons.push((exec, Comparison::Agree)),
+                }
                 continue;
             };
+            if let (Some(fault), Symptom::WasiEscape) = (&harness_fault, &d.symptom) {
+                comparisons.push((exec, Comparison::Poisoned(fault.clone())));
+                continue;
+            }
             let t = Instant::now();
             let signature = self
                 .judge(i, &reference, &exec, &d, wasm, None, None)

@@ -169,6 +169,23 @@ const ROWS: &[Row] = &[
         "sandbox-escape",
         &["P3", "P11"],
     ),
+    // A wrong errno is a wrong result whichever mode's WASI layer gave it.
+    row(
+        Wasm,
+        "wasi-errno",
+        "wasi-errno",
+        "bug",
+        "wrong-result",
+        &["P7"],
+    ),
+    row(
+        AotEmitted,
+        "wasi-errno",
+        "wasi-errno",
+        "bug",
+        "wrong-result",
+        &["P7"],
+    ),
     row(
         AotEmitted,
         "wasi-escape",

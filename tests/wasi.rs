@@ -344,3 +344,121 @@ fn a_wasi_campaign_counts_its_cases_per_engine() {
     );
     let _ = std::fs::remove_dir_all(out);
 }
+
+/// The differential half: a WASI layer that answers another errno than
+/// wasmtime-wasi where WASI fixes the answer files a bug (P7), keyed by the
+/// call and both errnos; the right answer files nothing.
+#[test]
+fn a_wrong_errno_is_a_bug() {
+    let program = |marker: &str| {
+        format!(
+            r#"(module
+              (import "wasi_snapshot_preview1" "fd_close" (func $close (param i32) (result i32)))
+              (memory (export "memory") 1)
+              (data (i32.const 1024) "{marker}")
+              (func (export "c0.fd_close") (result i32) (call $close (i32.const 99))))"#
+        )
+    };
+    let mut d = differ(&["faulty"]);
+    let r = run(&mut d, &program("wsv_fault_wasi_errno"));
+    assert_eq!(r.findings.len(), 1, "{}", describe(&r));
+    let f = &r.findings[0];
+    assert_eq!(f.divergence.symptom, Symptom::WasiErrno, "{}", describe(&r));
+    assert_eq!(
+        (
+            f.verdict.bucket.to_string().as_str(),
+            f.verdict.kind.as_str()
+        ),
+        ("bug", "wrong-result")
+    );
+    assert_eq!(f.verdict.clauses, ["P7"]);
+    assert_eq!(
+        f.divergence.rule.as_deref(),
+        Some("errno: fd_close: badf vs success")
+    );
+    // The reference ran it, in its own sandbox.
+    assert_eq!(r.reference.calls.len(), 1, "{}", describe(&r));
+    let r = run(&mut d, &program("no fault"));
+    assert!(r.findings.is_empty(), "{}", describe(&r));
+}
+
+/// Differences `policy/wasi-differences.toml` states as implementation-defined,
+/// met with stock WAMR: none is a finding.
+#[test]
+fn implementation_defined_differences_are_not_findings() {
+    let mut d = differ(&["wamr-classic"]);
+    for (call, params, body) in [
+        // The process CPU-time clock: WAMR has it, wasmtime-wasi not.
+        (
+            "clock_time_get",
+            "i32 i64 i32",
+            "(i32.const 2) (i64.const 0) (i32.const 3072)",
+        ),
+        // WAMR refuses a link target it cannot place inside a preopen.
+        (
+            "path_symlink",
+            "i32 i32 i32 i32 i32",
+            "(i32.const 0) (i32.const 1) (i32.const 3) (i32.const 16) (i32.const 11)",
+        ),
+        // Stdio: a stream in wasmtime-wasi, /dev/null in WAMR.
+        ("fd_tell", "i32 i32", "(i32.const 1) (i32.const 3072)"),
+        // Both refuse a path out of the root, each with its own errno.
+        (
+            "path_unlink_file",
+            "i32 i32 i32",
+            "(i32.const 3) (i32.const 32) (i32.const 21)",
+        ),
+    ] {
+        let r = run(
+            &mut d,
+            &format!(
+                r#"(module
+                  (import "wasi_snapshot_preview1" "{call}" (func $f (param {params}) (result i32)))
+                  (memory (export "memory") 1)
+                  (data (i32.const 0) ".")
+                  (data (i32.const 16) "sub/new.txt")
+                  (data (i32.const 32) "../outside/canary.txt")
+                  (func (export "c0.{call}") (result i32) (call $f {body})))"#
+            ),
+        );
+        assert!(r.findings.is_empty(), "{call}: {}", describe(&r));
+        // Both sides ran the call, and answered differently.
+        let (reference, wamr) = (&r.reference.calls, &r.comparisons[0].0.calls);
+        assert_eq!((reference.len(), wamr.len()), (1, 1), "{}", describe(&r));
+        assert_ne!(
+            reference[0].result,
+            wamr[0].result,
+            "{call}: {}",
+            describe(&r)
+        );
+    }
+}
+
+/// Found by the differential half on stock WAMR: WAMR gives a character
+/// device (stdio here, a terminal under iwasm) every right, the directory
+/// rights too (rights.h, RIGHTS_ALL for character devices), so a path call
+/// on stderr that changes nothing succeeds where WASI says EBADF. The same
+/// rights let `fd_readdir` read through a directory handle the fd never had.
+#[test]
+fn wamr_gives_stdio_directory_rights() {
+    let mut d = differ(&["wamr-classic"]);
+    let r = run(
+        &mut d,
+        r#"(module
+          (import "wasi_snapshot_preview1" "path_filestat_set_times"
+            (func $f (param i32 i32 i32 i32 i64 i64 i32) (result i32)))
+          (memory (export "memory") 1)
+          (data (i32.const 0) "in")
+          (func (export "c0.path_filestat_set_times") (result i32)
+            (call $f (i32.const 2) (i32.const 0) (i32.const 0) (i32.const 2)
+                     (i64.const 0) (i64.const 0) (i32.const 0))))"#,
+    );
+    assert_eq!(r.findings.len(), 1, "fixed in this WAMR? {}", describe(&r));
+    let f = &r.findings[0];
+    assert_eq!(f.divergence.symptom, Symptom::WasiErrno);
+    assert_eq!(f.verdict.bucket.to_string(), "bug");
+    assert_eq!(
+        f.signature,
+        "wamr|WasiErrno|errno: path_filestat_set_times: badf vs success"
+    );
+}

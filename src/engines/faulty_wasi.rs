@@ -8,6 +8,8 @@
 //!   wsv_fault_wasi_leak    `path_open` joins as they are and keeps a second
 //!                          handle of what it opened, never closed (an fd
 //!                          outside the root that outlives the instance)
+//!   wsv_fault_wasi_errno   `fd_close` of an fd that is not open succeeds
+//!                          (WASI says EBADF: a wrong errno)
 //! Calls it does not implement answer ENOSYS.
 
 use super::wasmtime::WasiHost;
@@ -34,6 +36,7 @@ pub struct Faults {
     pub unlink: bool,
     pub leak: bool,
     pub selfleak: bool,
+    pub errno: bool,
 }
 
 impl Faults {
@@ -44,6 +47,7 @@ impl Faults {
             unlink: has("wsv_fault_wasi_unlink"),
             leak: has("wsv_fault_wasi_leak"),
             selfleak: has("wsv_fault_wasi_selfleak"),
+            errno: has("wsv_fault_wasi_errno"),
         }
     }
 }
@@ -205,7 +209,13 @@ impl WasiHost for MiniWasi {
             "path_open" if args.len() == 9 => self.path_open(args, memory),
             "fd_read" if args.len() == 4 => self.fd_read(args, memory),
             "fd_write" if args.len() == 4 => self.fd_write(args, memory),
-            "fd_close" if args.len() == 1 => self.files.remove(&args[0]).map(drop).ok_or(EBADF),
+            "fd_close" if args.len() == 1 => match self.files.remove(&args[0]) {
+                Some(_) => Ok(()),
+                // Stdio and the preopen close too (nothing of ours to drop).
+                None if (0..=PREOPEN_FD).contains(&args[0]) => Ok(()),
+                None if self.faults.errno => Ok(()),
+                None => Err(EBADF),
+            },
             "path_unlink_file" if args.len() == 3 => self.path_unlink_file(args, memory),
             _ => Err(ENOSYS),
         };

@@ -14,18 +14,51 @@ use wasmtime::{
 pub struct Wasmtime {
     engine: wasmtime::Engine,
     /// The host's functions (`crate::wasm::host`).
-    linker: Linker<StoreLimits>,
+    linker: Linker<Ctx>,
     module: Option<Module>,
     /// Imports of the module loaded last and their definitions.
     imports: Vec<host::Import>,
     /// Its exported functions, for funcref arguments (`Val::FuncExport`).
     func_exports: Vec<(String, u32)>,
-    store: Option<Store<StoreLimits>>,
+    store: Option<Store<Ctx>>,
     /// Where the last instantiation trapped.
     trap_site: Option<u32>,
-    /// A WASI implementation for WASI programs (a test engine's: the
-    /// reference runs none, see `judge::wasi`).
+    /// A WASI implementation of its own for WASI programs (a test
+    /// engine's); without one, WASI programs run on `wasmtime-wasi`.
     wasi: Option<std::sync::Arc<std::sync::Mutex<dyn WasiHost>>>,
+    /// The sandbox of the next WASI program (see `Engine::set_wasi`).
+    wasi_setup: Option<crate::generate::wasi::WasiSetup>,
+}
+
+/// What a store holds: its limits, and a WASI program's `wasmtime-wasi`
+/// state (preview 1).
+pub struct Ctx {
+    limits: StoreLimits,
+    wasi: Option<wasmtime_wasi::p1::WasiP1Ctx>,
+}
+
+/// `wasmtime-wasi`'s preview 1 for one run: the sandbox's root preopened as
+/// the guest's [`PREOPEN`](crate::generate::wasi::PREOPEN) (fd 3), with the
+/// arguments and environment WAMR's shim gives (`csrc/wsv_shim.c`); stdin is
+/// empty, stdout and stderr are dropped.
+fn preview1(
+    setup: &crate::generate::wasi::WasiSetup,
+) -> wasmtime::Result<wasmtime_wasi::p1::WasiP1Ctx> {
+    use crate::generate::wasi::{ARGS, ENV, PREOPEN};
+    use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
+    let mut b = WasiCtxBuilder::new();
+    // One thread (no blocking pool), no network: the sandbox is the only
+    // capability, as in WAMR's runs.
+    b.allow_blocking_current_thread(true)
+        .allow_tcp(false)
+        .allow_udp(false)
+        .allow_ip_name_lookup(false)
+        .args(ARGS);
+    for (k, v) in ENV {
+        b.env(k, v);
+    }
+    b.preopened_dir(&setup.root, PREOPEN, FsPerms::ReadWrite)?;
+    Ok(b.build_p1())
 }
 
 /// A WASI preview 1 implementation a [`Wasmtime`] links in for the
@@ -87,7 +120,7 @@ impl Wasmtime {
                 host::MODULE,
                 f.name,
                 func_ty,
-                move |mut caller: wasmtime::Caller<'_, StoreLimits>, params, results| {
+                move |mut caller: wasmtime::Caller<'_, Ctx>, params, results| {
                     let args: Vec<Val> = params
                         .iter()
                         .filter_map(|p| from_wasmtime(caller.as_context(), p))
@@ -109,6 +142,7 @@ impl Wasmtime {
             store: None,
             trap_site: None,
             wasi: None,
+            wasi_setup: None,
         })
     }
 
@@ -125,7 +159,7 @@ impl Wasmtime {
 
 /// Defines the module's WASI imports in `linker`, each calling `host`.
 fn define_wasi(
-    linker: &mut Linker<StoreLimits>,
+    linker: &mut Linker<Ctx>,
     module: &Module,
     host: &std::sync::Arc<std::sync::Mutex<dyn WasiHost>>,
 ) -> wasmtime::Result<()> {
@@ -194,7 +228,7 @@ fn to_wasmtime(mut store: impl AsContextMut, v: Val) -> Result<wasmtime::Val, (T
     })
 }
 
-fn from_wasmtime(store: StoreContext<'_, StoreLimits>, v: &wasmtime::Val) -> Option<Val> {
+fn from_wasmtime(store: StoreContext<'_, Ctx>, v: &wasmtime::Val) -> Option<Val> {
     Some(match v {
         wasmtime::Val::I32(x) => Val::I32(*x),
         wasmtime::Val::I64(x) => Val::I64(*x),
@@ -263,16 +297,21 @@ impl Engine for Wasmtime {
     }
 
     fn set_wasi(&mut self, setup: Option<&crate::generate::wasi::WasiSetup>) {
-        if let Some(w) = &self.wasi {
-            w.lock()
+        match &self.wasi {
+            Some(w) => w
+                .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .set_sandbox(setup);
+                .set_sandbox(setup),
+            None => self.wasi_setup = setup.cloned(),
         }
     }
 
     fn instantiate(&mut self) -> Result<Box<dyn Instance + '_>, (Trap, String)> {
         let module = self.module.as_ref().expect("load before instantiate");
-        let wasi_defined = self.wasi.is_some();
+        let imports_wasi = module
+            .imports()
+            .any(|i| i.module() == crate::generate::wasi::MODULE);
+        let wasi_defined = self.wasi.is_some() || self.wasi_setup.is_some();
         let undefined = self
             .imports
             .iter()
@@ -286,23 +325,42 @@ impl Engine for Wasmtime {
             .memory_size(64 << 20)
             .table_elements(100_000)
             .build();
-        let mut store = Store::new(&self.engine, limits);
-        store.limiter(|l| l);
+        let preview1 = match (&self.wasi, &self.wasi_setup) {
+            (None, Some(setup)) if imports_wasi => Some(
+                preview1(setup).map_err(|e| (Trap::Unlinkable, format!("wasmtime-wasi: {e:#}")))?,
+            ),
+            _ => None,
+        };
+        let mut store = Store::new(
+            &self.engine,
+            Ctx {
+                limits,
+                wasi: preview1,
+            },
+        );
+        store.limiter(|c| &mut c.limits);
         store
             .set_fuel(crate::exec::FUEL_PER_CALL)
             .expect("fuel enabled");
         self.trap_site = None;
-        let wasi = self.wasi.as_ref().filter(|_| {
-            module
-                .imports()
-                .any(|i| i.module() == crate::generate::wasi::MODULE)
-        });
-        let linked = match self.imports.iter().any(host::Import::is_state) || wasi.is_some() {
+        let host = self.wasi.as_ref().filter(|_| imports_wasi);
+        let p1 = store.data().wasi.is_some();
+        let linked = match self.imports.iter().any(host::Import::is_state) || host.is_some() || p1 {
             false => self.linker.instantiate(&mut store, module),
             true => {
                 let mut linker = self.linker.clone();
                 define_state(&mut linker, &mut store, &self.imports)
-                    .and_then(|()| wasi.map_or(Ok(()), |w| define_wasi(&mut linker, module, w)))
+                    .and_then(|()| host.map_or(Ok(()), |w| define_wasi(&mut linker, module, w)))
+                    .and_then(|()| match p1 {
+                        true => {
+                            wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |c: &mut Ctx| {
+                                c.wasi
+                                    .as_mut()
+                                    .expect("a WASI program's store has its context")
+                            })
+                        }
+                        false => Ok(()),
+                    })
                     .and_then(|()| linker.instantiate(&mut store, module))
             }
         };
@@ -323,8 +381,8 @@ impl Engine for Wasmtime {
 /// Defines in `store` the host's fresh memories, tables and globals for the
 /// module's imports of them (its functions are in the linker already).
 fn define_state(
-    linker: &mut Linker<StoreLimits>,
-    store: &mut Store<StoreLimits>,
+    linker: &mut Linker<Ctx>,
+    store: &mut Store<Ctx>,
     imports: &[host::Import],
 ) -> wasmtime::Result<()> {
     use host::Definition as D;
@@ -373,7 +431,7 @@ fn define_state(
 }
 
 struct WasmtimeInstance<'a> {
-    store: &'a mut Store<StoreLimits>,
+    store: &'a mut Store<Ctx>,
     instance: wasmtime::Instance,
     func_exports: &'a [(String, u32)],
     trap_site: Option<u32>,

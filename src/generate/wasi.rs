@@ -23,6 +23,10 @@ use wasm_encoder::{
 pub const MODULE: &str = "wasi_snapshot_preview1";
 /// The guest name of the preopened directory (fd 3).
 pub const PREOPEN: &str = "sandbox";
+/// The arguments and environment of every WASI program (WAMR's shim,
+/// `csrc/wsv_shim.c`, states the same).
+pub const ARGS: &[&str] = &["wasmsieve", "--case"];
+pub const ENV: &[(&str, &str)] = &[("WASMSIEVE", "1")];
 
 /// How an engine is to set WASI up for one run: the host directory it
 /// preopens (as [`PREOPEN`], fd 3) and the folder the sandbox lives in.
@@ -194,7 +198,9 @@ pub const PATHS: &[&[u8]] = &[
 ];
 
 /// File descriptors: stdio, the preopen, impossible ones; `None` is the fd
-/// the last `path_open` returned (read from memory).
+/// the last `path_open` returned (read from memory). No other fixed number:
+/// WAMR numbers new fds at random, wasmtime-wasi in order, so a fixed 4 is
+/// an open fd on one side and none on the other (no difference to judge).
 const FDS: &[Option<i32>] = &[
     Some(3),
     Some(3),
@@ -204,7 +210,6 @@ const FDS: &[Option<i32>] = &[
     Some(0),
     Some(1),
     Some(2),
-    Some(4),
     Some(-1),
     Some(9999),
     Some(i32::MAX),
@@ -464,6 +469,11 @@ fn index_of(name: &str) -> usize {
 }
 
 /// The WASI function an export of a generated program calls (`c3.path_open`).
+/// Whether `name` is a WASI call programs make.
+pub fn is_call(name: &str) -> bool {
+    CALLS.iter().any(|(n, _)| *n == name)
+}
+
 pub fn call_of(export: &str) -> Option<&str> {
     export
         .split_once('.')

@@ -39,6 +39,9 @@ pub enum Symptom {
     /// A WASI program used a host resource outside its capability: read,
     /// wrote or kept open a file outside its preopened directory.
     WasiEscape,
+    /// A WASI call answered another errno than the reference's, where the
+    /// answer is not left to the implementation.
+    WasiErrno,
 }
 
 impl Symptom {
@@ -52,6 +55,7 @@ impl Symptom {
             Symptom::ValidationMismatch => "validation",
             Symptom::Unrecoverable => "unrecoverable",
             Symptom::WasiEscape => "wasi-escape",
+            Symptom::WasiErrno => "wasi-errno",
             _ => "wrong-result",
         }
     }

@@ -94,6 +94,10 @@ pub struct Policy {
     /// the shipped list unless replaced.
     #[serde(skip)]
     pub known: KnownIssues,
+    /// Implementation-defined WASI differences (a file of their own, see
+    /// [`Differences`](crate::judge::wasi::Differences)).
+    #[serde(skip)]
+    pub wasi_differences: crate::judge::wasi::Differences,
 }
 
 /// The symptom families rows can name (see `Symptom::policy_name`).
@@ -107,6 +111,7 @@ pub const SYMPTOMS: &[&str] = &[
     "unrecoverable",
     "reference-suspect",
     "wasi-escape",
+    "wasi-errno",
 ];
 
 /// The verdict kinds rows can name.
@@ -174,6 +179,7 @@ impl Policy {
         let mut p: Policy = toml::from_str(text)?;
         p.check()?;
         p.known = KnownIssues::builtin();
+        p.wasi_differences = crate::judge::wasi::Differences::builtin();
         Ok(p)
     }
 

@@ -131,3 +131,206 @@ pub fn check(exec: &Execution, plan: &CallPlan) -> Option<Divergence> {
     }
     None
 }
+
+/// WASI's errno names, by value (`wasi_snapshot_preview1`'s `errno` enum).
+pub const ERRNO: &[&str] = &[
+    "success",
+    "2big",
+    "acces",
+    "addrinuse",
+    "addrnotavail",
+    "afnosupport",
+    "again",
+    "already",
+    "badf",
+    "badmsg",
+    "busy",
+    "canceled",
+    "child",
+    "connaborted",
+    "connrefused",
+    "connreset",
+    "deadlk",
+    "destaddrreq",
+    "dom",
+    "dquot",
+    "exist",
+    "fault",
+    "fbig",
+    "hostunreach",
+    "idrm",
+    "ilseq",
+    "inprogress",
+    "intr",
+    "inval",
+    "io",
+    "isconn",
+    "isdir",
+    "loop",
+    "mfile",
+    "mlink",
+    "msgsize",
+    "multihop",
+    "nametoolong",
+    "netdown",
+    "netreset",
+    "netunreach",
+    "nfile",
+    "nobufs",
+    "nodev",
+    "noent",
+    "noexec",
+    "nolck",
+    "nolink",
+    "nomem",
+    "nomsg",
+    "noprotoopt",
+    "nospc",
+    "nosys",
+    "notconn",
+    "notdir",
+    "notempty",
+    "notrecoverable",
+    "notsock",
+    "notsup",
+    "notty",
+    "nxio",
+    "overflow",
+    "ownerdead",
+    "perm",
+    "pipe",
+    "proto",
+    "protonosupport",
+    "prototype",
+    "range",
+    "rofs",
+    "spipe",
+    "srch",
+    "stale",
+    "timedout",
+    "txtbsy",
+    "xdev",
+    "notcapable",
+];
+
+fn errno_name(e: i32) -> String {
+    usize::try_from(e)
+        .ok()
+        .and_then(|i| ERRNO.get(i))
+        .map_or_else(|| format!("errno {e}"), |n| n.to_string())
+}
+
+/// The shipped table of implementation-defined differences.
+pub const DEFAULT_DIFFERENCES: &str = include_str!("../../policy/wasi-differences.toml");
+
+/// Differences between the reference's WASI and the runtime's that are no
+/// finding (`policy/wasi-differences.toml`).
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Differences {
+    pub version: u32,
+    #[serde(default, rename = "difference")]
+    pub rows: Vec<Difference>,
+}
+
+/// One implementation-defined difference.
+#[derive(Clone, Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Difference {
+    /// WASI calls (`"*"`: any).
+    pub calls: Vec<String>,
+    /// The reference's errnos and the runtime's, by name (`"*"`: any,
+    /// `"error"`: any but success).
+    pub reference: Vec<String>,
+    pub runtime: Vec<String>,
+    pub why: String,
+}
+
+impl Differences {
+    pub fn parse(text: &str) -> anyhow::Result<Differences> {
+        let d: Differences = toml::from_str(text)?;
+        anyhow::ensure!(
+            d.version == 1,
+            "unsupported WASI differences version {} (this wasmsieve reads version 1)",
+            d.version
+        );
+        for (i, row) in d.rows.iter().enumerate() {
+            for c in &row.calls {
+                anyhow::ensure!(
+                    c == "*" || crate::generate::wasi::is_call(c),
+                    "WASI difference {}: unknown call {c:?}",
+                    i + 1
+                );
+            }
+            for e in row.reference.iter().chain(&row.runtime) {
+                anyhow::ensure!(
+                    e == "*" || e == "error" || ERRNO.contains(&e.as_str()),
+                    "WASI difference {}: unknown errno {e:?} (one of *, error, {})",
+                    i + 1,
+                    ERRNO.join(", ")
+                );
+            }
+        }
+        Ok(d)
+    }
+
+    pub fn builtin() -> Differences {
+        Differences::parse(DEFAULT_DIFFERENCES).expect("the shipped WASI differences parse")
+    }
+
+    /// The row that makes `call` answering `reference` in the reference and
+    /// `runtime` in the runtime no finding.
+    pub fn find(&self, call: &str, reference: &str, runtime: &str) -> Option<&Difference> {
+        let any = |list: &[String], x: &str| {
+            list.iter()
+                .any(|v| v == "*" || v == x || (v == "error" && x != "success"))
+        };
+        self.rows.iter().find(|r| {
+            any(&r.calls, call) && any(&r.reference, reference) && any(&r.runtime, runtime)
+        })
+    }
+}
+
+/// The differential half: the same program, run by the reference in a
+/// sandbox of the same layout. The first call whose errno differs is a wrong
+/// result (P7), unless the difference is implementation-defined
+/// (`differences`); after it the runs part ways, so nothing later is judged,
+/// nor anything after either side stopped (a trap, `proc_exit`).
+pub fn compare(
+    reference: &Execution,
+    exec: &Execution,
+    differences: &Differences,
+) -> Option<Divergence> {
+    use crate::exec::CallResult;
+    use crate::wasm::Val;
+    for (i, (r, s)) in reference.calls.iter().zip(&exec.calls).enumerate() {
+        let (CallResult::Returned(rv), CallResult::Returned(sv)) = (&r.result, &s.result) else {
+            return None;
+        };
+        let (Some(Val::I32(re)), Some(Val::I32(se))) = (rv.first(), sv.first()) else {
+            return None;
+        };
+        if re == se {
+            continue;
+        }
+        let call = call_of(&s.export).unwrap_or(&s.export);
+        let (rn, sn) = (errno_name(*re), errno_name(*se));
+        if differences.find(call, &rn, &sn).is_some() {
+            return None;
+        }
+        return Some(Divergence {
+            symptom: Symptom::WasiErrno,
+            call_index: Some(i),
+            export: Some(s.export.clone()),
+            detail: format!(
+                "`{}` ({call}) returned {sn}; the reference ({}) returned {rn}",
+                s.export, reference.engine
+            ),
+            reference_trap: None,
+            subject_trap: None,
+            reference_site: None,
+            rule: Some(format!("errno: {call}: {rn} vs {sn}")),
+        });
+    }
+    None
+}
