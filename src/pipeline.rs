@@ -456,10 +456,11 @@ impl Differ {
                 continue;
             }
             let mut f = self.judge(i, &reference, &exec, &d, wasm, None, confirmed);
-            // A crash in a call that does not repeat keeps the call as its key
-            // (a call that reads through garbage crashes now and then); one
-            // outside a call (loading, tearing down) has a victim's frames.
-            if d.symptom == Symptom::Crash && d.rule.is_none() && confirmed == Some(false) {
+            // A crash that does not repeat in a fresh sandbox is most likely a
+            // victim of an earlier call's heap corruption (WAMR's fd_readdir
+            // on stdio corrupts the heap, the next call dies): one finding per
+            // runtime, never keyed by the call it happened to die in.
+            if d.symptom == Symptom::Crash && confirmed == Some(false) {
                 f.regroup_unconfirmed_crash();
             }
             findings.push(f);

@@ -434,24 +434,21 @@ fn implementation_defined_differences_are_not_findings() {
     }
 }
 
-/// Found by the differential half on stock WAMR: WAMR gives a character
-/// device (stdio here, a terminal under iwasm) every right, the directory
-/// rights too (rights.h, RIGHTS_ALL for character devices), so a path call
-/// on stderr that changes nothing succeeds where WASI says EBADF. The same
-/// rights let `fd_readdir` read through a directory handle the fd never had.
+/// Found by the differential half on stock WAMR: WASI paths are UTF-8
+/// strings, and wasmtime-wasi refuses others (EILSEQ); WAMR creates a host
+/// directory named by the raw bytes. One cause for every path call.
 #[test]
-fn wamr_gives_stdio_directory_rights() {
+fn wamr_accepts_paths_that_are_not_utf8() {
     let mut d = differ(&["wamr-classic"]);
     let r = run(
         &mut d,
         r#"(module
-          (import "wasi_snapshot_preview1" "path_filestat_set_times"
-            (func $f (param i32 i32 i32 i32 i64 i64 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "path_create_directory"
+            (func $f (param i32 i32 i32) (result i32)))
           (memory (export "memory") 1)
-          (data (i32.const 0) "in")
-          (func (export "c0.path_filestat_set_times") (result i32)
-            (call $f (i32.const 2) (i32.const 0) (i32.const 0) (i32.const 2)
-                     (i64.const 0) (i64.const 0) (i32.const 0))))"#,
+          (data (i32.const 0) "\ff\fe")
+          (func (export "c0.path_create_directory") (result i32)
+            (call $f (i32.const 3) (i32.const 0) (i32.const 2))))"#,
     );
     assert_eq!(r.findings.len(), 1, "fixed in this WAMR? {}", describe(&r));
     let f = &r.findings[0];
@@ -459,6 +456,6 @@ fn wamr_gives_stdio_directory_rights() {
     assert_eq!(f.verdict.bucket.to_string(), "bug");
     assert_eq!(
         f.signature,
-        "wamr|WasiErrno|errno: path_filestat_set_times: badf vs success"
+        "wamr|WasiErrno|errno: a path that is not UTF-8: ilseq vs success"
     );
 }

@@ -84,8 +84,11 @@ enum Arg {
     Iovs,
     /// A buffer: two arguments, pointer and length.
     Buf,
-    /// A pointer to an out-parameter.
+    /// A pointer to an out-parameter, never [`OUT`]'s fd slot.
     Out,
+    /// Where `path_open` puts the fd it opened: [`OUT`], which later calls
+    /// read it from (or an edge of memory).
+    FdOut,
     /// lookupflags ([`LOOKUP`]).
     Lookup,
     /// oflags ([`OFLAGS`]).
@@ -135,7 +138,7 @@ const CALLS: &[(&str, &[Arg])] = &[
     ("fd_readdir", &[Fd, Buf, U64, Out]),
     (
         "path_open",
-        &[Fd, Lookup, Path, Oflags, Rights, Rights, Fdflags, Out],
+        &[Fd, Lookup, Path, Oflags, Rights, Rights, Fdflags, FdOut],
     ),
     ("path_create_directory", &[Fd, Path]),
     ("path_remove_directory", &[Fd, Path]),
@@ -322,8 +325,15 @@ fn push_arg(f: &mut Function, a: Arg, u: &mut Unstructured) -> arbitrary::Result
             f.instruction(&I::I32Const(at as i32))
                 .instruction(&I::I32Const(n as i32))
         }
+        // Only `path_open` writes the fd slot: another call's out-parameter
+        // there (a filestat's device number) would be read as an fd, a
+        // different one on each side.
         Out => {
-            let at = *u.choose(&[OUT, OUT, OUT + 64, MEMORY_END - 2, MEMORY_END])?;
+            let at = *u.choose(&[OUT + 64, OUT + 64, OUT + 128, MEMORY_END - 2, MEMORY_END])?;
+            f.instruction(&I::I32Const(at as i32))
+        }
+        FdOut => {
+            let at = *u.choose(&[OUT, OUT, OUT, MEMORY_END - 2, MEMORY_END])?;
             f.instruction(&I::I32Const(at as i32))
         }
         Lookup => f.instruction(&I::I32Const(*u.choose(LOOKUP)?)),

@@ -318,6 +318,11 @@ pub fn compare(
         if differences.find(call, &rn, &sn).is_some() {
             return None;
         }
+        // Paths are UTF-8 strings in WASI: one check for every path call.
+        let rule = match (rn.as_str(), sn.as_str()) {
+            ("ilseq", "success") => "errno: a path that is not UTF-8: ilseq vs success".to_string(),
+            _ => format!("errno: {call}: {rn} vs {sn}"),
+        };
         return Some(Divergence {
             symptom: Symptom::WasiErrno,
             call_index: Some(i),
@@ -329,8 +334,30 @@ pub fn compare(
             reference_trap: None,
             subject_trap: None,
             reference_site: None,
-            rule: Some(format!("errno: {call}: {rn} vs {sn}")),
+            rule: Some(rule),
         });
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_differences_table_names_known_calls_and_errnos() {
+        let ok = "version = 1\n[[difference]]\ncalls = [\"fd_read\"]\nreference = [\"badf\"]\nruntime = [\"error\"]\nwhy = \"x\"\n";
+        let d = Differences::parse(ok).unwrap();
+        assert!(d.find("fd_read", "badf", "inval").is_some());
+        assert!(d.find("fd_read", "badf", "success").is_none());
+        assert!(d.find("fd_write", "badf", "inval").is_none());
+        for (from, to, says) in [
+            ("\"fd_read\"", "\"fd_reed\"", "unknown call \"fd_reed\""),
+            ("\"badf\"", "\"ebadf\"", "unknown errno \"ebadf\""),
+        ] {
+            let e = Differences::parse(&ok.replace(from, to)).unwrap_err();
+            assert!(e.to_string().contains(says), "{e}");
+        }
+        assert!(!Differences::builtin().rows.is_empty());
+    }
 }
