@@ -127,6 +127,10 @@ enum Cmd {
         /// runs them in a sandbox of its own; the capability oracle judges).
         #[arg(long, default_value_t = wasmsieve::campaign::DEFAULT_WASI_PERCENT)]
         wasi_percent: u64,
+        /// Percent of the first iterations that run the sweep's cases (every instruction
+        /// on its edge operands and boundary addresses, each once), until all ran.
+        #[arg(long, default_value_t = wasmsieve::campaign::DEFAULT_SWEEP_PERCENT)]
+        sweep_percent: u64,
         /// Percent of the cases on which every runtime agreed with the screen (wasmi)
         /// that the reference (wasmtime) checks all the same (100: every case).
         #[arg(long, default_value_t = wasmsieve::campaign::DEFAULT_REFERENCE_SHARE * 100.0)]
@@ -473,6 +477,7 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
             generator,
             malformed_percent,
             wasi_percent,
+            sweep_percent,
             reference_share,
         } => {
             let names = if aot_mutate && names.is_empty() {
@@ -528,6 +533,11 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
                 "--wasi-percent is a percentage (0..=100)"
             );
             cfg.wasi_percent = wasi_percent;
+            anyhow::ensure!(
+                sweep_percent <= 100,
+                "--sweep-percent is a percentage (0..=100)"
+            );
+            cfg.sweep_percent = sweep_percent;
             cfg.aot_mutants = if aot_mutate { aot_mutants } else { 0 };
             cfg.shrink_budget = Duration::from_secs(shrink_time);
             anyhow::ensure!(

@@ -153,13 +153,10 @@ impl Differ {
     /// Whether an agreeing case is in the reference's sampled share: decided
     /// by the module's bytes, so a re-run decides the same.
     fn sampled(&self, wasm: &[u8]) -> bool {
-        use std::hash::{Hash, Hasher};
         if self.reference_share >= 1.0 {
             return true;
         }
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        wasm.hash(&mut h);
-        (h.finish() % 1_000_000) as f64 / 1_000_000.0 < self.reference_share
+        (crate::wasm::fnv64(wasm) % 1_000_000) as f64 / 1_000_000.0 < self.reference_share
     }
 
     /// Like [`Differ::run`], giving the runtimes under test another input than
@@ -532,17 +529,24 @@ impl Differ {
         if self.known_to_reproduce(&signature) {
             return (exec, cmp, false);
         }
+        // As long as the time left allows (`may_confirm` left a floor's worth).
+        let long = self.deadline_floor.max(self.hang_recheck);
+        let left = self
+            .confirm_until
+            .map_or(long, |t| t.saturating_duration_since(Instant::now()));
         self.subjects[subject]
             .engine
-            .set_deadline(self.deadline_floor.max(self.hang_recheck));
+            .set_deadline(long.min(left.max(self.deadline_floor)));
         let long = self.subjects[subject].engine.run(subject_input, plan);
         let long_cmp = oracle::compare(reference, &long);
         (long, long_cmp, true)
     }
 
-    /// Whether a confirming re-run may start now (see `confirm_until`).
+    /// Whether a confirming re-run may start now (see `confirm_until`): one
+    /// hang deadline must fit before it.
     fn may_confirm(&self) -> bool {
-        self.confirm_until.is_none_or(|t| Instant::now() < t)
+        self.confirm_until
+            .is_none_or(|t| Instant::now() + self.deadline_floor < t)
     }
 
     /// Whether a crash or hang of this signature need not be re-run.

@@ -644,6 +644,8 @@ fn crashes_a_fresh_worker_does_not_repeat_are_one_unconfirmed_finding() {
         );
         assert_eq!(f.confirmed, Some(false));
         assert_eq!(f.signature, "faulty|Crash|unconfirmed|SIGSEGV");
+        // A victim: for review, not a security report.
+        assert_eq!(f.verdict.bucket.as_str(), "needs-review");
         ids.push(f.id.clone());
     }
     assert_eq!(ids[0], ids[1]);

@@ -4,7 +4,6 @@
 
 use crate::exec::{CallResult, Execution};
 use std::collections::HashSet;
-use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 
 /// Feedback from the reference's outcomes: the kinds of consecutive call
@@ -21,11 +20,7 @@ fn outcome_features(reference: &Execution) -> Vec<u64> {
         .collect();
     classes
         .windows(2)
-        .map(|w| {
-            let mut h = std::collections::hash_map::DefaultHasher::new();
-            w.hash(&mut h);
-            h.finish()
-        })
+        .map(|w| crate::wasm::fnv64(w.join("\0").as_bytes()))
         .collect()
 }
 
@@ -39,6 +34,8 @@ pub struct Corpus {
     seen: HashSet<u64>,
     /// Upper bound on kept modules: new ones beyond it are not kept.
     pub max_entries: usize,
+    /// A write of an entry failed (said once; entries stay in memory).
+    write_failed: bool,
 }
 
 fn read_modules(dir: &Path) -> Vec<Vec<u8>> {
@@ -68,6 +65,7 @@ impl Corpus {
             seeds,
             seen: HashSet::new(),
             max_entries: 2000,
+            write_failed: false,
         })
     }
 
@@ -94,9 +92,16 @@ impl Corpus {
         if !new || self.entries.len() >= self.max_entries {
             return false;
         }
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        wasm.hash(&mut h);
-        let _ = std::fs::write(self.dir.join(format!("{:016x}.wasm", h.finish())), wasm);
+        let path = self
+            .dir
+            .join(format!("{:016x}.wasm", crate::wasm::fnv64(wasm)));
+        // A full disk costs the corpus on disk, not the campaign: said once.
+        if let Err(e) = crate::store::write_atomic(&path, wasm) {
+            if !self.write_failed {
+                eprintln!("wasmsieve: corpus entries are kept in memory only from now on: {e}");
+                self.write_failed = true;
+            }
+        }
         self.entries.push(wasm.to_vec());
         true
     }

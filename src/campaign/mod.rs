@@ -53,6 +53,10 @@ pub struct CampaignConfig {
     /// Share of fresh test cases that are WASI programs ([`generate::wasi`]),
     /// in percent; none when no runtime under test has WASI.
     pub wasi_percent: u64,
+    /// Share of iterations that run the sweep's cases ([`generate::sweep`]),
+    /// in percent, from the first iteration on until each ran once (100:
+    /// `--generator sweep`; 0: none).
+    pub sweep_percent: u64,
     /// Share of cases on which every runtime agreed with the screen (wasmi)
     /// that the reference (wasmtime) checks all the same, 0 to 1 (1: the
     /// reference runs on every case).
@@ -80,6 +84,7 @@ impl CampaignConfig {
             generator: Generator::Smith,
             malformed_percent: DEFAULT_MALFORMED_PERCENT,
             wasi_percent: DEFAULT_WASI_PERCENT,
+            sweep_percent: DEFAULT_SWEEP_PERCENT,
         }
     }
 }
@@ -107,6 +112,12 @@ pub enum Generator {
 /// WASI programs in a default campaign: each runs once per runtime in a
 /// sandbox of its own, with no reference.
 pub const DEFAULT_WASI_PERCENT: u64 = 1;
+
+/// The sweep's share of a default campaign's first iterations: every case
+/// once, one iteration in four, so the 406 cases of the default modes are done
+/// within the first minute or two at two jobs, and a bug an edge operand or
+/// boundary address shows is found then, whatever the random modules reach.
+pub const DEFAULT_SWEEP_PERCENT: u64 = 25;
 
 /// Malformed cases in a default campaign: the loaders' error paths get a
 /// steady share; most such cases cost a rejection in each engine.
@@ -174,7 +185,7 @@ struct Shared<'a> {
     store: FindingStore,
     started: Instant,
     deadline: Option<Instant>,
-    /// The sweep's cases, when that is the generator.
+    /// The sweep's cases, when the campaign runs them (`sweep_percent`).
     sweep: Option<Vec<TestCase>>,
 }
 
@@ -197,6 +208,7 @@ pub fn run(cfg: &CampaignConfig) -> anyhow::Result<Outcome> {
     let mut cfg = cfg.clone();
     match cfg.generator {
         Generator::WamrSeeds => {
+            cfg.sweep_percent = 0;
             cfg.gen = GenConfig::wamr_seeds();
             cfg.mutate_percent = 0;
             cfg.seeds = None;
@@ -204,18 +216,21 @@ pub fn run(cfg: &CampaignConfig) -> anyhow::Result<Outcome> {
             cfg.wasi_percent = 0;
         }
         Generator::Malformed => {
+            cfg.sweep_percent = 0;
             cfg.mutate_percent = 0;
             cfg.seeds = None;
             cfg.malformed_percent = 100;
             cfg.wasi_percent = 0;
         }
         Generator::Wasi => {
+            cfg.sweep_percent = 0;
             cfg.mutate_percent = 0;
             cfg.seeds = None;
             cfg.malformed_percent = 0;
             cfg.wasi_percent = 100;
         }
-        Generator::Smith | Generator::Sweep => {}
+        Generator::Sweep => cfg.sweep_percent = 100,
+        Generator::Smith => {}
     }
     let wasi_engines = cfg
         .engines
@@ -233,9 +248,8 @@ pub fn run(cfg: &CampaignConfig) -> anyhow::Result<Outcome> {
             .iter()
             .filter_map(|n| engines::info(n).map(|i| &i.features)),
     );
-    let sweep =
-        (cfg.generator == Generator::Sweep).then(|| generate::sweep::cases(&cfg.gen.features));
-    if let Some(cases) = &sweep {
+    let sweep = (cfg.sweep_percent > 0).then(|| generate::sweep::cases(&cfg.gen.features));
+    if let Some(cases) = sweep.as_ref().filter(|_| cfg.generator == Generator::Sweep) {
         // A fixed set, each case once: no mutation, no seeds.
         let n = cases.len() as u64;
         cfg.iterations = Some(cfg.iterations.map_or(n, |i| i.min(n)));
@@ -254,6 +268,9 @@ pub fn run(cfg: &CampaignConfig) -> anyhow::Result<Outcome> {
     catch_interrupts();
     let mut summary = Summary::resume_or_new(&cfg.out, &cfg.engines, cfg.seed)?;
     let store = FindingStore::new(&cfg.out);
+    for damaged in summary.drop_damaged(&store) {
+        eprintln!("wasmsieve: {damaged}");
+    }
     let indexed = summary.reconcile(&store);
     if indexed > 0 {
         eprintln!(
@@ -396,12 +413,22 @@ fn progress(shared: &Shared, finished: &AtomicBool) {
     }
 }
 
-/// The next test case: a fresh wasm-smith module, or a mutation of a corpus
-/// entry (`mutated` tells which).
-fn next_case(shared: &Shared, data: &[u8], iteration: u64) -> Option<(TestCase, bool)> {
+/// The next test case: one of the sweep's, a corpus entry (a seed, or a
+/// mutation), or a fresh module (`Origin` tells which).
+fn next_case(shared: &Shared, data: &[u8], iteration: u64) -> Option<(TestCase, Origin)> {
     let cfg = shared.cfg;
     if let Some(cases) = &shared.sweep {
-        return cases.get(iteration as usize).map(|c| (c.clone(), false));
+        // Every `every`-th iteration takes the next case, in order: a resumed
+        // campaign goes on where it was.
+        let every = 100 / cfg.sweep_percent.clamp(1, 100);
+        if iteration % every == 0 {
+            if let Some(c) = cases.get((iteration / every) as usize) {
+                return Some((c.clone(), Origin::Sweep));
+            }
+        }
+        if cfg.generator == Generator::Sweep {
+            return None;
+        }
     }
     let roll = u64::from_le_bytes(data[..8].try_into().expect("input has 8 bytes"));
     let seed = shared
@@ -413,7 +440,7 @@ fn next_case(shared: &Shared, data: &[u8], iteration: u64) -> Option<(TestCase, 
     if let Some(wasm) = seed {
         let mut u = arbitrary::Unstructured::new(&data[8..]);
         if let Ok(plan) = CallPlan::build(&wasm, &mut u, cfg.gen.calls_per_export) {
-            return Some((TestCase::new(wasm, plan), true));
+            return Some((TestCase::new(wasm, plan), Origin::Corpus));
         }
     }
     if roll % 100 < cfg.mutate_percent {
@@ -427,7 +454,7 @@ fn next_case(shared: &Shared, data: &[u8], iteration: u64) -> Option<(TestCase, 
         {
             let mut u = arbitrary::Unstructured::new(&data[8..]);
             if let Ok(plan) = CallPlan::build(&wasm, &mut u, cfg.gen.calls_per_export) {
-                return Some((TestCase::new(wasm, plan), true));
+                return Some((TestCase::new(wasm, plan), Origin::Corpus));
             }
         }
     }
@@ -439,7 +466,18 @@ fn next_case(shared: &Shared, data: &[u8], iteration: u64) -> Option<(TestCase, 
     } else {
         generate::generate(&data[8..], &cfg.gen)
     };
-    case.ok().map(|c| (c, false))
+    case.ok().map(|c| (c, Origin::Fresh))
+}
+
+/// Where a test case came from (counted in the summary).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Origin {
+    /// Freshly generated.
+    Fresh,
+    /// A corpus entry: a seed as it is, or a mutation.
+    Corpus,
+    /// One of the sweep's cases.
+    Sweep,
 }
 
 fn job_loop(
@@ -498,7 +536,7 @@ fn job_loop(
         );
         let next = next_case(shared, &data, iteration);
         let generation = t.elapsed();
-        let Some((case, mutated)) = next else {
+        let Some((case, origin)) = next else {
             let mut st = shared.state.lock().unwrap();
             add_time(&mut st.time_by_stage, "generation", generation);
             st.generation_failures += 1;
@@ -530,10 +568,10 @@ fn job_loop(
         if let Some(m) = &case.malformed {
             st.record_malformed(m, &report);
         }
-        if mutated {
-            st.modules_mutated += 1;
-        } else {
-            st.modules_fresh += 1;
+        match origin {
+            Origin::Fresh => st.modules_fresh += 1,
+            Origin::Corpus => st.modules_mutated += 1,
+            Origin::Sweep => st.modules_sweep += 1,
         }
         let emitted = report
             .comparisons

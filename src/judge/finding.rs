@@ -103,6 +103,15 @@ impl Finding {
             .unwrap_or_default();
         self.signature = format!("{}|Crash|unconfirmed|{signal}", self.engine);
         self.id = Finding::signature_id(&self.verdict.kind, &self.signature);
+        // Its cause is an earlier case, which is filed in its own right when
+        // it repeats: this one is for a reviewer, not a security report.
+        if self.verdict.bucket == crate::judge::Bucket::Security {
+            self.verdict.bucket = crate::judge::Bucket::NeedsReview;
+            self.verdict.reason = format!(
+                "{}; but a fresh process does not repeat it: most likely the victim of an earlier case's heap corruption, so its cause is elsewhere",
+                self.verdict.reason
+            );
+        }
     }
 
     /// Where the Wasm side was when the runtime diverged: "load" (the module

@@ -46,7 +46,20 @@ fn at(path: &Path) -> impl FnOnce(std::io::Error) -> anyhow::Error + '_ {
 /// Writes a file of a finding folder (or a draft for one), naming it in the
 /// error.
 pub fn put(path: &Path, bytes: impl AsRef<[u8]>) -> anyhow::Result<()> {
-    std::fs::write(path, bytes).map_err(at(path))
+    write_atomic(path, bytes.as_ref()).map_err(at(path))
+}
+
+/// Writes `path` whole or not at all: a temporary file renamed into place,
+/// removed when the write fails (a full disk leaves no empty file behind).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    let written = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
 }
 
 impl FindingStore {
@@ -118,6 +131,21 @@ impl FindingStore {
         put(&path, wasm)
     }
 
+    /// Moves a damaged finding folder aside (`ID.damaged-TIME`, beside it),
+    /// never mixing it with another input; `None` when there is no folder.
+    pub fn set_aside(&self, dir: &Path) -> anyhow::Result<Option<PathBuf>> {
+        if !dir.exists() {
+            return Ok(None);
+        }
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let name = dir.file_name().unwrap_or_default().to_string_lossy();
+        let moved = dir.with_file_name(format!("{name}.damaged-{stamp}"));
+        std::fs::rename(dir, &moved).map_err(at(&moved))?;
+        Ok(Some(moved))
+    }
+
     /// Writes the input and its artifacts first, then the record (atomically).
     /// An existing complete folder is never touched; a damaged one is moved
     /// aside and reported, never mixed with another input.
@@ -128,18 +156,10 @@ impl FindingStore {
         extra: &[(String, Vec<u8>)],
     ) -> anyhow::Result<Written> {
         let dir = self.dir_of(f);
-        let mut aside = None;
-        if dir.exists() {
-            if read_record(&dir).is_ok() {
-                return Ok(Written::Kept(dir));
-            }
-            let stamp = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs());
-            let moved = dir.with_file_name(format!("{}.damaged-{stamp}", f.id));
-            std::fs::rename(&dir, &moved).map_err(at(&moved))?;
-            aside = Some(moved);
+        if dir.exists() && read_record(&dir).is_ok() {
+            return Ok(Written::Kept(dir));
         }
+        let aside = self.set_aside(&dir)?;
         std::fs::create_dir_all(&dir).map_err(at(&dir))?;
         put(&dir.join("input.wasm"), wasm)?;
         for (name, bytes) in extra {
@@ -161,7 +181,7 @@ impl FindingStore {
 }
 
 /// Reads a folder's `finding.json`.
-fn read_record(dir: &Path) -> anyhow::Result<Finding> {
+pub fn read_record(dir: &Path) -> anyhow::Result<Finding> {
     let fj = dir.join("finding.json");
     let text = std::fs::read_to_string(&fj).map_err(|e| {
         anyhow::anyhow!(

@@ -196,6 +196,9 @@ pub struct Summary {
     pub modules_fresh: u64,
     #[serde(default)]
     pub modules_mutated: u64,
+    /// The sweep's cases run (`--sweep-percent`, `--generator sweep`).
+    #[serde(default)]
+    pub modules_sweep: u64,
     /// WASI programs run per runtime under test (judged by the capability
     /// oracle; not in `modules_compared`).
     #[serde(default)]
@@ -251,6 +254,7 @@ impl Summary {
             known: vec![],
             modules_fresh: 0,
             modules_mutated: 0,
+            modules_sweep: 0,
             corpus_size: 0,
             malformed: BTreeMap::new(),
             wasi_cases_by_engine: BTreeMap::new(),
@@ -301,6 +305,35 @@ impl Summary {
         }
         s.previous_seconds = s.elapsed_seconds;
         Ok(s)
+    }
+
+    /// Checks every listed finding's folder: one whose `finding.json` is
+    /// gone or unreadable is set aside (`ID.damaged-TIME`, never deleted)
+    /// and dropped from the index, so the next hit of its cause files it
+    /// anew. Returns what was done, one line per folder.
+    pub fn drop_damaged(&mut self, store: &FindingStore) -> Vec<String> {
+        let base = store.root.parent().unwrap_or(&store.root).to_path_buf();
+        let mut said = vec![];
+        self.unique.retain(|u| {
+            let dir = base.join(&u.path);
+            if crate::store::read_record(&dir).is_ok() {
+                return true;
+            }
+            said.push(match store.set_aside(&dir) {
+                Ok(Some(aside)) => format!(
+                    "{} was listed but has no readable finding.json: moved to {} and dropped from the index (its cause is filed again when met)",
+                    u.path,
+                    aside.display()
+                ),
+                Ok(None) => format!(
+                    "{} was listed but is gone: dropped from the index (its cause is filed again when met)",
+                    u.path
+                ),
+                Err(e) => format!("{}: damaged, and cannot be set aside: {e:#}", u.path),
+            });
+            false
+        });
+        said
     }
 
     /// Lists findings on disk that the summary does not know (written just
@@ -572,11 +605,11 @@ impl Summary {
 
     /// Writes `summary.json` atomically.
     pub fn write(&self, out: &Path) -> std::io::Result<()> {
-        let tmp = out.join("summary.json.tmp");
-        std::fs::write(
-            &tmp,
-            serde_json::to_string_pretty(self).expect("summary serializes"),
-        )?;
-        std::fs::rename(tmp, out.join("summary.json"))
+        crate::store::write_atomic(
+            &out.join("summary.json"),
+            serde_json::to_string_pretty(self)
+                .expect("summary serializes")
+                .as_bytes(),
+        )
     }
 }

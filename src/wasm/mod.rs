@@ -112,6 +112,15 @@ impl ValType {
 /// Lower-case hex of bytes: digests, signature ids.
 pub use hex::encode as to_hex;
 
+/// FNV-1a: a hash that stays the same across builds and machines, for every
+/// decision a re-run must repeat (per-module draws, the sampled reference
+/// share, corpus file names); std's `DefaultHasher` promises no such thing.
+pub fn fnv64(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
+    })
+}
+
 /// Reads a .wasm or .wat file (`-`: standard input), with an error that says
 /// what is wrong.
 /// The module's exported functions in export order, as (export name,

@@ -55,13 +55,7 @@ pub fn stack_size_for(wasm: &[u8]) -> u32 {
     STACK_SIZES[(fnv64(wasm) >> 24) as usize % STACK_SIZES.len()]
 }
 
-/// FNV-1a: a hash that stays the same across builds and machines (per-module
-/// draws must reproduce anywhere).
-fn fnv64(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
-    })
-}
+use crate::wasm::fnv64;
 const ERR_LEN: usize = 1024;
 /// Result slots passed to the shim (its own limit is 64).
 const MAX_RESULTS: usize = 64;
@@ -781,10 +775,7 @@ const COMPILED_KEEP: usize = 4;
 
 /// The cache key of a module's bytes.
 fn bytes_key(wasm: &[u8]) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    wasm.hash(&mut h);
-    h.finish()
+    fnv64(wasm)
 }
 
 // WAMR modules are not tied to the thread that loaded them; the exec env's
