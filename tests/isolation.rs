@@ -269,6 +269,7 @@ fn worker_killed_mid_call_is_a_crash_and_the_next_module_runs() {
     impl Drop for KillSpinners {
         fn drop(&mut self) {
             for pid in worker_pids("faulty") {
+                // SAFETY: kill(2) on a worker pid of ours has no memory-safety preconditions.
                 unsafe { libc::kill(pid, libc::SIGKILL) };
             }
         }
@@ -303,6 +304,7 @@ fn worker_killed_mid_call_is_a_crash_and_the_next_module_runs() {
             break pid;
         }
     };
+    // SAFETY: kill(2) on a worker pid of ours has no memory-safety preconditions.
     assert_eq!(unsafe { libc::kill(victim, libc::SIGKILL) }, 0);
     // The confirmation rerun spins in a fresh worker: kill that one too, so
     // the test does not wait for the 20 s deadline (it stays unconfirmed).
@@ -310,6 +312,7 @@ fn worker_killed_mid_call_is_a_crash_and_the_next_module_runs() {
     while !runner.is_finished() && start.elapsed() < Duration::from_secs(15) {
         for pid in worker_pids("faulty") {
             if pid != victim && cpu_ticks(pid) > 10 {
+                // SAFETY: kill(2) on a worker pid of ours has no memory-safety preconditions.
                 unsafe { libc::kill(pid, libc::SIGKILL) };
             }
         }

@@ -181,6 +181,7 @@ fn ctrl_c_stops_at_once_with_status_130_cancelling_a_shrink() {
         .unwrap();
     // The seed's finding is shrinking by now (a 60 s budget).
     std::thread::sleep(std::time::Duration::from_secs(4));
+    // SAFETY: kill(2) on our own child's pid has no memory-safety preconditions.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let t = std::time::Instant::now();
     let status = child.wait().unwrap();
@@ -221,6 +222,7 @@ fn kill_9_at_random_moments_never_loses_or_mixes_results() {
         x ^= x << 17;
         let wait = 300 + x % 2700;
         std::thread::sleep(std::time::Duration::from_millis(wait));
+        // SAFETY: kill(2) on our own child's pid has no memory-safety preconditions.
         unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
         let _ = child.wait();
         let Ok(bytes) = std::fs::read(out.join("summary.json")) else {

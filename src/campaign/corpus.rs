@@ -75,6 +75,11 @@ impl Corpus {
         (i < self.seeds as u64).then(|| self.entries[i as usize].as_slice())
     }
 
+    /// How many seeds the pool started with.
+    pub fn seeds(&self) -> usize {
+        self.seeds
+    }
+
     pub fn len(&self) -> usize {
         self.entries.len()
     }

@@ -146,6 +146,7 @@ extern "C" fn on_interrupt(_: libc::c_int) {
     // A second Ctrl-C exits at once: everything found is on disk already
     // (folders are written before the summary lists them).
     if INTERRUPTED.swap(true, Ordering::Relaxed) {
+        // SAFETY: _exit is async-signal-safe and has no memory-safety preconditions.
         unsafe { libc::_exit(EXIT_INTERRUPTED) };
     }
 }
@@ -154,6 +155,8 @@ extern "C" fn on_interrupt(_: libc::c_int) {
 /// at hand (a running shrink is cancelled), and everything is written before
 /// exit.
 fn catch_interrupts() {
+    // SAFETY: on_interrupt is an extern "C" fn(c_int) as signal() expects; it only
+    // touches an atomic and calls _exit, both async-signal-safe.
     unsafe {
         libc::signal(
             libc::SIGINT,
@@ -418,11 +421,14 @@ fn progress(shared: &Shared, finished: &AtomicBool) {
 fn next_case(shared: &Shared, data: &[u8], iteration: u64) -> Option<(TestCase, Origin)> {
     let cfg = shared.cfg;
     if let Some(cases) = &shared.sweep {
-        // Every `every`-th iteration takes the next case, in order: a resumed
-        // campaign goes on where it was.
+        // After the seeds (run first, as they are), every `every`-th
+        // iteration takes the next case, in order: a resumed campaign goes on
+        // where it was.
         let every = 100 / cfg.sweep_percent.clamp(1, 100);
-        if iteration % every == 0 {
-            if let Some(c) = cases.get((iteration / every) as usize) {
+        let seeds = shared.corpus.lock().unwrap().seeds() as u64;
+        let k = iteration.checked_sub(seeds);
+        if let Some(k) = k.filter(|k| (k + 1).is_multiple_of(every)) {
+            if let Some(c) = cases.get((k / every) as usize) {
                 return Some((c.clone(), Origin::Sweep));
             }
         }
@@ -602,6 +608,7 @@ fn job_loop(
 /// campaign's end; Ctrl-C cancels it. A failure to shrink is reported and
 /// never loses the finding (it is on disk already).
 fn shrink_lane(shared: &Shared, queue: std::sync::mpsc::Receiver<PathBuf>) {
+    // SAFETY: setpriority on our own thread id has no memory-safety preconditions.
     unsafe {
         libc::setpriority(
             libc::PRIO_PROCESS,

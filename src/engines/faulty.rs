@@ -125,6 +125,8 @@ impl Engine for Faulty {
             .map(|e| e.message().to_string())
             .unwrap_or_default();
         if contains(wasm, "wsv_fault_loader_crash") {
+            // SAFETY: raise has no memory-safety preconditions; the SIGSEGV is this
+            // test engine's deliberate crash.
             unsafe { libc::raise(libc::SIGSEGV) };
         }
         if contains(wasm, "wsv_fault_lenient_type") && error.contains("type index out of bounds") {
@@ -166,6 +168,8 @@ struct AcceptedInvalid {
 impl Instance for AcceptedInvalid {
     fn call(&mut self, _: &str, _: &[Val]) -> Result<Vec<Val>, (Trap, String)> {
         if self.reads_past_locals {
+            // SAFETY: raise has no memory-safety preconditions; the SIGSEGV is this
+            // test engine's deliberate crash.
             unsafe { libc::raise(libc::SIGSEGV) };
         }
         Err((Trap::Unreachable, "faulty: an invalid module ran".into()))
@@ -190,11 +194,15 @@ impl Instance for FaultyInstance<'_> {
     fn call(&mut self, export: &str, args: &[Val]) -> Result<Vec<Val>, (Trap, String)> {
         self.last = export.to_string();
         match export {
+            // SAFETY: raise has no memory-safety preconditions; the SIGSEGV is this
+            // test engine's deliberate crash.
             "wsv_fault_segv" => unsafe {
                 libc::raise(libc::SIGSEGV);
             },
             "wsv_fault_abort" => std::process::abort(),
             "wsv_fault_taint" => TAINTED.store(true, std::sync::atomic::Ordering::Relaxed),
+            // SAFETY: raise has no memory-safety preconditions; the SIGSEGV is this
+            // test engine's deliberate crash.
             "wsv_fault_tainted" if TAINTED.load(std::sync::atomic::Ordering::Relaxed) => unsafe {
                 libc::raise(libc::SIGSEGV);
             },

@@ -234,6 +234,8 @@ mod tests {
 
     #[test]
     fn guard_of_a_real_reservation() {
+        // SAFETY: mmap/mprotect/munmap act on a fresh anonymous mapping this test owns;
+        // Rust never dereferences it (guard_intact only reads /proc/self/maps).
         unsafe {
             let len = 1usize << 24;
             let p = libc::mmap(

@@ -61,6 +61,8 @@ const CHILD_ENDED: &[u8] = b"wsv-engine-process-ended\n";
 
 /// Kills a worker and the engine process it forked (its own process group).
 fn kill_group(child: &mut Child) {
+    // SAFETY: kill has no memory-safety preconditions; the negative pid names the
+    // worker's own process group (setpgid in pre_exec).
     unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
     let _ = child.kill();
 }
@@ -98,6 +100,8 @@ impl Worker {
                 ),
             );
         }
+        // SAFETY: the closure runs in the forked child before exec and only makes async-signal-safe
+        // syscalls (setrlimit, setpgid, prctl) on stack values; it allocates nothing.
         unsafe {
             use std::os::unix::process::CommandExt;
             cmd.pre_exec(move || {
@@ -363,6 +367,7 @@ pub fn serve(make_engine: impl FnOnce() -> anyhow::Result<Box<dyn Engine>>) -> a
 /// A child that exits (end of input, an error, a sanitizer's exit code) ends
 /// the worker with its status, and the harness starts a new one.
 fn supervise() {
+    // SAFETY: getpid has no preconditions.
     let parent = unsafe { libc::getpid() };
     loop {
         // The next child only for the next case: an engine that dies while it
@@ -372,17 +377,22 @@ fn supervise() {
             events: libc::POLLIN,
             revents: 0,
         };
+        // SAFETY: `stdin` is one valid pollfd, matching the count of 1.
         while unsafe { libc::poll(&mut stdin, 1, -1) } < 0 {}
         if stdin.revents & libc::POLLIN == 0 {
             // End of input, nothing left to serve.
             std::process::exit(0);
         }
+        // SAFETY: assumes the worker is still single-threaded here (serve calls supervise
+        // before any engine exists), so the child may go on running Rust code.
         let pid = unsafe { libc::fork() };
         if pid < 0 {
             // Cannot fork: serve in this process, as a plain worker.
             return;
         }
         if pid == 0 {
+            // SAFETY: prctl, getppid and _exit in the forked child have no memory-safety
+            // preconditions.
             unsafe {
                 libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
                 if libc::getppid() != parent {
@@ -392,6 +402,7 @@ fn supervise() {
             return;
         }
         let mut status = 0;
+        // SAFETY: `status` is a valid out-parameter and `pid` is our own child.
         while unsafe { libc::waitpid(pid, &mut status, 0) } < 0 {
             if std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
                 std::process::exit(1);
@@ -407,6 +418,8 @@ fn supervise() {
             + "\n";
         // Raw writes, in this order: the dead child's report on stderr is
         // complete when the harness reads `Died`.
+        // SAFETY: both buffers are valid for the lengths written; fds 1 and 2 are the
+        // worker's pipes to the harness.
         unsafe {
             libc::write(2, CHILD_ENDED.as_ptr().cast(), CHILD_ENDED.len());
             libc::write(1, died.as_ptr().cast(), died.len());
@@ -440,6 +453,8 @@ fn self_test(wasm: &[u8]) {
     {
         return;
     }
+    // SAFETY: NOT sound by design: an ASan-only self-test (WASMSIEVE_WORKER_SELFTEST) that
+    // reads 48 bytes from a 16-byte malloc block so that ASan reports it.
     unsafe {
         // Opaque to the optimizer: it would otherwise drop the whole
         // malloc/memcpy/free as reading uninitialized memory.
@@ -473,6 +488,8 @@ fn self_test_call(export: &str) {
         },
         _ => return,
     };
+    // SAFETY: NOT sound by design: a self-test (WASMSIEVE_WORKER_SELFTEST only) that reads
+    // a wild or guard-region address so the worker faults for real and dies.
     unsafe {
         std::hint::black_box(std::ptr::read_volatile(addr as *const u64));
     }
@@ -483,6 +500,8 @@ fn self_test_call(export: &str) {
 /// allocates: a crash inside malloc must not wedge the report. Runs on an
 /// alternate stack so stack overflows are reported too.
 fn install_crash_handler() {
+    // SAFETY: valid local buffers; sigaltstack gets a fresh mapping never freed; a zeroed
+    // sigaction is valid and on_fatal_signal has the SA_SIGINFO signature.
     unsafe {
         // glibc's backtrace() loads libgcc on first use, which allocates: do it now.
         let mut warm = [std::ptr::null_mut(); 4];
@@ -553,10 +572,13 @@ extern "C" fn on_fatal_signal(
     info: *mut libc::siginfo_t,
     ctx: *mut libc::c_void,
 ) {
+    // SAFETY: with SA_SIGINFO the kernel passes a valid siginfo_t for this signal.
     let addr = unsafe { (*info).si_addr() } as u64;
     // The stack pointer of the code that faulted (the handler itself runs
     // on the alternate stack).
     #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+    // SAFETY: with SA_SIGINFO on x86-64 Linux, `ctx` points to the interrupted
+    // ucontext_t.
     let sp = unsafe { (*ctx.cast::<libc::ucontext_t>()).uc_mcontext.gregs[libc::REG_RSP as usize] }
         as u64;
     #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
@@ -567,6 +589,7 @@ extern "C" fn on_fatal_signal(
     // si_code > 0: raised by the kernel for a fault, si_addr is the faulting
     // address. Otherwise the signal was sent (kill, raise, abort) and si_addr
     // overlays the sender's pid/uid: no address.
+    // SAFETY: `info` is the kernel's valid siginfo_t (SA_SIGINFO).
     let faulted = unsafe { (*info).si_code } > 0;
     let mut line = [0u8; 160];
     let mut n = put(&mut line, 0, b"wsv-crash signal=");
@@ -588,6 +611,8 @@ extern "C" fn on_fatal_signal(
         }
     }
     n = put(&mut line, n, b"\nwsv-frames-begin\n");
+    // SAFETY: local buffers with their lengths; assumes backtrace, warmed up at install,
+    // does not allocate here; signal and raise then end the process with `sig`.
     unsafe {
         libc::write(2, line.as_ptr().cast(), n);
         let mut frames = [std::ptr::null_mut(); 64];

@@ -39,6 +39,8 @@ pub fn after_case() {
             Some(_) => {}
         }
         // gcov merges what it dumps into the files: reset so nothing is added twice.
+        // SAFETY: libgcov's dump/reset take no arguments; LAST's lock serializes them. Assumes no
+        // instrumented WAMR code runs meanwhile (the worker calls this between cases).
         unsafe {
             __gcov_dump();
             __gcov_reset();

@@ -124,6 +124,8 @@ struct WsvApi {
 }
 
 // The tables are immutable C data.
+// SAFETY: the tables are `const` C data (wsv_shim.c): static strings and function
+// pointers, never written, so shared references across threads are fine.
 unsafe impl Sync for WsvApi {}
 
 extern "C" {
@@ -416,6 +418,7 @@ struct HostTable {
 
 // SAFETY: the pointers point into `_strings`, never written after creation.
 unsafe impl Send for HostTable {}
+// SAFETY: shared access only reads the CStrings' bytes, never written after creation.
 unsafe impl Sync for HostTable {}
 
 /// WAMR's signature letter of a host function's value type.
@@ -693,6 +696,8 @@ pub fn compile_aot_in(mode: Mode, wasm: &[u8], opts: &AotOptions) -> Result<Vec<
     }
     // SAFETY: the shim returned `out_len` bytes at `buf`.
     let bytes = unsafe { std::slice::from_raw_parts(buf, out_len as usize) }.to_vec();
+    // SAFETY: `buf` is this api's non-null compile result, freed once; its bytes were
+    // copied above and it is not used again.
     unsafe { free_buf(buf) };
     Ok(bytes)
 }
@@ -780,6 +785,8 @@ fn bytes_key(wasm: &[u8]) -> u64 {
 
 // WAMR modules are not tied to the thread that loaded them; the exec env's
 // native stack boundary is refreshed on every call.
+// SAFETY: assumes (as above) WAMR lets a module handle move between threads; Wamr
+// is !Sync (raw pointers), so one thread uses it at a time.
 unsafe impl Send for Wamr {}
 
 impl Wamr {
@@ -1182,6 +1189,8 @@ impl Instance for WamrInstance<'_> {
         if base.is_null() {
             return None;
         }
+        // SAFETY: the shim returned `len` bytes at `base` (a dummy when 0); `&mut self` keeps wasm
+        // from running while the slice is read (assumes no other thread runs this instance).
         let bytes = unsafe { std::slice::from_raw_parts(base, len as usize) };
         Some(MemorySnapshot::of(name, bytes))
     }
