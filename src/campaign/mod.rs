@@ -113,6 +113,10 @@ pub enum Generator {
 /// sandbox of its own, with no reference.
 pub const DEFAULT_WASI_PERCENT: u64 = 1;
 
+/// The hang deadline of a sweep case (see `job_loop`); a hang is confirmed
+/// on the long re-check as any other.
+const SWEEP_DEADLINE: Duration = Duration::from_millis(250);
+
 /// The sweep's share of a default campaign's first iterations: every case
 /// once, one iteration in four, so the 406 cases of the default modes are done
 /// within the first minute or two at two jobs, and a bug an edge operand or
@@ -558,7 +562,16 @@ fn job_loop(
             inflight.set_len(case.wasm.len() as u64)?;
         }
         let mut recording = t.elapsed();
+        // A sweep case is straight-line code, a few calls of one instruction
+        // each: a short deadline tells a hang (the lock an out-of-bounds
+        // atomic leaves held under hardware bounds hangs dozens of them)
+        // without waiting the general floor out each time.
+        let floor = differ.deadline_floor;
+        if origin == Origin::Sweep {
+            differ.deadline_floor = SWEEP_DEADLINE;
+        }
         let report = differ.run(&case.wasm, &case.plan);
+        differ.deadline_floor = floor;
         let t = Instant::now();
         // Malformed modules are not mutated further (wasm-mutate needs valid
         // ones), and WASI programs have no reference outcome to keep.

@@ -304,6 +304,12 @@ pub fn compare(
     use crate::exec::CallResult;
     use crate::wasm::Val;
     for (i, (r, s)) in reference.calls.iter().zip(&exec.calls).enumerate() {
+        // A runtime whose record of the call is not the call it was asked to
+        // make (a heap the run corrupted, as WAMR's fd_readdir on stdio
+        // does) says nothing about errnos.
+        if r.export != s.export {
+            return None;
+        }
         let (CallResult::Returned(rv), CallResult::Returned(sv)) = (&r.result, &s.result) else {
             return None;
         };
