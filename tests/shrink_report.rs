@@ -135,6 +135,11 @@ fn shrink_value_finding_is_smaller_with_same_signature() {
         o.line(),
         std::fs::read_to_string(dir.join("min.wat")).unwrap()
     );
+    // What the plan does not call is not exported (and so not kept).
+    let ex = wasmsieve::generate::plan::Exports::read(&min).unwrap();
+    let funcs: Vec<&str> = ex.funcs.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(funcs, ["wsv_fault_value"]);
+    assert!(ex.globals.is_empty(), "{:?}", ex.globals);
     assert!(
         o.plan.calls[0]
             .args

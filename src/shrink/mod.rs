@@ -169,6 +169,34 @@ fn adapt(plan: &CallPlan, wasm: &[u8]) -> CallPlan {
     }
 }
 
+/// Drops the exports the plan does not call, keeping each drop only when the
+/// finding stays: every such export at once, else the functions the plan
+/// does not call, else the rest (globals, tables, memories the verdict does
+/// not read).
+fn without_uncalled_exports(judge: &mut Judge, wasm: Vec<u8>, plan: &CallPlan) -> Vec<u8> {
+    let called = |name: &str| plan.calls.iter().any(|c| c.export == name);
+    let funcs: Vec<String> = Exports::read(&wasm)
+        .map(|e| e.funcs.into_iter().map(|f| f.name).collect())
+        .unwrap_or_default();
+    let is_func = |name: &str| funcs.iter().any(|f| f == name);
+    let mut min = wasm;
+    let drops: [&dyn Fn(&str) -> bool; 3] = [&|n| called(n), &|n| called(n) || !is_func(n), &|n| {
+        called(n) || is_func(n)
+    }];
+    for keep in drops {
+        if judge.out_of_time() {
+            break;
+        }
+        if let Some(c) = reduce::without_exports(&min, keep) {
+            if reduce::valid(&c) && judge.interesting(&c, &adapt(plan, &c)) {
+                eprintln!("shrink: exports the plan does not call: removed");
+                min = c;
+            }
+        }
+    }
+    min
+}
+
 /// Fewest calls, simplest arguments: drops calls before the last one and zeroes
 /// arguments, keeping each change only when the finding stays the same.
 fn simplify_plan(judge: &mut Judge, wasm: &[u8], plan: CallPlan) -> CallPlan {
@@ -356,7 +384,10 @@ pub fn shrink_finding_with(dir: &Path, cfg: &ShrinkConfig) -> anyhow::Result<Shr
             reduce::instruction_count(&min)
         );
         stages.push(min.clone());
-        // 5. Items left unused by the edits.
+        // 5. Exports the plan does not call (and the globals it observes
+        // through them), all at once, then by kind.
+        min = without_uncalled_exports(&mut judge, min, &plan);
+        // 6. Items left unused by the edits.
         wasm_shrink_stage(&mut judge, min, &plan, cfg, &budget_hit)
     } else {
         // A loader finding: the instructions inside its bodies, as far as

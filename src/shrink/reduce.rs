@@ -372,6 +372,40 @@ pub fn reduce_bodies(
     best
 }
 
+/// `wasm` with only the exports `keep` names (`None`: no export section, or
+/// nothing to drop). What only an export kept alive is then unused, for the
+/// item stage to remove.
+pub fn without_exports(wasm: &[u8], keep: impl Fn(&str) -> bool) -> Option<Vec<u8>> {
+    let s = sections(wasm).into_iter().find(|s| s.id == 7)?;
+    let mut q = s.payload.start;
+    let count = read_leb(wasm, &mut q)?;
+    let mut kept = vec![];
+    let mut n = 0;
+    for _ in 0..count {
+        let entry = q;
+        let len = read_leb(wasm, &mut q)?;
+        let name = std::str::from_utf8(wasm.get(q..q.checked_add(len)?)?).ok()?;
+        q += len + 1;
+        read_leb(wasm, &mut q)?;
+        if keep(name) {
+            kept.extend_from_slice(wasm.get(entry..q)?);
+            n += 1;
+        }
+    }
+    if q != s.payload.end || n == count {
+        return None;
+    }
+    let mut payload = vec![];
+    leb(n, &mut payload);
+    payload.extend(kept);
+    let mut out = wasm[..s.size_at - 1].to_vec();
+    out.push(7);
+    leb(payload.len(), &mut out);
+    out.extend(payload);
+    out.extend_from_slice(&wasm[s.payload.end..]);
+    Some(out)
+}
+
 /// A section as it sits in the bytes: where its size field and payload are.
 struct Section {
     size_at: usize,
