@@ -457,7 +457,7 @@ fn host_memories_tables_and_globals_agree_in_every_mode() {
         ],
         memories: vec!["memory".into()],
         globals: vec!["inf".into()],
-        wasi: None,
+        ..CallPlan::default()
     };
     let mut names: Vec<&str> = wasmsieve::engines::runtimes_built();
     names.extend(["wamr-aot-opts", "faulty"]);

@@ -333,27 +333,40 @@ fn aot_memory64_grow_by_a_wide_delta_fails_but_grows() {
     );
 }
 
-/// `wasm` with a custom section (no semantics) that makes wamr-aot draw
-/// call-stack features `features` (it draws its options from the bytes).
-fn drawing_call_stack(wasm: &[u8], features: Option<u8>) -> Vec<u8> {
-    use wasmsieve::engines::wamr::{AotOptions, Mode};
-    (0u32..100_000)
-        .map(|i| {
-            let mut m = wasm.to_vec();
-            m.extend_from_slice(&[0, 9, 4, b'p', b'i', b'c', b'k']);
-            m.extend_from_slice(&i.to_le_bytes());
-            m
-        })
-        .find(|m| AotOptions::for_module(Mode::Aot, m).call_stack == features)
-        .expect("some bytes draw these options")
+/// wamrc's options for call-stack `features` (bits of `CALL_STACK_FEATURES`).
+fn call_stack_options(features: Option<u8>) -> String {
+    use wasmsieve::engines::wamr::AotOptions;
+    AotOptions {
+        call_stack: features,
+        ..AotOptions::default()
+    }
+    .wamrc_args()
 }
 
-/// Compiles a kept module in wamr-aot with call-stack `features` drawn:
-/// the one finding, a crash of the compiler (needs-review by the policy);
-/// without frames the module compiles and agrees.
+/// Runs `wasm` in `engine` pinned to these compile options (as triage and
+/// shrink run a finding's module).
+fn findings_pinned(wasm: &[u8], engine: &str, options: &str) -> Vec<Finding> {
+    worker_exe();
+    let subjects = subjects(&[engine.to_string()], true, &WorkerLimits::default()).unwrap();
+    let mut differ = Differ::new(subjects, Policy::builtin()).unwrap();
+    let mut plan = CallPlan::fixed(wasm, 1).unwrap();
+    plan.compile_options
+        .insert(engine.to_string(), options.to_string());
+    let findings = differ.run(wasm, &plan).findings;
+    for f in &findings {
+        let run = f.executions.iter().find(|e| e.engine == engine).unwrap();
+        assert_eq!(run.compile_options.as_deref(), Some(options), "the pinned options are used and recorded");
+    }
+    findings
+}
+
+/// Compiles a kept module in wamr-aot with call-stack `features`: the one
+/// finding, a crash of the compiler (needs-review by the policy); without
+/// frames the module compiles and agrees.
 fn aot_compiler_crash(file: &str, features: u8) -> Finding {
     let wasm = module(file);
-    let mut findings = findings_in(&drawing_call_stack(&wasm, Some(features)), &["wamr-aot"]);
+    let with = call_stack_options(Some(features));
+    let mut findings = findings_pinned(&wasm, "wamr-aot", &with);
     assert_eq!(
         findings.len(),
         1,
@@ -366,7 +379,7 @@ fn aot_compiler_crash(file: &str, features: u8) -> Finding {
         (f.verdict.bucket.as_str(), f.verdict.rule.as_str()),
         ("needs-review", "aot-compiler")
     );
-    assert!(findings_in(&drawing_call_stack(&wasm, None), &["wamr-aot"]).is_empty());
+    assert!(findings_pinned(&wasm, "wamr-aot", &call_stack_options(None)).is_empty());
     f
 }
 

@@ -887,3 +887,99 @@ fn valid_ops(wasm: &[u8]) -> Vec<String> {
     }
     names
 }
+
+/// An AoT finding carries the compile options it was found with: triage of
+/// any encoding of its module (the `.wat` beside it re-encodes the bytes,
+/// which would draw other options), shrink and report compile with the ones
+/// in its `aot-options.txt`. The input is WAMR's AoT compiler crash on tiny
+/// call-stack frames (`corpus/findings/aot-compiler-tiny-frames-trap-ip.wat`)
+/// with an unused function added for the shrinker to remove.
+#[test]
+fn aot_findings_compile_with_their_recorded_options() {
+    if !wasmsieve::engines::is_built("wamr-aot") {
+        panic!("wamr-aot is not built: LLVM 19 missing? run scripts/setup.sh");
+    }
+    let d = temp_dir("aot-options");
+    let wat = std::fs::read_to_string(format!(
+        "{}/corpus/findings/aot-compiler-tiny-frames-trap-ip.wat",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let wat = format!(
+        "{})\n  (func (export \"spare\") (result i64) i64.const 7 i64.const 9 i64.mul))\n",
+        wat.trim_end().strip_suffix("))").unwrap()
+    );
+    let m = write(&d, "m.wat", wat.as_bytes());
+    let crashing = wasmsieve::engines::wamr::AotOptions {
+        call_stack: Some(0b01011),
+        ..Default::default()
+    }
+    .wamrc_args();
+    let line = format!("wamr-aot {crashing}\n");
+    write(&d, "aot-options.txt", line.as_bytes());
+    let triage = |file: &Path, out: Option<&Path>| {
+        let mut args = vec!["triage", file.to_str().unwrap(), "--engine", "wamr-aot", "--json"];
+        if let Some(out) = out {
+            args.extend(["--out", out.to_str().unwrap()]);
+        }
+        let o = wasmsieve(&args);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", show(&o)));
+        (o, v)
+    };
+    let kinds = |v: &serde_json::Value| -> Vec<String> {
+        v["files"][0]["findings"]
+            .as_array()
+            .map(|a| a.iter().map(|f| f["verdict"]["rule"].to_string()).collect())
+            .unwrap_or_default()
+    };
+    let out = d.join("out");
+    let (o, v) = triage(&m, Some(&out));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("aot-options.txt"), "{}", show(&o));
+    assert_eq!(kinds(&v), ["\"aot-compiler\""], "{v}");
+    let folder = std::fs::read_dir(out.join("findings/needs-review"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let recorded = std::fs::read_to_string(folder.join("aot-options.txt")).unwrap();
+    assert!(recorded.lines().any(|l| l == line.trim_end()), "{recorded}");
+
+    // The folder's text form, and its binary, reproduce on their own.
+    for file in ["input.wat", "input.wasm"] {
+        let (o, v) = triage(&folder.join(file), None);
+        assert_eq!(kinds(&v), ["\"aot-compiler\""], "{file}: {}", show(&o));
+    }
+    // Without the options the same text compiles and agrees.
+    std::fs::remove_file(d.join("aot-options.txt")).unwrap();
+    let plain = wasmsieve::engines::wamr::AotOptions::for_module(
+        wasmsieve::engines::wamr::Mode::Aot,
+        &wat::parse_str(&wat).unwrap(),
+    );
+    if plain.call_stack.is_none() {
+        let (o, v) = triage(&m, None);
+        assert!(kinds(&v).is_empty(), "{}", show(&o));
+    }
+    // A bad options file is refused, saying which line and what is allowed.
+    write(&d, "aot-options.txt", b"wamr-aot --opt-level=9\n");
+    let o = wasmsieve(&["triage", m.to_str().unwrap(), "--engine", "wamr-aot"]);
+    assert_eq!(o.status.code(), Some(2), "{}", show(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("0..=3"), "{}", show(&o));
+
+    // The shrinker keeps the options: the spare function goes, the crash stays.
+    let o = wasmsieve(&["shrink", folder.to_str().unwrap(), "--time", "60"]);
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    let min = std::fs::read(folder.join("min.wasm")).unwrap();
+    assert!(min.len() < std::fs::read(folder.join("input.wasm")).unwrap().len());
+    assert!(!wasmprinter::print_bytes(&min).unwrap().contains("spare"));
+    let (o, v) = triage(&folder.join("min.wat"), None);
+    assert_eq!(kinds(&v), ["\"aot-compiler\""], "min.wat: {}", show(&o));
+
+    // The report's wamrc command is the recorded one.
+    let o = wasmsieve(&["report", folder.to_str().unwrap(), "--no-check"]);
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    let text = std::fs::read_to_string(folder.join("report.md")).unwrap();
+    assert!(text.contains(&format!("wamrc {crashing} ")), "{text}");
+    let _ = std::fs::remove_dir_all(d);
+}

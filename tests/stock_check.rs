@@ -95,6 +95,62 @@ fn report_reproduces_an_aot_finding_through_the_compiler_and_loader() {
     let _ = std::fs::remove_dir_all(out);
 }
 
+/// A WASI finding is checked with libc-wasi and the harness's sandbox: a
+/// `faulty` wrong errno (`fd_close` of a closed fd succeeds), relabelled as
+/// the classic interpreter's, runs in the iwasm-like driver with the root
+/// mapped (the `path_open` of `a.txt` before it succeeds only then) and does
+/// not reproduce: WAMR answers EBADF, as wasmtime does.
+#[test]
+fn report_checks_a_wasi_program_in_its_sandbox() {
+    let out = temp_dir("check-wasi");
+    let wasm = wat::parse_str(
+        r#"(module
+          (import "wasi_snapshot_preview1" "path_open" (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "fd_close" (func $close (param i32) (result i32)))
+          (memory (export "memory") 1)
+          (data (i32.const 0) "a.txt")
+          (data (i32.const 1024) "wsv_fault_wasi_errno")
+          (func (export "c0.path_open") (result i32)
+            (call $open (i32.const 3) (i32.const 1) (i32.const 0) (i32.const 5) (i32.const 0)
+                        (i64.const 2) (i64.const 0) (i32.const 0) (i32.const 3072)))
+          (func (export "c1.fd_close") (result i32) (call $close (i32.const 99))))"#,
+    )
+    .unwrap();
+    let file = out.join("errno.wasm");
+    std::fs::write(&file, &wasm).unwrap();
+    let filed_to = out.join("out");
+    let o = wasmsieve(&[
+        "triage",
+        file.to_str().unwrap(),
+        "--engine",
+        "faulty",
+        "--out",
+        filed_to.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    let dir = std::fs::read_dir(filed_to.join("findings/bug"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let record = dir.join("finding.json");
+    let text = std::fs::read_to_string(&record)
+        .unwrap()
+        .replace("\"faulty\"", "\"wamr-classic\"");
+    std::fs::write(&record, text).unwrap();
+    let (check, draft) = checked_report(&dir, &[]);
+    let output = check["output"].as_str().unwrap();
+    assert_eq!(check["reproduces"], false, "{check:#}");
+    assert!(
+        output.contains("webassembly> 0x0:i32") && output.contains("0x8:i32"),
+        "path_open succeeds in the sandbox, fd_close answers EBADF: {check:#}"
+    );
+    assert!(draft.contains("--map-dir=sandbox::wsv/root"), "{draft}");
+    assert!(!draft.contains("WAMR_BUILD_LIBC_WASI=0"), "{draft}");
+    let _ = std::fs::remove_dir_all(out);
+}
+
 /// `../shared/wamr/<tarball>` unpacked once under the target dir; `None`,
 /// with a note, where the folder is absent.
 fn shared_checkout(tarball: &str) -> Option<PathBuf> {

@@ -139,6 +139,16 @@ pub fn create(name: &str) -> anyhow::Result<Box<dyn Engine>> {
     })
 }
 
+/// Whether `engine` can be pinned to these ahead-of-time compile options
+/// (see `Engine::pin_compile_options`); `Err` says why not.
+pub fn check_compile_options(engine: &str, options: &str) -> Result<(), String> {
+    match wamr::check_compile_options(engine, options) {
+        Some(checked) => checked,
+        None if info(engine).is_some() => Err(format!("{engine} compiles nothing ahead of time")),
+        None => Err(format!("unknown engine `{engine}`; known engines: {}", names().join(", "))),
+    }
+}
+
 /// Which WAMR this binary runs: source tree, version, flags per mode.
 pub fn describe_wamr() -> String {
     wamr::build_info()

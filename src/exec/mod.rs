@@ -15,6 +15,7 @@ pub use crash::CrashRecord;
 use crate::generate::plan::CallPlan;
 use crate::wasm::Val;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// One trap vocabulary shared by all engines: each engine file maps its own
 /// trap codes or exception strings onto it.
@@ -207,6 +208,10 @@ pub struct Execution {
     /// In a WASI run: what the sandbox showed of it (see `exec::wasi`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wasi: Option<WasiObserved>,
+    /// How the engine compiled the module ahead of time
+    /// ([`Engine::compile_options`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compile_options: Option<String>,
     /// Engine-specific artifacts worth keeping with a finding (e.g. emitted .aot).
     #[serde(skip)]
     pub artifacts: Vec<(String, Vec<u8>)>,
@@ -301,6 +306,59 @@ pub trait Engine {
     /// The WASI sandbox of the next module (`None`: no WASI), for engines
     /// that implement WASI; set before `load`.
     fn set_wasi(&mut self, _setup: Option<&crate::generate::wasi::WasiSetup>) {}
+    /// How `load` will compile `wasm` ahead of time, as text
+    /// [`Engine::pin_compile_options`] takes back; `None`: this engine
+    /// compiles nothing ahead of time. Asked before `load`, so options stay
+    /// on record when the compiler dies.
+    fn compile_options(&self, _wasm: &[u8]) -> Option<String> {
+        None
+    }
+    /// Compile the next modules with these options (`None`: the engine's own
+    /// choice): a finding's, so re-runs and shrink candidates, whose bytes
+    /// differ, compile as it did. `Err` says why the text is not usable.
+    fn pin_compile_options(&mut self, options: Option<&str>) -> Result<(), String> {
+        match options {
+            None => Ok(()),
+            Some(_) => Err(format!("{} compiles nothing ahead of time", self.name())),
+        }
+    }
+}
+
+/// The file of a finding folder that records each engine's
+/// [`Engine::compile_options`], one `<engine> <options>` line each (named for
+/// the one ahead-of-time compiler here, WAMR's).
+pub const COMPILE_OPTIONS_FILE: &str = "aot-options.txt";
+
+/// The text of [`COMPILE_OPTIONS_FILE`] for these runs (`None`: no engine
+/// compiled ahead of time).
+pub fn compile_options_text(runs: &[Execution]) -> Option<String> {
+    let lines: Vec<String> = runs
+        .iter()
+        .filter_map(|e| Some(format!("{} {}\n", e.engine, e.compile_options.as_ref()?)))
+        .collect();
+    (!lines.is_empty()).then(|| {
+        format!(
+            "# How each engine compiled the module ahead of time (wamrc's options, without the\n\
+             # feature flags the module needs); triage, shrink and report compile with these.\n{}",
+            lines.concat()
+        )
+    })
+}
+
+/// Reads [`COMPILE_OPTIONS_FILE`]'s text: engine name to options.
+pub fn parse_compile_options(text: &str) -> Result<BTreeMap<String, String>, String> {
+    let mut pinned = BTreeMap::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (engine, options) = line
+            .split_once(char::is_whitespace)
+            .ok_or_else(|| format!("line {}: `{line}` is not `<engine> <options>`", n + 1))?;
+        pinned.insert(engine.to_string(), options.trim().to_string());
+    }
+    Ok(pinned)
 }
 
 /// Runs whole test cases: an [`Engine`] in this process through the shared
@@ -349,6 +407,8 @@ pub enum Step {
     /// After a WASI run, its instance gone: host files still held open
     /// outside the preopened root.
     HostFds(Vec<String>),
+    /// Before loading: how the engine compiles the module ahead of time.
+    Compiling(String),
 }
 
 impl Execution {
@@ -365,6 +425,7 @@ impl Execution {
             }
             Step::Called(call) => self.calls.push(call),
             Step::HostFds(fds) => self.wasi.get_or_insert_with(Default::default).fds_outside = fds,
+            Step::Compiling(options) => self.compile_options = Some(options),
         }
     }
 }
@@ -413,6 +474,16 @@ fn run_steps<E: Engine + ?Sized>(
     exec: &mut Execution,
     take: &mut dyn FnMut(&mut Execution, Step),
 ) {
+    let pinned = plan.compile_options.get(engine.name()).map(String::as_str);
+    if let Err(e) = engine.pin_compile_options(pinned) {
+        // Options are checked where they are read (`engines::check_compile_options`).
+        let result = Err(format!("wasmsieve: unusable pinned compile options: {e}"));
+        take(exec, Step::Loaded { result, artifacts: vec![] });
+        return;
+    }
+    if let Some(options) = engine.compile_options(wasm) {
+        take(exec, Step::Compiling(options));
+    }
     let result = engine.load(wasm);
     let loaded = result.is_ok();
     let artifacts = engine.artifacts();
@@ -514,7 +585,28 @@ impl MemorySnapshot {
 
 #[cfg(test)]
 mod tests {
-    use super::MemorySnapshot;
+    use super::{compile_options_text, parse_compile_options, Execution, MemorySnapshot};
+
+    #[test]
+    fn compile_options_file_reads_back_per_engine() {
+        let run = |engine: &str, options: Option<&str>| Execution {
+            engine: engine.into(),
+            compile_options: options.map(String::from),
+            ..Default::default()
+        };
+        assert_eq!(compile_options_text(&[run("wasmtime", None)]), None);
+        let runs = [
+            run("wasmtime", None),
+            run("wamr-aot", Some("--bounds-checks=1 --opt-level=0")),
+            run("wamr-aot-hw", Some("--bounds-checks=0 --opt-level=3")),
+        ];
+        let text = compile_options_text(&runs).unwrap();
+        let read = parse_compile_options(&text).unwrap();
+        assert_eq!(read.len(), 2, "{text}");
+        assert_eq!(read["wamr-aot"], "--bounds-checks=1 --opt-level=0");
+        assert_eq!(read["wamr-aot-hw"], "--bounds-checks=0 --opt-level=3");
+        assert!(parse_compile_options("wamr-aot\n").unwrap_err().contains("line 1"));
+    }
 
     #[test]
     fn snapshots_tell_apart_any_byte_and_where_it_is() {

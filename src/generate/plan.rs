@@ -4,6 +4,7 @@
 use crate::wasm::{Val, ValType};
 use arbitrary::Unstructured;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// One call of a plan: an export and its arguments.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -25,6 +26,10 @@ pub struct CallPlan {
     /// run by the pipeline, never by generation).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wasi: Option<crate::generate::wasi::WasiSetup>,
+    /// Per engine, the ahead-of-time compiler options to use instead of the
+    /// engine's own choice (a finding's, see `Engine::pin_compile_options`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub compile_options: BTreeMap<String, String>,
 }
 
 impl CallPlan {
@@ -48,6 +53,7 @@ impl CallPlan {
             globals: self.globals.iter().map(rename).collect(),
             wasi: self.wasi.clone(),
             memories: self.memories.iter().map(rename).collect(),
+            compile_options: self.compile_options.clone(),
         }
     }
 }
@@ -230,7 +236,7 @@ impl CallPlan {
             globals: exports.globals.clone(),
             memories: exports.memories.clone(),
             calls: vec![],
-            wasi: None,
+            ..CallPlan::default()
         };
         let funcs = exports.func_exports;
         for _ in 0..rounds {

@@ -113,7 +113,7 @@ fn case(wat: &str, calls: Vec<PlannedCall>) -> TestCase {
         calls,
         globals: exports.globals,
         memories: exports.memories,
-        wasi: None,
+        ..CallPlan::default()
     };
     TestCase::new(wasm, plan)
 }

@@ -52,6 +52,7 @@ impl Finding {
     /// The reference's calls are the plan (the reference always walks all of
     /// it), or the runtime's where the reference rejected the module;
     /// a finding without recorded calls gets the fixed plan `wasmsieve run` uses.
+    /// Each engine's compile options are pinned to the ones it used.
     pub fn plan(&self, wasm: &[u8]) -> CallPlan {
         // An invalid module the runtime accepted has calls on its side only.
         let recorded: Vec<PlannedCall> = self
@@ -76,9 +77,15 @@ impl Finding {
                 calls: recorded,
                 globals: ex.globals,
                 memories: ex.memories,
-                wasi: None,
+                ..CallPlan::default()
             }
         };
+        // Shrink candidates and re-runs compile as the finding did.
+        plan.compile_options = self
+            .executions
+            .iter()
+            .filter_map(|e| Some((e.engine.clone(), e.compile_options.clone()?)))
+            .collect();
         if let Some(i) = self.divergence.call_index {
             if i < plan.calls.len() {
                 plan.calls.truncate(i + 1);

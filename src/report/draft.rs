@@ -53,6 +53,16 @@ pub struct Material {
 
 impl Material {
     pub fn load(dir: &Path) -> anyhow::Result<Material> {
+        let m = Material::read(dir)?;
+        for (engine, options) in &m.plan.compile_options {
+            engines::check_compile_options(engine, options).map_err(|e| {
+                anyhow::anyhow!("{}: the compile options recorded for {engine}: {e}", dir.display())
+            })?;
+        }
+        Ok(m)
+    }
+
+    fn read(dir: &Path) -> anyhow::Result<Material> {
         let (finding, input) = crate::store::load_finding(dir)?;
         if let (Some(out), Ok(min)) = (
             crate::store::load_outcome(dir),
@@ -158,7 +168,8 @@ fn check(m: &Material, tree: &Tree, stock: &StockRepro) -> anyhow::Result<Check>
 
 /// How stock WAMR tools reproduce a finding of this engine, when it is WAMR's.
 fn stock(m: &Material) -> Option<StockRepro> {
-    repro::stock_repro(&m.finding.engine, &m.wasm)
+    let engine = &m.finding.engine;
+    repro::stock_repro(engine, &m.wasm, m.plan.compile_options.get(engine).map(String::as_str))
 }
 
 /// The running mode in words.
@@ -395,8 +406,8 @@ fn section_commands(s: &mut String, m: &Material) {
         let _ = writeln!(
             s,
             "The module is a WASI program. It ran with the sandbox below, its root preopened as `{guest}` \
-             (fd 3) and stdio on `/dev/null`; lay it out and add \
-             `--map-dir={guest}::$PWD/wsv/root` to the iwasm command line (and `< /dev/null`):\n\n\
+             (fd 3) and stdio on `/dev/null`; lay it out before the commands above, which map it \
+             (iwasm's stdin carries the `--repl` lines, so a read of fd 0 sees them):\n\n\
              ```sh\nmkdir -p wsv/root/sub wsv/outside/secret-0 && cd wsv\n\
              printf 'inside a\\n' > root/a.txt && printf 'inside b\\n' > root/sub/b.txt\n\
              printf 'WSV-CANARY-0' > outside/canary.txt\n\
@@ -548,9 +559,13 @@ pub fn running_config_entry(m: &Material) -> serde_json::Value {
         .map_or("none (not a WAMR engine)", |r| r.ba_mode);
     let runtime = stock.as_ref().map_or("none", |r| r.ba_runtime);
     let last = m.plan.calls.last();
+    let wasi = match stock.as_ref().is_some_and(|r| r.wasi) {
+        true => format!(" {}", StockRepro::wasi_options(crate::engines::wamr::stock::WASI_ROOT)),
+        false => String::new(),
+    };
     let options = match last {
-        Some(c) => format!("--heap-size=0 -f {}", c.export),
-        None => "--heap-size=0".into(),
+        Some(c) => format!("--heap-size=0{wasi} -f {}", c.export),
+        None => format!("--heap-size=0{wasi}"),
     };
     let argument = last
         .map(|c| {

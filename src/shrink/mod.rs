@@ -166,6 +166,7 @@ fn adapt(plan: &CallPlan, wasm: &[u8]) -> CallPlan {
         globals: ex.globals,
         memories: ex.memories,
         wasi: None,
+        compile_options: plan.compile_options.clone(),
     }
 }
 

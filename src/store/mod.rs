@@ -6,8 +6,10 @@ pub mod summary;
 
 pub use summary::{Filed, Summary};
 
+use crate::exec::{parse_compile_options, COMPILE_OPTIONS_FILE};
 use crate::generate::plan::CallPlan;
 use crate::judge::Finding;
+use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -165,6 +167,9 @@ impl FindingStore {
         for (name, bytes) in extra {
             put(&dir.join(name), bytes)?;
         }
+        if let Some(text) = crate::exec::compile_options_text(&f.executions) {
+            put(&dir.join(COMPILE_OPTIONS_FILE), text)?;
+        }
         if let Ok(text) = wasmprinter::print_bytes(wasm) {
             put(&dir.join("input.wat"), text)?;
         }
@@ -178,6 +183,25 @@ impl FindingStore {
             None => Written::New(dir),
         })
     }
+}
+
+/// The compile options recorded beside a module ([`COMPILE_OPTIONS_FILE`] in
+/// its folder), each checked against its engine; empty when there is none.
+pub fn read_compile_options(dir: &Path) -> anyhow::Result<BTreeMap<String, String>> {
+    let path = dir.join(COMPILE_OPTIONS_FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+        Err(e) => anyhow::bail!("cannot read {}: {e}", path.display()),
+    };
+    let pinned = parse_compile_options(&text)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    for (engine, options) in &pinned {
+        crate::engines::check_compile_options(engine, options).map_err(|e| {
+            anyhow::anyhow!("{}: {engine}: {e} (fix or delete the line)", path.display())
+        })?;
+    }
+    Ok(pinned)
 }
 
 /// Reads a folder's `finding.json`.

@@ -68,8 +68,28 @@ pub fn is_libfuzzer_artifact(path: &Path) -> bool {
         .is_some_and(|n| LIBFUZZER_PREFIXES.iter().any(|p| n.starts_with(p)))
 }
 
-/// Reads and classifies one file. `Err` says what is wrong with it.
+/// Reads and classifies one file. `Err` says what is wrong with it. A
+/// module in a finding folder is compiled with the folder's compile options
+/// (its `aot-options.txt`), whichever encoding of it is given.
 pub fn classify(path: &Path, libfuzzer: bool) -> anyhow::Result<Input> {
+    let mut input = read_module(path, libfuzzer)?;
+    if let Input::Module { plan, kind, .. } = &mut input {
+        if *kind != "libfuzzer" {
+            let dir = path.parent().unwrap_or(Path::new("."));
+            plan.compile_options = crate::store::read_compile_options(dir)?;
+            if !plan.compile_options.is_empty() {
+                eprintln!(
+                    "triage: {} compiled with the options in {}",
+                    path.display(),
+                    dir.join(crate::exec::COMPILE_OPTIONS_FILE).display()
+                );
+            }
+        }
+    }
+    Ok(input)
+}
+
+fn read_module(path: &Path, libfuzzer: bool) -> anyhow::Result<Input> {
     let bytes = crate::wasm::read_input(path)?;
     if bytes.starts_with(b"\0aot") {
         return Ok(Input::Aot(bytes));

@@ -3,7 +3,8 @@
  * outside its harness. It takes the part of iwasm's command line that
  * wasmsieve's reports use:
  *
- *   wsv-iwasm [--stack-size=N] [--heap-size=N] (-f FUNC | --repl) FILE [ARG...]
+ *   wsv-iwasm [--stack-size=N] [--heap-size=N] [--env=K=V]... [--map-dir=G::H]...
+ *             (-f FUNC | --repl) FILE [ARG...]
  *
  * Calls go through wasm_application_execute_func, the function product-mini
  * calls, so results and exceptions print as stock iwasm prints them; the
@@ -24,6 +25,7 @@ static int
 usage(void)
 {
     fprintf(stderr, "usage: wsv-iwasm [--stack-size=N] [--heap-size=N] "
+                    "[--env=K=V]... [--map-dir=G::H]... "
                     "(-f FUNC | --repl) FILE [ARG...]\n");
     return 2;
 }
@@ -73,6 +75,9 @@ main(int argc, char **argv)
     uint32_t stack_size = 64 * 1024, heap_size = 16 * 1024, size = 0;
     const char *func = NULL;
     int repl_mode = 0, ret = 1;
+    /* WASI's environment and preopened folders, as iwasm takes them. */
+    const char *env[MAX_ARGS], *map_dirs[MAX_ARGS];
+    uint32_t n_env = 0, n_map_dirs = 0;
     char error[256];
     uint8_t *buf;
     RuntimeInitArgs init;
@@ -86,6 +91,10 @@ main(int argc, char **argv)
             heap_size = (uint32_t)atoi(argv[0] + 12);
         else if (!strcmp(argv[0], "--repl"))
             repl_mode = 1;
+        else if (!strncmp(argv[0], "--env=", 6) && n_env < MAX_ARGS)
+            env[n_env++] = argv[0] + 6;
+        else if (!strncmp(argv[0], "--map-dir=", 10) && n_map_dirs < MAX_ARGS)
+            map_dirs[n_map_dirs++] = argv[0] + 10;
         else if (!strcmp(argv[0], "-f") && argc > 1) {
             func = argv[1];
             argc--, argv++;
@@ -110,6 +119,10 @@ main(int argc, char **argv)
         printf("%s\n", error);
         return -1;
     }
+#if WASM_ENABLE_LIBC_WASI != 0
+    wasm_runtime_set_wasi_args(module, NULL, 0, map_dirs, n_map_dirs, env,
+                               n_env, argv, argc);
+#endif
     if (!(inst = wasm_runtime_instantiate(module, stack_size, heap_size, error,
                                           sizeof(error)))) {
         printf("%s\n", error);

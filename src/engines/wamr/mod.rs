@@ -381,6 +381,19 @@ pub fn create(name: &str) -> Option<anyhow::Result<Box<dyn Engine>>> {
     )
 }
 
+/// Whether `options` are AoT compiler options the WAMR engine `name` can
+/// be pinned to; `None` for names that are not WAMR's.
+pub fn check_compile_options(name: &str, options: &str) -> Option<Result<(), String>> {
+    let mode = match name {
+        AOT_OPTS => Mode::Aot,
+        _ => Mode::from_engine_name(name)?,
+    };
+    Some(match mode.is_aot() {
+        true => AotOptions::parse(mode, options).map(drop),
+        false => Err(format!("{name} compiles nothing ahead of time")),
+    })
+}
+
 /// Initializes the mode's runtime once per process.
 fn init(mode: Mode) -> Result<&'static WsvApi, String> {
     static INIT: [OnceLock<bool>; Mode::ALL.len()] = [const { OnceLock::new() }; Mode::ALL.len()];
@@ -605,6 +618,72 @@ impl AotOptions {
         }
     }
 
+    /// Options written as [`AotOptions::wamrc_args`] prints them, checked
+    /// against what `mode`'s build runs (a finding's `aot-options.txt`, pinned
+    /// so re-runs and shrink candidates compile as the finding did).
+    pub fn parse(mode: Mode, args: &str) -> Result<AotOptions, String> {
+        let mut o = AotOptions {
+            opt_level: 0,
+            size_level: 0,
+            bounds_checks: 0,
+            ..AotOptions::default()
+        };
+        let level = |v: &str, what: &str| match v.parse::<u32>() {
+            Ok(n) if n <= 3 => Ok(n),
+            _ => Err(format!("{what} takes 0..=3, not `{v}`")),
+        };
+        for arg in args.split_whitespace() {
+            let (key, value) = arg.split_once('=').unwrap_or((arg, ""));
+            match key {
+                "--opt-level" => o.opt_level = level(value, key)?,
+                "--size-level" => o.size_level = level(value, key)?,
+                "--bounds-checks" | "--stack-bounds-checks" => {
+                    o.bounds_checks = match value {
+                        "0" => 0,
+                        "1" => 1,
+                        _ => return Err(format!("{key} takes 0 or 1, not `{value}`")),
+                    }
+                }
+                "--enable-segue" => o.segue = true,
+                "--disable-llvm-jump-tables" => o.no_jump_tables = true,
+                "--enable-multi-thread" => o.multi_thread = true,
+                "--enable-dump-call-stack" => {
+                    o.call_stack.get_or_insert(ALL_CALL_STACK_FEATURES);
+                }
+                "--call-stack-features" => {
+                    let mut bits = 0u8;
+                    for name in value.split(',') {
+                        let i = CALL_STACK_FEATURES.iter().position(|f| *f == name).ok_or_else(|| {
+                            format!("unknown call-stack feature `{name}` (one of {})", CALL_STACK_FEATURES.join(", "))
+                        })?;
+                        bits |= 1 << i;
+                    }
+                    o.call_stack = Some(bits);
+                }
+                _ => {
+                    return Err(format!(
+                        "`{arg}` is not an option wasmsieve compiles with (--opt-level, --size-level, \
+                         --bounds-checks, --stack-bounds-checks, --enable-segue, --disable-llvm-jump-tables, \
+                         --enable-multi-thread, --enable-dump-call-stack, --call-stack-features)"
+                    ))
+                }
+            }
+        }
+        if mode != Mode::AotHw && o.bounds_checks != 1 {
+            return Err(format!(
+                "{} has no hardware bounds checks: it runs code with --bounds-checks=1 only",
+                mode.engine_name()
+            ));
+        }
+        if mode == Mode::AotHw && o.call_stack.is_some() {
+            return Err("wamr-aot-hw is built without call-stack dumps: no --enable-dump-call-stack".into());
+        }
+        if o.call_stack.is_some_and(|f| f & CALL_STACK_BOUNDS_CHECKS == 0) {
+            return Err("--call-stack-features needs bounds-checks (frames unchecked overrun the stack)".into());
+        }
+        Ok(o)
+    }
+
     /// The same options as wamrc's command line (without the feature flags a
     /// module needs).
     pub fn wamrc_args(&self) -> String {
@@ -757,6 +836,8 @@ pub struct Wamr {
     aot_options: AotOptions,
     /// Draw the compiler options per module (engine `wamr-aot-opts`).
     draw_options: bool,
+    /// Options every module is compiled with instead (a finding's).
+    pinned: Option<AotOptions>,
     stack_size: u32,
     /// The last few compilations, newest last: the recoverability probe
     /// after every trapping module, crash re-runs and shrink candidates load
@@ -802,6 +883,7 @@ impl Wamr {
             aot: None,
             aot_options,
             draw_options: false,
+            pinned: None,
             stack_size: DEFAULT_STACK_SIZE,
             compiled: vec![],
             func_exports: vec![],
@@ -825,6 +907,16 @@ impl Wamr {
 
     pub fn aot_options(&self) -> AotOptions {
         self.aot_options
+    }
+
+    /// The options `wasm` is compiled with: the pinned ones, else the mode's
+    /// choice for these bytes.
+    fn options_for(&self, wasm: &[u8]) -> AotOptions {
+        match (self.pinned, self.draw_options) {
+            (Some(pinned), _) => pinned,
+            (None, true) => AotOptions::drawn_from(wasm),
+            (None, false) => AotOptions::for_module(self.mode, wasm),
+        }
     }
 
     fn unload(&mut self) {
@@ -927,10 +1019,7 @@ impl Engine for Wamr {
             return self.load_aot(wasm);
         }
         self.unload();
-        self.aot_options = match self.draw_options {
-            true => AotOptions::drawn_from(wasm),
-            false => AotOptions::for_module(self.mode, wasm),
-        };
+        self.aot_options = self.options_for(wasm);
         let key = bytes_key(wasm);
         let opts = self.aot_options;
         let aot = match self
@@ -999,27 +1088,22 @@ impl Engine for Wamr {
     }
 
     fn artifacts(&self) -> Vec<(String, Vec<u8>)> {
-        let o = &self.aot_options;
-        let options = format!(
-            "opt_level={} size_level={} bounds_checks={} segue={} no_jump_tables={} multi_thread={} call_stack={:?} (wamrc {})\n",
-            o.opt_level,
-            o.size_level,
-            o.bounds_checks,
-            o.segue,
-            o.no_jump_tables,
-            o.multi_thread,
-            o.call_stack,
-            o.wamrc_args()
-        );
         self.aot
             .iter()
-            .flat_map(|a| {
-                [
-                    ("input.aot".to_string(), a.clone()),
-                    ("aot-options.txt".to_string(), options.clone().into_bytes()),
-                ]
-            })
+            .map(|a| ("input.aot".to_string(), a.clone()))
             .collect()
+    }
+
+    fn compile_options(&self, wasm: &[u8]) -> Option<String> {
+        (self.mode.is_aot() && !wasm.starts_with(b"\0aot"))
+            .then(|| self.options_for(wasm).wamrc_args())
+    }
+
+    fn pin_compile_options(&mut self, options: Option<&str>) -> Result<(), String> {
+        self.pinned = options
+            .map(|o| AotOptions::parse(self.mode, o))
+            .transpose()?;
+        Ok(())
     }
 }
 
@@ -1244,6 +1328,34 @@ mod tests {
             // The same bytes, the same options: findings reproduce.
             assert_eq!(opts[7], AotOptions::for_module(mode, &modules[7]));
         }
+    }
+
+    /// A finding's options, written as wamrc's arguments, read back the same
+    /// for every set a mode draws; sets a build cannot run are refused.
+    #[test]
+    fn recorded_options_read_back_and_unsupported_ones_are_refused() {
+        for mode in [Mode::Aot, Mode::AotHw] {
+            for i in 0u32..300 {
+                let o = AotOptions::for_module(mode, &i.to_le_bytes());
+                assert_eq!(AotOptions::parse(mode, &o.wamrc_args()), Ok(o), "{mode:?}");
+            }
+        }
+        let refused = [
+            (Mode::Aot, "--bounds-checks=0 --opt-level=3", "hardware"),
+            (Mode::AotHw, "--bounds-checks=0 --enable-dump-call-stack", "call-stack"),
+            (Mode::Aot, "--bounds-checks=1 --opt-level=4", "0..=3"),
+            (Mode::Aot, "--bounds-checks=1 --size-level=x", "0..=3"),
+            (Mode::Aot, "--bounds-checks=1 --enable-simd", "--enable-segue"),
+            (Mode::Aot, "--bounds-checks=1 --call-stack-features=ip", "bounds-checks"),
+            (Mode::Aot, "--bounds-checks=1 --call-stack-features=bounds-checks,pc", "unknown"),
+        ];
+        for (mode, args, says) in refused {
+            let e = AotOptions::parse(mode, args).unwrap_err();
+            assert!(e.contains(says), "{args}: {e}");
+        }
+        assert!(check_compile_options("wamr-aot-opts", "--bounds-checks=1 --opt-level=0").unwrap().is_ok());
+        assert!(check_compile_options("wamr-fast", "--bounds-checks=1").unwrap().is_err());
+        assert!(check_compile_options("wasmtime", "").is_none());
     }
 
     /// Code with stack frames (wamrc's default features, and subsets that

@@ -23,6 +23,9 @@ pub struct StockRepro {
     pub iwasm_options: String,
     /// `wamrc` options the finding's `.aot` was compiled with (AoT modes).
     pub wamrc: Option<String>,
+    /// A WASI program: iwasm needs libc-wasi and the harness's sandbox
+    /// ([`StockRepro::wasi_options`]).
+    pub wasi: bool,
     /// ba-issues' `mode` and `runtime` names for `running_config.json`.
     pub ba_mode: &'static str,
     pub ba_runtime: &'static str,
@@ -32,6 +35,16 @@ pub struct StockRepro {
 }
 
 impl StockRepro {
+    /// iwasm's options for a WASI program: the environment the harness gives
+    /// and the sandbox's `root` preopened under the same guest name.
+    pub fn wasi_options(root: &str) -> String {
+        let env: Vec<String> = crate::generate::wasi::ENV
+            .iter()
+            .map(|(k, v)| format!("--env={k}={v}"))
+            .collect();
+        format!("{} --map-dir={}::{root}", env.join(" "), crate::generate::wasi::PREOPEN)
+    }
+
     /// The `-D` arguments for cmake.
     pub fn iwasm_cmake(&self) -> String {
         self.iwasm_flags
@@ -50,9 +63,11 @@ const FEATURE_FLAGS: &[(&str, &str)] = &[
 ];
 
 /// How to reproduce a finding of `engine` on `wasm` (the module the report
-/// gives); `None` for engines that are not WAMR's.
-pub fn stock_repro(engine: &str, wasm: &[u8]) -> Option<StockRepro> {
-    let (mode, options) = if engine == AOT_OPTS {
+/// gives) compiled with `pinned` (the finding's recorded compile options;
+/// without them, the ones the engine draws for these bytes); `None` for
+/// engines that are not WAMR's.
+pub fn stock_repro(engine: &str, wasm: &[u8], pinned: Option<&str>) -> Option<StockRepro> {
+    let (mode, drawn) = if engine == AOT_OPTS {
         (Mode::Aot, Some(AotOptions::drawn_from(wasm)))
     } else {
         let mode = Mode::from_engine_name(engine)?;
@@ -60,6 +75,11 @@ pub fn stock_repro(engine: &str, wasm: &[u8]) -> Option<StockRepro> {
             mode,
             mode.is_aot().then(|| AotOptions::for_module(mode, wasm)),
         )
+    };
+    // Reports check recorded options first (`engines::check_compile_options`).
+    let options = match pinned.map(|p| AotOptions::parse(mode, p)) {
+        Some(Ok(o)) if mode.is_aot() => Some(o),
+        _ => drawn,
     };
     let needs = FeatureSet::needed_by(wasm);
     let title = match mode {
@@ -88,11 +108,14 @@ pub fn stock_repro(engine: &str, wasm: &[u8]) -> Option<StockRepro> {
     if !mode.hw_bound_check() {
         flags.push(("WAMR_DISABLE_HW_BOUND_CHECK", "1"));
     }
-    // No WASI (generated modules import none of it); SIMD only where the
-    // module uses it, which also spares the fast interpreter's build its
-    // online SIMDe fetch otherwise; extended const as every wasmsieve build
-    // (product-mini's default is off).
-    flags.push(("WAMR_BUILD_LIBC_WASI", "0"));
+    // WASI only for WASI programs (product-mini's default is on); SIMD only
+    // where the module uses it, which also spares the fast interpreter's
+    // build its online SIMDe fetch otherwise; extended const as every
+    // wasmsieve build (product-mini's default is off).
+    let wasi = crate::generate::wasi::imports_wasi(wasm);
+    if !wasi {
+        flags.push(("WAMR_BUILD_LIBC_WASI", "0"));
+    }
     flags.push((
         "WAMR_BUILD_SIMD",
         if !classic && needs.has("simd") {
@@ -128,19 +151,23 @@ pub fn stock_repro(engine: &str, wasm: &[u8]) -> Option<StockRepro> {
             }
             w
         }),
+        wasi,
         ba_mode: match mode {
             Mode::Classic | Mode::ClassicHw => "classic-interp",
             Mode::Fast | Mode::FastHw => "fast-interp",
             Mode::Aot | Mode::AotHw => "aot",
         },
-        ba_runtime: if classic {
-            "iwasm-classic-interp-wasi-disabled"
-        } else {
-            "iwasm-default-wasi-disabled"
+        ba_runtime: match (classic, wasi) {
+            (true, false) => "iwasm-classic-interp-wasi-disabled",
+            (true, true) => "iwasm-classic-interp",
+            (false, false) => "iwasm-default-wasi-disabled",
+            (false, true) => "iwasm-default",
         },
-        ba_build: classic.then_some(
-            "build_iwasm \"-DWAMR_BUILD_REF_TYPES=1 -DWAMR_BUILD_FAST_INTERP=0 -DWAMR_BUILD_LIBC_WASI=0\" \"classic-interp-wasi-disabled\"",
-        ),
+        ba_build: match (classic, wasi) {
+            (true, false) => Some("build_iwasm \"-DWAMR_BUILD_REF_TYPES=1 -DWAMR_BUILD_FAST_INTERP=0 -DWAMR_BUILD_LIBC_WASI=0\" \"classic-interp-wasi-disabled\""),
+            (true, true) => Some("build_iwasm \"-DWAMR_BUILD_REF_TYPES=1 -DWAMR_BUILD_FAST_INTERP=0\" \"classic-interp\""),
+            (false, _) => None,
+        },
     })
 }
 
@@ -322,7 +349,7 @@ mod tests {
     #[test]
     fn every_wamr_engine_has_a_stock_reproduction() {
         for info in super::super::ENGINES {
-            let r = stock_repro(info.name, b"").unwrap_or_else(|| panic!("{}", info.name));
+            let r = stock_repro(info.name, b"", None).unwrap_or_else(|| panic!("{}", info.name));
             assert!(!r.title.contains("unknown"), "{}", info.name);
             // Software bounds checks are not product-mini's default: said.
             assert_eq!(
@@ -339,11 +366,11 @@ mod tests {
                 info.name
             );
         }
-        let hw = stock_repro("wamr-aot-hw", b"").unwrap();
+        let hw = stock_repro("wamr-aot-hw", b"", None).unwrap();
         assert_eq!(
             hw.wamrc.as_deref(),
             Some("--bounds-checks=0 --stack-bounds-checks=0 --opt-level=3 --size-level=3 --enable-extended-const")
         );
-        assert!(stock_repro("wasmtime", b"").is_none());
+        assert!(stock_repro("wasmtime", b"", None).is_none());
     }
 }

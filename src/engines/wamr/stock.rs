@@ -426,12 +426,19 @@ fn commands_with(
     } else {
         format!("printf '{}\\n' | ", lines.join("\\n"))
     };
+    let wasi = match stock.wasi {
+        true => format!(" {}", StockRepro::wasi_options(WASI_ROOT)),
+        false => String::new(),
+    };
     cmds.push(format!(
-        "{input}{iwasm} {} --repl {target}",
+        "{input}{iwasm} {}{wasi} --repl {target}",
         stock.iwasm_options
     ));
     cmds
 }
+
+/// Where the report's commands lay out a WASI program's sandbox root.
+pub const WASI_ROOT: &str = "wsv/root";
 
 /// What a check found.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -528,8 +535,18 @@ pub fn check(
         }
         target = aot;
     }
+    // A WASI program gets a sandbox laid out as the harness's.
+    let sandbox = match stock.wasi {
+        true => Some(crate::exec::wasi::Sandbox::create().context("laying out the WASI sandbox")?),
+        false => None,
+    };
+    let wasi_options = sandbox
+        .as_ref()
+        .map(|s| StockRepro::wasi_options(&s.setup.root.to_string_lossy()))
+        .unwrap_or_default();
     let mut child = Command::new(&tools.iwasm)
         .args(stock.iwasm_options.split_whitespace())
+        .args(wasi_options.split_whitespace())
         .arg("--repl")
         .arg(&target)
         .stdin(Stdio::piped())
@@ -871,7 +888,7 @@ mod tests {
 
     #[test]
     fn commands_use_one_instance() {
-        let stock = repro::stock_repro("wamr-aot", b"").unwrap();
+        let stock = repro::stock_repro("wamr-aot", b"", None).unwrap();
         let cmds = commands(&stock, "min.wasm", &[], &plan(2));
         assert_eq!(cmds.len(), 2, "{cmds:?}");
         assert!(
