@@ -400,6 +400,10 @@ fn every_bucket_report_renders() {
     ] {
         assert!(text.contains(needle), "report lacks {needle:?}:\n{text}");
     }
+    // A draft gets published: it names the finding, not the folder's path.
+    let parent = bug.parent().unwrap().to_string_lossy().into_owned();
+    assert!(!text.contains(&parent), "{text}");
+    assert!(text.contains(&format!("from finding `{}`", bug.file_name().unwrap().to_string_lossy())), "{text}");
     // The tree is named by a fingerprint, never by a path on this machine.
     let line = text.lines().find(|l| l.contains("WAMR version")).unwrap();
     assert!(line.contains(wasmsieve::engines::wamr::WAMR_TREE), "{line}");

@@ -629,7 +629,7 @@ fn shrink_lane(shared: &Shared, queue: std::sync::mpsc::Receiver<PathBuf>) {
             SHRINK_NICE,
         );
     }
-    let mut skipped = 0;
+    let mut skipped = vec![];
     for dir in queue {
         if shared.cfg.shrink_budget.is_zero() {
             continue;
@@ -638,7 +638,7 @@ fn shrink_lane(shared: &Shared, queue: std::sync::mpsc::Receiver<PathBuf>) {
             d.saturating_duration_since(Instant::now())
         });
         if INTERRUPTED.load(Ordering::Relaxed) || left.is_zero() {
-            skipped += 1;
+            skipped.push(dir);
             continue;
         }
         let t = Instant::now();
@@ -656,10 +656,13 @@ fn shrink_lane(shared: &Shared, queue: std::sync::mpsc::Receiver<PathBuf>) {
             t.elapsed(),
         );
     }
-    if skipped > 0 {
-        eprintln!(
-            "shrink: {skipped} new finding(s) not shrunk before the campaign ended: \
-             run `wasmsieve shrink DIR` on them"
+    if !skipped.is_empty() {
+        let dirs: Vec<String> = skipped.iter().map(|d| format!("  {}\n", d.display())).collect();
+        eprint!(
+            "shrink: {} new finding(s) not shrunk before the campaign ended: \
+             run `wasmsieve shrink DIR` on each of\n{}",
+            skipped.len(),
+            dirs.concat()
         );
     }
 }

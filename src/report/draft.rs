@@ -679,7 +679,7 @@ pub fn issue(m: &Material) -> String {
     section_expected_actual(&mut s, m);
     section_policy(&mut s, m, &policy);
     section_regression(&mut s, m);
-    let _ = writeln!(s, "---\nDrafted by wasmsieve from `{}`.", m.dir.display());
+    let _ = writeln!(s, "---\nDrafted by wasmsieve from finding `{}`.", finding_name(m));
     s
 }
 
@@ -799,6 +799,14 @@ fn severity(f: &Finding) -> Severity {
     }
 }
 
+/// The finding's folder name: its id, never a path of the reporter's machine
+/// (drafts get published).
+fn finding_name(m: &Material) -> String {
+    m.dir
+        .file_name()
+        .map_or_else(|| m.finding.id.clone(), |n| n.to_string_lossy().into_owned())
+}
+
 /// The private security-advisory draft (P12: never a public issue).
 pub fn advisory(m: &Material) -> String {
     let policy = Policy::builtin();
@@ -864,8 +872,8 @@ pub fn advisory(m: &Material) -> String {
     section_regression(&mut s, m);
     let _ = writeln!(
         s,
-        "---\nDrafted by wasmsieve from `{}`. Keep it private until a fix is released.",
-        m.dir.display()
+        "---\nDrafted by wasmsieve from finding `{}`. Keep it private until a fix is released.",
+        finding_name(m)
     );
     s
 }
