@@ -155,7 +155,11 @@ fn hw_out_of_bounds_is_a_trap_agreeing_with_wasmtime() {
             wasmsieve::engines::wamr::Mode::AotHw,
             &wasm,
         );
-        assert_eq!(exec.compile_options, Some(drawn.wamrc_args()), "aot options kept");
+        assert_eq!(
+            exec.compile_options,
+            Some(drawn.wamrc_args()),
+            "aot options kept"
+        );
     }
     // The same workers go on with the next module.
     let r = run(

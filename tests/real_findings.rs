@@ -355,7 +355,11 @@ fn findings_pinned(wasm: &[u8], engine: &str, options: &str) -> Vec<Finding> {
     let findings = differ.run(wasm, &plan).findings;
     for f in &findings {
         let run = f.executions.iter().find(|e| e.engine == engine).unwrap();
-        assert_eq!(run.compile_options.as_deref(), Some(options), "the pinned options are used and recorded");
+        assert_eq!(
+            run.compile_options.as_deref(),
+            Some(options),
+            "the pinned options are used and recorded"
+        );
     }
     findings
 }

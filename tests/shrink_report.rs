@@ -403,7 +403,13 @@ fn every_bucket_report_renders() {
     // A draft gets published: it names the finding, not the folder's path.
     let parent = bug.parent().unwrap().to_string_lossy().into_owned();
     assert!(!text.contains(&parent), "{text}");
-    assert!(text.contains(&format!("from finding `{}`", bug.file_name().unwrap().to_string_lossy())), "{text}");
+    assert!(
+        text.contains(&format!(
+            "from finding `{}`",
+            bug.file_name().unwrap().to_string_lossy()
+        )),
+        "{text}"
+    );
     // The tree is named by a fingerprint, never by a path on this machine.
     let line = text.lines().find(|l| l.contains("WAMR version")).unwrap();
     assert!(line.contains(wasmsieve::engines::wamr::WAMR_TREE), "{line}");
@@ -922,13 +928,19 @@ fn aot_findings_compile_with_their_recorded_options() {
     let line = format!("wamr-aot {crashing}\n");
     write(&d, "aot-options.txt", line.as_bytes());
     let triage = |file: &Path, out: Option<&Path>| {
-        let mut args = vec!["triage", file.to_str().unwrap(), "--engine", "wamr-aot", "--json"];
+        let mut args = vec![
+            "triage",
+            file.to_str().unwrap(),
+            "--engine",
+            "wamr-aot",
+            "--json",
+        ];
         if let Some(out) = out {
             args.extend(["--out", out.to_str().unwrap()]);
         }
         let o = wasmsieve(&args);
-        let v: serde_json::Value = serde_json::from_slice(&o.stdout)
-            .unwrap_or_else(|e| panic!("{e}: {}", show(&o)));
+        let v: serde_json::Value =
+            serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", show(&o)));
         (o, v)
     };
     let kinds = |v: &serde_json::Value| -> Vec<String> {
@@ -939,7 +951,11 @@ fn aot_findings_compile_with_their_recorded_options() {
     };
     let out = d.join("out");
     let (o, v) = triage(&m, Some(&out));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("aot-options.txt"), "{}", show(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("aot-options.txt"),
+        "{}",
+        show(&o)
+    );
     assert_eq!(kinds(&v), ["\"aot-compiler\""], "{v}");
     let folder = std::fs::read_dir(out.join("findings/needs-review"))
         .unwrap()
@@ -969,7 +985,11 @@ fn aot_findings_compile_with_their_recorded_options() {
     write(&d, "aot-options.txt", b"wamr-aot --opt-level=9\n");
     let o = wasmsieve(&["triage", m.to_str().unwrap(), "--engine", "wamr-aot"]);
     assert_eq!(o.status.code(), Some(2), "{}", show(&o));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("0..=3"), "{}", show(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("0..=3"),
+        "{}",
+        show(&o)
+    );
 
     // The shrinker keeps the options: the spare function goes, the crash stays.
     let o = wasmsieve(&["shrink", folder.to_str().unwrap(), "--time", "60"]);

@@ -657,7 +657,10 @@ fn shrink_lane(shared: &Shared, queue: std::sync::mpsc::Receiver<PathBuf>) {
         );
     }
     if !skipped.is_empty() {
-        let dirs: Vec<String> = skipped.iter().map(|d| format!("  {}\n", d.display())).collect();
+        let dirs: Vec<String> = skipped
+            .iter()
+            .map(|d| format!("  {}\n", d.display()))
+            .collect();
         eprint!(
             "shrink: {} new finding(s) not shrunk before the campaign ended: \
              run `wasmsieve shrink DIR` on each of\n{}",

@@ -145,7 +145,10 @@ pub fn check_compile_options(engine: &str, options: &str) -> Result<(), String> 
     match wamr::check_compile_options(engine, options) {
         Some(checked) => checked,
         None if info(engine).is_some() => Err(format!("{engine} compiles nothing ahead of time")),
-        None => Err(format!("unknown engine `{engine}`; known engines: {}", names().join(", "))),
+        None => Err(format!(
+            "unknown engine `{engine}`; known engines: {}",
+            names().join(", ")
+        )),
     }
 }
 

@@ -478,7 +478,13 @@ fn run_steps<E: Engine + ?Sized>(
     if let Err(e) = engine.pin_compile_options(pinned) {
         // Options are checked where they are read (`engines::check_compile_options`).
         let result = Err(format!("wasmsieve: unusable pinned compile options: {e}"));
-        take(exec, Step::Loaded { result, artifacts: vec![] });
+        take(
+            exec,
+            Step::Loaded {
+                result,
+                artifacts: vec![],
+            },
+        );
         return;
     }
     if let Some(options) = engine.compile_options(wasm) {
@@ -605,7 +611,9 @@ mod tests {
         assert_eq!(read.len(), 2, "{text}");
         assert_eq!(read["wamr-aot"], "--bounds-checks=1 --opt-level=0");
         assert_eq!(read["wamr-aot-hw"], "--bounds-checks=0 --opt-level=3");
-        assert!(parse_compile_options("wamr-aot\n").unwrap_err().contains("line 1"));
+        assert!(parse_compile_options("wamr-aot\n")
+            .unwrap_err()
+            .contains("line 1"));
     }
 
     #[test]

@@ -56,7 +56,10 @@ impl Material {
         let m = Material::read(dir)?;
         for (engine, options) in &m.plan.compile_options {
             engines::check_compile_options(engine, options).map_err(|e| {
-                anyhow::anyhow!("{}: the compile options recorded for {engine}: {e}", dir.display())
+                anyhow::anyhow!(
+                    "{}: the compile options recorded for {engine}: {e}",
+                    dir.display()
+                )
             })?;
         }
         Ok(m)
@@ -169,7 +172,11 @@ fn check(m: &Material, tree: &Tree, stock: &StockRepro) -> anyhow::Result<Check>
 /// How stock WAMR tools reproduce a finding of this engine, when it is WAMR's.
 fn stock(m: &Material) -> Option<StockRepro> {
     let engine = &m.finding.engine;
-    repro::stock_repro(engine, &m.wasm, m.plan.compile_options.get(engine).map(String::as_str))
+    repro::stock_repro(
+        engine,
+        &m.wasm,
+        m.plan.compile_options.get(engine).map(String::as_str),
+    )
 }
 
 /// The running mode in words.
@@ -560,7 +567,10 @@ pub fn running_config_entry(m: &Material) -> serde_json::Value {
     let runtime = stock.as_ref().map_or("none", |r| r.ba_runtime);
     let last = m.plan.calls.last();
     let wasi = match stock.as_ref().is_some_and(|r| r.wasi) {
-        true => format!(" {}", StockRepro::wasi_options(crate::engines::wamr::stock::WASI_ROOT)),
+        true => format!(
+            " {}",
+            StockRepro::wasi_options(crate::engines::wamr::stock::WASI_ROOT)
+        ),
         false => String::new(),
     };
     let options = match last {
@@ -679,7 +689,11 @@ pub fn issue(m: &Material) -> String {
     section_expected_actual(&mut s, m);
     section_policy(&mut s, m, &policy);
     section_regression(&mut s, m);
-    let _ = writeln!(s, "---\nDrafted by wasmsieve from finding `{}`.", finding_name(m));
+    let _ = writeln!(
+        s,
+        "---\nDrafted by wasmsieve from finding `{}`.",
+        finding_name(m)
+    );
     s
 }
 
@@ -802,9 +816,10 @@ fn severity(f: &Finding) -> Severity {
 /// The finding's folder name: its id, never a path of the reporter's machine
 /// (drafts get published).
 fn finding_name(m: &Material) -> String {
-    m.dir
-        .file_name()
-        .map_or_else(|| m.finding.id.clone(), |n| n.to_string_lossy().into_owned())
+    m.dir.file_name().map_or_else(
+        || m.finding.id.clone(),
+        |n| n.to_string_lossy().into_owned(),
+    )
 }
 
 /// The private security-advisory draft (P12: never a public issue).

@@ -9,8 +9,8 @@ pub use summary::{Filed, Summary};
 use crate::exec::{parse_compile_options, COMPILE_OPTIONS_FILE};
 use crate::generate::plan::CallPlan;
 use crate::judge::Finding;
-use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Writes findings under `DIR/findings`. A folder is immutable once its
@@ -194,8 +194,8 @@ pub fn read_compile_options(dir: &Path) -> anyhow::Result<BTreeMap<String, Strin
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
         Err(e) => anyhow::bail!("cannot read {}: {e}", path.display()),
     };
-    let pinned = parse_compile_options(&text)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let pinned =
+        parse_compile_options(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     for (engine, options) in &pinned {
         crate::engines::check_compile_options(engine, options).map_err(|e| {
             anyhow::anyhow!("{}: {engine}: {e} (fix or delete the line)", path.display())

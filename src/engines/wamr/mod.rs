@@ -382,16 +382,13 @@ pub fn create(name: &str) -> Option<anyhow::Result<Box<dyn Engine>>> {
 }
 
 /// Whether `options` are AoT compiler options the WAMR engine `name` can
-/// be pinned to; `None` for names that are not WAMR's.
+/// be pinned to; `None` for names that are not a WAMR AoT engine's.
 pub fn check_compile_options(name: &str, options: &str) -> Option<Result<(), String>> {
     let mode = match name {
         AOT_OPTS => Mode::Aot,
-        _ => Mode::from_engine_name(name)?,
+        _ => Mode::from_engine_name(name).filter(|m| m.is_aot())?,
     };
-    Some(match mode.is_aot() {
-        true => AotOptions::parse(mode, options).map(drop),
-        false => Err(format!("{name} compiles nothing ahead of time")),
-    })
+    Some(AotOptions::parse(mode, options).map(drop))
 }
 
 /// Initializes the mode's runtime once per process.
@@ -676,10 +673,17 @@ impl AotOptions {
             ));
         }
         if mode == Mode::AotHw && o.call_stack.is_some() {
-            return Err("wamr-aot-hw is built without call-stack dumps: no --enable-dump-call-stack".into());
+            return Err(
+                "wamr-aot-hw is built without call-stack dumps: no --enable-dump-call-stack".into(),
+            );
         }
-        if o.call_stack.is_some_and(|f| f & CALL_STACK_BOUNDS_CHECKS == 0) {
-            return Err("--call-stack-features needs bounds-checks (frames unchecked overrun the stack)".into());
+        if o.call_stack
+            .is_some_and(|f| f & CALL_STACK_BOUNDS_CHECKS == 0)
+        {
+            return Err(
+                "--call-stack-features needs bounds-checks (frames unchecked overrun the stack)"
+                    .into(),
+            );
         }
         Ok(o)
     }
@@ -1342,19 +1346,41 @@ mod tests {
         }
         let refused = [
             (Mode::Aot, "--bounds-checks=0 --opt-level=3", "hardware"),
-            (Mode::AotHw, "--bounds-checks=0 --enable-dump-call-stack", "call-stack"),
+            (
+                Mode::AotHw,
+                "--bounds-checks=0 --enable-dump-call-stack",
+                "call-stack",
+            ),
             (Mode::Aot, "--bounds-checks=1 --opt-level=4", "0..=3"),
             (Mode::Aot, "--bounds-checks=1 --size-level=x", "0..=3"),
-            (Mode::Aot, "--bounds-checks=1 --enable-simd", "--enable-segue"),
-            (Mode::Aot, "--bounds-checks=1 --call-stack-features=ip", "bounds-checks"),
-            (Mode::Aot, "--bounds-checks=1 --call-stack-features=bounds-checks,pc", "unknown"),
+            (
+                Mode::Aot,
+                "--bounds-checks=1 --enable-simd",
+                "--enable-segue",
+            ),
+            (
+                Mode::Aot,
+                "--bounds-checks=1 --call-stack-features=ip",
+                "bounds-checks",
+            ),
+            (
+                Mode::Aot,
+                "--bounds-checks=1 --call-stack-features=bounds-checks,pc",
+                "unknown",
+            ),
         ];
         for (mode, args, says) in refused {
             let e = AotOptions::parse(mode, args).unwrap_err();
             assert!(e.contains(says), "{args}: {e}");
         }
-        assert!(check_compile_options("wamr-aot-opts", "--bounds-checks=1 --opt-level=0").unwrap().is_ok());
-        assert!(check_compile_options("wamr-fast", "--bounds-checks=1").unwrap().is_err());
+        assert!(
+            check_compile_options("wamr-aot-opts", "--bounds-checks=1 --opt-level=0")
+                .unwrap()
+                .is_ok()
+        );
+        assert!(check_compile_options("wamr-fast", "--bounds-checks=1").is_none());
+        let interp = crate::engines::check_compile_options("wamr-fast", "--bounds-checks=1");
+        assert!(interp.unwrap_err().contains("nothing ahead of time"));
         assert!(check_compile_options("wasmtime", "").is_none());
     }
 
@@ -1514,7 +1540,9 @@ mod tests {
                     .expect("the emitted .aot is kept");
                 assert!(aot.1.starts_with(b"\0aot"));
                 let wasm = wat::parse_str(ADD).unwrap();
-                let opts = e.compile_options(&wasm).expect("the compiler options are told");
+                let opts = e
+                    .compile_options(&wasm)
+                    .expect("the compiler options are told");
                 assert!(opts.contains("--bounds-checks=1"), "{opts}");
             }
         }

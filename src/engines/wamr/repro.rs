@@ -42,7 +42,11 @@ impl StockRepro {
             .iter()
             .map(|(k, v)| format!("--env={k}={v}"))
             .collect();
-        format!("{} --map-dir={}::{root}", env.join(" "), crate::generate::wasi::PREOPEN)
+        format!(
+            "{} --map-dir={}::{root}",
+            env.join(" "),
+            crate::generate::wasi::PREOPEN
+        )
     }
 
     /// The `-D` arguments for cmake.
