@@ -44,12 +44,9 @@ const COMMON: &[(&str, &str)] = &[
     ("WAMR_BUILD_BULK_MEMORY", "1"),
     ("WAMR_BUILD_REF_TYPES", "1"),
     ("WAMR_BUILD_EXTENDED_CONST_EXPR", "1"),
-    // Per mode below: SIMD in AoT (WSV_AOT_SIMD, see csrc/CMakeLists.txt) and
-    // in the fast interpreter when SIMDe 0.8.2 is at hand (`simde_dir`; the
-    // classic interpreter has none); memory64 only with
-    // software bounds checks (WAMR's cmake turns hardware checks off with it;
-    // the fast interpreter has none). The crate states the same per mode
-    // (engines/wamr: `FeatureSet`s); tests/cli.rs checks they agree.
+    // Per mode (`modes::Mode::cmake_defs`): SIMD in AoT (WSV_AOT_SIMD, see
+    // csrc/CMakeLists.txt) and in the fast interpreter when SIMDe 0.8.2 is at
+    // hand (`simde_dir`); memory64 where the mode table says.
     ("WAMR_BUILD_SIMD", "0"),
     ("WAMR_BUILD_TAIL_CALL", "1"),
     ("WAMR_BUILD_MULTI_MODULE", "0"),
@@ -59,98 +56,15 @@ const COMMON: &[(&str, &str)] = &[
     ("WAMR_BUILD_FAST_JIT", "0"),
 ];
 
-struct Mode {
-    name: &'static str,
-    defs: &'static [(&'static str, &'static str)],
-}
-
-const MODES: &[Mode] = &[
-    Mode {
-        name: "classic",
-        defs: &[
-            ("WAMR_BUILD_INTERP", "1"),
-            ("WAMR_BUILD_FAST_INTERP", "0"),
-            ("WAMR_BUILD_AOT", "0"),
-            ("WAMR_BUILD_JIT", "0"),
-            ("WAMR_BUILD_MEMORY64", "1"),
-        ],
-    },
-    Mode {
-        name: "fast",
-        defs: &[
-            ("WAMR_BUILD_INTERP", "1"),
-            ("WAMR_BUILD_FAST_INTERP", "1"),
-            ("WAMR_BUILD_AOT", "0"),
-            ("WAMR_BUILD_JIT", "0"),
-        ],
-    },
-    // Built like WAMR's `wamrc`: the AoT compiler (core/iwasm/compilation,
-    // WASM_ENABLE_WAMR_COMPILER=1, added by csrc/CMakeLists.txt when
-    // WSV_WAMR_COMPILER=1) next to the AoT runtime, with the LLVM JIT off.
-    // With WAMR_BUILD_JIT=1 instead, loading the .wasm to compile it would
-    // start the lazy LLVM JIT's background threads, which race the unload.
-    // The classic interpreter is only the compiler's .wasm loader here.
-    Mode {
-        name: "aot",
-        defs: &[
-            ("WAMR_BUILD_INTERP", "1"),
-            ("WAMR_BUILD_FAST_INTERP", "0"),
-            ("WAMR_BUILD_AOT", "1"),
-            ("WAMR_BUILD_JIT", "0"),
-            ("WSV_WAMR_COMPILER", "1"),
-            ("WSV_AOT_SIMD", "1"),
-            ("WAMR_BUILD_MEMORY64", "1"),
-            // The runtime of wasi-threads and pthread builds: it loads code
-            // compiled with `--enable-multi-thread`, drawn per module.
-            ("WAMR_BUILD_THREAD_MGR", "1"),
-            // Call-stack dumps: runs code compiled with stack frames
-            // (`--enable-dump-call-stack`, drawn per module) and dumps the
-            // frames on every trap, as such builds do.
-            ("WAMR_BUILD_DUMP_CALL_STACK", "1"),
-        ],
-    },
-    // Hardware bounds checks (WAMR's default on x86-64, tier A): 8 GiB
-    // PROT_NONE reservation per linear memory, native-stack guard pages and
-    // WAMR's own SIGSEGV/SIGBUS handlers (which chain to the previous handler
-    // for faults that are not Wasm traps). Workers only: they cannot share a
-    // process with wasmtime. Mode names use `_` (they become C symbols).
-    Mode {
-        name: "classic_hw",
-        defs: &[
-            ("WAMR_BUILD_INTERP", "1"),
-            ("WAMR_BUILD_FAST_INTERP", "0"),
-            ("WAMR_BUILD_AOT", "0"),
-            ("WAMR_BUILD_JIT", "0"),
-            ("WAMR_DISABLE_HW_BOUND_CHECK", "0"),
-        ],
-    },
-    Mode {
-        name: "fast_hw",
-        defs: &[
-            ("WAMR_BUILD_INTERP", "1"),
-            ("WAMR_BUILD_FAST_INTERP", "1"),
-            ("WAMR_BUILD_AOT", "0"),
-            ("WAMR_BUILD_JIT", "0"),
-            ("WAMR_DISABLE_HW_BOUND_CHECK", "0"),
-        ],
-    },
-    // AoT compiler + runtime with hardware bounds checks: the emitted code
-    // may then omit software bounds checks (bounds_checks=0, the supported
-    // combination on this runtime).
-    Mode {
-        name: "aot_hw",
-        defs: &[
-            ("WAMR_BUILD_INTERP", "1"),
-            ("WAMR_BUILD_FAST_INTERP", "0"),
-            ("WAMR_BUILD_AOT", "1"),
-            ("WAMR_BUILD_JIT", "0"),
-            ("WSV_WAMR_COMPILER", "1"),
-            ("WSV_AOT_SIMD", "1"),
-            ("WAMR_DISABLE_HW_BOUND_CHECK", "0"),
-            ("WAMR_BUILD_THREAD_MGR", "1"),
-        ],
-    },
-];
+// The modes and their definitions, stated once with the crate's other facts
+// about them.
+#[path = "src/engines/wamr/modes.rs"]
+#[allow(dead_code)] // the parts only the crate reads
+mod modes;
+use modes::{Kind, Mode};
+#[path = "src/engines/wamr/toolchain.rs"]
+mod toolchain;
+use toolchain::{find_llvm19, has_ninja, Llvm};
 
 // Shared with the crate (`engines::wamr::tree`), which fingerprints trees
 // given at run time the same way.
@@ -251,8 +165,8 @@ fn main() {
     let jobs = env::var("NUM_JOBS").unwrap_or_else(|_| "2".into());
     let mut built = Vec::new();
     let mut coverage_dirs = Vec::new();
-    for mode in MODES {
-        let is_aot = mode.name.starts_with("aot");
+    for mode in Mode::ALL {
+        let is_aot = mode.is_aot();
         if is_aot && llvm.is_none() {
             continue;
         }
@@ -279,18 +193,15 @@ fn main() {
         if coverage {
             coverage_dirs.push(lib.parent().unwrap().display().to_string());
         }
-        let isolated = isolate(mode.name, &lib, &out_dir);
+        let symbol = mode.symbol();
+        let isolated = isolate(&symbol, &lib, &out_dir);
         println!(
             "cargo:rustc-link-search=native={}",
             isolated.parent().unwrap().display()
         );
-        println!("cargo:rustc-link-lib=static=wsv_{}", mode.name);
-        eprintln!(
-            "wamr {}: built in {:.1}s",
-            mode.name,
-            t.elapsed().as_secs_f64()
-        );
-        built.push(mode.name);
+        println!("cargo:rustc-link-lib=static=wsv_{symbol}");
+        eprintln!("wamr {symbol}: built in {:.1}s", t.elapsed().as_secs_f64());
+        built.push(symbol);
     }
 
     if let Some(llvm) = &llvm {
@@ -467,33 +378,6 @@ fn sync_tree(src: &Path, dst: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-struct Llvm {
-    cmake_dir: PathBuf,
-    libdir: PathBuf,
-}
-
-fn find_llvm19() -> Option<Llvm> {
-    let config = env::var("LLVM_CONFIG").unwrap_or_else(|_| "llvm-config-19".into());
-    let q = |arg: &str| {
-        Command::new(&config)
-            .arg(arg)
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
-    };
-    let (cmake_dir, libdir) = match (q("--cmakedir"), q("--libdir")) {
-        (Some(c), Some(l)) => (c, l),
-        _ => {
-            let base = Path::new("/usr/lib/llvm-19");
-            (base.join("lib/cmake/llvm"), base.join("lib"))
-        }
-    };
-    let ok = cmake_dir.join("LLVMConfig.cmake").exists()
-        && (libdir.join("libLLVM-19.so").exists() || libdir.join("libLLVM.so").exists());
-    ok.then_some(Llvm { cmake_dir, libdir })
-}
-
 /// How a mode's C/C++ is instrumented.
 #[derive(Clone, Copy, PartialEq)]
 enum Instrument {
@@ -531,7 +415,7 @@ fn fuzz_clang() -> (&'static str, &'static str) {
 // The build's inputs, each looked up once in `main` and shared by every mode.
 #[allow(clippy::too_many_arguments)]
 fn build_mode(
-    mode: &Mode,
+    mode: Mode,
     tree: &Path,
     csrc: &Path,
     out_dir: &Path,
@@ -548,17 +432,19 @@ fn build_mode(
         Instrument::Coverage => "-cov",
         _ => "",
     };
-    let build = out_dir.join(format!("build-{}{suffix}", mode.name));
+    let symbol = mode.symbol();
+    let build = out_dir.join(format!("build-{symbol}{suffix}"));
     fs::create_dir_all(&build).unwrap();
+    let own = mode.cmake_defs();
     let mut defs: Vec<(String, String)> =
         // A mode's own definition overrides the common one (WAMR_DISABLE_HW_BOUND_CHECK).
         COMMON
             .iter()
-            .filter(|(k, _)| !mode.defs.iter().any(|(m, _)| m == k))
-            .chain(mode.defs)
+            .filter(|(k, _)| !own.iter().any(|(m, _)| m == k))
+            .chain(&own)
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-    let fast = mode.defs.contains(&("WAMR_BUILD_FAST_INTERP", "1"));
+    let fast = mode.spec().kind == Kind::Fast;
     // The fast interpreter runs SIMD with SIMDe: this copy, instead of the
     // fetch from GitHub in WAMR's simde.cmake.
     let simde = simde.filter(|_| fast);
@@ -578,7 +464,7 @@ fn build_mode(
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
         .join(" ");
-    if mode.name.starts_with("aot") {
+    if mode.is_aot() {
         defs.push((
             "LLVM_DIR".into(),
             llvm.unwrap().cmake_dir.display().to_string(),
@@ -622,15 +508,11 @@ fn build_mode(
         defs.push(("CMAKE_CXX_COMPILER".into(), "g++".into()));
     }
     defs.push(("WAMR_ROOT_DIR".into(), tree.display().to_string()));
-    defs.push(("WSV_MODE".into(), mode.name.into()));
+    defs.push(("WSV_MODE".into(), symbol.clone()));
     defs.push(("WSV_FLAGS_STRING".into(), flags));
     defs.push(("WSV_SHIM_DIR".into(), csrc.display().to_string()));
 
-    let ninja = Command::new("ninja")
-        .arg("--version")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
+    let ninja = has_ninja();
     let mut args: Vec<String> = vec![
         "-S".into(),
         csrc.display().to_string(),
@@ -653,7 +535,7 @@ fn build_mode(
         let _ = fs::remove_file(build.join("CMakeCache.txt"));
         run(
             Command::new("cmake").args(&args),
-            &format!("cmake configure ({})", mode.name),
+            &format!("cmake configure ({symbol})"),
         );
         fs::write(&stamp, &joined).unwrap();
     }
@@ -662,7 +544,7 @@ fn build_mode(
             .arg("--build")
             .arg(&build)
             .args(["--parallel", jobs]),
-        &format!("cmake build ({})", mode.name),
+        &format!("cmake build ({symbol})"),
     );
     build.join("libwsv_wamr.a")
 }

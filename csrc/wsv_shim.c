@@ -651,6 +651,8 @@ shim_free_buf(uint8_t *buf)
 #endif
 
 const wsv_api WSV_API_NAME = {
+    .abi_version = WSV_ABI_VERSION,
+    .size = sizeof(wsv_api),
     .mode = WSV_MODE,
     .version = WSV_VERSION,
     .flags = WSV_FLAGS,

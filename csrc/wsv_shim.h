@@ -16,6 +16,9 @@
    funcref's function index (argument or result). */
 #define WSV_REF_NULL UINT64_MAX
 #define WSV_KIND_NONE 0xFF /* result slot not used by the function */
+/* Raised with every change to the table below; the crate's mirror
+   (engines/wamr/ffi.rs) checks it and the table's size before any call. */
+#define WSV_ABI_VERSION 2
 
 typedef struct wsv_aot_options {
     uint32_t opt_level;     /* 0..3 */
@@ -43,6 +46,8 @@ typedef struct wsv_host_func {
 typedef void (*wsv_host_call)(uint32_t func, uint64_t *args);
 
 typedef struct wsv_api {
+    uint32_t abi_version; /* WSV_ABI_VERSION */
+    uint32_t size;        /* sizeof(wsv_api) */
     const char *mode;    /* "classic", "fast", "aot", "classic_hw", ... */
     const char *version; /* WAMR version string */
     const char *flags;   /* cmake definitions this build used */

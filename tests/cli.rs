@@ -249,12 +249,8 @@ fn modes_built_registry_and_engines_command_agree() {
         .collect();
     assert_eq!(engines::runtimes_built(), built);
     // And every WAMR engine of the registry maps onto a mode.
-    for e in wamr::ENGINES {
-        assert!(
-            wamr::Mode::from_engine_name(e.name).is_some() || e.name == "wamr-aot-opts",
-            "{}",
-            e.name
-        );
+    for e in &wamr::ENGINES {
+        assert!(wamr::EngineSpec::find(e.name).is_some(), "{}", e.name);
     }
     // The features each mode states are the ones its build flags turn on.
     for mode in wamr::Mode::built() {
@@ -264,16 +260,14 @@ fn modes_built_registry_and_engines_command_agree() {
             .find_map(|l| l.strip_prefix(&format!("{}: ", mode.engine_name())))
             .unwrap();
         let names = e.features.optional_names();
-        // SIMD: the AoT compiler's (WSV_AOT_SIMD), or the interpreter's.
-        for (feature, flag) in [
-            ("simd", &["WSV_AOT_SIMD=1", "WAMR_BUILD_SIMD=1"][..]),
-            ("threads", &["WAMR_BUILD_SHARED_MEMORY=1"]),
-            ("memory64", &["WAMR_BUILD_MEMORY64=1"]),
-            ("tail-call", &["WAMR_BUILD_TAIL_CALL=1"]),
-        ] {
+        for (feature, flag) in wamr::FEATURE_FLAGS {
+            // SIMD: the interpreter's, or the AoT compiler's (WSV_AOT_SIMD).
+            let on = flags
+                .split_whitespace()
+                .any(|f| f == format!("{flag}=1") || (feature == "simd" && f == "WSV_AOT_SIMD=1"));
             assert_eq!(
                 names.contains(&feature),
-                flags.split_whitespace().any(|f| flag.contains(&f)),
+                on,
                 "{}: {feature} vs {flags}",
                 e.name
             );

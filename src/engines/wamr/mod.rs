@@ -17,18 +17,21 @@
 //! every call a `-hw` instance checks that its guard region is still
 //! inaccessible (see [`crate::exec::guard`]).
 
-use crate::exec::{unpassable, Engine, Instance, MemorySnapshot, Trap};
-use crate::wasm::{host, Val, ValType};
-use std::ffi::{c_char, c_int, c_void, CStr, CString};
-use std::sync::OnceLock;
+use crate::exec::{Engine, Instance, MemorySnapshot, Trap};
+use crate::wasm::Val;
+use std::ffi::{c_char, c_void, CString};
 
 // WAMR_ROOT, WAMR_VERSION, WAMR_MODES, WAMR_ASAN, WAMR_TREE, WAMR_BUILD_TREE,
 // WAMR_COVERAGE_DIRS, written by build.rs.
 include!(concat!(env!("OUT_DIR"), "/wamr_info.rs"));
 
+mod aot;
 pub mod coverage;
+mod ffi;
+mod modes;
 pub mod repro;
 pub mod stock;
+mod toolchain;
 mod tree;
 
 /// Default WAMR operand/frame stack size per instance (bytes).
@@ -55,214 +58,14 @@ pub fn stack_size_for(wasm: &[u8]) -> u32 {
     STACK_SIZES[(fnv64(wasm) >> 24) as usize % STACK_SIZES.len()]
 }
 
-use crate::wasm::fnv64;
-const ERR_LEN: usize = 1024;
-/// Result slots passed to the shim (its own limit is 64).
-const MAX_RESULTS: usize = 64;
-const KIND_NONE: u8 = 0xFF;
-
-// ---- FFI: mirrors csrc/wsv_shim.h ----
-
-#[repr(C)]
-#[derive(Clone, Copy, Debug)]
-struct WsvAotOptions {
-    opt_level: u32,
-    size_level: u32,
-    bounds_checks: u32,
-    segue: u32,
-    no_jump_tables: u32,
-    multi_thread: u32,
-    call_stack: u32,
-}
-
-#[repr(C)]
-struct WsvHostFunc {
-    name: *const c_char,
-    signature: *const c_char,
-}
-
-type HostCallFn = extern "C" fn(u32, *mut u64);
-
-#[repr(C)]
-struct WsvApi {
-    mode: *const c_char,
-    version: *const c_char,
-    flags: *const c_char,
-    init: unsafe extern "C" fn(*const c_char, *const WsvHostFunc, u32, HostCallFn) -> c_int,
-    load: unsafe extern "C" fn(*const u8, u32, *mut c_char, u32) -> *mut c_void,
-    unload: unsafe extern "C" fn(*mut c_void),
-    instantiate: unsafe extern "C" fn(*mut c_void, u32, u32, *mut c_char, u32) -> *mut c_void,
-    deinstantiate: unsafe extern "C" fn(*mut c_void),
-    #[allow(clippy::type_complexity)]
-    call: unsafe extern "C" fn(
-        *mut c_void,
-        *const c_char,
-        *const u64,
-        u32,
-        *mut u64,
-        u32,
-        *mut u8,
-        *mut c_char,
-        u32,
-    ) -> c_int,
-    global: unsafe extern "C" fn(*mut c_void, *const c_char, *mut u8, *mut u64) -> c_int,
-    memory: unsafe extern "C" fn(*mut c_void, *const c_char, *mut u64) -> *mut u8,
-    compile: Option<
-        unsafe extern "C" fn(
-            *const u8,
-            u32,
-            *const WsvAotOptions,
-            *mut u32,
-            *mut c_char,
-            u32,
-        ) -> *mut u8,
-    >,
-    free_buf: Option<unsafe extern "C" fn(*mut u8)>,
-    hw_bound_check: c_int,
-    memory_region: unsafe extern "C" fn(*mut c_void, *mut u64, *mut u64, *mut u64) -> c_int,
-    set_wasi: unsafe extern "C" fn(*mut c_void, *const c_char, *const c_char, c_int) -> c_int,
-}
-
-// The tables are immutable C data.
-// SAFETY: the tables are `const` C data (wsv_shim.c): static strings and function
-// pointers, never written, so shared references across threads are fine.
-unsafe impl Sync for WsvApi {}
-
-extern "C" {
-    static wsv_api_classic: WsvApi;
-    static wsv_api_fast: WsvApi;
-    #[cfg(not(wsv_no_aot))]
-    static wsv_api_aot: WsvApi;
-    static wsv_api_classic_hw: WsvApi;
-    static wsv_api_fast_hw: WsvApi;
-    #[cfg(not(wsv_no_aot))]
-    static wsv_api_aot_hw: WsvApi;
-}
-
-fn cstr(p: *const c_char) -> &'static str {
-    if p.is_null() {
-        return "";
-    }
-    // SAFETY: the shim's strings are static, NUL-terminated literals.
-    unsafe { CStr::from_ptr(p) }.to_str().unwrap_or("")
-}
-
-fn err_string(buf: &[c_char]) -> String {
-    let bytes: Vec<u8> = buf
-        .iter()
-        .take_while(|&&c| c != 0)
-        .map(|&c| c as u8)
-        .collect();
-    String::from_utf8_lossy(&bytes).into_owned()
-}
-
 // ---- modes ----
 
-/// A WAMR build linked into this binary.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Mode {
-    /// Classic interpreter.
-    Classic,
-    /// Fast interpreter (pre-compiled bytecode).
-    Fast,
-    /// AoT: wasm compiled in process by WAMR's LLVM-based compiler, then loaded
-    /// by the AoT runtime.
-    Aot,
-    /// The classic interpreter with hardware bounds checks (workers only).
-    ClassicHw,
-    /// The fast interpreter with hardware bounds checks (workers only).
-    FastHw,
-    /// AoT with hardware bounds checks; code compiled with `bounds_checks=0`
-    /// by default (workers only).
-    AotHw,
-}
-
-impl Mode {
-    pub const ALL: [Mode; 6] = [
-        Mode::Classic,
-        Mode::Fast,
-        Mode::Aot,
-        Mode::ClassicHw,
-        Mode::FastHw,
-        Mode::AotHw,
-    ];
-
-    /// "classic", "fast", "aot", "classic-hw", "fast-hw", "aot-hw".
-    pub fn name(self) -> &'static str {
-        match self {
-            Mode::Classic => "classic",
-            Mode::Fast => "fast",
-            Mode::Aot => "aot",
-            Mode::ClassicHw => "classic-hw",
-            Mode::FastHw => "fast-hw",
-            Mode::AotHw => "aot-hw",
-        }
-    }
-
-    /// "wamr-classic", "wamr-fast", "wamr-aot", "wamr-classic-hw", ...
-    pub fn engine_name(self) -> &'static str {
-        match self {
-            Mode::Classic => "wamr-classic",
-            Mode::Fast => "wamr-fast",
-            Mode::Aot => "wamr-aot",
-            Mode::ClassicHw => "wamr-classic-hw",
-            Mode::FastHw => "wamr-fast-hw",
-            Mode::AotHw => "wamr-aot-hw",
-        }
-    }
-
-    /// AoT modes load `.aot` files (compiled in process from wasm).
-    pub fn is_aot(self) -> bool {
-        matches!(self, Mode::Aot | Mode::AotHw)
-    }
-
-    /// Hardware bounds checks: WAMR's signal handlers and guard regions, so
-    /// worker processes only.
-    pub fn hw_bound_check(self) -> bool {
-        matches!(self, Mode::ClassicHw | Mode::FastHw | Mode::AotHw)
-    }
-
-    /// Accepts a mode name ("fast") or an engine name ("wamr-fast").
-    pub fn from_name(name: &str) -> Option<Mode> {
-        let n = name.strip_prefix("wamr-").unwrap_or(name);
-        Mode::ALL.into_iter().find(|m| m.name() == n)
-    }
-
-    /// Accepts an engine name only ("wamr-fast").
-    pub fn from_engine_name(name: &str) -> Option<Mode> {
-        Mode::ALL.into_iter().find(|m| m.engine_name() == name)
-    }
-
-    /// Whether this mode was built into the binary.
-    pub fn is_built(self) -> bool {
-        api(self).is_some()
-    }
-
-    /// Modes built into this binary.
-    pub fn built() -> Vec<Mode> {
-        Mode::ALL.into_iter().filter(|m| m.is_built()).collect()
-    }
-}
-
-fn api(mode: Mode) -> Option<&'static WsvApi> {
-    // SAFETY: the statics are defined by the linked C builds and never written.
-    unsafe {
-        match mode {
-            Mode::Classic => Some(&*std::ptr::addr_of!(wsv_api_classic)),
-            Mode::Fast => Some(&*std::ptr::addr_of!(wsv_api_fast)),
-            #[cfg(not(wsv_no_aot))]
-            Mode::Aot => Some(&*std::ptr::addr_of!(wsv_api_aot)),
-            #[cfg(wsv_no_aot)]
-            Mode::Aot => None,
-            Mode::ClassicHw => Some(&*std::ptr::addr_of!(wsv_api_classic_hw)),
-            Mode::FastHw => Some(&*std::ptr::addr_of!(wsv_api_fast_hw)),
-            #[cfg(not(wsv_no_aot))]
-            Mode::AotHw => Some(&*std::ptr::addr_of!(wsv_api_aot_hw)),
-            #[cfg(wsv_no_aot)]
-            Mode::AotHw => None,
-        }
-    }
-}
+use crate::wasm::fnv64;
+pub use aot::{compile_aot, compile_aot_in, AotOptions, CALL_STACK_FEATURES};
+use ffi::{
+    api, cstr, err_string, init, shim_bits, val_from, WsvApi, ERR_LEN, KIND_NONE, MAX_RESULTS,
+};
+pub use modes::{EngineSpec, Kind, Mode, ModeSpec, FEATURE_FLAGS};
 
 use crate::engines::EngineInfo;
 use crate::exec::Provenance as P;
@@ -289,49 +92,68 @@ const CALL_GLUE: &[&str] = &[
     "wsv_",
 ];
 
-/// WAMR's runtimes under test. Hardware bounds checks (WAMR's x86-64
-/// default) install guard regions and WAMR's own SIGSEGV/SIGBUS handlers, so
-/// those modes run in worker processes only. An interpreter runs the same
-/// code with either bounds check (`code`); `wamr-aot` and `wamr-aot-opts`
-/// run one compiler with software bounds checks; `wamr-aot-hw`'s code is
-/// compiled without them, so it is its own.
-/// What each mode runs, from its build flags in `build.rs` (stated there as
-/// `WAMR_BUILD_*`): tail calls and shared memory with atomics everywhere;
-/// memory64 only with software bounds checks (WAMR's cmake turns hardware
-/// bounds checks off with it, and the fast interpreter has none); SIMD in
-/// AoT, and in the fast interpreter where the build had SIMDe 0.8.2 (build.rs
-/// `simde_dir`); the classic interpreter has none.
-const INTERP: FeatureSet = FeatureSet {
-    tail_call: true,
-    threads: true,
-    ..FeatureSet::BASE
-};
-const INTERP_SW: FeatureSet = FeatureSet {
-    memory64: true,
-    ..INTERP
-};
-const FAST: FeatureSet = FeatureSet {
-    simd: cfg!(wsv_fast_simd),
-    ..INTERP
-};
-const AOT: FeatureSet = FeatureSet {
-    simd: true,
-    ..INTERP
-};
-const AOT_SW: FeatureSet = FeatureSet {
-    memory64: true,
-    ..AOT
-};
+/// What a mode runs: tail calls and shared memory with atomics everywhere,
+/// memory64 where the mode table says; SIMD in AoT, and in the fast
+/// interpreter where the build had SIMDe 0.8.2 (build.rs `simde_dir`).
+const fn features(mode: &ModeSpec) -> FeatureSet {
+    FeatureSet {
+        tail_call: true,
+        threads: true,
+        memory64: mode.memory64,
+        simd: match mode.kind {
+            Kind::Classic => false,
+            Kind::Fast => cfg!(wsv_fast_simd),
+            Kind::Aot => true,
+        },
+        ..FeatureSet::BASE
+    }
+}
 
-pub static ENGINES: &[EngineInfo] = &[
-    EngineInfo { name: "wamr-classic", provenance: P::Wasm, mode_feature: Some("classic-interpreter"), in_process_ok: true, hardware_bounds: false, code: "wamr-classic", runtime: "wamr", crash_glue: CALL_GLUE, features: INTERP_SW, wasi: true, about: "WAMR classic interpreter (software bounds checks)" },
-    EngineInfo { name: "wamr-fast", provenance: P::Wasm, mode_feature: Some("fast-interpreter"), in_process_ok: true, hardware_bounds: false, code: "wamr-fast", runtime: "wamr", crash_glue: CALL_GLUE, features: FAST, wasi: true, about: "WAMR fast interpreter (software bounds checks)" },
-    EngineInfo { name: "wamr-aot", provenance: P::AotEmitted, mode_feature: Some("aot"), in_process_ok: true, hardware_bounds: false, code: "wamr-aot", runtime: "wamr", crash_glue: CALL_GLUE, features: AOT_SW, wasi: true, about: "WAMR AoT compiler (in process, supported options, software bounds checks) + AoT runtime" },
-    EngineInfo { name: "wamr-aot-opts", provenance: P::AotEmitted, mode_feature: Some("aot"), in_process_ok: true, hardware_bounds: false, code: "wamr-aot", runtime: "wamr", crash_glue: CALL_GLUE, features: AOT_SW, wasi: true, about: "WAMR AoT with compiler options drawn per module (opt/size level 0-3, software bounds checks)" },
-    EngineInfo { name: "wamr-classic-hw", provenance: P::Wasm, mode_feature: Some("classic-interpreter"), in_process_ok: false, hardware_bounds: true, code: "wamr-classic", runtime: "wamr", crash_glue: CALL_GLUE, features: INTERP, wasi: true, about: "WAMR classic interpreter (hardware bounds checks: guard region, own signal handlers; worker only)" },
-    EngineInfo { name: "wamr-fast-hw", provenance: P::Wasm, mode_feature: Some("fast-interpreter"), in_process_ok: false, hardware_bounds: true, code: "wamr-fast", runtime: "wamr", crash_glue: CALL_GLUE, features: FAST, wasi: true, about: "WAMR fast interpreter (hardware bounds checks: guard region, own signal handlers; worker only)" },
-    EngineInfo { name: "wamr-aot-hw", provenance: P::AotEmitted, mode_feature: Some("aot"), in_process_ok: false, hardware_bounds: true, code: "wamr-aot-hw", runtime: "wamr", crash_glue: CALL_GLUE, features: AOT, wasi: true, about: "WAMR AoT (hardware bounds checks; code compiled with bounds_checks=0, the supported combination; worker only)" },
-];
+/// The code that runs a module: an interpreter runs the same code under
+/// either bounds check; AoT code compiled without software bounds checks
+/// (`aot-hw`) is code of its own.
+const fn code(mode: &ModeSpec) -> &'static str {
+    match (mode.kind, mode.hw_bounds) {
+        (Kind::Classic, _) => "wamr-classic",
+        (Kind::Fast, _) => "wamr-fast",
+        (Kind::Aot, false) => "wamr-aot",
+        (Kind::Aot, true) => "wamr-aot-hw",
+    }
+}
+
+const fn engine_info(e: &EngineSpec) -> EngineInfo {
+    let mode = e.mode.spec();
+    let aot = matches!(mode.kind, Kind::Aot);
+    EngineInfo {
+        name: e.name,
+        provenance: if aot { P::AotEmitted } else { P::Wasm },
+        mode_feature: Some(match mode.kind {
+            Kind::Classic => "classic-interpreter",
+            Kind::Fast => "fast-interpreter",
+            Kind::Aot => "aot",
+        }),
+        // Hardware bounds checks install WAMR's own signal handlers.
+        in_process_ok: !mode.hw_bounds,
+        hardware_bounds: mode.hw_bounds,
+        code: code(mode),
+        runtime: "wamr",
+        crash_glue: CALL_GLUE,
+        features: features(mode),
+        wasi: true,
+        about: e.about,
+    }
+}
+
+/// WAMR's runtimes under test, one per row of the engine table.
+pub static ENGINES: [EngineInfo; modes::ENGINE_SPECS.len()] = {
+    let mut out = [const { engine_info(&modes::ENGINE_SPECS[0]) }; modes::ENGINE_SPECS.len()];
+    let mut i = 0;
+    while i < out.len() {
+        out[i] = engine_info(&modes::ENGINE_SPECS[i]);
+        i += 1;
+    }
+    out
+};
 
 /// WAMR's AoT runtime given an .aot whose bytes were changed after emission:
 /// trusted input by policy (P4), so whatever it does is a bug.
@@ -344,7 +166,7 @@ pub static AOT_MANIPULATED: EngineInfo = EngineInfo {
     code: "wamr-aot-manipulated",
     runtime: "wamr",
     crash_glue: CALL_GLUE,
-    features: AOT_SW,
+    features: features(Mode::Aot.spec()),
     wasi: false,
     about: "WAMR AoT runtime loading manipulated .aot files",
 };
@@ -357,23 +179,18 @@ pub const AOT_ENGINE: &str = "wamr-aot";
 /// measures them by default.
 pub const BENCH_MODES: &[&str] = &["wamr-classic", "wamr-fast", AOT_ENGINE];
 
-/// The engine that draws AoT compiler options per module.
-const AOT_OPTS: &str = "wamr-aot-opts";
-
 /// Whether a WAMR engine is built into this binary; `None` for other names.
 pub fn is_built(name: &str) -> Option<bool> {
-    if name == AOT_OPTS {
-        return Some(Mode::Aot.is_built());
-    }
-    Mode::from_engine_name(name).map(Mode::is_built)
+    EngineSpec::find(name).map(|e| e.mode.is_built())
 }
 
 /// Creates a WAMR engine by name; `None` when the name is not WAMR's.
 pub fn create(name: &str) -> Option<anyhow::Result<Box<dyn Engine>>> {
-    let made = if name == AOT_OPTS {
+    let spec = EngineSpec::find(name)?;
+    let made = if spec.draws_levels {
         Wamr::aot_drawing_options()
     } else {
-        Wamr::new(Mode::from_engine_name(name)?)
+        Wamr::new(spec.mode)
     };
     Some(
         made.map(|w| Box::new(w) as Box<dyn Engine>)
@@ -384,106 +201,10 @@ pub fn create(name: &str) -> Option<anyhow::Result<Box<dyn Engine>>> {
 /// Whether `options` are AoT compiler options the WAMR engine `name` can
 /// be pinned to; `None` for names that are not a WAMR AoT engine's.
 pub fn check_compile_options(name: &str, options: &str) -> Option<Result<(), String>> {
-    let mode = match name {
-        AOT_OPTS => Mode::Aot,
-        _ => Mode::from_engine_name(name).filter(|m| m.is_aot())?,
-    };
+    let mode = EngineSpec::find(name)
+        .map(|e| e.mode)
+        .filter(|m| m.is_aot())?;
     Some(AotOptions::parse(mode, options).map(drop))
-}
-
-/// Initializes the mode's runtime once per process.
-fn init(mode: Mode) -> Result<&'static WsvApi, String> {
-    static INIT: [OnceLock<bool>; Mode::ALL.len()] = [const { OnceLock::new() }; Mode::ALL.len()];
-    let api = api(mode).ok_or_else(|| {
-        format!("{} is not built into this binary (LLVM 19 missing at build time? run scripts/setup.sh)", mode.engine_name())
-    })?;
-    let host = host_table();
-    // SAFETY: init is idempotent in the shim; OnceLock serializes the first
-    // call; the host table is static.
-    let ok = *INIT[mode as usize].get_or_init(|| unsafe {
-        (api.init)(
-            host.module.as_ptr(),
-            host.funcs.as_ptr(),
-            host.funcs.len() as u32,
-            host_call,
-        ) == 0
-    });
-    if ok {
-        Ok(api)
-    } else {
-        Err(format!(
-            "{}: wasm_runtime_full_init failed",
-            mode.engine_name()
-        ))
-    }
-}
-
-/// The host's functions (`crate::wasm::host`) as the shim registers them:
-/// names and WAMR signatures, alive for the whole process (WAMR keeps them).
-struct HostTable {
-    module: CString,
-    _strings: Vec<CString>,
-    funcs: Vec<WsvHostFunc>,
-}
-
-// SAFETY: the pointers point into `_strings`, never written after creation.
-unsafe impl Send for HostTable {}
-// SAFETY: shared access only reads the CStrings' bytes, never written after creation.
-unsafe impl Sync for HostTable {}
-
-/// WAMR's signature letter of a host function's value type.
-fn signature_letter(t: ValType) -> char {
-    match t {
-        ValType::I32 => 'i',
-        ValType::I64 => 'I',
-        ValType::F32 => 'f',
-        ValType::F64 => 'F',
-        ValType::FuncRef | ValType::ExternRef => unreachable!("host functions are numeric"),
-    }
-}
-
-fn host_table() -> &'static HostTable {
-    static TABLE: OnceLock<HostTable> = OnceLock::new();
-    TABLE.get_or_init(|| {
-        let letters = |ts: &[ValType]| ts.iter().map(|t| signature_letter(*t)).collect::<String>();
-        let strings: Vec<CString> = host::FUNCS
-            .iter()
-            .flat_map(|f| {
-                let signature = format!("({}){}", letters(f.params), letters(f.results));
-                [f.name.to_string(), signature]
-            })
-            .map(|s| CString::new(s).expect("host names have no NUL"))
-            .collect();
-        let funcs = strings
-            .chunks(2)
-            .map(|p| WsvHostFunc {
-                name: p[0].as_ptr(),
-                signature: p[1].as_ptr(),
-            })
-            .collect();
-        HostTable {
-            module: CString::new(host::MODULE).expect("no NUL"),
-            _strings: strings,
-            funcs,
-        }
-    })
-}
-
-/// WAMR's call of host function `func` (`wsv_host_call`): one 64-bit slot of
-/// raw bits per parameter, the result into the first.
-extern "C" fn host_call(func: u32, args: *mut u64) {
-    let f = &host::FUNCS[func as usize];
-    // SAFETY: WAMR passes a slot per parameter and at least one (the result's).
-    let slots = unsafe { std::slice::from_raw_parts_mut(args, f.params.len().max(1)) };
-    let vals: Vec<Val> = f
-        .params
-        .iter()
-        .zip(slots.iter())
-        .filter_map(|(t, bits)| val_from(kind(*t), *bits))
-        .collect();
-    if let Some(r) = host::call(func as usize, &vals).first() {
-        slots[0] = shim_bits(*r).expect("host results are numeric");
-    }
 }
 
 /// Engine names of the modes built into this binary ("wamr-classic", ...).
@@ -511,278 +232,6 @@ pub fn build_info() -> Vec<(String, String)> {
         }
     }
     v
-}
-
-// ---- AoT compilation ----
-
-/// Options of WAMR's AoT compiler (as `wamrc --opt-level/--size-level/--bounds-checks`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct AotOptions {
-    /// 0..=3.
-    pub opt_level: u32,
-    /// 0..=3 (3 is the small code model).
-    pub size_level: u32,
-    /// Must be 1 for `aot`: that build has no hardware bounds checks, so code
-    /// without software checks would read host memory; the shim refuses other
-    /// values. 0 or 1 for `aot-hw` (0 is its default, as wamrc's on x86-64).
-    pub bounds_checks: u32,
-    /// Linear memory addressed through the GS segment register, for every
-    /// load and store kind (`--enable-segue`; x86-64 Linux, where the AoT
-    /// runtime sets GS to the memory base on every call).
-    pub segue: bool,
-    /// No LLVM jump tables for `br_table` (`--disable-llvm-jump-tables`).
-    pub no_jump_tables: bool,
-    /// Code for a runtime with the thread manager: suspend-flag checks at
-    /// loop back edges (`--enable-multi-thread`, as wasi-threads modules
-    /// are compiled; the AoT builds have the thread manager).
-    pub multi_thread: bool,
-    /// Stack frames for call-stack dumps (`--enable-dump-call-stack`) with
-    /// these of [`CALL_STACK_FEATURES`] (bit i: feature i); `None`: no
-    /// frames. Only the `aot` build has the runtime side (its
-    /// `WAMR_BUILD_DUMP_CALL_STACK`).
-    pub call_stack: Option<u8>,
-}
-
-/// wamrc's `--call-stack-features`, in the shim's bit order. All of them is
-/// wamrc's default; without `values` wamrc emits its smaller "tiny" frames.
-/// Without `bounds-checks` (bit 0) frames are pushed past the end of the
-/// stack they live on unchecked, by design (the heap behind it gets
-/// corrupted): like `--bounds-checks=0` without hardware checks, not a
-/// supported set, so it is always drawn and the shim refuses code without it.
-pub const CALL_STACK_FEATURES: [&str; 5] = ["bounds-checks", "ip", "func-idx", "trap-ip", "values"];
-const ALL_CALL_STACK_FEATURES: u8 = (1 << CALL_STACK_FEATURES.len()) - 1;
-const CALL_STACK_BOUNDS_CHECKS: u8 = 1;
-
-impl Default for AotOptions {
-    fn default() -> Self {
-        AotOptions {
-            opt_level: 3,
-            size_level: 3,
-            bounds_checks: 1,
-            segue: false,
-            no_jump_tables: false,
-            multi_thread: false,
-            call_stack: None,
-        }
-    }
-}
-
-impl AotOptions {
-    /// The options a mode compiles with: the supported defaults; with
-    /// hardware bounds checks the emitted code needs no software checks.
-    pub fn for_mode(mode: Mode) -> AotOptions {
-        match mode {
-            Mode::AotHw => AotOptions {
-                bounds_checks: 0,
-                ..AotOptions::default()
-            },
-            _ => AotOptions::default(),
-        }
-    }
-
-    /// The options a mode compiles `wasm` with: half the modules get the
-    /// mode's defaults, the others a supported set drawn from their bytes
-    /// (with hardware bounds checks, software checks on or off too). The
-    /// same module always gets the same options, so findings reproduce.
-    pub fn for_module(mode: Mode, wasm: &[u8]) -> AotOptions {
-        let h = fnv64(wasm);
-        if (h >> 32) & 1 == 0 {
-            return AotOptions::for_mode(mode);
-        }
-        let drawn = AotOptions::drawn_from(wasm);
-        match mode {
-            Mode::AotHw => AotOptions {
-                bounds_checks: ((h >> 40) & 1) as u32,
-                call_stack: None,
-                ..drawn
-            },
-            _ => drawn,
-        }
-    }
-
-    /// A supported option set chosen by the module's bytes: the same module
-    /// always gets the same options, so findings reproduce.
-    pub fn drawn_from(wasm: &[u8]) -> AotOptions {
-        let h = fnv64(wasm);
-        AotOptions {
-            opt_level: (h % 4) as u32,
-            size_level: ((h >> 8) % 4) as u32,
-            bounds_checks: 1,
-            segue: (h >> 44) & 1 == 1,
-            no_jump_tables: (h >> 48) & 1 == 1,
-            multi_thread: (h >> 52) & 1 == 1,
-            call_stack: call_stack_drawn(h),
-        }
-    }
-
-    /// Options written as [`AotOptions::wamrc_args`] prints them, checked
-    /// against what `mode`'s build runs (a finding's `aot-options.txt`, pinned
-    /// so re-runs and shrink candidates compile as the finding did).
-    pub fn parse(mode: Mode, args: &str) -> Result<AotOptions, String> {
-        let mut o = AotOptions {
-            opt_level: 0,
-            size_level: 0,
-            bounds_checks: 0,
-            ..AotOptions::default()
-        };
-        let level = |v: &str, what: &str| match v.parse::<u32>() {
-            Ok(n) if n <= 3 => Ok(n),
-            _ => Err(format!("{what} takes 0..=3, not `{v}`")),
-        };
-        for arg in args.split_whitespace() {
-            let (key, value) = arg.split_once('=').unwrap_or((arg, ""));
-            match key {
-                "--opt-level" => o.opt_level = level(value, key)?,
-                "--size-level" => o.size_level = level(value, key)?,
-                "--bounds-checks" | "--stack-bounds-checks" => {
-                    o.bounds_checks = match value {
-                        "0" => 0,
-                        "1" => 1,
-                        _ => return Err(format!("{key} takes 0 or 1, not `{value}`")),
-                    }
-                }
-                "--enable-segue" => o.segue = true,
-                "--disable-llvm-jump-tables" => o.no_jump_tables = true,
-                "--enable-multi-thread" => o.multi_thread = true,
-                "--enable-dump-call-stack" => {
-                    o.call_stack.get_or_insert(ALL_CALL_STACK_FEATURES);
-                }
-                "--call-stack-features" => {
-                    let mut bits = 0u8;
-                    for name in value.split(',') {
-                        let i = CALL_STACK_FEATURES.iter().position(|f| *f == name).ok_or_else(|| {
-                            format!("unknown call-stack feature `{name}` (one of {})", CALL_STACK_FEATURES.join(", "))
-                        })?;
-                        bits |= 1 << i;
-                    }
-                    o.call_stack = Some(bits);
-                }
-                _ => {
-                    return Err(format!(
-                        "`{arg}` is not an option wasmsieve compiles with (--opt-level, --size-level, \
-                         --bounds-checks, --stack-bounds-checks, --enable-segue, --disable-llvm-jump-tables, \
-                         --enable-multi-thread, --enable-dump-call-stack, --call-stack-features)"
-                    ))
-                }
-            }
-        }
-        if mode != Mode::AotHw && o.bounds_checks != 1 {
-            return Err(format!(
-                "{} has no hardware bounds checks: it runs code with --bounds-checks=1 only",
-                mode.engine_name()
-            ));
-        }
-        if mode == Mode::AotHw && o.call_stack.is_some() {
-            return Err(
-                "wamr-aot-hw is built without call-stack dumps: no --enable-dump-call-stack".into(),
-            );
-        }
-        if o.call_stack
-            .is_some_and(|f| f & CALL_STACK_BOUNDS_CHECKS == 0)
-        {
-            return Err(
-                "--call-stack-features needs bounds-checks (frames unchecked overrun the stack)"
-                    .into(),
-            );
-        }
-        Ok(o)
-    }
-
-    /// The same options as wamrc's command line (without the feature flags a
-    /// module needs).
-    pub fn wamrc_args(&self) -> String {
-        let mut a = format!(
-            "--bounds-checks={b} --stack-bounds-checks={b} --opt-level={} --size-level={}",
-            self.opt_level,
-            self.size_level,
-            b = self.bounds_checks
-        );
-        if self.segue {
-            a.push_str(" --enable-segue");
-        }
-        if self.no_jump_tables {
-            a.push_str(" --disable-llvm-jump-tables");
-        }
-        if self.multi_thread {
-            a.push_str(" --enable-multi-thread");
-        }
-        if let Some(features) = self.call_stack {
-            a.push_str(" --enable-dump-call-stack");
-            if features != ALL_CALL_STACK_FEATURES {
-                let names: Vec<&str> = CALL_STACK_FEATURES
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, _)| features >> i & 1 == 1)
-                    .map(|(_, n)| *n)
-                    .collect();
-                a.push_str(&format!(" --call-stack-features={}", names.join(",")));
-            }
-        }
-        a
-    }
-}
-
-/// Stack frames for one module in four (wamrc's default features half the
-/// time, else any subset with `bounds-checks`), from its hash. FNV's high bits barely mix for
-/// short inputs, so these bits go through a finalizer (SplitMix64's) first.
-fn call_stack_drawn(h: u64) -> Option<u8> {
-    let mut z = h.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^= z >> 31;
-    let features = match (z >> 2) & 1 {
-        0 => ALL_CALL_STACK_FEATURES,
-        _ => (z >> 3) as u8 & ALL_CALL_STACK_FEATURES | CALL_STACK_BOUNDS_CHECKS,
-    };
-    (z & 3 == 0).then_some(features)
-}
-
-/// Compiles wasm to `.aot` bytes with the AoT build's in-process compiler.
-pub fn compile_aot(wasm: &[u8], opts: &AotOptions) -> Result<Vec<u8>, String> {
-    compile_aot_in(Mode::Aot, wasm, opts)
-}
-
-/// Compiles wasm to `.aot` bytes with the compiler of one AoT build (`Aot`
-/// or `AotHw`: the latter accepts `bounds_checks=0`).
-pub fn compile_aot_in(mode: Mode, wasm: &[u8], opts: &AotOptions) -> Result<Vec<u8>, String> {
-    let api = init(mode)?;
-    let (compile, free_buf) = match (api.compile, api.free_buf) {
-        (Some(c), Some(f)) => (c, f),
-        _ => return Err("the aot build has no compiler".into()),
-    };
-    let len = u32::try_from(wasm.len()).map_err(|_| "module too large".to_string())?;
-    let copts = WsvAotOptions {
-        opt_level: opts.opt_level,
-        size_level: opts.size_level,
-        bounds_checks: opts.bounds_checks,
-        segue: opts.segue.into(),
-        no_jump_tables: opts.no_jump_tables.into(),
-        multi_thread: opts.multi_thread.into(),
-        // Bit 0 for "frames", the features above it.
-        call_stack: opts.call_stack.map_or(0, |f| 1 | u32::from(f) << 1),
-    };
-    let mut err = [0 as c_char; ERR_LEN];
-    let mut out_len = 0u32;
-    // SAFETY: buffers are valid for the lengths given; the result is freed below.
-    let buf = unsafe {
-        compile(
-            wasm.as_ptr(),
-            len,
-            &copts,
-            &mut out_len,
-            err.as_mut_ptr(),
-            ERR_LEN as u32,
-        )
-    };
-    if buf.is_null() {
-        return Err(err_string(&err));
-    }
-    // SAFETY: the shim returned `out_len` bytes at `buf`.
-    let bytes = unsafe { std::slice::from_raw_parts(buf, out_len as usize) }.to_vec();
-    // SAFETY: `buf` is this api's non-null compile result, freed once; its bytes were
-    // copied above and it is not used again.
-    unsafe { free_buf(buf) };
-    Ok(bytes)
 }
 
 // ---- traps ----
@@ -1161,50 +610,6 @@ impl WamrInstance<'_> {
     }
 }
 
-/// A reference's bits when null (`WSV_REF_NULL`).
-const REF_NULL: u64 = u64::MAX;
-
-/// An argument as the shim takes it: raw bits; see `wsv_shim.h` for
-/// references (a funcref is its function's index; `FuncExport` is resolved
-/// by the instance first).
-fn shim_bits(v: Val) -> Result<u64, (Trap, String)> {
-    Ok(match v {
-        Val::I32(v) => v as u32 as u64,
-        Val::I64(v) => v as u64,
-        Val::F32(v) => v as u64,
-        Val::F64(v) => v,
-        Val::ExternRef(Some(id)) => id as u64,
-        Val::ExternRef(None) | Val::FuncRef { non_null: false } => REF_NULL,
-        Val::FuncRef { non_null: true } | Val::FuncExport(_) => return Err(unpassable(v)),
-    })
-}
-
-/// The shim's kind of a value type (WAMR's `wasm_valkind_t`).
-fn kind(t: ValType) -> u8 {
-    match t {
-        ValType::I32 => 0,
-        ValType::I64 => 1,
-        ValType::F32 => 2,
-        ValType::F64 => 3,
-        ValType::ExternRef => 128,
-        ValType::FuncRef => 129,
-    }
-}
-
-fn val_from(kind: u8, bits: u64) -> Option<Val> {
-    Some(match kind {
-        0 => Val::I32(bits as u32 as i32),
-        1 => Val::I64(bits as i64),
-        2 => Val::F32(bits as u32),
-        3 => Val::F64(bits),
-        128 => Val::ExternRef((bits != REF_NULL).then_some(bits as u32)),
-        129 => Val::FuncRef {
-            non_null: bits != REF_NULL,
-        },
-        _ => return None,
-    })
-}
-
 impl Instance for WamrInstance<'_> {
     fn call(&mut self, export: &str, args: &[Val]) -> Result<Vec<Val>, (Trap, String)> {
         let name = CString::new(export).map_err(|_| {
@@ -1286,6 +691,7 @@ impl Instance for WamrInstance<'_> {
 
 #[cfg(test)]
 mod tests {
+    use super::aot::{ALL_CALL_STACK_FEATURES, CALL_STACK_BOUNDS_CHECKS};
     use super::*;
 
     #[test]

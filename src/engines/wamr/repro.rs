@@ -4,7 +4,7 @@
 //! prints them, and WAMR's regression-test (`ba-issues`) names. Reports take
 //! every WAMR fact from here.
 
-use super::{AotOptions, Mode, AOT_OPTS};
+use super::{AotOptions, EngineSpec, Kind, FEATURE_FLAGS};
 use crate::exec::{CallResult, Trap};
 use crate::wasm::features::FeatureSet;
 use crate::wasm::Val;
@@ -59,78 +59,44 @@ impl StockRepro {
     }
 }
 
-/// Optional features and the product-mini flag each needs (all off by default).
-const FEATURE_FLAGS: &[(&str, &str)] = &[
-    ("tail-call", "WAMR_BUILD_TAIL_CALL"),
-    ("threads", "WAMR_BUILD_SHARED_MEMORY"),
-    ("memory64", "WAMR_BUILD_MEMORY64"),
-];
-
 /// How to reproduce a finding of `engine` on `wasm` (the module the report
 /// gives) compiled with `pinned` (the finding's recorded compile options;
 /// without them, the ones the engine draws for these bytes); `None` for
 /// engines that are not WAMR's.
 pub fn stock_repro(engine: &str, wasm: &[u8], pinned: Option<&str>) -> Option<StockRepro> {
-    let (mode, drawn) = if engine == AOT_OPTS {
-        (Mode::Aot, Some(AotOptions::drawn_from(wasm)))
-    } else {
-        let mode = Mode::from_engine_name(engine)?;
-        (
-            mode,
-            mode.is_aot().then(|| AotOptions::for_module(mode, wasm)),
-        )
-    };
+    let spec = EngineSpec::find(engine)?;
+    let mode = spec.mode;
+    let drawn = mode.is_aot().then(|| {
+        if spec.draws_levels {
+            AotOptions::drawn_from(wasm)
+        } else {
+            AotOptions::for_module(mode, wasm)
+        }
+    });
     // Reports check recorded options first (`engines::check_compile_options`).
     let options = match pinned.map(|p| AotOptions::parse(mode, p)) {
         Some(Ok(o)) if mode.is_aot() => Some(o),
         _ => drawn,
     };
     let needs = FeatureSet::needed_by(wasm);
-    let title = match mode {
-        Mode::Classic => "classic interpreter, software bounds checks",
-        Mode::Fast => "fast interpreter, software bounds checks",
-        Mode::ClassicHw => "classic interpreter, hardware bounds checks",
-        Mode::FastHw => "fast interpreter, hardware bounds checks",
-        Mode::Aot if engine == AOT_OPTS => {
-            "AoT (wamrc options drawn per module) + AoT runtime, software bounds checks"
-        }
-        Mode::Aot => "AoT (wamrc + AoT runtime), software bounds checks",
-        Mode::AotHw => "AoT (wamrc + AoT runtime), hardware bounds checks",
-    };
-    let classic = matches!(mode, Mode::Classic | Mode::ClassicHw);
-    let mut flags = match mode {
-        Mode::Classic | Mode::ClassicHw => vec![("WAMR_BUILD_FAST_INTERP", "0")],
-        Mode::Fast | Mode::FastHw => vec![],
-        // The AoT runtime alone: SIMD is refused with the classic interpreter
-        // and would need SIMDe with the fast one.
-        Mode::Aot | Mode::AotHw => {
-            vec![("WAMR_BUILD_INTERP", "0"), ("WAMR_BUILD_FAST_INTERP", "0")]
-        }
-    };
-    flags.push(("WAMR_BUILD_AOT", if mode.is_aot() { "1" } else { "0" }));
-    // Hardware bounds checks are product-mini's default on x86-64.
-    if !mode.hw_bound_check() {
-        flags.push(("WAMR_DISABLE_HW_BOUND_CHECK", "1"));
-    }
-    // WASI only for WASI programs (product-mini's default is on); SIMD only
-    // where the module uses it, which also spares the fast interpreter's
-    // build its online SIMDe fetch otherwise; extended const as every
-    // wasmsieve build (product-mini's default is off).
+    let kind = mode.spec().kind;
+    let classic = kind == Kind::Classic;
+    let mut flags = mode.stock_defs();
+    // WASI only for WASI programs (product-mini's default is on); extended
+    // const as every wasmsieve build (product-mini's default is off); the
+    // optional features the module uses, SIMD only outside the classic
+    // interpreter (which also spares the fast interpreter's build its online
+    // SIMDe fetch otherwise).
     let wasi = crate::generate::wasi::imports_wasi(wasm);
     if !wasi {
         flags.push(("WAMR_BUILD_LIBC_WASI", "0"));
     }
-    flags.push((
-        "WAMR_BUILD_SIMD",
-        if !classic && needs.has("simd") {
-            "1"
-        } else {
-            "0"
-        },
-    ));
+    let on = |feature: &str| needs.has(feature) && !(classic && feature == "simd");
+    // SIMD is stated either way: product-mini turns it on by default.
+    flags.push(("WAMR_BUILD_SIMD", if on("simd") { "1" } else { "0" }));
     flags.push(("WAMR_BUILD_EXTENDED_CONST_EXPR", "1"));
     for (feature, flag) in FEATURE_FLAGS {
-        if needs.has(feature) {
+        if feature != "simd" && on(feature) {
             flags.push((flag, "1"));
         }
     }
@@ -143,7 +109,7 @@ pub fn stock_repro(engine: &str, wasm: &[u8], pinned: Option<&str>) -> Option<St
         flags.push(("WAMR_BUILD_DUMP_CALL_STACK", "1"));
     }
     Some(StockRepro {
-        title,
+        title: spec.title,
         iwasm_flags: flags,
         iwasm_options: format!("--heap-size=0 --stack-size={}", super::stack_size_for(wasm)),
         wamrc: options.map(|o| {
@@ -156,10 +122,10 @@ pub fn stock_repro(engine: &str, wasm: &[u8], pinned: Option<&str>) -> Option<St
             w
         }),
         wasi,
-        ba_mode: match mode {
-            Mode::Classic | Mode::ClassicHw => "classic-interp",
-            Mode::Fast | Mode::FastHw => "fast-interp",
-            Mode::Aot | Mode::AotHw => "aot",
+        ba_mode: match kind {
+            Kind::Classic => "classic-interp",
+            Kind::Fast => "fast-interp",
+            Kind::Aot => "aot",
         },
         ba_runtime: match (classic, wasi) {
             (true, false) => "iwasm-classic-interp-wasi-disabled",
@@ -188,11 +154,7 @@ pub fn source_description() -> String {
 
 /// wasmsieve's own build flags of an engine's mode (for the record).
 pub fn build_flags(engine: &str) -> Option<String> {
-    let name = if engine == AOT_OPTS {
-        Mode::Aot.engine_name()
-    } else {
-        engine
-    };
+    let name = EngineSpec::find(engine)?.mode.engine_name();
     super::build_info()
         .into_iter()
         .find(|(k, _)| k == name)
@@ -352,7 +314,7 @@ mod tests {
 
     #[test]
     fn every_wamr_engine_has_a_stock_reproduction() {
-        for info in super::super::ENGINES {
+        for info in &crate::engines::wamr::ENGINES {
             let r = stock_repro(info.name, b"", None).unwrap_or_else(|| panic!("{}", info.name));
             assert!(!r.title.contains("unknown"), "{}", info.name);
             // Software bounds checks are not product-mini's default: said.

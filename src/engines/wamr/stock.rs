@@ -201,15 +201,11 @@ pub fn build_tools(tree: &Tree, stock: &StockRepro, cache: &Path) -> Result<Tool
 
 /// LLVM 19's cmake package, which wamrc is built against (as the engines are).
 fn llvm_cmake_dir() -> Result<PathBuf> {
-    let dir = PathBuf::from("/usr/lib/llvm-19/lib/cmake/llvm");
-    if dir.exists() {
-        return Ok(dir);
-    }
-    let out = Command::new("llvm-config-19").arg("--cmakedir").output();
-    match out {
-        Ok(o) if o.status.success() => Ok(PathBuf::from(String::from_utf8_lossy(&o.stdout).trim())),
-        _ => bail!(
-            "LLVM 19 not found (llvm-config-19): run scripts/setup.sh, which installs llvm-19-dev"
+    match super::toolchain::find_llvm19() {
+        Some(llvm) => Ok(llvm.cmake_dir),
+        None => bail!(
+            "LLVM 19 not found (llvm-config-19 or /usr/lib/llvm-19): run scripts/setup.sh, which \
+             installs llvm-19-dev"
         ),
     }
 }
@@ -229,10 +225,7 @@ fn cmake_build(
     let dir = cache.join(format!("{target}-{}", fnv(&key)));
     let exe = dir.join(target);
     let _lock = BuildLock::take(&dir)?;
-    let ninja = Command::new("ninja")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
+    let ninja = super::toolchain::has_ninja();
     // A configure cut short leaves a cache but no build files: configure again.
     if !dir.join("build.ninja").exists() && !dir.join("Makefile").exists() {
         let _ = std::fs::remove_file(dir.join("CMakeCache.txt"));
