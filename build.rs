@@ -70,7 +70,7 @@ use toolchain::{find_llvm19, has_ninja, Llvm};
 // given at run time the same way.
 #[path = "src/engines/wamr/tree.rs"]
 mod tree;
-use tree::tree_fingerprint;
+use tree::{tree_fingerprint, tree_version};
 
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(wsv_no_aot)");
@@ -106,7 +106,7 @@ fn main() {
         "cargo:rerun-if-changed={}",
         src_root.join("build-scripts").display()
     );
-    let version = wamr_version(&src_root);
+    let version = tree_version(&src_root);
 
     // Private copy: WAMR's cmake writes core/version.h into its tree.
     let tree = out_dir.join("wamr-src");
@@ -323,36 +323,6 @@ fn wamr_source_root(manifest_dir: &Path) -> PathBuf {
         last_err = "package wamrx-sys not in cargo metadata".into();
     }
     panic!("cannot locate the WAMR sources (set WAMR_ROOT to a WAMR checkout): {last_err}");
-}
-
-/// "major.minor.patch" from core/version.h (or build-scripts/version.cmake).
-fn wamr_version(root: &Path) -> String {
-    let mut parts = Vec::new();
-    let h = fs::read_to_string(root.join("core/version.h")).unwrap_or_default();
-    let c = fs::read_to_string(root.join("build-scripts/version.cmake")).unwrap_or_default();
-    for key in [
-        "WAMR_VERSION_MAJOR",
-        "WAMR_VERSION_MINOR",
-        "WAMR_VERSION_PATCH",
-    ] {
-        let from_h = h.lines().find_map(|l| {
-            let mut w = l.split_whitespace();
-            (w.next() == Some("#define") && w.next() == Some(key))
-                .then(|| w.next().map(str::to_string))
-                .flatten()
-        });
-        let from_cmake = || {
-            c.lines().find_map(|l| {
-                let l = l.trim();
-                l.strip_prefix("set(")
-                    .or_else(|| l.strip_prefix("set ("))
-                    .and_then(|r| r.strip_prefix(key))
-                    .map(|r| r.trim().trim_end_matches(')').trim().to_string())
-            })
-        };
-        parts.push(from_h.or_else(from_cmake).unwrap_or_else(|| "?".into()));
-    }
-    parts.join(".")
 }
 
 /// Copies `src` into `dst`, touching only files that are missing or differ in

@@ -102,6 +102,11 @@ enum Cmd {
         /// Also write the unique findings as SARIF 2.1.0.
         #[arg(long)]
         sarif: Option<PathBuf>,
+        /// After the campaign, check each new security or bug finding with the stock tools of
+        /// this WAMR tree (a folder or .tar.gz snapshot, e.g. the last release): those that do
+        /// not reproduce there are new since it. Written to OUT/since.json.
+        #[arg(long, value_name = "TREE")]
+        since_tree: Option<PathBuf>,
         /// Manipulated-AoT mode: also load and run mutants of every emitted .aot
         /// (bug bucket, P4). Implies --engine wamr-aot when no engine is given.
         #[arg(long)]
@@ -193,10 +198,13 @@ enum Cmd {
         /// Do not run the reproducer with stock iwasm/wamrc (built once, cached).
         #[arg(long)]
         no_check: bool,
-        /// WAMR tree to check with (default: the tree the engines were built from). A full
-        /// checkout gives stock iwasm and wamrc; a tree with only core/ gets wasmsieve's drivers.
-        #[arg(long)]
-        wamr_root: Option<PathBuf>,
+        /// WAMR tree to check with, repeatable: a folder or a .tar.gz snapshot; the first one's
+        /// check is the report's, each one's is a row of "Affected versions". A full checkout
+        /// gives stock iwasm and wamrc; a tree with only core/ gets wasmsieve's drivers. Default:
+        /// the tree the engines were built from, then $WASMSIEVE_WAMR_TREES (`:`-separated) or
+        /// the WAMR snapshots in ../shared/wamr beside this repository, where present.
+        #[arg(long = "wamr-root", value_name = "DIR")]
+        wamr_roots: Vec<PathBuf>,
     },
     /// Verdict per file for inputs from anywhere: .wasm, .wat, .aot, libFuzzer artifacts.
     /// Exit 0 no finding, 1 a finding, 2 unreadable or non-Wasm input.
@@ -470,6 +478,7 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
             corpus,
             mutate_percent,
             sarif,
+            since_tree,
             fail_on,
             aot_mutate,
             aot_mutants,
@@ -567,7 +576,14 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
                         anyhow::anyhow!("--sarif {}: cannot write there: {e}", path.display())
                     })?;
             }
+            // The tree is read now, not after the whole --time.
+            let since = since_tree
+                .map(|t| wasmsieve::engines::wamr::stock::Tree::from_path(&t))
+                .transpose()?;
             let outcome = campaign::run(&cfg)?;
+            if let Some(tree) = &since {
+                since_release(&cfg.out, &outcome.new_findings, tree)?;
+            }
             let s = &outcome.summary;
             let html = cfg.out.join("report.html");
             wasmsieve::report::plot::write_html(s, &html)
@@ -630,15 +646,26 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
             dir,
             out,
             no_check,
-            wamr_root,
+            wamr_roots,
         } => {
             use wasmsieve::engines::wamr::stock::Tree;
-            let tree = match (&wamr_root, no_check) {
-                (_, true) => None,
-                (Some(root), false) => Some(Tree::at(root)?),
-                (None, false) => Some(Tree::built_from()),
+            let trees: Vec<Tree> = match (no_check, wamr_roots.is_empty()) {
+                (true, _) => vec![],
+                (false, false) => wamr_roots
+                    .iter()
+                    .map(|r| Tree::from_path(r))
+                    .collect::<anyhow::Result<_>>()?,
+                // Snapshots that cannot be read are said and left out.
+                (false, true) => std::iter::once(Tree::built_from())
+                    .chain(Tree::release_trees().into_iter().filter_map(|t| {
+                        t.map_err(|e| {
+                            eprintln!("wasmsieve: not checked against a WAMR snapshot: {e:#}")
+                        })
+                        .ok()
+                    }))
+                    .collect(),
             };
-            let w = wasmsieve::report::draft::write_report(&dir, out.as_deref(), tree.as_ref())?;
+            let w = wasmsieve::report::draft::write_report(&dir, out.as_deref(), &trees)?;
             println!("{}", w.path.display());
             println!("{}", w.running_config.display());
             match &w.check {
@@ -653,6 +680,11 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
                 ),
                 Some(Err(e)) => eprintln!("wasmsieve: could not check with stock tools: {e}"),
                 None => {}
+            }
+            if w.versions.len() > 1 {
+                for v in &w.versions {
+                    println!("version: {}: {}", v.tree, v.answer());
+                }
             }
             Ok(0)
         }
@@ -744,4 +776,65 @@ fn print_execution(e: &Execution) {
     if let exec::End::Hung { deadline_ms, .. } = &e.end {
         println!("  HUNG: no answer within {deadline_ms} ms");
     }
+}
+
+/// Checks a campaign's new security and bug findings with the stock tools
+/// of `tree` (`fuzz --since-tree`): prints and writes `OUT/since.json`.
+fn since_release(
+    out: &std::path::Path,
+    found: &[wasmsieve::store::summary::UniqueFinding],
+    tree: &wasmsieve::engines::wamr::stock::Tree,
+) -> anyhow::Result<()> {
+    use wasmsieve::engines::wamr::stock::Tree;
+    use wasmsieve::judge::Bucket;
+    let _lock = wasmsieve::store::OutLock::acquire(out)?;
+    let mut rows = vec![];
+    let mut new = 0;
+    for u in found
+        .iter()
+        .filter(|u| matches!(u.bucket, Bucket::Security | Bucket::Bug))
+    {
+        let dir = out.join(&u.path);
+        // The tree the campaign ran too: only what reproduces with its stock
+        // tools and not with the release's is new since then.
+        let trees = [Tree::built_from(), tree.clone()];
+        let (now, then) = match wasmsieve::report::draft::check_versions(&dir, &trees) {
+            Ok(v) if v.len() == 2 => (v[0].clone(), v[1].clone()),
+            Ok(_) => continue, // not a WAMR finding
+            Err(e) => {
+                eprintln!(
+                    "wasmsieve: {}: not checked against {}: {e:#}",
+                    u.path,
+                    tree.describe()
+                );
+                continue;
+            }
+        };
+        let verdict = match (now.reproduces, then.reproduces) {
+            (Some(true), Some(false)) => {
+                new += 1;
+                "new since then (reproduces with the campaign's tree, not with that one)"
+            }
+            (_, Some(true)) => "reproduces there too",
+            (Some(true), None) => "cannot tell there",
+            _ => {
+                "cannot tell (its stock check does not reproduce it on the campaign's tree either)"
+            }
+        };
+        println!("since {}: {}: {verdict}", tree.describe(), u.path);
+        rows.push(serde_json::json!({
+            "finding": u.path, "bucket": u.bucket, "new": verdict.starts_with("new"),
+            "checked": [now, then],
+        }));
+    }
+    println!(
+        "since {}: {new} of {} new security/bug finding(s) are new since then",
+        tree.describe(),
+        rows.len()
+    );
+    wasmsieve::store::put(
+        &out.join("since.json"),
+        serde_json::to_string_pretty(&rows)?,
+    )?;
+    Ok(())
 }

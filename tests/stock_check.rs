@@ -231,3 +231,108 @@ fn a_tree_that_is_not_wamr_is_a_clear_error() {
     );
     let _ = std::fs::remove_dir_all(out);
 }
+
+/// The 2.4.5 release snapshot, or `None` with a note where it is absent.
+fn release_snapshot() -> Option<PathBuf> {
+    let tarball = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/wamr/wamr-2.4.5.tar.gz");
+    present(
+        tarball.exists(),
+        &format!("{} (WAMR 2.4.5 snapshot)", tarball.display()),
+    )
+    .then_some(tarball)
+}
+
+#[test]
+fn report_states_the_affected_versions_for_each_tree() {
+    let Some(release) = release_snapshot() else {
+        return;
+    };
+    let out = temp_dir("check-versions");
+    let dir = filed("fast-interp-wrong-i64-after-br.wasm", "wamr-fast", &out);
+    // The default trees: the engines' own, then $WASMSIEVE_WAMR_TREES.
+    let o = Command::new(common::EXE)
+        .args(["report", dir.to_str().unwrap()])
+        .env("WASMSIEVE_WAMR_TREES", &release)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let versions = json(&dir.join("versions.json"));
+    let rows = versions.as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{versions:#}");
+    assert_eq!(rows[1]["version"], "2.4.5", "{versions:#}");
+    assert!(
+        rows[1]["tree"].as_str().unwrap().contains("wamr-2.4.5"),
+        "{versions:#}"
+    );
+    // The br bug is in both: the release's stock iwasm prints the same wrong value.
+    for r in rows {
+        assert_eq!(r["reproduces"], true, "{versions:#}");
+        assert!(stdout.contains(&format!(
+            "version: {}: reproduces",
+            r["tree"].as_str().unwrap()
+        )));
+    }
+    let draft = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(draft.contains("## Affected versions"), "{draft}");
+    assert!(draft.contains("| WAMR 2.4.5 (wamr-2.4.5"), "{draft}");
+    // Without the variable's trees, only the engines' own tree is checked.
+    let (_, draft) = checked_report(&dir, &[]);
+    assert!(!draft.contains("wamr-2.4.5"), "{draft}");
+    let _ = std::fs::remove_dir_all(out);
+}
+
+#[test]
+fn a_campaign_checks_its_new_findings_against_a_release() {
+    let Some(release) = release_snapshot() else {
+        return;
+    };
+    let out = temp_dir("since-release");
+    // WASI programs find WAMR's fd_renumber/fd_readdir crashes within a few
+    // hundred cases.
+    let o = wasmsieve(&[
+        "fuzz",
+        "--engine",
+        "wamr-classic",
+        "--generator",
+        "wasi",
+        "--iterations",
+        "400",
+        "--jobs",
+        "1",
+        "--seed",
+        "5",
+        "--shrink-time",
+        "0",
+        "--since-tree",
+        release.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let since = json(&out.join("since.json"));
+    let rows = since.as_array().unwrap();
+    let summary = json(&out.join("summary.json"));
+    let filed = summary["unique"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["bucket"] == "security" || u["bucket"] == "bug")
+        .count();
+    assert!(filed > 0, "{}", show(&o));
+    assert_eq!(rows.len(), filed, "{since:#}");
+    for r in rows {
+        let checked = r["checked"].as_array().unwrap();
+        // The campaign's tree, then the release's.
+        assert_eq!(checked[0]["version"], summary_version(), "{r:#}");
+        assert_eq!(checked[1]["version"], "2.4.5", "{r:#}");
+        assert!(stdout.contains(r["finding"].as_str().unwrap()), "{stdout}");
+    }
+    assert!(stdout.contains("new since then"), "{stdout}");
+    let _ = std::fs::remove_dir_all(out);
+}
+
+/// The version of the tree the engines were built from.
+fn summary_version() -> String {
+    wasmsieve::engines::wamr::WAMR_VERSION.to_string()
+}

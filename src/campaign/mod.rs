@@ -178,6 +178,8 @@ pub struct Outcome {
     pub summary: Summary,
     /// Unique findings first seen in this run, per bucket.
     pub new_unique: std::collections::BTreeMap<Bucket, u64>,
+    /// Those findings.
+    pub new_findings: Vec<crate::store::summary::UniqueFinding>,
     pub interrupted: bool,
 }
 
@@ -356,9 +358,11 @@ pub fn run(cfg: &CampaignConfig) -> anyhow::Result<Outcome> {
     for u in &st.unique[unique_before..] {
         *new_unique.entry(u.bucket).or_default() += 1;
     }
+    let new_findings = st.unique[unique_before..].to_vec();
     Ok(Outcome {
         summary: st,
         new_unique,
+        new_findings,
         interrupted: INTERRUPTED.load(Ordering::Relaxed),
     })
 }

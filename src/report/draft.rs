@@ -33,6 +33,44 @@ pub struct Written {
     pub running_config: PathBuf,
     /// The check with stock tools, when one was asked for.
     pub check: Option<Result<Check, String>>,
+    /// Every tree checked, the first one's check above included.
+    pub versions: Vec<VersionCheck>,
+}
+
+/// Whether a finding reproduces with one WAMR tree's stock tools: one row
+/// of a report's "Affected versions" (`versions.json`).
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct VersionCheck {
+    /// The tree in words ([`Tree::describe`]): no local path.
+    pub tree: String,
+    pub version: String,
+    /// As [`Check::reproduces`]; `None` also when it could not be checked.
+    pub reproduces: Option<bool>,
+    pub why: String,
+}
+
+impl VersionCheck {
+    fn of(tree: &Tree, checked: &Result<Check, String>) -> VersionCheck {
+        let (reproduces, why) = match checked {
+            Ok(c) => (c.reproduces, c.why.clone()),
+            Err(e) => (None, format!("could not be checked: {e}")),
+        };
+        VersionCheck {
+            tree: tree.describe(),
+            version: tree.version.clone(),
+            reproduces,
+            why,
+        }
+    }
+
+    /// "reproduces", "does not reproduce" or "cannot tell".
+    pub fn answer(&self) -> &'static str {
+        match self.reproduces {
+            Some(true) => "reproduces",
+            Some(false) => "does not reproduce",
+            None => "cannot tell",
+        }
+    }
 }
 
 /// Everything a draft is rendered from.
@@ -49,6 +87,8 @@ pub struct Material {
     pub renamed: Vec<(String, String)>,
     /// The reproducer run with stock tools (`None`: not checked).
     pub check: Option<Result<Check, String>>,
+    /// The same with every tree checked (the first is `check`'s).
+    pub versions: Vec<VersionCheck>,
 }
 
 impl Material {
@@ -83,6 +123,7 @@ impl Material {
                 original_bytes: Some(input.len()),
                 renamed: vec![],
                 check: None,
+                versions: vec![],
             });
         }
         let plan = finding.plan(&input);
@@ -95,38 +136,33 @@ impl Material {
             original_bytes: None,
             renamed: vec![],
             check: None,
+            versions: vec![],
         })
     }
 }
 
 /// Writes the draft (and the running_config entry) into the finding folder, or
 /// the draft to `out` when given.
-/// With `check_with`, the reproducer is first run with that tree's stock
-/// tools (see `engines::wamr::stock`) and the outcome kept in `check.json`.
+/// With `check_with`, the reproducer is first run with each tree's stock
+/// tools (see `engines::wamr::stock`): the first tree's outcome is the
+/// report's check (`check.json`, the commands shown), and every tree's goes
+/// into the "Affected versions" (`versions.json`).
 pub fn write_report(
     dir: &Path,
     out: Option<&Path>,
-    check_with: Option<&Tree>,
+    check_with: &[Tree],
 ) -> anyhow::Result<Written> {
     let _lock = crate::store::OutLock::finding(dir)?;
     let mut m = Material::load(dir)?;
-    if let (Some(tree), Some(stock)) = (check_with, stock(&m)) {
-        // iwasm cannot name some exports (empty names, spaces): the check and
-        // the commands use a copy with those renamed, kept as repro.wasm.
-        if m.plan.calls.iter().any(|c| !names::typeable(&c.export)) {
-            if let Some((renamed, map)) = names::typeable_exports(&m.wasm) {
-                crate::store::put(&dir.join("repro.wasm"), &renamed)?;
-                m.plan = m.plan.with_renamed_exports(&map);
-                m.wasm = renamed;
-                m.wasm_name = "repro.wasm";
-                m.renamed = map;
-            }
-        }
-        let checked = check(&m, tree, &stock).map_err(|e| format!("{e:#}"));
-        if let Ok(c) = &checked {
+    run_checks(&mut m, check_with)?;
+    if !m.versions.is_empty() {
+        if let Some(Ok(c)) = &m.check {
             crate::store::put(&dir.join("check.json"), serde_json::to_string_pretty(c)?)?;
         }
-        m.check = Some(checked);
+        crate::store::put(
+            &dir.join("versions.json"),
+            serde_json::to_string_pretty(&m.versions)?,
+        )?;
     }
     let security = m.finding.verdict.bucket == Bucket::Security;
     let text = if security { advisory(&m) } else { issue(&m) };
@@ -145,7 +181,46 @@ pub fn write_report(
         security,
         running_config,
         check: m.check,
+        versions: m.versions,
     })
+}
+
+/// Whether a finding's reproducer reproduces with each tree's stock tools,
+/// without writing a draft (a campaign's `--since-tree`); empty when the
+/// finding's engine is not WAMR's.
+pub fn check_versions(dir: &Path, trees: &[Tree]) -> anyhow::Result<Vec<VersionCheck>> {
+    let _lock = crate::store::OutLock::finding(dir)?;
+    let mut m = Material::load(dir)?;
+    run_checks(&mut m, trees)?;
+    Ok(m.versions)
+}
+
+/// Runs the reproducer with each tree's tools: the first one's outcome is
+/// `m.check`, every one's a row of `m.versions`.
+fn run_checks(m: &mut Material, trees: &[Tree]) -> anyhow::Result<()> {
+    let Some(stock) = stock(m).filter(|_| !trees.is_empty()) else {
+        return Ok(());
+    };
+    // iwasm cannot name some exports (empty names, spaces): the check and
+    // the commands use a copy with those renamed, kept as repro.wasm.
+    if m.plan.calls.iter().any(|c| !names::typeable(&c.export)) {
+        if let Some((renamed, map)) = names::typeable_exports(&m.wasm) {
+            crate::store::put(&m.dir.join("repro.wasm"), &renamed)?;
+            m.plan = m.plan.with_renamed_exports(&map);
+            m.wasm = renamed;
+            m.wasm_name = "repro.wasm";
+            m.renamed = map;
+        }
+    }
+    for tree in trees {
+        eprintln!("wasmsieve: checking with {}", tree.describe());
+        let checked = check(m, tree, &stock).map_err(|e| format!("{e:#}"));
+        m.versions.push(VersionCheck::of(tree, &checked));
+        if m.check.is_none() {
+            m.check = Some(checked);
+        }
+    }
+    Ok(())
 }
 
 /// Builds the tools (cached) and runs the reproducer with them.
@@ -462,6 +537,30 @@ fn section_check(s: &mut String, m: &Material) {
     }
 }
 
+/// Which WAMR versions the finding reproduces with (advisories: P12's
+/// "affected versions").
+fn section_versions(s: &mut String, m: &Material) {
+    if m.versions.is_empty() {
+        return;
+    }
+    let _ = writeln!(s, "## Affected versions\n");
+    let _ = writeln!(
+        s,
+        "The reproducer above, run with the stock tools of each WAMR tree (same flags and commands):\n"
+    );
+    let _ = writeln!(s, "| WAMR tree | result | why |\n|---|---|---|");
+    for v in &m.versions {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} |",
+            v.tree,
+            v.answer(),
+            v.why.replace('|', "\\|")
+        );
+    }
+    let _ = writeln!(s);
+}
+
 fn section_expected_actual(s: &mut String, m: &Material) {
     let f = &m.finding;
     let _ = writeln!(s, "## Expected vs actual\n");
@@ -686,6 +785,7 @@ pub fn issue(m: &Material) -> String {
     section_environment(&mut s, m);
     section_reproducer(&mut s, m);
     section_commands(&mut s, m);
+    section_versions(&mut s, m);
     section_expected_actual(&mut s, m);
     section_policy(&mut s, m, &policy);
     section_regression(&mut s, m);
@@ -846,6 +946,27 @@ pub fn advisory(m: &Material) -> String {
         mode_title(m),
         f.engine
     );
+    if !m.versions.is_empty() {
+        let list = |answer: Option<bool>| {
+            let trees: Vec<&str> = m
+                .versions
+                .iter()
+                .filter(|v| v.reproduces == answer)
+                .map(|v| v.tree.as_str())
+                .collect();
+            if trees.is_empty() {
+                "none checked".to_string()
+            } else {
+                trees.join("; ")
+            }
+        };
+        let _ = writeln!(
+            s,
+            "- Affected versions (checked with stock tools, below): reproduces with {}; does not with {}",
+            list(Some(true)),
+            list(Some(false))
+        );
+    }
     let others: Vec<&str> = engines::runtimes_built()
         .into_iter()
         .filter(|e| *e != f.engine)
@@ -882,6 +1003,7 @@ pub fn advisory(m: &Material) -> String {
     section_environment(&mut s, m);
     section_reproducer(&mut s, m);
     section_commands(&mut s, m);
+    section_versions(&mut s, m);
     section_expected_actual(&mut s, m);
     section_policy(&mut s, m, &policy);
     section_regression(&mut s, m);

@@ -71,6 +71,9 @@ pub fn json(path: &std::path::Path) -> serde_json::Value {
 pub fn wasmsieve(args: &[&str]) -> Output {
     Command::new(EXE)
         .args(args)
+        // Reports check only the trees a test names (the default release
+        // trees: tests/stock_check.rs).
+        .env("WASMSIEVE_WAMR_TREES", "")
         .output()
         .expect("run wasmsieve")
 }

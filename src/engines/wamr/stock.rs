@@ -7,7 +7,7 @@
 //! engines' own build output.
 
 use super::repro::{self, StockRepro};
-use super::tree::tree_fingerprint;
+use super::tree::{tree_fingerprint, tree_version};
 use crate::exec::{CallResult, End, Execution};
 use crate::generate::plan::CallPlan;
 use anyhow::{bail, Context, Result};
@@ -49,16 +49,28 @@ pub struct Tree {
     pub fingerprint: String,
     /// Has `product-mini/` and `wamr-compiler/`: stock tools can be built.
     pub checkout: bool,
+    /// "major.minor.patch" as the tree states it.
+    pub version: String,
+    /// A public name for it, where it has one (a release snapshot's).
+    pub label: Option<String>,
 }
 
 impl Tree {
     /// The tree this binary's engines were built from.
     pub fn built_from() -> Tree {
-        Tree::at(Path::new(super::WAMR_ROOT)).unwrap_or_else(|_| Tree {
+        let vendored = super::WAMR_ROOT.contains("wamrx-sys");
+        let label = vendored.then(|| "vendored in wamrx-sys".to_string());
+        let at = Tree::at(Path::new(super::WAMR_ROOT)).map(|t| Tree {
+            label: label.clone(),
+            ..t
+        });
+        at.unwrap_or_else(|_| Tree {
             // The tree may be gone (a binary built elsewhere): build.rs's own copy.
             root: Path::new(env!("OUT_DIR")).join("wamr-src"),
             fingerprint: super::WAMR_TREE.to_string(),
             checkout: false,
+            version: super::WAMR_VERSION.to_string(),
+            label,
         })
     }
 
@@ -73,12 +85,79 @@ impl Tree {
         let root = root.canonicalize()?;
         Ok(Tree {
             fingerprint: tree_fingerprint(&root),
+            version: tree_version(&root),
+            label: None,
             checkout: root
                 .join("product-mini/platforms/linux/CMakeLists.txt")
                 .exists()
                 && root.join("wamr-compiler/CMakeLists.txt").exists(),
             root,
         })
+    }
+
+    /// The tree in words, without a local path: "WAMR 2.4.5 (wamr-2.4.5, fnv64 ...)".
+    pub fn describe(&self) -> String {
+        match &self.label {
+            Some(l) => format!("WAMR {} ({l}, {})", self.version, self.fingerprint),
+            None => format!("WAMR {} ({})", self.version, self.fingerprint),
+        }
+    }
+
+    /// The WAMR trees a report checks a finding against besides the one it
+    /// was found with, to say which versions it affects: the folders and
+    /// `.tar.gz` snapshots listed in `$WASMSIEVE_WAMR_TREES` (`:`-separated;
+    /// set and empty: none), else the snapshots handed to the project in
+    /// `../shared/wamr` beside this repository (WAMR's 2.4.5 release and its
+    /// main branch), where present. Snapshots are unpacked once into the
+    /// tools' cache.
+    pub fn release_trees() -> Vec<Result<Tree>> {
+        let listed: Vec<PathBuf> = match std::env::var_os("WASMSIEVE_WAMR_TREES") {
+            Some(v) => std::env::split_paths(&v)
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect(),
+            None => {
+                let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/wamr");
+                let mut found: Vec<PathBuf> = std::fs::read_dir(shared)
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.to_string_lossy().ends_with(".tar.gz"))
+                    .collect();
+                found.sort();
+                found
+            }
+        };
+        listed.iter().map(|p| Tree::from_path(p)).collect()
+    }
+
+    /// A tree folder, or a `.tar.gz` snapshot of one (unpacked once).
+    pub fn from_path(path: &Path) -> Result<Tree> {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        let Some(stem) = name.as_deref().and_then(|n| n.strip_suffix(".tar.gz")) else {
+            return Tree::at(path);
+        };
+        let dest = cache_dir().join("trees").join(stem);
+        publish(&dest, |tmp| {
+            let st = Command::new("tar")
+                .arg("xzf")
+                .arg(path)
+                .arg("-C")
+                .arg(tmp)
+                .status()
+                .context("running tar")?;
+            anyhow::ensure!(st.success(), "unpacking {} failed", path.display());
+            Ok(())
+        })?;
+        // Snapshots hold one top folder (wasm-micro-runtime/).
+        let root = std::fs::read_dir(&dest)?
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.join("build-scripts").is_dir())
+            .unwrap_or(dest);
+        let mut tree = Tree::at(&root)?;
+        tree.label = Some(stem.to_string());
+        Ok(tree)
     }
 
     /// Which tools a check uses, in words for the report.

@@ -1,4 +1,4 @@
-//! Names a WAMR tree for reports without a local path. `build.rs` includes
+//! Names a WAMR tree for reports without a local path, and reads its version. `build.rs` includes
 //! this file too, so a tree fingerprinted at build time and one given at
 //! run time read alike.
 
@@ -60,4 +60,34 @@ pub fn tree_fingerprint(root: &Path) -> String {
         feed(&fs::read(f).unwrap_or_default());
     }
     format!("fnv64 {h:016x} ({} files)", files.len())
+}
+
+/// "major.minor.patch" from core/version.h (or build-scripts/version.cmake).
+pub fn tree_version(root: &Path) -> String {
+    let mut parts = Vec::new();
+    let h = fs::read_to_string(root.join("core/version.h")).unwrap_or_default();
+    let c = fs::read_to_string(root.join("build-scripts/version.cmake")).unwrap_or_default();
+    for key in [
+        "WAMR_VERSION_MAJOR",
+        "WAMR_VERSION_MINOR",
+        "WAMR_VERSION_PATCH",
+    ] {
+        let from_h = h.lines().find_map(|l| {
+            let mut w = l.split_whitespace();
+            (w.next() == Some("#define") && w.next() == Some(key))
+                .then(|| w.next().map(str::to_string))
+                .flatten()
+        });
+        let from_cmake = || {
+            c.lines().find_map(|l| {
+                let l = l.trim();
+                l.strip_prefix("set(")
+                    .or_else(|| l.strip_prefix("set ("))
+                    .and_then(|r| r.strip_prefix(key))
+                    .map(|r| r.trim().trim_end_matches(')').trim().to_string())
+            })
+        };
+        parts.push(from_h.or_else(from_cmake).unwrap_or_else(|| "?".into()));
+    }
+    parts.join(".")
 }
