@@ -559,6 +559,16 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
                 Some(c) => Some(c),
                 None => Some(PathBuf::from("corpus/seeds")).filter(|p| p.is_dir()),
             };
+            // The supervised child runs the campaign; the supervisor (this
+            // process, first) said the rest and does it after.
+            if campaign::supervise::is_child() {
+                let outcome = campaign::run(&cfg)?;
+                std::process::exit(if outcome.interrupted {
+                    campaign::EXIT_INTERRUPTED
+                } else {
+                    0
+                });
+            }
             eprintln!(
                 "wasmsieve: fuzzing {} (screened by wasmi, judged against wasmtime), {} job(s), seed {}, output in {}",
                 cfg.engines.join(", "),
@@ -580,7 +590,7 @@ fn dispatch(cmd: Cmd) -> anyhow::Result<i32> {
             let since = since_tree
                 .map(|t| wasmsieve::engines::wamr::stock::Tree::from_path(&t))
                 .transpose()?;
-            let outcome = campaign::run(&cfg)?;
+            let outcome = campaign::supervise::supervise(&cfg)?;
             if let Some(tree) = &since {
                 since_release(&cfg.out, &outcome.new_findings, tree)?;
             }
@@ -779,7 +789,8 @@ fn print_execution(e: &Execution) {
 }
 
 /// Checks a campaign's new security and bug findings with the stock tools
-/// of `tree` (`fuzz --since-tree`): prints and writes `OUT/since.json`.
+/// of `tree` (`fuzz --since-tree`): prints and writes `OUT/since.json`,
+/// under the supervisor's lock of the folder.
 fn since_release(
     out: &std::path::Path,
     found: &[wasmsieve::store::summary::UniqueFinding],
@@ -787,7 +798,6 @@ fn since_release(
 ) -> anyhow::Result<()> {
     use wasmsieve::engines::wamr::stock::Tree;
     use wasmsieve::judge::Bucket;
-    let _lock = wasmsieve::store::OutLock::acquire(out)?;
     let mut rows = vec![];
     let mut new = 0;
     for u in found

@@ -103,45 +103,59 @@ fn aot_mutate_files_bug_findings_with_all_three_files() {
 
 #[test]
 fn fail_on_decides_the_exit_status() {
-    // The same manipulated-AoT campaign fails a job that asks to fail on bugs.
+    // A seed the faulty engine answers wrongly: a bug at once, every run (the
+    // manipulated-AoT campaign this test used before crashed only on some
+    // runs: whether a mutated .aot faults depends on the memory layout).
+    let seeds = temp_dir("fail-on-seeds");
+    std::fs::write(
+        seeds.join("value.wat"),
+        r#"(module (func (export "wsv_fault_value") (param i32) (result i32) local.get 0 i32.const 1 i32.add))"#,
+    )
+    .unwrap();
     let out = temp_dir("fail-on");
-    let status = Command::new(EXE)
-        .args([
-            "fuzz",
-            "--aot-mutate",
-            "--iterations",
-            "6",
-            "--jobs",
-            "1",
-            "--shrink-time",
-            "0",
-            "--seed",
-            "3",
-        ])
-        .args(["--fail-on", "bug", "--out"])
-        .arg(&out)
-        .status()
-        .unwrap();
-    assert_eq!(status.code(), Some(1));
+    let fuzz = |iterations: &str, fail_on: &str| {
+        Command::new(EXE)
+            .args([
+                "fuzz",
+                "--engine",
+                "faulty",
+                "--jobs",
+                "1",
+                "--shrink-time",
+                "0",
+            ])
+            .args([
+                "--mutate-percent",
+                "100",
+                "--iterations",
+                iterations,
+                "--fail-on",
+                fail_on,
+            ])
+            .arg("--corpus")
+            .arg(&seeds)
+            .arg("--out")
+            .arg(&out)
+            .status()
+            .unwrap()
+            .code()
+    };
+    assert_eq!(fuzz("20", "bug"), Some(1));
     // Resumed with nothing new: nothing fails.
-    let again = Command::new(EXE)
-        .args([
-            "fuzz",
-            "--aot-mutate",
-            "--iterations",
-            "0",
-            "--jobs",
-            "1",
-            "--shrink-time",
-            "0",
-            "--seed",
-            "3",
-        ])
-        .args(["--fail-on", "bug", "--out"])
-        .arg(&out)
-        .status()
-        .unwrap();
-    assert_eq!(again.code(), Some(0));
+    assert_eq!(fuzz("0", "bug"), Some(0));
+    let s = json(&out.join("summary.json"));
+    assert!(
+        s["unique"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|u| u["bucket"] == "bug"),
+        "{s:#}"
+    );
+    // Security only: the bug does not fail a fresh campaign.
+    let _ = std::fs::remove_dir_all(&out);
+    assert_eq!(fuzz("20", "security"), Some(0));
+    let _ = std::fs::remove_dir_all(out);
 }
 
 #[test]
@@ -340,4 +354,60 @@ fn the_in_flight_file_holds_exactly_the_last_case() {
     wasmparser::Validator::new_with_features(features)
         .validate_all(&wasm)
         .expect("the in-flight file is one whole module");
+}
+
+#[test]
+fn a_campaign_process_that_dies_is_a_harness_fault_and_the_campaign_goes_on() {
+    // The failpoint aborts the campaign process at iteration 30, as a stack
+    // overflow in code the campaign runs in process would.
+    let out = temp_dir("harness-fault");
+    let o = Command::new(EXE)
+        .args([
+            "fuzz",
+            "--engine",
+            "wamr-classic",
+            "--iterations",
+            "80",
+            "--jobs",
+            "1",
+            "--shrink-time",
+            "0",
+            "--seed",
+            "11",
+            "--fail-on",
+            "never",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .env(wasmsieve::campaign::supervise::FAILPOINT, "30")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(
+        stderr.matches("the campaign process died").count(),
+        1,
+        "the case it died on is skipped when resumed: {stderr}"
+    );
+    let fault = out.join("harness-faults/0000");
+    let killer = std::fs::read(fault.join("job-0.wasm")).expect("the case in flight is kept");
+    assert!(wasmparser::Validator::new_with_features(
+        wasmsieve::wasm::features::FeatureSet::GENERATED.wasmparser()
+    )
+    .validate_all(&killer)
+    .is_ok());
+    assert!(std::fs::read_to_string(fault.join("fault.txt"))
+        .unwrap()
+        .contains("SIGABRT"));
+    // The campaign ran to its own end: every iteration, one fault counted,
+    // and nothing filed for it.
+    let s = json(&out.join("summary.json"));
+    assert_eq!(s["iterations"], 80, "{s:#}");
+    assert_eq!(s["harness_faults"], 1, "{s:#}");
+    for u in s["unique"].as_array().unwrap() {
+        let input =
+            std::fs::read(out.join(u["path"].as_str().unwrap()).join("input.wasm")).unwrap();
+        assert_ne!(input, killer, "a harness fault is never a WAMR finding");
+    }
+    let _ = std::fs::remove_dir_all(out);
 }

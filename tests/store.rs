@@ -69,7 +69,7 @@ fn a_second_campaign_on_the_same_folder_refuses_naming_the_first() {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     let (code, err) = run_capture(fuzz_faulty(&out, &seeds, &["--time", "1"]));
-    let _ = first.kill();
+    kill_9_campaign(first.id() as i32);
     let _ = first.wait();
     assert_eq!(code, Some(2), "{err}");
     assert!(
@@ -198,6 +198,31 @@ fn ctrl_c_stops_at_once_with_status_130_cancelling_a_shrink() {
     );
 }
 
+/// SIGKILL for a campaign: its supervisor (stopped first, so it records no
+/// harness fault) and the campaign process it runs, at once.
+fn kill_9_campaign(supervisor: i32) {
+    // SAFETY: kill(2) on our own child's pid has no memory-safety preconditions.
+    unsafe { libc::kill(supervisor, libc::SIGSTOP) };
+    let children =
+        std::fs::read_to_string(format!("/proc/{supervisor}/task/{supervisor}/children"))
+            .unwrap_or_default();
+    for pid in children
+        .split_whitespace()
+        .filter_map(|p| p.parse::<i32>().ok())
+    {
+        // SAFETY: as above, on the supervisor's child.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+        // Reaped by nobody until the supervisor dies: wait for it to be gone.
+        while std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .is_ok_and(|s| !s.contains(") Z "))
+        {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+    // SAFETY: as above.
+    unsafe { libc::kill(supervisor, libc::SIGKILL) };
+}
+
 /// Killed with SIGKILL at random moments and resumed, many times: a finding
 /// on disk is never lost from the summary, the summary never lists a folder
 /// that does not exist, and counters and time never go backwards.
@@ -222,8 +247,7 @@ fn kill_9_at_random_moments_never_loses_or_mixes_results() {
         x ^= x << 17;
         let wait = 300 + x % 2700;
         std::thread::sleep(std::time::Duration::from_millis(wait));
-        // SAFETY: kill(2) on our own child's pid has no memory-safety preconditions.
-        unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+        kill_9_campaign(child.id() as i32);
         let _ = child.wait();
         let Ok(bytes) = std::fs::read(out.join("summary.json")) else {
             // Killed before the first checkpoint: nothing may be on disk yet

@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod corpus;
 pub mod libfuzzer;
+pub mod supervise;
 
 use crate::engines;
 use crate::generate::{self, plan::CallPlan, GenConfig, TestCase};
@@ -181,6 +182,9 @@ pub struct Outcome {
     /// Those findings.
     pub new_findings: Vec<crate::store::summary::UniqueFinding>,
     pub interrupted: bool,
+    /// The output folder's lock, still held: what the caller writes there
+    /// after the campaign (HTML, SARIF, `since.json`) is written under it.
+    pub lock: Option<OutLock>,
 }
 
 /// Shared state of the jobs.
@@ -196,6 +200,12 @@ struct Shared<'a> {
     deadline: Option<Instant>,
     /// The sweep's cases, when the campaign runs them (`sweep_percent`).
     sweep: Option<Vec<TestCase>>,
+    /// The first iteration not to run.
+    stop_at: Option<u64>,
+    /// Cases an earlier run of this campaign died on (their hashes).
+    fault_cases: std::collections::HashSet<u64>,
+    /// The test hook's iteration ([`supervise::FAILPOINT`]).
+    abort_at: Option<u64>,
 }
 
 impl Shared<'_> {
@@ -212,7 +222,12 @@ pub fn run(cfg: &CampaignConfig) -> anyhow::Result<Outcome> {
         cfg.time.is_some() || cfg.iterations.is_some() || cfg.generator == Generator::Sweep,
         "give --time or --iterations"
     );
-    let _lock = OutLock::acquire(&cfg.out)?;
+    // A supervised child runs under its supervisor's lock.
+    let lock = if supervise::is_child() {
+        None
+    } else {
+        Some(OutLock::acquire(&cfg.out)?)
+    };
     // Generate only what the runtimes under test can run between them.
     let mut cfg = cfg.clone();
     match cfg.generator {
@@ -286,8 +301,23 @@ pub fn run(cfg: &CampaignConfig) -> anyhow::Result<Outcome> {
             "wasmsieve: {indexed} finding folder(s) on disk were not in summary.json; indexed again"
         );
     }
+    summary.harness_faults =
+        std::fs::read_dir(cfg.out.join(supervise::FAULTS)).map_or(0, |d| d.count() as u64);
     let unique_before = summary.unique.len();
     let start_iterations = summary.iterations;
+    // A run the supervisor resumed after a harness fault keeps the first
+    // run's end and last iteration.
+    let (inherited_deadline, inherited_stop) = supervise::inherited_limits();
+    let deadline = match inherited_deadline {
+        Some(end) => Some(
+            Instant::now()
+                + end
+                    .duration_since(std::time::SystemTime::now())
+                    .unwrap_or_default(),
+        ),
+        None => cfg.time.map(|t| Instant::now() + t),
+    };
+    let stop_at = inherited_stop.or(cfg.iterations.map(|n| start_iterations + n));
     if start_iterations > 0 {
         eprintln!(
             "wasmsieve: resuming at iteration {start_iterations} ({} unique findings so far)",
@@ -303,8 +333,11 @@ pub fn run(cfg: &CampaignConfig) -> anyhow::Result<Outcome> {
         stop: AtomicBool::new(false),
         store,
         started: Instant::now(),
-        deadline: cfg.time.map(|t| Instant::now() + t),
+        deadline,
         sweep,
+        stop_at,
+        fault_cases: supervise::fault_cases(&cfg.out),
+        abort_at: supervise::abort_at(),
     };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(cfg.jobs.max(1))
@@ -364,6 +397,7 @@ pub fn run(cfg: &CampaignConfig) -> anyhow::Result<Outcome> {
         new_unique,
         new_findings,
         interrupted: INTERRUPTED.load(Ordering::Relaxed),
+        lock,
     })
 }
 
@@ -537,10 +571,7 @@ fn job_loop(
             return Ok(());
         }
         let iteration = shared.next.fetch_add(1, Ordering::Relaxed);
-        if cfg
-            .iterations
-            .is_some_and(|n| iteration >= shared.start_iterations + n)
-        {
+        if shared.stop_at.is_some_and(|n| iteration >= n) {
             return Ok(());
         }
         let t = Instant::now();
@@ -557,6 +588,10 @@ fn job_loop(
             st.iterations += 1;
             continue;
         };
+        if shared.fault_cases.contains(&crate::wasm::fnv64(&case.wasm)) {
+            shared.state.lock().unwrap().iterations += 1;
+            continue;
+        }
         let t = Instant::now();
         // On disk before any runtime sees it: a crash that takes the harness
         // down still leaves the input behind.
@@ -564,6 +599,9 @@ fn job_loop(
             use std::os::unix::fs::FileExt;
             inflight.write_all_at(&case.wasm, 0)?;
             inflight.set_len(case.wasm.len() as u64)?;
+        }
+        if shared.abort_at == Some(iteration) {
+            std::process::abort();
         }
         let mut recording = t.elapsed();
         // A sweep case is straight-line code, a few calls of one instruction
@@ -650,10 +688,14 @@ fn shrink_lane(shared: &Shared, queue: std::sync::mpsc::Receiver<PathBuf>) {
         cfg.policy = shared.cfg.policy.clone();
         cfg.cancel = Some(&INTERRUPTED);
         cfg.stop_at = shared.deadline;
+        // Named while it runs: a harness fault records what was being shrunk.
+        let marker = shared.cfg.out.join("inflight").join("shrinking.txt");
+        let _ = std::fs::write(&marker, format!("{}\n", dir.display()));
         match crate::shrink::shrink_finding_with(&dir, &cfg) {
             Ok(outcome) => eprintln!("shrink: {}", outcome.line()),
             Err(e) => eprintln!("shrink: {}: {e:#}", dir.display()),
         }
+        let _ = std::fs::write(&marker, "");
         add_time(
             &mut shared.state.lock().unwrap().time_by_stage,
             "shrinking",

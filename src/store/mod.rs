@@ -222,10 +222,26 @@ pub fn read_record(dir: &Path) -> anyhow::Result<Finding> {
 /// the life of the campaign (the kernel drops it when the process dies, so a
 /// killed campaign never leaves a stale lock).
 pub struct OutLock {
-    _file: std::fs::File,
+    file: std::fs::File,
 }
 
 impl OutLock {
+    /// Lets child processes inherit the lock (a flock belongs to the open
+    /// file, so it lasts until the last process holding it ends): a campaign
+    /// child the supervisor spawns keeps the folder locked even when the
+    /// supervisor is killed first.
+    pub fn share_with_children(&self) -> anyhow::Result<()> {
+        use std::os::fd::AsRawFd;
+        // SAFETY: fcntl on a file descriptor we own; clearing FD_CLOEXEC only.
+        if unsafe { libc::fcntl(self.file.as_raw_fd(), libc::F_SETFD, 0) } != 0 {
+            anyhow::bail!(
+                "cannot share the output folder's lock: {}",
+                std::io::Error::last_os_error()
+            );
+        }
+        Ok(())
+    }
+
     /// The lock of a campaign folder: a campaign and `triage --out` write
     /// finding folders and `summary.json` there, one at a time.
     pub fn acquire(out: &Path) -> anyhow::Result<OutLock> {
@@ -273,7 +289,7 @@ impl OutLock {
         file.set_len(0).map_err(at(&path))?;
         file.rewind().map_err(at(&path))?;
         write!(file, "{}", std::process::id()).map_err(at(&path))?;
-        Ok(OutLock { _file: file })
+        Ok(OutLock { file })
     }
 }
 

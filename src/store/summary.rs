@@ -225,6 +225,10 @@ pub struct Summary {
     /// Seconds of earlier runs, for resumed campaigns.
     #[serde(default)]
     pub previous_seconds: f64,
+    /// Times the campaign process died (harness faults, kept in
+    /// `harness-faults/`, never WAMR findings) and was resumed.
+    #[serde(default)]
+    pub harness_faults: u64,
 }
 
 impl Summary {
@@ -264,6 +268,7 @@ impl Summary {
             aot_mutants_hung: 0,
             timeline: vec![],
             previous_seconds: 0.0,
+            harness_faults: 0,
         }
     }
 
@@ -271,6 +276,15 @@ impl Summary {
     /// in a folder that holds none. Refuses, saying how to go on, a folder
     /// holding another campaign or a damaged summary: earlier results are
     /// never replaced silently.
+    /// The summary in `out` as it is.
+    pub fn read(out: &Path) -> anyhow::Result<Summary> {
+        let path = out.join("summary.json");
+        let bytes = std::fs::read(&path)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+        serde_json::from_slice(&bytes)
+            .map_err(|e| anyhow::anyhow!("{} is damaged: {e}", path.display()))
+    }
+
     pub fn resume_or_new(out: &Path, engines: &[String], seed: u64) -> anyhow::Result<Summary> {
         let path = out.join("summary.json");
         let bytes = match std::fs::read(&path) {
