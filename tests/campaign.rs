@@ -411,3 +411,44 @@ fn a_campaign_process_that_dies_is_a_harness_fault_and_the_campaign_goes_on() {
     }
     let _ = std::fs::remove_dir_all(out);
 }
+
+#[test]
+fn a_module_nested_a_hundred_thousand_deep_is_no_harness_fault() {
+    // Everything the campaign process does to a module (parsing, mutating,
+    // the in-process screen, shrinking and printing min.wat) recurses on
+    // nesting: its threads' stacks hold the deepest module the size limits
+    // let through.
+    let seeds = temp_dir("deep-seeds");
+    let n = 100_000;
+    std::fs::write(
+        seeds.join("deep.wat"),
+        format!(
+            r#"(module (func (export "f") (result i32) {}{} i32.const 1))"#,
+            "(block ".repeat(n),
+            ")".repeat(n)
+        ),
+    )
+    .unwrap();
+    let out = temp_dir("deep");
+    let o = Command::new(EXE)
+        .args(["fuzz", "--engine", "wamr-classic", "--engine", "wamr-aot"])
+        .args([
+            "--mutate-percent",
+            "100",
+            "--iterations",
+            "6",
+            "--jobs",
+            "2",
+        ])
+        .args(["--shrink-time", "3", "--fail-on", "never", "--corpus"])
+        .arg(&seeds)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    let s = json(&out.join("summary.json"));
+    assert_eq!(s["harness_faults"], 0, "{}", show(&o));
+    assert_eq!(s["iterations"], 6);
+    let _ = std::fs::remove_dir_all(out);
+}
