@@ -412,3 +412,32 @@ fn huge_and_binary_inputs_are_refused_without_being_echoed() {
     }
     let _ = std::fs::remove_dir_all(d);
 }
+
+#[test]
+fn empty_input_json_errors_and_the_reference_as_subject_are_said_plainly() {
+    let dir = temp_dir("small-cli");
+    let empty = dir.join("empty.wasm");
+    std::fs::write(&empty, b"").unwrap();
+    // An empty file is empty, not a WAT error.
+    let o = wasmsieve(&["run", empty.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", show(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("is empty") && !err.contains("WAT"), "{err}");
+    // --json answers in JSON on bad input too.
+    let o = wasmsieve(&["run", empty.to_str().unwrap(), "--json"]);
+    assert_eq!(o.status.code(), Some(2), "{}", show(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON on stdout");
+    assert_eq!(v["exit"], 2);
+    assert!(v["error"].as_str().unwrap().contains("is empty"), "{v}");
+    // The reference and the screen are not runtimes under test.
+    for judge in ["wasmtime", "wasmi"] {
+        let o = wasmsieve(&["run", "corpus/seeds/numeric.wat", "--engine", judge]);
+        assert_eq!(o.status.code(), Some(2), "{}", show(&o));
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("judges the runtimes under test"),
+            "{}",
+            show(&o)
+        );
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}

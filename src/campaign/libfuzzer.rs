@@ -12,6 +12,7 @@ use crate::judge::oracle::{self, Comparison};
 use crate::judge::{Finding, Judged, Policy};
 use crate::pipeline::Differ;
 use std::cell::RefCell;
+use std::path::Path;
 
 thread_local! {
     static DIFFER: RefCell<Option<(Vec<String>, Differ)>> = const { RefCell::new(None) };
@@ -113,4 +114,41 @@ macro_rules! fuzz_target_differential {
             $crate::campaign::libfuzzer::one_input($engines, data);
         });
     };
+}
+
+/// Seed corpora for the cargo-fuzz targets under `out/<target>/`: wasm-smith
+/// input bytes for the generator targets, modules (the hand-written `seeds`
+/// and generated ones) for the loader target.
+pub fn write_seed_corpora(out: &Path, seeds: &Path) -> anyhow::Result<()> {
+    // Fuzz inputs of the generator targets are wasm-smith input bytes;
+    // the loader target takes modules.
+    for target in ["diff_interp", "diff_aot", "aot_mutated"] {
+        let dir = out.join(target);
+        std::fs::create_dir_all(&dir)?;
+        for seed in 0..8u64 {
+            std::fs::write(
+                dir.join(format!("seed-{seed}")),
+                crate::generate::seed_bytes(seed, 4096),
+            )?;
+        }
+    }
+    let dir = out.join("wamr_load");
+    std::fs::create_dir_all(&dir)?;
+    for entry in std::fs::read_dir(seeds)? {
+        let p = entry?.path();
+        let m = crate::wasm::read_module(&p)?;
+        let stem = p
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .to_string();
+        std::fs::write(dir.join(format!("{stem}.wasm")), m)?;
+    }
+    for seed in 0..8u64 {
+        let data = crate::generate::seed_bytes(seed, 4096);
+        if let Ok(c) = crate::generate::generate(&data, &crate::generate::GenConfig::default()) {
+            std::fs::write(dir.join(format!("smith-{seed}.wasm")), c.wasm)?;
+        }
+    }
+    Ok(())
 }

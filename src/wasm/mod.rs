@@ -153,6 +153,11 @@ pub const MAX_INPUT_BYTES: u64 = 64 << 20;
 /// Reads a module from a .wasm or .wat file (`-`: standard input).
 pub fn read_module(path: &Path) -> anyhow::Result<Vec<u8>> {
     let bytes = read_input(path)?;
+    anyhow::ensure!(
+        !bytes.is_empty(),
+        "{} is empty: give a Wasm module (.wasm or .wat)",
+        path.display()
+    );
     if bytes.starts_with(b"\0asm") {
         return Ok(bytes);
     }
