@@ -23,6 +23,7 @@
 //! minimal plan, the finding as re-observed on `min.wasm`) into the finding folder.
 
 pub mod reduce;
+mod tidy;
 
 use crate::generate::plan::{zero, CallPlan, Exports};
 use crate::isolate::WorkerLimits;
@@ -389,7 +390,12 @@ pub fn shrink_finding_with(dir: &Path, cfg: &ShrinkConfig) -> anyhow::Result<Shr
         // through them), all at once, then by kind.
         min = without_uncalled_exports(&mut judge, min, &plan);
         // 6. Items left unused by the edits.
-        wasm_shrink_stage(&mut judge, min, &plan, cfg, &budget_hit)
+        min = wasm_shrink_stage(&mut judge, min, &plan, cfg, &budget_hit);
+        // 7. Unused locals and unused or repeated types, for the reader.
+        match tidy::tidy(&min) {
+            Some(t) if reduce::valid(&t) && judge.interesting(&t, &adapt(&plan, &t)) => t,
+            _ => min,
+        }
     } else {
         // A loader finding: the instructions inside its bodies, as far as
         // they read (an accepted invalid module comes down to the few that
