@@ -672,7 +672,22 @@ fn shrink_lane(shared: &Shared, queue: std::sync::mpsc::Receiver<PathBuf>) {
         );
     }
     let mut skipped = vec![];
-    for dir in queue {
+    let mut pending: Vec<PathBuf> = vec![];
+    loop {
+        pending.extend(queue.try_iter());
+        if pending.is_empty() {
+            match queue.recv() {
+                Ok(dir) => pending.push(dir),
+                Err(_) => break,
+            }
+            continue;
+        }
+        // Security findings first, then bugs, each in the order found: what
+        // a campaign cut short leaves unshrunk is the least urgent.
+        let next = (0..pending.len())
+            .min_by_key(|&i| shrink_rank(&pending[i]))
+            .unwrap_or(0);
+        let dir = pending.remove(next);
         if shared.cfg.shrink_budget.is_zero() {
             continue;
         }
@@ -713,6 +728,20 @@ fn shrink_lane(shared: &Shared, queue: std::sync::mpsc::Receiver<PathBuf>) {
             skipped.len(),
             dirs.concat()
         );
+    }
+}
+
+/// The shrink lane's order: security, bug, the rest (a finding folder is
+/// `findings/<bucket>/<id>`).
+fn shrink_rank(dir: &std::path::Path) -> u8 {
+    let bucket = dir
+        .parent()
+        .and_then(|b| b.file_name())
+        .and_then(|b| b.to_str());
+    match bucket {
+        Some("security") => 0,
+        Some("bug") => 1,
+        _ => 2,
     }
 }
 
@@ -829,4 +858,29 @@ fn run_aot_mutants(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shrink_lane_takes_security_findings_first() {
+        let mut queued: Vec<PathBuf> = [
+            "needs-review/a",
+            "bug/b",
+            "security/c",
+            "bug/d",
+            "security/e",
+        ]
+        .iter()
+        .map(|p| std::path::Path::new("out/findings").join(p))
+        .collect();
+        queued.sort_by_key(|d| shrink_rank(d));
+        let order: Vec<String> = queued
+            .iter()
+            .map(|d| d.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(order, ["c", "e", "b", "d", "a"]);
+    }
 }
