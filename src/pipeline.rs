@@ -45,6 +45,9 @@ pub struct Subject {
 pub type StageTimes = std::collections::BTreeMap<String, f64>;
 
 /// Adds `d` to a stage's time.
+/// Crash and hang signatures that reproduced on a re-run, shared.
+pub type Reproduced = std::sync::Arc<std::sync::Mutex<std::collections::HashSet<String>>>;
+
 pub fn add_time(times: &mut StageTimes, stage: &str, d: Duration) {
     *times.entry(stage.to_string()).or_default() += d.as_secs_f64();
 }
@@ -100,13 +103,13 @@ pub struct Differ {
     pub deadline_floor: Duration,
     /// Deadline of the re-run that confirms a hang.
     pub hang_recheck: Duration,
-    /// Re-run a crash or hang only until its signature has reproduced once
-    /// (campaigns: the same bug is met again and again, and a hang's re-run
-    /// waits out its whole deadline). Later hits are filed unconfirmed
-    /// (`confirmed: None`) under the finding that was confirmed.
-    pub recheck_once: bool,
-    /// Crash and hang signatures that reproduced on a re-run.
-    reproduced: std::collections::HashSet<String>,
+    /// With a set: re-run a crash or hang only until its signature has
+    /// reproduced once, the signatures that did are kept there (campaigns:
+    /// the same bug is met again and again, and a hang's re-run waits out its
+    /// whole deadline; the jobs of a campaign share one set). Later hits are
+    /// filed unconfirmed (`confirmed: None`) under the finding that was
+    /// confirmed. Without: every one is re-run.
+    pub reproduced: Option<Reproduced>,
     /// No confirming re-run starts after this instant (a campaign's
     /// `--time`): later crashes and hangs are filed unconfirmed, saying so.
     pub confirm_until: Option<Instant>,
@@ -138,8 +141,7 @@ impl Differ {
             policy,
             deadline_floor: Duration::from_secs(2),
             hang_recheck: HANG_RECHECK_DEADLINE,
-            recheck_once: false,
-            reproduced: Default::default(),
+            reproduced: None,
             confirm_until: None,
             reference_share: 1.0,
         })
@@ -269,7 +271,7 @@ impl Differ {
                 }
                 if d.symptom == Symptom::Hang {
                     // Re-checked above with a long deadline: it still hangs
-                    // (or its signature already did, see `recheck_once`).
+                    // (or its signature already did, see `reproduced`).
                     let f = self.judge(
                         i,
                         &reference,
@@ -280,7 +282,7 @@ impl Differ {
                         hang_rerun.then_some(true),
                     );
                     if hang_rerun {
-                        self.reproduced.insert(f.signature.clone());
+                        self.note_reproduced(&f.signature);
                     }
                     findings.push(f);
                 } else if d.symptom == Symptom::Crash {
@@ -292,7 +294,7 @@ impl Differ {
                         confirming += t.elapsed();
                         let confirmed = matches!(oracle::compare(&reference, &again), Comparison::Diverge(a) if a.symptom == d.symptom);
                         if confirmed {
-                            self.reproduced.insert(f.signature.clone());
+                            self.note_reproduced(&f.signature);
                         } else {
                             f.regroup_unconfirmed_crash();
                         }
@@ -441,7 +443,7 @@ impl Differ {
                 _ => None,
             };
             if confirmed == Some(true) {
-                self.reproduced.insert(signature);
+                self.note_reproduced(&signature);
             }
             if time_up && matches!(d.symptom, Symptom::Hang | Symptom::Crash) {
                 d.detail.push_str(TIME_UP);
@@ -551,7 +553,15 @@ impl Differ {
 
     /// Whether a crash or hang of this signature need not be re-run.
     fn known_to_reproduce(&self, signature: &str) -> bool {
-        self.recheck_once && self.reproduced.contains(signature)
+        self.reproduced
+            .as_ref()
+            .is_some_and(|r| r.lock().unwrap().contains(signature))
+    }
+
+    fn note_reproduced(&self, signature: &str) {
+        if let Some(r) = &self.reproduced {
+            r.lock().unwrap().insert(signature.to_string());
+        }
     }
 
     /// P9: after a trap, the runtime must still run a known-good module. Runs

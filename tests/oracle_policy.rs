@@ -1024,20 +1024,25 @@ fn spin_is_security_hang() {
     assert!(r.findings.is_empty(), "after a hang: {}", describe(&r));
 }
 
-/// Campaigns re-run a crash or hang only until its signature reproduced once;
-/// later hits are filed unconfirmed under it. Elsewhere every one is re-run.
+/// Campaigns re-run a crash or hang only until its signature reproduced once,
+/// in any of their jobs; later hits are filed unconfirmed under it. Elsewhere
+/// every one is re-run.
 #[test]
 fn campaigns_recheck_a_signature_once() {
     let hang = r#"(module (func (export "wsv_fault_spin")))"#;
     let crash = r#"(module (func (export "wsv_fault_segv")))"#;
     for recheck_once in [true, false] {
-        let mut d = differ(&["faulty"]);
-        d.deadline_floor = Duration::from_millis(300);
-        d.hang_recheck = Duration::from_millis(600);
-        d.recheck_once = recheck_once;
+        let shared: wasmsieve::pipeline::Reproduced = Default::default();
+        // Two differs, as two jobs of one campaign.
+        let mut jobs = [differ(&["faulty"]), differ(&["faulty"])];
+        for d in &mut jobs {
+            d.deadline_floor = Duration::from_millis(300);
+            d.hang_recheck = Duration::from_millis(600);
+            d.reproduced = recheck_once.then(|| shared.clone());
+        }
         for wat in [hang, crash] {
-            let first = single(&run(&mut d, wat)).clone();
-            let again = single(&run(&mut d, wat)).clone();
+            let first = single(&run(&mut jobs[0], wat)).clone();
+            let again = single(&run(&mut jobs[1], wat)).clone();
             assert_eq!(first.confirmed, Some(true), "{wat}");
             assert_eq!(again.signature, first.signature);
             assert_eq!(

@@ -206,6 +206,8 @@ struct Shared<'a> {
     fault_cases: std::collections::HashSet<u64>,
     /// The test hook's iteration ([`supervise::FAILPOINT`]).
     abort_at: Option<u64>,
+    /// Signatures a re-run confirmed, for every job: each is confirmed once.
+    reproduced: crate::pipeline::Reproduced,
 }
 
 impl Shared<'_> {
@@ -338,6 +340,7 @@ pub fn run(cfg: &CampaignConfig) -> anyhow::Result<Outcome> {
         stop_at,
         fault_cases: supervise::fault_cases(&cfg.out),
         abort_at: supervise::abort_at(),
+        reproduced: Default::default(),
     };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(cfg.jobs.max(1))
@@ -537,7 +540,7 @@ fn job_loop(
     let subjects = subjects(&cfg.engines, cfg.isolate, &WorkerLimits::default())?;
     let mut differ = Differ::new(subjects, cfg.policy.clone())?;
     differ.reference_share = cfg.reference_share;
-    differ.recheck_once = true;
+    differ.reproduced = Some(shared.reproduced.clone());
     // `--time` holds: nothing is re-run to confirm after the deadline.
     differ.confirm_until = shared.deadline;
     // Manipulated .aot files run in a worker of their own, judged under P4.
@@ -688,7 +691,8 @@ fn shrink_lane(shared: &Shared, queue: std::sync::mpsc::Receiver<PathBuf>) {
             .min_by_key(|&i| shrink_rank(&pending[i]))
             .unwrap_or(0);
         let dir = pending.remove(next);
-        if shared.cfg.shrink_budget.is_zero() {
+        // A promoted finding is shrunk where it went.
+        if shared.cfg.shrink_budget.is_zero() || dir.join(crate::store::PROMOTED).exists() {
             continue;
         }
         let left = shared.deadline.map_or(Duration::MAX, |d| {

@@ -113,7 +113,7 @@ impl FindingStore {
     pub fn note_promotion(&self, old: &str, new: &Path) -> anyhow::Result<()> {
         let base = self.root.parent().unwrap_or(&self.root);
         put(
-            &base.join(old).join("PROMOTED.txt"),
+            &base.join(old).join(PROMOTED),
             format!(
                 "The same cause (signature) was met again in a more severe bucket: {}\n\
                  That folder holds its reproducer now; summary.json points there.\n",
@@ -217,6 +217,9 @@ pub fn read_record(dir: &Path) -> anyhow::Result<Finding> {
     serde_json::from_str(&text)
         .map_err(|e| anyhow::anyhow!("{}: not a finding record: {e}", fj.display()))
 }
+
+/// Left in a finding folder whose finding moved to another bucket.
+pub const PROMOTED: &str = "PROMOTED.txt";
 
 /// One owner per output folder: an exclusive lock on `DIR/.lock`, held for
 /// the life of the campaign (the kernel drops it when the process dies, so a
