@@ -44,10 +44,10 @@ pub struct Subject {
 /// reference, each runtime under test (its wire included), judging.
 pub type StageTimes = std::collections::BTreeMap<String, f64>;
 
-/// Adds `d` to a stage's time.
 /// Crash and hang signatures that reproduced on a re-run, shared.
 pub type Reproduced = std::sync::Arc<std::sync::Mutex<std::collections::HashSet<String>>>;
 
+/// Adds `d` to a stage's time.
 pub fn add_time(times: &mut StageTimes, stage: &str, d: Duration) {
     *times.entry(stage.to_string()).or_default() += d.as_secs_f64();
 }
@@ -116,11 +116,87 @@ pub struct Differ {
     /// Share of agreeing cases the reference checks all the same (0 to 1;
     /// 1: every case, as a single-module `run` or a shrink needs).
     pub reference_share: f64,
+    /// Where the runtimes' input came from when the pipeline did not make it
+    /// (an .aot given to triage: manipulated, or of unknown origin); `None`:
+    /// the engine's own, by the AoT trust line ([`provenance`]).
+    pub input_provenance: Option<Provenance>,
     /// What the screen can run, from its engine entry.
     screen_features: FeatureSet,
     /// Stage names of the screen and the reference in `CaseReport::times`.
     screen_stage: String,
     reference_stage: String,
+}
+
+/// One test case: the module the reference runs, what the runtimes under
+/// test are given (the module, or an .aot built from it) and the calls.
+struct Case<'a> {
+    wasm: &'a [u8],
+    subject_input: &'a [u8],
+    plan: &'a CallPlan,
+}
+
+/// The screen's run of a case (the reference's, `by_screen` false, when the
+/// module needs what the screen lacks) and the hang deadline it sets.
+struct Screened {
+    exec: Execution,
+    by_screen: bool,
+    deadline: Duration,
+}
+
+/// One runtime's run of a case, compared with the screen; `probe`: the P9
+/// divergence when it could not run a known-good module afterwards.
+struct SubjectRun {
+    subject: usize,
+    exec: Execution,
+    screen_cmp: Comparison,
+    probe: Option<Divergence>,
+}
+
+impl SubjectRun {
+    fn disagrees(&self) -> bool {
+        self.probe.is_some() || matches!(self.screen_cmp, Comparison::Diverge(_))
+    }
+}
+
+/// What a divergence is judged from: which runtime, its run, the
+/// reference's run and the module.
+#[derive(Clone, Copy)]
+struct Judging<'a> {
+    subject: usize,
+    reference: &'a Execution,
+    exec: &'a Execution,
+    wasm: &'a [u8],
+}
+
+impl<'a> Judging<'a> {
+    fn new(subject: usize, reference: &'a Execution, exec: &'a Execution, wasm: &'a [u8]) -> Self {
+        Judging {
+            subject,
+            reference,
+            exec,
+            wasm,
+        }
+    }
+}
+
+/// The screen as second opinion on a wrong result: when it agrees with the
+/// runtime and not with the reference, the reference is the suspect.
+struct SecondOpinion {
+    sides_with_subject: bool,
+    screen: Execution,
+}
+
+impl SecondOpinion {
+    fn of(screened: &Screened, reference: &Execution, exec: &Execution) -> SecondOpinion {
+        SecondOpinion {
+            sides_with_subject: oracle::compare(&screened.exec, exec) == Comparison::Agree
+                && matches!(
+                    oracle::compare(reference, &screened.exec),
+                    Comparison::Diverge(_)
+                ),
+            screen: screened.exec.clone(),
+        }
+    }
 }
 
 impl Differ {
@@ -144,6 +220,7 @@ impl Differ {
             reproduced: None,
             confirm_until: None,
             reference_share: 1.0,
+            input_provenance: None,
         })
     }
 
@@ -162,175 +239,61 @@ impl Differ {
     }
 
     /// Like [`Differ::run`], giving the runtimes under test another input than
-    /// the reference (an .aot built from `wasm`, e.g. manipulated).
+    /// the reference (an .aot built from `wasm`, e.g. manipulated). Three
+    /// steps: the screen, the runtimes under test (compared with the screen),
+    /// then, when someone disagreed or the case is sampled, the reference and
+    /// the verdicts (crashes and hangs confirmed on a re-run).
     pub fn run_with(&mut self, wasm: &[u8], subject_input: &[u8], plan: &CallPlan) -> CaseReport {
         if crate::generate::wasi::imports_wasi(wasm) {
-            return self.run_wasi(wasm, plan);
+            return self.run_wasi(wasm, subject_input, plan);
         }
+        let case = Case {
+            wasm,
+            subject_input,
+            plan,
+        };
         let mut times = StageTimes::new();
-        let start = Instant::now();
         let features = FeatureSet::needed_by(wasm);
-        let screened = self.screen_features.covers(&features);
-        let screen = if screened {
-            self.screen.run(wasm, plan)
-        } else {
-            self.reference.run(wasm, plan)
-        };
-        let screen_time = start.elapsed();
-        let stage = if screened {
-            &self.screen_stage
-        } else {
-            &self.reference_stage
-        };
-        add_time(&mut times, stage, screen_time);
-        // When the screen itself gave up (its fuel ran out), a runtime that
-        // does not finish either is looping with the guest (P10): a short
-        // deadline tells that apart from a crash without waiting seconds.
-        let deadline = if oracle::reference_gave_up_anywhere(&screen) {
-            GUEST_LOOP_DEADLINE.max(screen_time * 5)
-        } else {
-            self.deadline_floor.max(screen_time * 50)
-        };
+        let screened = self.screen(&case, &features, &mut times);
         let skipped: Vec<&'static str> = self
             .subjects
             .iter()
             .filter(|s| !s.info.features.covers(&features))
             .map(|s| s.info.name)
             .collect();
-        let mut runs = vec![];
-        let mut disagreed = false;
-        for i in 0..self.subjects.len() {
-            if skipped.contains(&self.subjects[i].info.name) {
-                continue;
-            }
-            let t = Instant::now();
-            self.subjects[i].engine.set_deadline(deadline);
-            let exec = self.subjects[i].engine.run(subject_input, plan);
-            // P9, at once: the worker must not have run anything else since.
-            let probe = self.unrecoverable(i, &exec);
-            add_time(&mut times, self.subjects[i].info.name, t.elapsed());
-            let t = Instant::now();
-            // A comparison dropped as implementation-defined (stack depth,
-            // fuel) is no disagreement: the reference could only drop it too.
-            let cmp = oracle::compare(&screen, &exec);
-            disagreed |= probe.is_some() || matches!(cmp, Comparison::Diverge(_));
-            add_time(&mut times, "judging", t.elapsed());
-            runs.push((i, exec, cmp, probe));
-        }
-        let referenced = match (screened, disagreed, self.sampled(wasm)) {
+        let runs = self.run_subjects(&case, &screened, &skipped, &mut times);
+        let disagreed = runs.iter().any(SubjectRun::disagrees);
+        let referenced = match (screened.by_screen, disagreed, self.sampled(wasm)) {
             (false, _, _) => Referenced::Unscreened,
             (true, true, _) => Referenced::Disagreement,
             (true, false, true) => Referenced::Sampled,
+            // Every runtime agreed with the screen: those are the verdicts.
             (true, false, false) => {
-                // Every runtime agreed with the screen: those are the verdicts.
-                let comparisons = runs.into_iter().map(|(_, e, c, _)| (e, c)).collect();
                 return CaseReport {
-                    screen: screen.engine.clone(),
+                    screen: screened.exec.engine.clone(),
                     features,
                     skipped,
-                    reference: screen,
-                    comparisons,
+                    comparisons: runs.into_iter().map(|r| (r.exec, r.screen_cmp)).collect(),
+                    reference: screened.exec,
                     findings: vec![],
                     referenced: None,
                     times,
                     wasi: false,
-                };
-            }
-        };
-        let reference = match screened {
-            true => {
-                let t = Instant::now();
-                let reference = self.reference.run(wasm, plan);
-                add_time(&mut times, &self.reference_stage, t.elapsed());
-                reference
-            }
-            false => screen.clone(),
-        };
-        let t = Instant::now();
-        let mut comparisons = vec![];
-        let mut findings = vec![];
-        // Re-runs that confirm a hang or crash: their own stage, not judging.
-        let mut confirming = Duration::ZERO;
-        for (i, mut exec, _, probe) in runs {
-            let mut cmp = oracle::compare(&reference, &exec);
-            let mut hang_rerun = false;
-            let hang = matches!(&cmp, Comparison::Diverge(d) if d.symptom == Symptom::Hang);
-            let time_up = !self.may_confirm();
-            if hang && !time_up {
-                let t = Instant::now();
-                (exec, cmp, hang_rerun) =
-                    self.recheck_hang(i, &reference, wasm, subject_input, plan, exec, cmp);
-                self.subjects[i].engine.set_deadline(deadline);
-                confirming += t.elapsed();
-            }
-            let cmp = no_access_no_breach(cmp, self.subjects[i].info, &exec);
-            if let Comparison::Diverge(d) = &cmp {
-                let mut d = d.clone();
-                if time_up && matches!(d.symptom, Symptom::Hang | Symptom::Crash) {
-                    d.detail.push_str(TIME_UP);
-                }
-                if d.symptom == Symptom::Hang {
-                    // Re-checked above with a long deadline: it still hangs
-                    // (or its signature already did, see `reproduced`).
-                    let f = self.judge(
-                        i,
-                        &reference,
-                        &exec,
-                        &d,
-                        wasm,
-                        None,
-                        hang_rerun.then_some(true),
-                    );
-                    if hang_rerun {
-                        self.note_reproduced(&f.signature);
-                    }
-                    findings.push(f);
-                } else if d.symptom == Symptom::Crash {
-                    // Confirm before filing: a flaky one is kept, marked.
-                    let mut f = self.judge(i, &reference, &exec, &d, wasm, None, None);
-                    if !self.known_to_reproduce(&f.signature) && !time_up {
-                        let t = Instant::now();
-                        let again = self.subjects[i].engine.run(subject_input, plan);
-                        confirming += t.elapsed();
-                        let confirmed = matches!(oracle::compare(&reference, &again), Comparison::Diverge(a) if a.symptom == d.symptom);
-                        if confirmed {
-                            self.note_reproduced(&f.signature);
-                        } else {
-                            f.regroup_unconfirmed_crash();
-                        }
-                        f.confirmed = Some(confirmed);
-                    }
-                    findings.push(f);
-                } else if d.symptom == Symptom::GuestLoop {
-                    findings.push(self.judge(i, &reference, &exec, &d, wasm, None, None));
-                } else {
-                    // Without a screen run there is no second opinion.
-                    let suspect = screened
-                        && oracle::compare(&screen, &exec) == Comparison::Agree
-                        && matches!(oracle::compare(&reference, &screen), Comparison::Diverge(_));
-                    if suspect {
-                        d.detail = format!(
-                            "reference suspect: wasmi agrees with {}; {}",
-                            exec.engine, d.detail
-                        );
-                    }
-                    let second = screened.then(|| (suspect, screen.clone()));
-                    findings.push(self.judge(i, &reference, &exec, &d, wasm, second, None));
                 }
             }
-            if let Some(d) = probe {
-                findings.push(self.judge(i, &reference, &exec, &d, wasm, None, Some(true)));
-            }
-            comparisons.push((exec, cmp));
-        }
-        add_time(&mut times, "confirmations (re-runs)", confirming);
-        add_time(
-            &mut times,
-            "judging",
-            t.elapsed().saturating_sub(confirming),
-        );
+        };
+        let reference = if screened.by_screen {
+            let t = Instant::now();
+            let reference = self.reference.run(wasm, plan);
+            add_time(&mut times, &self.reference_stage, t.elapsed());
+            reference
+        } else {
+            screened.exec.clone()
+        };
+        let (comparisons, findings) =
+            self.judge_runs(&case, &screened, &reference, runs, &mut times);
         CaseReport {
-            screen: screen.engine,
+            screen: screened.exec.engine,
             features,
             skipped,
             reference,
@@ -342,12 +305,242 @@ impl Differ {
         }
     }
 
+    /// Runs `input` (which no reference can run: an .aot without its source)
+    /// in every runtime under test and judges it against `reference`, a
+    /// stand-in that says what a correct run does; crashes and hangs are
+    /// confirmed and P9 probed as in [`Differ::run_with`].
+    pub fn run_against(
+        &mut self,
+        reference: Execution,
+        input: &[u8],
+        plan: &CallPlan,
+    ) -> CaseReport {
+        let case = Case {
+            wasm: &[],
+            subject_input: input,
+            plan,
+        };
+        let mut times = StageTimes::new();
+        let screened = Screened {
+            exec: reference.clone(),
+            by_screen: false,
+            deadline: self.deadline_floor,
+        };
+        let runs = self.run_subjects(&case, &screened, &[], &mut times);
+        let (comparisons, findings) =
+            self.judge_runs(&case, &screened, &reference, runs, &mut times);
+        CaseReport {
+            screen: String::new(),
+            features: FeatureSet::default(),
+            skipped: vec![],
+            reference,
+            comparisons,
+            findings,
+            referenced: None,
+            times,
+            wasi: false,
+        }
+    }
+
+    /// The screen's run of a case; the reference's when the module needs a
+    /// feature the screen lacks. Sets the runtimes' hang deadline from it.
+    fn screen(&mut self, case: &Case, features: &FeatureSet, times: &mut StageTimes) -> Screened {
+        let start = Instant::now();
+        let by_screen = self.screen_features.covers(features);
+        let exec = if by_screen {
+            self.screen.run(case.wasm, case.plan)
+        } else {
+            self.reference.run(case.wasm, case.plan)
+        };
+        let took = start.elapsed();
+        let stage = if by_screen {
+            &self.screen_stage
+        } else {
+            &self.reference_stage
+        };
+        add_time(times, stage, took);
+        // When the screen itself gave up (its fuel ran out), a runtime that
+        // does not finish either is looping with the guest (P10): a short
+        // deadline tells that apart from a crash without waiting seconds.
+        let deadline = if oracle::reference_gave_up_anywhere(&exec) {
+            GUEST_LOOP_DEADLINE.max(took * 5)
+        } else {
+            self.deadline_floor.max(took * 50)
+        };
+        Screened {
+            exec,
+            by_screen,
+            deadline,
+        }
+    }
+
+    /// Each runtime under test that supports the module runs it, then (P9,
+    /// at once: the worker must not have run anything else since) the probe.
+    fn run_subjects(
+        &mut self,
+        case: &Case,
+        screened: &Screened,
+        skipped: &[&str],
+        times: &mut StageTimes,
+    ) -> Vec<SubjectRun> {
+        let mut runs = vec![];
+        for subject in 0..self.subjects.len() {
+            if skipped.contains(&self.subjects[subject].info.name) {
+                continue;
+            }
+            let t = Instant::now();
+            self.subjects[subject]
+                .engine
+                .set_deadline(screened.deadline);
+            let exec = self.subjects[subject]
+                .engine
+                .run(case.subject_input, case.plan);
+            let probe = self.unrecoverable(subject, &exec);
+            add_time(times, self.subjects[subject].info.name, t.elapsed());
+            let t = Instant::now();
+            // A comparison dropped as implementation-defined (stack depth,
+            // fuel) is no disagreement: the reference could only drop it too.
+            let screen_cmp = oracle::compare(&screened.exec, &exec);
+            add_time(times, "judging", t.elapsed());
+            runs.push(SubjectRun {
+                subject,
+                exec,
+                screen_cmp,
+                probe,
+            });
+        }
+        runs
+    }
+
+    /// Every runtime's run judged against the reference: (comparisons,
+    /// findings).
+    fn judge_runs(
+        &mut self,
+        case: &Case,
+        screened: &Screened,
+        reference: &Execution,
+        runs: Vec<SubjectRun>,
+        times: &mut StageTimes,
+    ) -> (Vec<(Execution, Comparison)>, Vec<Finding>) {
+        let t = Instant::now();
+        let (mut comparisons, mut findings) = (vec![], vec![]);
+        // Re-runs that confirm a hang or crash: their own stage, not judging.
+        let mut confirming = Duration::ZERO;
+        for run in runs {
+            let (exec, cmp, found) = self.verdicts(case, screened, reference, run, &mut confirming);
+            findings.extend(found);
+            comparisons.push((exec, cmp));
+        }
+        add_time(times, "confirmations (re-runs)", confirming);
+        add_time(times, "judging", t.elapsed().saturating_sub(confirming));
+        (comparisons, findings)
+    }
+
+    /// One runtime's run judged against the reference: its comparison (on
+    /// the re-run, for a hang that was re-checked) and its findings.
+    fn verdicts(
+        &mut self,
+        case: &Case,
+        screened: &Screened,
+        reference: &Execution,
+        run: SubjectRun,
+        confirming: &mut Duration,
+    ) -> (Execution, Comparison, Vec<Finding>) {
+        let SubjectRun {
+            subject: i,
+            mut exec,
+            probe,
+            ..
+        } = run;
+        let mut cmp = oracle::compare(reference, &exec);
+        let mut hang_rerun = false;
+        let hang = matches!(&cmp, Comparison::Diverge(d) if d.symptom == Symptom::Hang);
+        let time_up = !self.may_confirm();
+        if hang && !time_up {
+            let t = Instant::now();
+            (exec, cmp, hang_rerun) = self.recheck_hang(i, reference, case, exec, cmp);
+            self.subjects[i].engine.set_deadline(screened.deadline);
+            *confirming += t.elapsed();
+        }
+        let cmp = no_access_no_breach(cmp, self.subjects[i].info, &exec);
+        let mut findings = vec![];
+        if let Comparison::Diverge(d) = &cmp {
+            let mut d = d.clone();
+            if time_up && matches!(d.symptom, Symptom::Hang | Symptom::Crash) {
+                d.detail.push_str(TIME_UP);
+            }
+            let at = Judging::new(i, reference, &exec, case.wasm);
+            let f = match d.symptom {
+                // Re-checked above with a long deadline: it still hangs (or
+                // its signature already did, see `reproduced`).
+                Symptom::Hang => {
+                    let f = self.judge(&at, &d, None, hang_rerun.then_some(true));
+                    if hang_rerun {
+                        self.note_reproduced(&f.signature);
+                    }
+                    f
+                }
+                Symptom::Crash => {
+                    let t = Instant::now();
+                    let f = self.confirm_crash(&at, case, &d, time_up);
+                    *confirming += t.elapsed();
+                    f
+                }
+                Symptom::GuestLoop => self.judge(&at, &d, None, None),
+                _ => {
+                    let second = screened
+                        .by_screen
+                        .then(|| SecondOpinion::of(screened, reference, &exec));
+                    if second.as_ref().is_some_and(|s| s.sides_with_subject) {
+                        d.detail = format!(
+                            "reference suspect: wasmi agrees with {}; {}",
+                            exec.engine, d.detail
+                        );
+                    }
+                    self.judge(&at, &d, second, None)
+                }
+            };
+            findings.push(f);
+        }
+        if let Some(d) = probe {
+            let at = Judging::new(i, reference, &exec, case.wasm);
+            findings.push(self.judge(&at, &d, None, Some(true)));
+        }
+        (exec, cmp, findings)
+    }
+
+    /// A crash is filed confirmed when a re-run crashes too; one that does
+    /// not is kept, marked and grouped per runtime.
+    fn confirm_crash(
+        &mut self,
+        at: &Judging,
+        case: &Case,
+        d: &Divergence,
+        time_up: bool,
+    ) -> Finding {
+        let mut f = self.judge(at, d, None, None);
+        if self.known_to_reproduce(&f.signature) || time_up {
+            return f;
+        }
+        let again = self.subjects[at.subject]
+            .engine
+            .run(case.subject_input, case.plan);
+        let confirmed = matches!(oracle::compare(at.reference, &again), Comparison::Diverge(a) if a.symptom == d.symptom);
+        if confirmed {
+            self.note_reproduced(&f.signature);
+        } else {
+            f.regroup_unconfirmed_crash();
+        }
+        f.confirmed = Some(confirmed);
+        f
+    }
+
     /// A WASI program, in each runtime that implements WASI, each run in a
     /// fresh sandbox of its own, judged by the capability oracle
     /// ([`crate::judge::wasi`]): absolute, so no screen or reference runs. A
     /// crash is confirmed on a re-run, a hang on a re-run with the long
     /// deadline (in fresh sandboxes).
-    fn run_wasi(&mut self, wasm: &[u8], plan: &CallPlan) -> CaseReport {
+    fn run_wasi(&mut self, wasm: &[u8], subject_input: &[u8], plan: &CallPlan) -> CaseReport {
         let mut times = StageTimes::new();
         let features = FeatureSet::needed_by(wasm);
         // The reference runs the program in a sandbox of the same layout: the
@@ -390,7 +583,7 @@ impl Differ {
                 continue;
             }
             let t = Instant::now();
-            let Some(exec) = self.run_in_sandbox(i, wasm, plan, WASI_DEADLINE) else {
+            let Some(exec) = self.run_in_sandbox(i, subject_input, plan, WASI_DEADLINE) else {
                 comparisons.push((
                     Execution::default(),
                     Comparison::Poisoned("no sandbox: cannot lay out a WASI sandbox".into()),
@@ -402,7 +595,12 @@ impl Differ {
                 match crate::judge::wasi::compare(&reference, &exec, &self.policy.wasi_differences)
                 {
                     Some(d) => {
-                        findings.push(self.judge(i, &reference, &exec, &d, wasm, None, None));
+                        findings.push(self.judge(
+                            &Judging::new(i, &reference, &exec, wasm),
+                            &d,
+                            None,
+                            None,
+                        ));
                         comparisons.push((exec, Comparison::Diverge(d)));
                     }
                     None => comparisons.push((exec, Comparison::Agree)),
@@ -415,7 +613,7 @@ impl Differ {
             }
             let t = Instant::now();
             let signature = self
-                .judge(i, &reference, &exec, &d, wasm, None, None)
+                .judge(&Judging::new(i, &reference, &exec, wasm), &d, None, None)
                 .signature;
             let time_up = !self.may_confirm();
             let confirmed = match d.symptom {
@@ -424,10 +622,10 @@ impl Differ {
                 // The same crash, not any: a heap another case corrupted
                 // makes the next one crash somewhere else.
                 Symptom::Crash | Symptom::SandboxEscape => self
-                    .run_in_sandbox(i, wasm, plan, WASI_DEADLINE)
+                    .run_in_sandbox(i, subject_input, plan, WASI_DEADLINE)
                     .map(|again| {
                         crate::judge::wasi::check(&again, plan).is_some_and(|a| {
-                            self.judge(i, &reference, &again, &a, wasm, None, None)
+                            self.judge(&Judging::new(i, &reference, &again, wasm), &a, None, None)
                                 .signature
                                 == signature
                         })
@@ -435,7 +633,7 @@ impl Differ {
                 Symptom::Hang => self
                     .run_in_sandbox(
                         i,
-                        wasm,
+                        subject_input,
                         plan,
                         WASI_HANG_RECHECK.min(self.hang_recheck).max(WASI_DEADLINE),
                     )
@@ -454,7 +652,12 @@ impl Differ {
                 comparisons.push((exec, Comparison::Agree));
                 continue;
             }
-            let mut f = self.judge(i, &reference, &exec, &d, wasm, None, confirmed);
+            let mut f = self.judge(
+                &Judging::new(i, &reference, &exec, wasm),
+                &d,
+                None,
+                confirmed,
+            );
             // A crash that does not repeat in a fresh sandbox is most likely a
             // victim of an earlier call's heap corruption (WAMR's fd_readdir
             // on stdio corrupts the heap, the next call dies): one finding per
@@ -483,7 +686,7 @@ impl Differ {
     fn run_in_sandbox(
         &mut self,
         subject: usize,
-        wasm: &[u8],
+        input: &[u8],
         plan: &CallPlan,
         deadline: Duration,
     ) -> Option<Execution> {
@@ -492,7 +695,7 @@ impl Differ {
         plan.wasi = Some(sandbox.setup.clone());
         let engine = &mut self.subjects[subject].engine;
         engine.set_deadline(deadline);
-        let mut exec = engine.run(wasm, &plan);
+        let mut exec = engine.run(input, &plan);
         exec.wasi
             .get_or_insert_with(Default::default)
             .changed_outside = sandbox.changed_outside();
@@ -504,31 +707,26 @@ impl Differ {
     /// not. A runtime that finishes on the re-run is judged on that run
     /// instead (a slow step, not a hang); a reference that gives up on the
     /// re-run makes it the guest's own loop (P10).
-    #[allow(clippy::too_many_arguments)]
     fn recheck_hang(
         &mut self,
         subject: usize,
         reference: &Execution,
-        wasm: &[u8],
-        subject_input: &[u8],
-        plan: &CallPlan,
+        case: &Case,
         exec: Execution,
         cmp: Comparison,
     ) -> (Execution, Comparison, bool) {
         let Comparison::Diverge(d) = &cmp else {
             return (exec, cmp, false);
         };
-        let again = self.reference.run(wasm, plan);
+        let again = self.reference.run(case.wasm, case.plan);
         if oracle::reference_gave_up(&again, &exec, d.call_index.unwrap_or(0)) {
             let mut d = d.clone();
             d.symptom = Symptom::GuestLoop;
             d.detail = format!("{}; the reference gave up there on a re-run", d.detail);
             return (exec, Comparison::Diverge(d), false);
         }
-        let signature = self
-            .judge(subject, reference, &exec, d, wasm, None, None)
-            .signature;
-        if self.known_to_reproduce(&signature) {
+        let at = Judging::new(subject, reference, &exec, case.wasm);
+        if self.known_to_reproduce(&self.judge(&at, d, None, None).signature) {
             return (exec, cmp, false);
         }
         // As long as the time left allows (`may_confirm` left a floor's worth).
@@ -539,7 +737,9 @@ impl Differ {
         self.subjects[subject]
             .engine
             .set_deadline(long.min(left.max(self.deadline_floor)));
-        let long = self.subjects[subject].engine.run(subject_input, plan);
+        let long = self.subjects[subject]
+            .engine
+            .run(case.subject_input, case.plan);
         let long_cmp = oracle::compare(reference, &long);
         (long, long_cmp, true)
     }
@@ -606,41 +806,34 @@ impl Differ {
         })
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// The finding for a divergence, by the policy; `second`: the screen's
+    /// opinion on a wrong result, `confirmed`: what a re-run showed.
     fn judge(
         &self,
-        subject: usize,
-        reference: &Execution,
-        exec: &Execution,
+        at: &Judging,
         d: &Divergence,
-        wasm: &[u8],
-        second: Option<(bool, Execution)>,
+        second: Option<SecondOpinion>,
         confirmed: Option<bool>,
     ) -> Finding {
+        let Judging {
+            subject,
+            reference,
+            exec,
+            wasm,
+        } = *at;
         let info = self.subjects[subject].info;
-        let suspect = second.as_ref().is_some_and(|s| s.0);
+        let suspect = second.as_ref().is_some_and(|s| s.sides_with_subject);
         let symptom = if suspect {
             "reference-suspect"
         } else {
             d.symptom.policy_name()
         };
-        // The AoT trust line: a failure before the module loaded is the
-        // compiler's (it compiles inside the load step), afterwards the emitted
-        // code's. An interpreter's input is the .wasm itself.
-        let provenance = match info.provenance {
-            Provenance::AotEmitted
-                if exec
-                    .load
-                    .as_ref()
-                    .is_none_or(|l| l.as_ref().is_err_and(|e| e.starts_with(TOOLCHAIN_ERROR))) =>
-            {
-                Provenance::AotCompiler
-            }
-            p => p,
-        };
+        let provenance = self
+            .input_provenance
+            .unwrap_or_else(|| provenance(info, exec));
         let mut executions = vec![reference.clone(), exec.clone()];
-        if let Some((_, s)) = second {
-            executions.push(s);
+        if let Some(s) = second {
+            executions.push(s.screen);
         }
         let judged = Judged {
             provenance,
@@ -649,6 +842,24 @@ impl Differ {
             confirmed,
         };
         judged.finding(&self.policy, wasm, d, exec, executions)
+    }
+}
+
+/// Where a runtime's failing input came from, by the AoT trust line: a
+/// failure before the module loaded is the compiler's (it compiles inside
+/// the load step), afterwards the emitted code's. An interpreter's input is
+/// the .wasm itself.
+pub fn provenance(info: &EngineInfo, exec: &Execution) -> Provenance {
+    match info.provenance {
+        Provenance::AotEmitted
+            if exec
+                .load
+                .as_ref()
+                .is_none_or(|l| l.as_ref().is_err_and(|e| e.starts_with(TOOLCHAIN_ERROR))) =>
+        {
+            Provenance::AotCompiler
+        }
+        p => p,
     }
 }
 

@@ -782,7 +782,11 @@ fn triage_aot_files() {
     let dir = d.join("aot_mutated");
     std::fs::create_dir_all(&dir).unwrap();
     let bytes = generate::seed_bytes(7, 8192);
-    let (case, aot) = wasmsieve::triage::aot_mutant_of(&bytes).expect("the recipe builds");
+    let (case, aot) = wasmsieve::generate::aot_mutate::mutant_of(
+        &bytes,
+        wasmsieve::engines::wamr::compile_default,
+    )
+    .expect("the recipe builds");
     assert!(aot.starts_with(b"\0aot") && !case.wasm.is_empty());
     let art = write(&dir, "crash-0123", &bytes);
     let out = d.join("out");

@@ -9,7 +9,7 @@ use wasmsieve::exec::Executor;
 fuzz_target!(|data: &[u8]| {
     // The recipe lives in the library: `wasmsieve triage` re-runs it on an
     // artifact (fuzz/artifacts/aot_mutated/crash-*) to recover the .aot.
-    let Some((case, aot)) = wasmsieve::triage::aot_mutant_of(data) else { return };
+    let Some((case, aot)) = wasmsieve::generate::aot_mutate::mutant_of(data, wamr::compile_default) else { return };
     // The AoT engine loads `\0aot` input as is (as campaigns and triage do,
     // there in a worker). A crash or hang here becomes libFuzzer's artifact;
     // its bucket is bug (P4), whatever it does.

@@ -81,7 +81,7 @@ pub fn load_input(engine: &str, data: &[u8]) {
         };
         let info = crate::engines::info(engine).expect("known engine");
         let judged = Judged {
-            provenance: info.provenance,
+            provenance: crate::pipeline::provenance(info, &subject),
             symptom: d.symptom.policy_name(),
             mode_feature: info.mode_feature,
             confirmed: None,

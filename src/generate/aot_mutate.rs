@@ -5,6 +5,22 @@
 //! a loader must distrust: section sizes, and counts and offsets inside sections
 //! (any aligned u32), plus truncation at a section boundary.
 
+/// The `aot_mutated` fuzz target's recipe, shared with triage (which re-runs
+/// it on an artifact to recover the .aot): the first half of the input
+/// generates a module, `compile` (the AoT compiler, with the supported default
+/// options) compiles it, the second half edits the emitted bytes. `None` when
+/// the input builds no module or the module does not compile.
+pub fn mutant_of(
+    data: &[u8],
+    compile: impl FnOnce(&[u8]) -> Option<Vec<u8>>,
+) -> Option<(super::TestCase, Vec<u8>)> {
+    let (module_input, edits) = data.split_at(data.len() / 2);
+    let case = super::generate(module_input, &super::GenConfig::default()).ok()?;
+    let mut aot = compile(&case.wasm)?;
+    apply_edits(&mut aot, edits);
+    Some((case, aot))
+}
+
 /// A section header: where it starts, its type and its declared size.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Section {

@@ -13,8 +13,10 @@
 //! injected, all of it at once; the module's items with wasm-shrink (the plan
 //! is rebuilt for each candidate, since wasm-shrink removes exports and
 //! changes signatures), with half the time left at most; instruction-level
-//! edits inside function bodies ([`reduce`]); wasm-shrink once more for the
-//! items those edits left unused; the plan again. A module that does not
+//! edits inside function bodies ([`reduce`]); the exports the plan does not
+//! call; wasm-shrink once more for the items those edits left unused; unused
+//! locals and types ([`tidy`]); the plan again. The stages are listed once,
+//! in `STAGES`. A module that does not
 //! validate (a loader finding) is reduced byte by byte instead. Everything
 //! runs against a deadline: when it passes, the smallest interesting module so
 //! far is the result.
@@ -292,174 +294,33 @@ pub fn shrink_finding(dir: &Path, budget: Duration) -> anyhow::Result<ShrinkOutc
     shrink_finding_with(dir, &ShrinkConfig::new(budget))
 }
 
+/// The file side of a shrink: takes the finding folder's lock, reads the
+/// finding, runs [`Shrink`] and writes its result unless an earlier shrink
+/// left a smaller one (results only improve).
 pub fn shrink_finding_with(dir: &Path, cfg: &ShrinkConfig) -> anyhow::Result<ShrinkOutcome> {
     let started = Instant::now();
     let _lock = store::OutLock::finding(dir)?;
     let (finding, wasm) = load_finding(dir)?;
-    let target = Target::of(&finding);
-    let subjects = pipeline::subjects(
-        std::slice::from_ref(&finding.engine),
-        cfg.isolate,
-        &WorkerLimits::default(),
-    )?;
-    let mut differ = Differ::new(subjects, cfg.policy.clone())?;
-    differ.confirm_until = cfg.stop_at;
-    // Hang candidates are judged on short deadlines (a hang costs its whole
-    // deadline, and most candidates of a hang still hang); the result is
-    // confirmed on the full ones at the end.
-    let (floor, recheck) = (differ.deadline_floor, differ.hang_recheck);
-    let hang = finding.verdict.kind == "hang";
-    if hang {
-        differ.deadline_floor = QUICK_HANG_FLOOR;
-        differ.hang_recheck = QUICK_HANG_RECHECK;
-    }
-    let mut judge = Judge {
-        differ,
-        target,
-        deadline: started + cfg.budget,
-        cancel: cfg.cancel,
-        stop_at: cfg.stop_at,
-        cut: false,
-        candidates: 0,
-        accepted: 0,
-    };
-
-    // The finding must reproduce as recorded before anything is cut.
+    let mut run = Shrink::new(&finding, cfg, started)?;
     let full = finding.plan(&wasm);
-    let calls_before = full.calls.len();
-    let mut plan = full.clone();
-    if !judge.interesting(&wasm, &plan) {
-        // The cut plan may have lost state an earlier (later-indexed) call needed: try the whole one.
-        let whole = CallPlan::fixed(&wasm, 3).unwrap_or_default();
-        anyhow::ensure!(
-            judge.interesting(&wasm, &whole),
-            "the finding in {} does not reproduce (engine {}, signature {}): nothing to shrink",
+    run.reproduce(&wasm, &full).map_err(|why| {
+        anyhow::anyhow!(
+            "the finding in {} {why} (engine {}, signature {}): nothing to shrink",
             dir.display(),
             finding.engine,
             finding.signature
-        );
-        plan = whole;
-    }
-
-    // 1. The plan, on the original module.
-    plan = simplify_plan(&mut judge, &wasm, plan);
-    // What each stage left, to fall back on when the end result does not
-    // confirm on full deadlines.
-    let mut stages: Vec<Vec<u8>> = vec![];
-
-    let budget_hit = Rc::new(RefCell::new(false));
-    let min = if reduce::valid(&wasm) {
-        // 2. The termination counter, all at once.
-        let mut min = wasm.clone();
-        if let Some(bare) = reduce::without_fuel_checks(&min) {
-            let p = adapt(&plan, &bare);
-            if reduce::valid(&bare) && judge.interesting(&bare, &p) {
-                eprintln!("shrink: the termination counter is not needed: removed");
-                min = bare;
-            }
-        }
-        stages.push(min.clone());
-        // 3. Items, with at most half the time left.
-        let global = judge.deadline;
-        judge.deadline =
-            global.min(Instant::now() + global.saturating_duration_since(Instant::now()) / 2);
-        min = wasm_shrink_stage(&mut judge, min, &plan, cfg, &budget_hit);
-        judge.deadline = global;
-        *budget_hit.borrow_mut() = false;
-        stages.push(min.clone());
-        // 4. Inside function bodies.
-        let before = reduce::instruction_count(&min);
-        let base_plan = plan.clone();
-        let judge_cell = RefCell::new(&mut judge);
-        min = reduce::reduce_bodies(
-            min,
-            true,
-            &mut |c: &[u8]| {
-                let mut j = judge_cell.borrow_mut();
-                let p = adapt(&base_plan, c);
-                j.interesting(c, &p)
-            },
-            &|| judge_cell.borrow().out_of_time(),
-        );
-        eprintln!(
-            "shrink: instructions {before} -> {}",
-            reduce::instruction_count(&min)
-        );
-        stages.push(min.clone());
-        // 5. Exports the plan does not call (and the globals it observes
-        // through them), all at once, then by kind.
-        min = without_uncalled_exports(&mut judge, min, &plan);
-        // 6. Items left unused by the edits.
-        min = wasm_shrink_stage(&mut judge, min, &plan, cfg, &budget_hit);
-        // 7. Unused locals and unused or repeated types, for the reader.
-        match tidy::tidy(&min) {
-            Some(t) if reduce::valid(&t) && judge.interesting(&t, &adapt(&plan, &t)) => t,
-            _ => min,
-        }
-    } else {
-        // A loader finding: the instructions inside its bodies, as far as
-        // they read (an accepted invalid module comes down to the few that
-        // break the rule), then its bytes.
-        let base_plan = plan.clone();
-        let judge_cell = RefCell::new(&mut judge);
-        let bodies = reduce::reduce_bodies(
-            wasm.clone(),
-            false,
-            &mut |c: &[u8]| judge_cell.borrow_mut().interesting(c, &base_plan),
-            &|| judge_cell.borrow().out_of_time(),
-        );
-        stages.push(bodies.clone());
-        let min = reduce::reduce_bytes(
-            bodies,
-            &mut |c: &[u8]| judge_cell.borrow_mut().interesting(c, &base_plan),
-            &|| judge_cell.borrow().out_of_time(),
-        );
-        *budget_hit.borrow_mut() = judge.out_of_time();
-        min
-    };
-
-    // 3. The plan again, on the small module; then one last confirming run.
-    plan = adapt(&plan, &min);
-    let spare = Duration::from_secs(5).min(cfg.budget);
-    judge.deadline = judge.deadline.max(Instant::now() + spare);
-    plan = simplify_plan(&mut judge, &min, plan);
-    // Exports a command line can name: `iwasm --repl` splits on spaces.
-    let plain_plan = plan.clone();
-    let (min, plan) = match names::typeable_exports(&min) {
-        Some((renamed, map)) => (renamed, plan.with_renamed_exports(&map)),
-        None => (min, plan),
-    };
-    judge.differ.deadline_floor = floor;
-    judge.differ.hang_recheck = recheck;
-    let confirmed = match judge.observe(&min, &plan) {
-        Some(f) => Some((min, plan, f)),
-        // Judged on short deadlines, the last stages may have kept a module
-        // that is only slow: the latest stage that confirms.
-        None if hang => stages.into_iter().rev().find_map(|m| {
-            let p = adapt(&plain_plan, &m);
-            judge.observe(&m, &p).map(|f| (m, p, f))
-        }),
-        None => None,
-    };
-    anyhow::ensure!(
-        !judge.cut,
-        "{}: shrink cut at the campaign's end before it could confirm its result: run `wasmsieve shrink` on it",
-        dir.display()
-    );
-    let (min, plan, confirmed) = match confirmed {
-        Some(c) => c,
-        None => {
-            // Flaky (a crash that did not repeat, a hang near the deadline):
-            // fall back to the original module with the simplified plan.
-            let p = adapt(&plain_plan, &wasm);
-            match judge.observe(&wasm, &p) {
-                Some(f) => (wasm.clone(), p, f),
-                None => (wasm.clone(), full.clone(), finding.clone()),
-            }
-        }
-    };
-
-    // Results only improve: a smaller reproducer an earlier shrink left stays.
+        )
+    })?;
+    let min = run.module(&wasm);
+    let (min, plan, confirmed) = run.confirm(min, &wasm).ok_or_else(|| {
+        anyhow::anyhow!(
+            "{}: shrink cut at the campaign's end before it could confirm its result: run `wasmsieve shrink` on it",
+            dir.display()
+        )
+    })?;
+    let (min, plan, confirmed) = confirmed
+        .map(|f| (min, plan, f))
+        .unwrap_or_else(|| (wasm.clone(), full.clone(), finding.clone()));
     if let Some(earlier) = store::load_outcome(dir)
         .filter(|e| e.bytes_after <= min.len() && dir.join("min.wasm").exists())
     {
@@ -477,12 +338,12 @@ pub fn shrink_finding_with(dir: &Path, cfg: &ShrinkConfig) -> anyhow::Result<Shr
         bytes_after: min.len(),
         instructions_before: reduce::instruction_count(&wasm),
         instructions_after: reduce::instruction_count(&min),
-        calls_before,
+        calls_before: full.calls.len(),
         calls_after: plan.calls.len(),
         seconds: started.elapsed().as_secs_f64(),
-        candidates: judge.candidates,
-        accepted: judge.accepted,
-        budget_exhausted: *budget_hit.borrow(),
+        candidates: run.judge.candidates,
+        accepted: run.judge.accepted,
+        budget_exhausted: *run.budget_hit.borrow(),
         min_wasm,
         min_wat,
         plan,
@@ -490,4 +351,242 @@ pub fn shrink_finding_with(dir: &Path, cfg: &ShrinkConfig) -> anyhow::Result<Shr
     };
     store::write_shrink_outcome(dir, &outcome)?;
     Ok(outcome)
+}
+
+/// A stage of a valid module's shrink: the module in, a smaller one out
+/// (the same when nothing could go).
+type Stage = fn(&mut Shrink, Vec<u8>) -> Vec<u8>;
+
+/// A valid module's stages, in order, after the plan's; `true`: what the
+/// stage leaves is a fallback when the end result does not confirm on full
+/// deadlines (a hang judged on short ones).
+const STAGES: [(Stage, bool); 6] = [
+    (Shrink::without_fuel_checks, true),
+    (Shrink::items_in_half_the_time, true),
+    (Shrink::inside_bodies, true),
+    (Shrink::without_uncalled_exports, false),
+    (Shrink::unused_items, false),
+    (Shrink::tidy, false),
+];
+
+/// One shrink's run state (no file I/O): the judge of candidates, the plan
+/// so far and what the stages left.
+struct Shrink {
+    judge: Judge,
+    cfg: ShrinkConfig,
+    plan: CallPlan,
+    hang: bool,
+    /// The campaign's hang deadlines, restored for the confirming run.
+    floor: Duration,
+    recheck: Duration,
+    fallbacks: Vec<Vec<u8>>,
+    budget_hit: Rc<RefCell<bool>>,
+}
+
+impl Shrink {
+    fn new(finding: &Finding, cfg: &ShrinkConfig, started: Instant) -> anyhow::Result<Self> {
+        let subjects = pipeline::subjects(
+            std::slice::from_ref(&finding.engine),
+            cfg.isolate,
+            &WorkerLimits::default(),
+        )?;
+        let mut differ = Differ::new(subjects, cfg.policy.clone())?;
+        differ.confirm_until = cfg.stop_at;
+        // Hang candidates are judged on short deadlines (a hang costs its
+        // whole deadline, and most candidates of a hang still hang); the
+        // result is confirmed on the full ones at the end.
+        let (floor, recheck) = (differ.deadline_floor, differ.hang_recheck);
+        let hang = finding.verdict.kind == "hang";
+        if hang {
+            differ.deadline_floor = QUICK_HANG_FLOOR;
+            differ.hang_recheck = QUICK_HANG_RECHECK;
+        }
+        Ok(Shrink {
+            judge: Judge {
+                differ,
+                target: Target::of(finding),
+                deadline: started + cfg.budget,
+                cancel: cfg.cancel,
+                stop_at: cfg.stop_at,
+                cut: false,
+                candidates: 0,
+                accepted: 0,
+            },
+            cfg: cfg.clone(),
+            plan: CallPlan::default(),
+            hang,
+            floor,
+            recheck,
+            fallbacks: vec![],
+            budget_hit: Rc::new(RefCell::new(false)),
+        })
+    }
+
+    /// The finding must reproduce as recorded before anything is cut; the
+    /// cut plan may have lost state an earlier (later-indexed) call needed,
+    /// so the whole one is tried too. Then the plan is simplified.
+    fn reproduce(&mut self, wasm: &[u8], recorded: &CallPlan) -> Result<(), &'static str> {
+        let whole = || CallPlan::fixed(wasm, 3).unwrap_or_default();
+        let plan = if self.judge.interesting(wasm, recorded) {
+            recorded.clone()
+        } else if self.judge.interesting(wasm, &whole()) {
+            whole()
+        } else {
+            return Err("does not reproduce");
+        };
+        self.plan = simplify_plan(&mut self.judge, wasm, plan);
+        Ok(())
+    }
+
+    /// The module's stages: [`STAGES`] for a valid module, a loader
+    /// finding's for one that does not validate.
+    fn module(&mut self, wasm: &[u8]) -> Vec<u8> {
+        if !reduce::valid(wasm) {
+            return self.loader_finding(wasm.to_vec());
+        }
+        let mut min = wasm.to_vec();
+        for (stage, fallback) in STAGES {
+            min = stage(self, min);
+            if fallback {
+                self.fallbacks.push(min.clone());
+            }
+        }
+        min
+    }
+
+    /// wasm-smith's injected termination counter, all at once.
+    fn without_fuel_checks(&mut self, min: Vec<u8>) -> Vec<u8> {
+        match reduce::without_fuel_checks(&min) {
+            Some(bare)
+                if reduce::valid(&bare)
+                    && self.judge.interesting(&bare, &adapt(&self.plan, &bare)) =>
+            {
+                eprintln!("shrink: the termination counter is not needed: removed");
+                bare
+            }
+            _ => min,
+        }
+    }
+
+    /// The module's items with wasm-shrink, with at most half the time left.
+    fn items_in_half_the_time(&mut self, min: Vec<u8>) -> Vec<u8> {
+        let global = self.judge.deadline;
+        self.judge.deadline =
+            global.min(Instant::now() + global.saturating_duration_since(Instant::now()) / 2);
+        let min = self.unused_items(min);
+        self.judge.deadline = global;
+        *self.budget_hit.borrow_mut() = false;
+        min
+    }
+
+    /// Items with wasm-shrink (those the other stages left unused).
+    fn unused_items(&mut self, min: Vec<u8>) -> Vec<u8> {
+        wasm_shrink_stage(
+            &mut self.judge,
+            min,
+            &self.plan,
+            &self.cfg,
+            &self.budget_hit,
+        )
+    }
+
+    /// Instruction-level edits inside function bodies.
+    fn inside_bodies(&mut self, min: Vec<u8>) -> Vec<u8> {
+        let before = reduce::instruction_count(&min);
+        let plan = &self.plan;
+        let judge = RefCell::new(&mut self.judge);
+        let min = reduce::reduce_bodies(
+            min,
+            true,
+            &mut |c: &[u8]| judge.borrow_mut().interesting(c, &adapt(plan, c)),
+            &|| judge.borrow().out_of_time(),
+        );
+        eprintln!(
+            "shrink: instructions {before} -> {}",
+            reduce::instruction_count(&min)
+        );
+        min
+    }
+
+    /// Exports the plan does not call (and the globals it observes through
+    /// them), all at once, then by kind.
+    fn without_uncalled_exports(&mut self, min: Vec<u8>) -> Vec<u8> {
+        without_uncalled_exports(&mut self.judge, min, &self.plan)
+    }
+
+    /// Unused locals and unused or repeated types, for the reader.
+    fn tidy(&mut self, min: Vec<u8>) -> Vec<u8> {
+        match tidy::tidy(&min) {
+            Some(t) if reduce::valid(&t) && self.judge.interesting(&t, &adapt(&self.plan, &t)) => t,
+            _ => min,
+        }
+    }
+
+    /// A loader finding: the instructions inside its bodies, as far as they
+    /// read (an accepted invalid module comes down to the few that break the
+    /// rule), then its bytes.
+    fn loader_finding(&mut self, wasm: Vec<u8>) -> Vec<u8> {
+        let plan = &self.plan;
+        let judge = RefCell::new(&mut self.judge);
+        let bodies = reduce::reduce_bodies(
+            wasm,
+            false,
+            &mut |c: &[u8]| judge.borrow_mut().interesting(c, plan),
+            &|| judge.borrow().out_of_time(),
+        );
+        self.fallbacks.push(bodies.clone());
+        let min = reduce::reduce_bytes(
+            bodies,
+            &mut |c: &[u8]| judge.borrow_mut().interesting(c, plan),
+            &|| judge.borrow().out_of_time(),
+        );
+        *self.budget_hit.borrow_mut() = self.judge.out_of_time();
+        min
+    }
+
+    /// The plan again, on the small module, exports renamed so a command line
+    /// can name them (`iwasm --repl` splits on spaces), then one run on the
+    /// campaign's deadlines: the result, the latest stage that confirms (a
+    /// hang judged on short deadlines may have kept a module that is only
+    /// slow) or, for a flaky finding, the original module with the simplified
+    /// plan (`None` finding: not even that reproduced). `None`: cut at the
+    /// campaign's end.
+    fn confirm(
+        &mut self,
+        min: Vec<u8>,
+        original: &[u8],
+    ) -> Option<(Vec<u8>, CallPlan, Option<Finding>)> {
+        let plan = adapt(&self.plan, &min);
+        let spare = Duration::from_secs(5).min(self.cfg.budget);
+        self.judge.deadline = self.judge.deadline.max(Instant::now() + spare);
+        let plain_plan = simplify_plan(&mut self.judge, &min, plan);
+        let (min, plan) = match names::typeable_exports(&min) {
+            Some((renamed, map)) => (renamed, plain_plan.with_renamed_exports(&map)),
+            None => (min, plain_plan.clone()),
+        };
+        self.judge.differ.deadline_floor = self.floor;
+        self.judge.differ.hang_recheck = self.recheck;
+        let confirmed = match self.judge.observe(&min, &plan) {
+            Some(f) => Some((min, plan, f)),
+            None if self.hang => std::mem::take(&mut self.fallbacks)
+                .into_iter()
+                .rev()
+                .find_map(|m| {
+                    let p = adapt(&plain_plan, &m);
+                    self.judge.observe(&m, &p).map(|f| (m, p, f))
+                }),
+            None => None,
+        };
+        if self.judge.cut {
+            return None;
+        }
+        Some(match confirmed {
+            Some((m, p, f)) => (m, p, Some(f)),
+            None => {
+                let p = adapt(&plain_plan, original);
+                let f = self.judge.observe(original, &p);
+                (original.to_vec(), p, f)
+            }
+        })
+    }
 }

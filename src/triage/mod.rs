@@ -16,13 +16,12 @@
 
 use crate::engines;
 use crate::engines::wamr::AOT_ENGINE;
-use crate::exec::{CallResult, End, Execution, Executor, Provenance};
+use crate::exec::{CallResult, Execution, Provenance};
 use crate::generate::plan::CallPlan;
-use crate::generate::{self, GenConfig, TestCase};
+use crate::generate::{self, GenConfig};
 use crate::isolate::WorkerLimits;
-use crate::judge::oracle::{self, Comparison};
+use crate::judge::oracle::{Comparison, Symptom};
 use crate::judge::Finding;
-use crate::judge::Judged;
 use crate::judge::Policy;
 use crate::pipeline::{self, Differ};
 use crate::store::FindingStore;
@@ -44,19 +43,6 @@ pub enum Input {
     /// An `aot_mutated` fuzz target's artifact, its recipe re-run: the
     /// generated module and the mutated `.aot` built from it (P4).
     MutatedAot { wasm: Vec<u8>, aot: Vec<u8> },
-}
-
-/// The `aot_mutated` fuzz target's recipe, shared with it: the first half of
-/// the input generates a module, which the AoT compiler compiles with the
-/// supported default options; the second half edits the emitted bytes.
-/// `None` when the input builds no module or the module does not compile.
-pub fn aot_mutant_of(data: &[u8]) -> Option<(TestCase, Vec<u8>)> {
-    let (module_input, edits) = data.split_at(data.len() / 2);
-    let case = generate::generate(module_input, &GenConfig::default()).ok()?;
-    let mut aot =
-        engines::wamr::compile_aot(&case.wasm, &engines::wamr::AotOptions::default()).ok()?;
-    generate::aot_mutate::apply_edits(&mut aot, edits);
-    Some((case, aot))
 }
 
 const LIBFUZZER_PREFIXES: &[&str] = &["crash-", "timeout-", "oom-", "leak-", "slow-unit-"];
@@ -118,7 +104,7 @@ fn read_module(path: &Path, libfuzzer: bool) -> anyhow::Result<Input> {
             .and_then(Path::file_name)
             .and_then(|n| n.to_str());
         if target == Some("aot_mutated") {
-            let (case, aot) = aot_mutant_of(&bytes).ok_or_else(|| {
+            let (case, aot) = generate::aot_mutate::mutant_of(&bytes, engines::wamr::compile_default).ok_or_else(|| {
                 anyhow::anyhow!(
                     "{} is an aot_mutated artifact, but its first half builds no module that compiles; \
                      was it made by another wasmsieve version?",
@@ -341,6 +327,9 @@ const AOT_DEADLINE: Duration = Duration::from_secs(10);
 
 /// Triage of one `.aot`: (findings, notes, the source module or empty).
 /// `manipulated`: its bytes are known to have been changed after emission.
+/// Judged by the pipeline like any case (confirmation, P9, downgrades), with
+/// the .aot's provenance: manipulated, emitted when recompiling the source
+/// shows the same symptom, else unknown.
 fn triage_aot(
     path: &Path,
     aot: &[u8],
@@ -354,92 +343,78 @@ fn triage_aot(
         "{}: this binary has no AoT runtime built in (see `wasmsieve engines`)",
         path.display()
     );
-    // The same way a campaign runs .aot files: the AoT engine loads `\0aot`
-    // bytes as they are, in a worker unless --in-process.
-    let source_plan = match &source {
-        Some(w) => CallPlan::fixed(w, 3).unwrap_or_default(),
-        None => CallPlan::default(),
-    };
-    let mut subject = pipeline::subjects(
-        &[AOT_ENGINE.to_string()],
-        cfg.isolate,
-        &WorkerLimits::default(),
-    )?
-    .remove(0);
-    subject.engine.set_deadline(AOT_DEADLINE);
-    let exec = subject.engine.run(aot, &source_plan);
-    let (reference, plan, wasm) = match &source {
-        Some(w) => {
-            let plan = CallPlan::fixed(w, 3).unwrap_or_default();
-            let mut wt = engines::wasmtime::Wasmtime::new()?;
-            (wt.run(w, &plan), plan, w.clone())
-        }
-        None => {
-            notes.push("no --source: no reference to compare with; only a crash or hang counts, and only load and instantiation ran".into());
-            // A stand-in reference that loads, instantiates and calls nothing.
-            let r = Execution {
-                engine: "wasmtime".into(),
-                load: Some(Ok(())),
-                instantiate: Some(CallResult::Returned(vec![])),
-                ..Default::default()
-            };
-            (r, CallPlan::default(), vec![])
-        }
-    };
-    let d = match oracle::compare(&reference, &exec) {
-        Comparison::Diverge(d) => d,
-        Comparison::Poisoned(why) => {
-            notes.push(format!("not compared past a point: {why}"));
-            return Ok((vec![], notes, wasm));
-        }
-        Comparison::Agree => return Ok((vec![], notes, wasm)),
-    };
-    if source.is_none() && !matches!(exec.end, End::Crashed(_) | End::Hung { .. }) {
-        if let Some(Err(e)) = &exec.load {
-            notes.push(format!("the AoT runtime rejects the file: {e}"));
-        }
-        return Ok((vec![], notes, wasm));
-    }
-    // Provenance: does recompiling the source with the toolchain reproduce it?
-    let mut provenance = Provenance::AotUnknown;
-    if manipulated {
-        provenance = Provenance::AotManipulated;
-        notes.push(
-            "rebuilt from an aot_mutated artifact: the bytes were changed after emission (P4)"
-                .into(),
-        );
-    } else if let Some(w) = &source {
+    let aot_differ = |provenance| -> anyhow::Result<Differ> {
+        // The AoT engine loads `\0aot` bytes as they are, in a worker
+        // unless --in-process, as a campaign runs .aot files.
         let subjects = pipeline::subjects(
             &[AOT_ENGINE.to_string()],
             cfg.isolate,
             &WorkerLimits::default(),
         )?;
         let mut differ = Differ::new(subjects, cfg.policy.clone())?;
-        let report = differ.run(w, &plan);
-        if report
+        differ.deadline_floor = AOT_DEADLINE;
+        differ.input_provenance = provenance;
+        Ok(differ)
+    };
+    let first = match manipulated {
+        true => Provenance::AotManipulated,
+        false => Provenance::AotUnknown,
+    };
+    let mut differ = aot_differ(Some(first))?;
+    let plan = source
+        .as_deref()
+        .map(|w| CallPlan::fixed(w, 3).unwrap_or_default())
+        .unwrap_or_default();
+    let run = |differ: &mut Differ| match &source {
+        Some(w) => differ.run_with(w, aot, &plan),
+        // A stand-in reference that loads, instantiates and calls nothing.
+        None => differ.run_against(
+            Execution {
+                engine: "wasmtime".into(),
+                load: Some(Ok(())),
+                instantiate: Some(CallResult::Returned(vec![])),
+                ..Default::default()
+            },
+            aot,
+            &plan,
+        ),
+    };
+    let mut report = run(&mut differ);
+    for (exec, cmp) in &report.comparisons {
+        if let Comparison::Poisoned(why) = cmp {
+            notes.push(format!("not compared past a point: {why}"));
+        }
+        if let (None, Some(Err(e))) = (&source, &exec.load) {
+            notes.push(format!("the AoT runtime rejects the file: {e}"));
+        }
+    }
+    if source.is_none() {
+        notes.push("no --source: no reference to compare with; only a crash or hang counts, and only load and instantiation ran".into());
+        report
             .findings
-            .iter()
-            .any(|f| f.divergence.symptom == d.symptom)
-        {
-            provenance = Provenance::AotEmitted;
+            .retain(|f| matches!(f.divergence.symptom, Symptom::Crash | Symptom::Hang));
+    }
+    if manipulated {
+        notes.push(
+            "rebuilt from an aot_mutated artifact: the bytes were changed after emission (P4)"
+                .into(),
+        );
+    } else if let (Some(w), false) = (&source, report.findings.is_empty()) {
+        // Provenance: does recompiling the source with the toolchain reproduce it?
+        let recompiled = aot_differ(None)?.run(w, &plan);
+        let reproduces = report.findings.iter().any(|f| {
+            recompiled
+                .findings
+                .iter()
+                .any(|r| r.divergence.symptom == f.divergence.symptom)
+        });
+        if reproduces {
             notes.push("recompiling the source with the toolchain reproduces the symptom: aot-emitted (P5)".into());
+            differ.input_provenance = Some(Provenance::AotEmitted);
+            report = run(&mut differ);
         } else {
             notes.push("recompiling the source does not reproduce the symptom: the .aot stays aot-unknown (P4)".into());
         }
     }
-    let confirmed = matches!(exec.end, End::Crashed(_) | End::Hung { .. }).then_some(false);
-    let judged = Judged {
-        provenance,
-        symptom: d.symptom.policy_name(),
-        mode_feature: subject.info.mode_feature,
-        confirmed,
-    };
-    let f = judged.finding(
-        &cfg.policy,
-        &wasm,
-        &d,
-        &exec,
-        vec![reference.clone(), exec.clone()],
-    );
-    Ok((vec![f], notes, wasm))
+    Ok((report.findings, notes, source.unwrap_or_default()))
 }

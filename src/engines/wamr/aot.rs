@@ -234,6 +234,12 @@ pub fn compile_aot(wasm: &[u8], opts: &AotOptions) -> Result<Vec<u8>, String> {
     compile_aot_in(Mode::Aot, wasm, opts)
 }
 
+/// Compiles wasm with the default options, `None` when it does not compile
+/// (the compile step of `generate::aot_mutate::mutant_of`).
+pub fn compile_default(wasm: &[u8]) -> Option<Vec<u8>> {
+    compile_aot(wasm, &AotOptions::default()).ok()
+}
+
 /// Compiles wasm to `.aot` bytes with the compiler of one AoT build (`Aot`
 /// or `AotHw`: the latter accepts `bounds_checks=0`).
 pub fn compile_aot_in(mode: Mode, wasm: &[u8], opts: &AotOptions) -> Result<Vec<u8>, String> {

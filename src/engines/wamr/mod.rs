@@ -61,7 +61,7 @@ pub fn stack_size_for(wasm: &[u8]) -> u32 {
 // ---- modes ----
 
 use crate::wasm::fnv64;
-pub use aot::{compile_aot, compile_aot_in, AotOptions, CALL_STACK_FEATURES};
+pub use aot::{compile_aot, compile_aot_in, compile_default, AotOptions, CALL_STACK_FEATURES};
 use ffi::{
     api, cstr, err_string, init, shim_bits, val_from, WsvApi, ERR_LEN, KIND_NONE, MAX_RESULTS,
 };
