@@ -633,7 +633,7 @@ fn fuzz(args: FuzzArgs) -> anyhow::Result<i32> {
     }
     // The tree is read now, not after the whole --time.
     let since = since_tree
-        .map(|t| wasmsieve::engines::wamr::stock::Tree::from_path(&t))
+        .map(|t| wasmsieve::wamr_tools::stock::Tree::from_path(&t))
         .transpose()?;
     let outcome = campaign::supervise::supervise(&cfg)?;
     if let Some(tree) = &since {
@@ -709,7 +709,7 @@ fn report(args: ReportArgs) -> anyhow::Result<i32> {
         no_check,
         wamr_roots,
     } = args;
-    use wasmsieve::engines::wamr::stock::Tree;
+    use wasmsieve::wamr_tools::stock::Tree;
     let trees: Vec<Tree> = match (no_check, wamr_roots.is_empty()) {
         (true, _) => vec![],
         (false, false) => wamr_roots
@@ -847,10 +847,10 @@ fn print_execution(e: &Execution) {
 fn since_release(
     out: &std::path::Path,
     found: &[wasmsieve::store::summary::UniqueFinding],
-    tree: &wasmsieve::engines::wamr::stock::Tree,
+    tree: &wasmsieve::wamr_tools::stock::Tree,
 ) -> anyhow::Result<()> {
-    use wasmsieve::engines::wamr::stock::Tree;
     use wasmsieve::judge::Bucket;
+    use wasmsieve::wamr_tools::stock::Tree;
     let mut rows = vec![];
     let mut new = 0;
     for u in found

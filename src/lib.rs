@@ -20,4 +20,5 @@ pub mod report;
 pub mod shrink;
 pub mod store;
 pub mod triage;
+pub mod wamr_tools;
 pub mod wasm;

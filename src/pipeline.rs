@@ -8,7 +8,7 @@ use crate::generate::plan::{CallPlan, PlannedCall};
 use crate::isolate::{Worker, WorkerLimits};
 use crate::judge::finding::no_access_no_breach;
 use crate::judge::oracle::{self, Comparison, Divergence, Symptom};
-use crate::judge::{Finding, Judged, Policy};
+use crate::judge::{Facts, Finding, Policy};
 use crate::wasm::features::FeatureSet;
 use crate::wasm::Val;
 use std::sync::OnceLock;
@@ -835,13 +835,13 @@ impl Differ {
         if let Some(s) = second {
             executions.push(s.screen);
         }
-        let judged = Judged {
+        let facts = Facts {
             provenance,
             symptom,
             mode_feature: info.mode_feature,
             confirmed,
         };
-        judged.finding(&self.policy, wasm, d, exec, executions)
+        facts.finding(&self.policy, wasm, d, exec, executions)
     }
 }
 

@@ -452,3 +452,64 @@ fn every_writer_takes_the_lock() {
     assert_eq!(o.status.code(), Some(0), "{}", show(&o));
     let _ = std::fs::remove_dir_all(out);
 }
+
+/// A full disk, as a file-size limit makes it (every write past the limit
+/// fails with EFBIG; SIGXFSZ ignored, as a full disk raises no signal):
+/// results that fit are kept, nothing is left half-written (no empty file,
+/// no temporary file), the corpus failure is said once and the campaign ends
+/// by itself.
+#[test]
+fn a_full_disk_leaves_no_empty_or_temporary_files() {
+    use std::os::unix::process::CommandExt;
+    let (out, seeds) = (temp_dir("disk-full"), value_seeds());
+    let mut c = fuzz_faulty(&out, &seeds, &["--time", "4"]);
+    // SAFETY: between fork and exec only async-signal-safe calls (signal,
+    // setrlimit) run, on no shared state.
+    unsafe {
+        c.pre_exec(|| {
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            let limit = libc::rlimit {
+                rlim_cur: 1024,
+                rlim_max: 1024,
+            };
+            match libc::setrlimit(libc::RLIMIT_FSIZE, &limit) {
+                0 => Ok(()),
+                _ => Err(std::io::Error::last_os_error()),
+            }
+        });
+    }
+    let (code, err) = run_capture(c);
+    assert!(code.is_some(), "the campaign was killed: {err}");
+    let mut files = vec![];
+    let mut stack = vec![out.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                files.push(p);
+            }
+        }
+    }
+    assert!(!files.is_empty(), "nothing fitted: {err}");
+    for f in &files {
+        let name = f.file_name().unwrap().to_string_lossy();
+        assert!(
+            !name.ends_with(".tmp"),
+            "{} left behind: {err}",
+            f.display()
+        );
+        let empty = std::fs::metadata(f).unwrap().len() == 0;
+        // Markers that are empty by design: the lock and in-flight files.
+        let by_design = name == ".lock" || name == "shrinking.txt" || name.starts_with("job-");
+        assert!(!empty || by_design, "{} is empty: {err}", f.display());
+    }
+    assert!(
+        err.matches("corpus entries are kept in memory only")
+            .count()
+            <= 1,
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(out);
+}

@@ -9,7 +9,7 @@ use crate::generate::plan::Exports;
 use crate::generate::{self, GenConfig};
 use crate::isolate::WorkerLimits;
 use crate::judge::oracle::{self, Comparison};
-use crate::judge::{Finding, Judged, Policy};
+use crate::judge::{Facts, Finding, Policy};
 use crate::pipeline::Differ;
 use std::cell::RefCell;
 use std::path::Path;
@@ -80,13 +80,13 @@ pub fn load_input(engine: &str, data: &[u8]) {
             return;
         };
         let info = crate::engines::info(engine).expect("known engine");
-        let judged = Judged {
+        let facts = Facts {
             provenance: crate::pipeline::provenance(info, &subject),
             symptom: d.symptom.policy_name(),
             mode_feature: info.mode_feature,
             confirmed: None,
         };
-        abort_on(&judged.finding(policy, data, &d, &subject, vec![reference, subject.clone()]));
+        abort_on(&facts.finding(policy, data, &d, &subject, vec![reference, subject.clone()]));
     });
 }
 

@@ -59,6 +59,16 @@ const STDERR_WAIT: Duration = Duration::from_secs(2);
 /// what came before on stderr was that process's.
 const CHILD_ENDED: &[u8] = b"wsv-engine-process-ended\n";
 
+/// The workers' working directory: WAMR's AoT compiler writes a temporary
+/// stack-usage file (`wamrc-su-*.su`) into it for every compile, which a
+/// worker killed mid-compile leaves behind; never the user's directory.
+fn scratch_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join("wasmsieve-workers");
+    // A folder that cannot be made leaves the spawn to report the error.
+    let _ = std::fs::create_dir_all(&dir);
+    dir
+}
+
 /// Kills a worker and the engine process it forked (its own process group).
 fn kill_group(child: &mut Child) {
     // SAFETY: kill has no memory-safety preconditions; the negative pid names the
@@ -80,6 +90,7 @@ impl Worker {
         let exe = worker_executable()?;
         let mut cmd = Command::new(exe);
         cmd.args(["worker", "--engine", &self.engine])
+            .current_dir(scratch_dir())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -318,7 +329,8 @@ impl Executor for Worker {
 /// during a long campaign.
 fn worker_executable() -> std::io::Result<std::path::PathBuf> {
     match std::env::var_os("WASMSIEVE_WORKER_EXE") {
-        Some(p) => Ok(p.into()),
+        // Absolute: workers run in their own directory (`scratch_dir`).
+        Some(p) => std::path::absolute(std::path::PathBuf::from(p)),
         None if std::path::Path::new("/proc/self/exe").exists() => Ok("/proc/self/exe".into()),
         None => std::env::current_exe(),
     }

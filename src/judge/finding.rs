@@ -142,8 +142,10 @@ impl Finding {
     }
 }
 
-/// What the policy is told about a divergence, besides the divergence itself.
-pub struct Judged<'a> {
+/// The facts of a divergence the policy rules on, besides the divergence
+/// itself: where the input came from, the symptom family, the mode, whether
+/// a re-run confirmed it.
+pub struct Facts<'a> {
     pub provenance: Provenance,
     /// The policy's symptom family (see `Symptom::policy_name`).
     pub symptom: &'a str,
@@ -152,7 +154,7 @@ pub struct Judged<'a> {
     pub confirmed: Option<bool>,
 }
 
-impl Judged<'_> {
+impl Facts<'_> {
     /// Judges by the policy (with the tier rule from the module's features and
     /// the mode) and assembles the finding. Shared by campaigns and triage.
     pub fn finding(

@@ -8,6 +8,6 @@ pub mod oracle;
 pub mod policy;
 pub mod wasi;
 
-pub use finding::{Finding, Judged};
+pub use finding::{Facts, Finding};
 pub use known::{KnownIssues, KnownMatch};
 pub use policy::{Bucket, Policy, Verdict};

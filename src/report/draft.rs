@@ -9,13 +9,13 @@
 
 use super::cvss;
 use crate::engines;
-use crate::engines::wamr::repro::{self, StockRepro};
-use crate::engines::wamr::stock::{self, Check, Tree};
 use crate::exec::Provenance;
 use crate::exec::{CallResult, End, Execution};
 use crate::generate::plan::CallPlan;
 use crate::judge::Finding;
 use crate::judge::{Bucket, Policy};
+use crate::wamr_tools::repro::{self, StockRepro};
+use crate::wamr_tools::stock::{self, Check, Tree};
 use crate::wasm::names;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -144,7 +144,7 @@ impl Material {
 /// Writes the draft (and the running_config entry) into the finding folder, or
 /// the draft to `out` when given.
 /// With `check_with`, the reproducer is first run with each tree's stock
-/// tools (see `engines::wamr::stock`): the first tree's outcome is the
+/// tools (see `wamr_tools::stock`): the first tree's outcome is the
 /// report's check (`check.json`, the commands shown), and every tree's goes
 /// into the "Affected versions" (`versions.json`).
 pub fn write_report(
@@ -668,7 +668,7 @@ pub fn running_config_entry(m: &Material) -> serde_json::Value {
     let wasi = match stock.as_ref().is_some_and(|r| r.wasi) {
         true => format!(
             " {}",
-            StockRepro::wasi_options(crate::engines::wamr::stock::WASI_ROOT)
+            StockRepro::wasi_options(crate::wamr_tools::stock::WASI_ROOT)
         ),
         false => String::new(),
     };

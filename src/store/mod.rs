@@ -1,6 +1,8 @@
-//! The store: the only code that reads or writes an output folder: finding
-//! folders `DIR/findings/<bucket>/<id>/{input.wasm, input.wat, finding.json,
-//! ...}`, shrink records and `summary.json`.
+//! The store: an output folder's findings and records: finding folders
+//! `DIR/findings/<bucket>/<id>/{input.wasm, input.wat, finding.json, ...}`,
+//! shrink records, `summary.json` and the folder's lock. A campaign also
+//! keeps its corpus (`DIR/corpus/`) and in-flight cases (`DIR/inflight/`)
+//! there, through [`write_atomic`]; reports add drafts beside a finding.
 
 pub mod summary;
 

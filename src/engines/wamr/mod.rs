@@ -29,10 +29,8 @@ mod aot;
 pub mod coverage;
 mod ffi;
 mod modes;
-pub mod repro;
-pub mod stock;
-mod toolchain;
-mod tree;
+pub(crate) mod toolchain;
+pub(crate) mod tree;
 
 /// Default WAMR operand/frame stack size per instance (bytes).
 pub const DEFAULT_STACK_SIZE: u32 = 2 * 1024 * 1024;

@@ -4,7 +4,7 @@
 //! prints them, and WAMR's regression-test (`ba-issues`) names. Reports take
 //! every WAMR fact from here.
 
-use super::{AotOptions, EngineSpec, Kind, FEATURE_FLAGS};
+use crate::engines::wamr::{self, AotOptions, EngineSpec, Kind, FEATURE_FLAGS};
 use crate::exec::{CallResult, Trap};
 use crate::wasm::features::FeatureSet;
 use crate::wasm::Val;
@@ -111,7 +111,7 @@ pub fn stock_repro(engine: &str, wasm: &[u8], pinned: Option<&str>) -> Option<St
     Some(StockRepro {
         title: spec.title,
         iwasm_flags: flags,
-        iwasm_options: format!("--heap-size=0 --stack-size={}", super::stack_size_for(wasm)),
+        iwasm_options: format!("--heap-size=0 --stack-size={}", wamr::stack_size_for(wasm)),
         wamrc: options.map(|o| {
             // As the harness's compiler (csrc/wsv_shim.c): stack checks follow
             // the memory bounds checks; tail calls and extended const on.
@@ -144,18 +144,18 @@ pub fn stock_repro(engine: &str, wasm: &[u8], pinned: Option<&str>) -> Option<St
 /// What this binary's WAMR is, for readers elsewhere: the version and where
 /// the tree came from (never a path on the finder's machine).
 pub fn source_description() -> String {
-    let tree = if super::WAMR_ROOT.contains("wamrx-sys") {
+    let tree = if wamr::WAMR_ROOT.contains("wamrx-sys") {
         "the tree vendored in the crates.io package wamrx-sys (WAMR main branch, mid-2026)"
     } else {
         "a local WAMR checkout (WAMR_ROOT)"
     };
-    format!("{} from {tree}, {}", super::WAMR_VERSION, super::WAMR_TREE)
+    format!("{} from {tree}, {}", wamr::WAMR_VERSION, wamr::WAMR_TREE)
 }
 
 /// wasmsieve's own build flags of an engine's mode (for the record).
 pub fn build_flags(engine: &str) -> Option<String> {
     let name = EngineSpec::find(engine)?.mode.engine_name();
-    super::build_info()
+    wamr::build_info()
         .into_iter()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v)

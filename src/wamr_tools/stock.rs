@@ -7,7 +7,10 @@
 //! engines' own build output.
 
 use super::repro::{self, StockRepro};
-use super::tree::{tree_fingerprint, tree_version};
+use crate::engines::wamr::{
+    self,
+    tree::{tree_fingerprint, tree_version},
+};
 use crate::exec::{CallResult, End, Execution};
 use crate::generate::plan::CallPlan;
 use anyhow::{bail, Context, Result};
@@ -25,19 +28,19 @@ pub const CHECK_DEADLINE: Duration = Duration::from_secs(10);
 const DRIVER_SOURCES: &[(&str, &str)] = &[
     (
         "CMakeLists.txt",
-        include_str!("../../../tools/wamr/CMakeLists.txt"),
+        include_str!("../../tools/wamr/CMakeLists.txt"),
     ),
     (
         "iwasm_like.c",
-        include_str!("../../../tools/wamr/iwasm_like.c"),
+        include_str!("../../tools/wamr/iwasm_like.c"),
     ),
     (
         "wamrc_like.c",
-        include_str!("../../../tools/wamr/wamrc_like.c"),
+        include_str!("../../tools/wamr/wamrc_like.c"),
     ),
     (
         "wsv_read_file.h",
-        include_str!("../../../tools/wamr/wsv_read_file.h"),
+        include_str!("../../tools/wamr/wsv_read_file.h"),
     ),
 ];
 
@@ -58,18 +61,18 @@ pub struct Tree {
 impl Tree {
     /// The tree this binary's engines were built from.
     pub fn built_from() -> Tree {
-        let vendored = super::WAMR_ROOT.contains("wamrx-sys");
+        let vendored = wamr::WAMR_ROOT.contains("wamrx-sys");
         let label = vendored.then(|| "vendored in wamrx-sys".to_string());
-        let at = Tree::at(Path::new(super::WAMR_ROOT)).map(|t| Tree {
+        let at = Tree::at(Path::new(wamr::WAMR_ROOT)).map(|t| Tree {
             label: label.clone(),
             ..t
         });
         at.unwrap_or_else(|_| Tree {
             // The tree may be gone (a binary built elsewhere): build.rs's own copy.
             root: Path::new(env!("OUT_DIR")).join("wamr-src"),
-            fingerprint: super::WAMR_TREE.to_string(),
+            fingerprint: wamr::WAMR_TREE.to_string(),
             checkout: false,
-            version: super::WAMR_VERSION.to_string(),
+            version: wamr::WAMR_VERSION.to_string(),
             label,
         })
     }
@@ -193,7 +196,7 @@ pub fn cache_dir() -> PathBuf {
 
 /// A cache key: the parts, NUL-separated, hashed.
 fn fnv(parts: &[&str]) -> String {
-    format!("{:016x}", super::fnv64(parts.join("\0").as_bytes()))
+    format!("{:016x}", crate::wasm::fnv64(parts.join("\0").as_bytes()))
 }
 
 /// Builds (or finds, when cached) the `iwasm` and, for AoT findings, `wamrc`
@@ -280,7 +283,7 @@ pub fn build_tools(tree: &Tree, stock: &StockRepro, cache: &Path) -> Result<Tool
 
 /// LLVM 19's cmake package, which wamrc is built against (as the engines are).
 fn llvm_cmake_dir() -> Result<PathBuf> {
-    match super::toolchain::find_llvm19() {
+    match wamr::toolchain::find_llvm19() {
         Some(llvm) => Ok(llvm.cmake_dir),
         None => bail!(
             "LLVM 19 not found (llvm-config-19 or /usr/lib/llvm-19): run scripts/setup.sh, which \
@@ -304,7 +307,7 @@ fn cmake_build(
     let dir = cache.join(format!("{target}-{}", fnv(&key)));
     let exe = dir.join(target);
     let _lock = BuildLock::take(&dir)?;
-    let ninja = super::toolchain::has_ninja();
+    let ninja = wamr::toolchain::has_ninja();
     // A configure cut short leaves a cache but no build files: configure again.
     if !dir.join("build.ninja").exists() && !dir.join("Makefile").exists() {
         let _ = std::fs::remove_file(dir.join("CMakeCache.txt"));
@@ -972,7 +975,7 @@ mod tests {
             cmds[1],
             format!(
                 "printf 'f0 0\\nf1 1\\n' | build-iwasm/iwasm --heap-size=0 --stack-size={} --repl min.aot",
-                super::super::stack_size_for(b"")
+                wamr::stack_size_for(b"")
             )
         );
     }
